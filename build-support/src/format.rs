@@ -1,0 +1,375 @@
+//! The BuildCache file: types, serde and the version check.
+//!
+//! ```
+//! use shipwright_build::format::{BuildCache, FORMAT, VERSION};
+//!
+//! let json = format!(r#"{{"format":"{FORMAT}","version":{VERSION},"roots":["templates"],
+//!     "templates":{{}},"missing":[],"cycles":[],"errors":[]}}"#);
+//! let cache = BuildCache::parse(json.as_bytes(), "build-cache.json").unwrap();
+//! assert!(cache.templates.is_empty());
+//!
+//! let err = BuildCache::parse(br#"{"format":"shipwright-build-cache","version":99}"#, "old.json")
+//!     .unwrap_err();
+//! assert!(err.to_string().contains("version 99"));
+//! ```
+//!
+//! The file is JSON. Every map is a `BTreeMap` and every list is sorted or in source order, so
+//! the same template tree always gives the same bytes; it holds no absolute path and no time.
+//! `format` and `version` come first so that a reader can reject a foreign file before it reads
+//! the rest.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The value of the `format` field.
+pub const FORMAT: &str = "shipwright-build-cache";
+/// The format version this crate writes and reads.
+pub const VERSION: u32 = 1;
+/// The variable the build script hands to the crate's compilation (`cargo:rustc-env`): the
+/// absolute path of the BuildCache file in `OUT_DIR`.
+pub const ENV_VAR: &str = "SHIPWRIGHT_BUILD_CACHE";
+/// Where the file sits under `OUT_DIR`.
+pub const FILE_NAME: &str = "shipwright/build-cache.json";
+
+/// The whole BuildCache: every template of every root, the graph's problems.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildCache {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`] for a file this crate accepts.
+    pub version: u32,
+    /// The template roots in search order, relative to the crate's manifest directory and
+    /// `/`-separated. [`TemplateRecord::root`] indexes this list.
+    pub roots: Vec<String>,
+    /// Every template by name: its path relative to its root, `/`-separated.
+    pub templates: BTreeMap<String, TemplateRecord>,
+    /// Static references that resolve to no template, or that try to leave the roots.
+    pub missing: Vec<Missing>,
+    /// Each `extends`/`include`/`import` cycle once, as a path that ends where it starts
+    /// (`["a.html", "b.html", "a.html"]`), starting from its smallest name.
+    pub cycles: Vec<Vec<String>>,
+    /// Templates the lexer could not read to the end (an unterminated tag, say). Such a template
+    /// is still listed in `templates` with its hashes, but its dependencies are unknown.
+    pub errors: Vec<TemplateError>,
+}
+
+/// What the build script recorded of one template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRecord {
+    /// Stable across content edits: derived from the name only (see [`template_id`]).
+    pub id: String,
+    /// Index into [`BuildCache::roots`] of the root the file was found in.
+    pub root: usize,
+    /// blake3 of the file's bytes, hex.
+    pub hash: String,
+    /// blake3 of the literal text only (raw blocks included, comments and tags left out).
+    pub static_hash: String,
+    /// blake3 of the dynamic parts only: the tokens of every `{{ }}` and `{% %}`, in order.
+    pub interface_hash: String,
+    /// Size of the file in bytes.
+    pub size: u64,
+    /// Every statically named template this one references, as written, deduplicated, in
+    /// order of first appearance.
+    pub deps: Vec<String>,
+    /// Every reference whose name is an expression.
+    pub dynamic: Vec<DynamicRef>,
+    /// Every template reachable through `deps`, resolved, sorted, without this one.
+    pub transitive: Vec<String>,
+    /// The root variables the template reads and does not define itself, sorted.
+    pub vars: Vec<String>,
+}
+
+/// A reference whose template name is only known when the template renders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicRef {
+    /// 1-based line of the tag.
+    pub line: u32,
+    /// The name expression as written (`"icons/" ~ name`).
+    pub expr: String,
+}
+
+/// A static reference that names no template, or names one outside the roots.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Missing {
+    /// The template holding the reference.
+    pub template: String,
+    /// 1-based line of the tag.
+    pub line: u32,
+    /// The name as written.
+    pub name: String,
+    /// Why it does not resolve: `not found`, `escapes the template root`, `absolute path`.
+    pub reason: String,
+}
+
+/// A template the lexer stopped in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TemplateError {
+    /// The template's name.
+    pub template: String,
+    /// 1-based line where the problem starts.
+    pub line: u32,
+    /// What is wrong, e.g. `unterminated {% ... %} tag`.
+    pub message: String,
+}
+
+/// The stable id of a template: the first 16 hex digits of blake3 over its name.
+///
+/// ```
+/// assert_eq!(shipwright_build::format::template_id("pages/home.html").len(), 16);
+/// ```
+pub fn template_id(name: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"shipwright-template-id\0");
+    hasher.update(name.as_bytes());
+    hasher.finalize().to_hex()[..16].to_string()
+}
+
+/// Why a BuildCache file could not be read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// The file could not be read at all.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The bytes are not a BuildCache (torn, truncated, edited by hand).
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the first error.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What serde_json saw.
+        message: String,
+    },
+    /// The file is JSON but names another format.
+    WrongFormat {
+        /// The file.
+        path: PathBuf,
+        /// The `format` it names, if any.
+        found: Option<String>,
+    },
+    /// The file is a BuildCache of a version this crate does not read.
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version it holds.
+        found: u64,
+    },
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FormatError::Io { path, source } => {
+                write!(f, "{}: cannot read the BuildCache: {source}", path.display())
+            }
+            FormatError::Malformed { path, line, column, message } => write!(
+                f,
+                "{}:{line}:{column}: not a valid BuildCache (torn or edited?): {message}",
+                path.display()
+            ),
+            FormatError::WrongFormat { path, found: Some(found) } => write!(
+                f,
+                "{}: not a BuildCache: format is {found:?}, expected {FORMAT:?}",
+                path.display()
+            ),
+            FormatError::WrongFormat { path, found: None } => write!(
+                f,
+                "{}: not a BuildCache: no \"format\": {FORMAT:?} field",
+                path.display()
+            ),
+            FormatError::Version { path, found } => write!(
+                f,
+                "{}: BuildCache version {found} is not supported: this shipwright reads version \
+                 {VERSION} only; rebuild with a matching shipwright-build",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FormatError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FormatError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// The two fields checked before anything else is read.
+#[derive(Deserialize)]
+struct Header {
+    format: Option<String>,
+    version: Option<u64>,
+}
+
+impl BuildCache {
+    /// An empty cache over the given roots.
+    pub fn new(roots: Vec<String>) -> Self {
+        BuildCache {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            roots,
+            templates: BTreeMap::new(),
+            missing: Vec::new(),
+            cycles: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Reads and checks a BuildCache file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, FormatError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|source| FormatError::Io { path: path.to_path_buf(), source })?;
+        Self::parse(&bytes, path)
+    }
+
+    /// Checks `format` and `version`, then parses the rest. `path` only names the source in
+    /// errors.
+    pub fn parse(bytes: &[u8], path: impl AsRef<Path>) -> Result<Self, FormatError> {
+        let path = path.as_ref();
+        let malformed = |e: serde_json::Error| FormatError::Malformed {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        };
+        let header: Header = serde_json::from_slice(bytes).map_err(malformed)?;
+        if header.format.as_deref() != Some(FORMAT) {
+            return Err(FormatError::WrongFormat { path: path.to_path_buf(), found: header.format });
+        }
+        match header.version {
+            Some(v) if v == u64::from(VERSION) => {}
+            found => {
+                return Err(FormatError::Version {
+                    path: path.to_path_buf(),
+                    found: found.unwrap_or(0),
+                });
+            }
+        }
+        let cache: BuildCache = serde_json::from_slice(bytes).map_err(malformed)?;
+        cache.check_roots().map_err(|message| FormatError::Malformed {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message,
+        })?;
+        Ok(cache)
+    }
+
+    /// The deterministic bytes of this cache (pretty JSON, trailing newline).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).expect("a BuildCache always serializes");
+        out.push(b'\n');
+        out
+    }
+
+    /// The file of a template relative to the manifest directory: `root/name`.
+    pub fn relative_path(&self, name: &str) -> Option<String> {
+        let record = self.templates.get(name)?;
+        let root = self.roots.get(record.root)?;
+        Some(if root.is_empty() || root == "." { name.to_string() } else { format!("{root}/{name}") })
+    }
+
+    fn check_roots(&self) -> Result<(), String> {
+        for (name, record) in &self.templates {
+            if record.root >= self.roots.len() {
+                return Err(format!(
+                    "template {name:?} names root {} but there are {} roots",
+                    record.root,
+                    self.roots.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> BuildCache {
+        let mut cache = BuildCache::new(vec!["templates".into()]);
+        cache.templates.insert(
+            "a.html".into(),
+            TemplateRecord {
+                id: template_id("a.html"),
+                root: 0,
+                hash: "00".into(),
+                static_hash: "11".into(),
+                interface_hash: "22".into(),
+                size: 3,
+                deps: vec!["b.html".into()],
+                dynamic: vec![DynamicRef { line: 2, expr: "name".into() }],
+                transitive: vec!["b.html".into()],
+                vars: vec!["name".into()],
+            },
+        );
+        cache
+    }
+
+    #[test]
+    fn round_trips() {
+        let cache = sample();
+        let bytes = cache.to_bytes();
+        assert_eq!(BuildCache::parse(&bytes, "x").unwrap(), cache);
+        assert!(bytes.starts_with(b"{\n  \"format\": \"shipwright-build-cache\",\n  \"version\": 1,"));
+    }
+
+    #[test]
+    fn rejects_torn_file_with_position() {
+        let bytes = sample().to_bytes();
+        for cut in [1, bytes.len() / 2, bytes.len() - 2] {
+            let err = BuildCache::parse(&bytes[..cut], "cache.json").unwrap_err();
+            assert!(matches!(err, FormatError::Malformed { .. }), "{err}");
+            assert!(err.to_string().starts_with("cache.json:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn rejects_other_format_and_version() {
+        let err = BuildCache::parse(br#"{"format":"askama","version":1}"#, "f").unwrap_err();
+        assert!(matches!(err, FormatError::WrongFormat { found: Some(_), .. }));
+        let err = BuildCache::parse(br#"{"version":1}"#, "f").unwrap_err();
+        assert!(err.to_string().contains("no \"format\""), "{err}");
+        let err = BuildCache::parse(
+            br#"{"format":"shipwright-build-cache","version":2,"future":true}"#,
+            "f",
+        )
+        .unwrap_err();
+        assert!(matches!(err, FormatError::Version { found: 2, .. }));
+        assert!(err.to_string().contains("reads version 1 only"), "{err}");
+    }
+
+    #[test]
+    fn rejects_root_out_of_range() {
+        let mut cache = sample();
+        cache.templates.get_mut("a.html").unwrap().root = 3;
+        let err = BuildCache::parse(&cache.to_bytes(), "f").unwrap_err();
+        assert!(err.to_string().contains("names root 3"), "{err}");
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        assert_eq!(template_id("a.html"), template_id("a.html"));
+        assert_ne!(template_id("a.html"), template_id("b.html"));
+    }
+
+    #[test]
+    fn relative_path_joins_root() {
+        let cache = sample();
+        assert_eq!(cache.relative_path("a.html").unwrap(), "templates/a.html");
+        assert_eq!(cache.relative_path("zzz"), None);
+    }
+}

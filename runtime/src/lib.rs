@@ -1,0 +1,4 @@
+//! The Shipwright runtime.
+#![deny(missing_docs)]
+
+pub use shipwright_build::format::{BuildCache, FormatError};
