@@ -2,4 +2,6 @@
 //! dependency graph and writes the BuildCache file.
 #![deny(missing_docs)]
 
+pub mod analyze;
 pub mod format;
+pub mod lex;

@@ -1,0 +1,96 @@
+//! One template in, its record out: hashes, references and root variables.
+//!
+//! ```
+//! use shipwright_build::analyze::analyze;
+//!
+//! let before = analyze("<h1>{{ title }}</h1>{% include 'nav.html' %}").unwrap();
+//! let text_edit = analyze("<h2>{{ title }}</h2>{% include 'nav.html' %}").unwrap();
+//! let code_edit = analyze("<h1>{{ title|upper }}</h1>{% include 'nav.html' %}").unwrap();
+//! assert_eq!(before.interface_hash, text_edit.interface_hash);
+//! assert_ne!(before.static_hash, text_edit.static_hash);
+//! assert_ne!(before.interface_hash, code_edit.interface_hash);
+//! assert_eq!(before.deps, ["nav.html"]);
+//! assert_eq!(before.vars, ["title"]);
+//! ```
+//!
+//! `static_hash` covers the literal text (raw blocks included) with the boundaries between
+//! pieces, so moving text across a tag changes it. `interface_hash` covers the tokens of every
+//! expression and tag, in order, with their whitespace control, and ignores how the tokens are
+//! spaced: `{{x}}` and `{{ x }}` have the same interface. Comments are in neither.
+
+use crate::format::DynamicRef;
+use crate::lex::refs::{Reference, Target, references};
+use crate::lex::vars::root_variables;
+use crate::lex::{LexError, Lexed, Part, lex_into};
+
+/// What the lexer learned about one template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// blake3 of the literal text, hex.
+    pub static_hash: String,
+    /// blake3 of the dynamic parts, hex.
+    pub interface_hash: String,
+    /// Every reference, in source order.
+    pub references: Vec<Reference>,
+    /// The static names referenced, as written, deduplicated, in order of first appearance.
+    pub deps: Vec<String>,
+    /// The dynamic references.
+    pub dynamic: Vec<DynamicRef>,
+    /// The sorted root variables the template reads and does not define.
+    pub vars: Vec<String>,
+}
+
+/// Lexes `src` and computes its [`Analysis`].
+pub fn analyze(src: &str) -> Result<Analysis, LexError> {
+    let mut lexed = Lexed::default();
+    analyze_with(src, &mut lexed)
+}
+
+/// Like [`analyze`], reusing `scratch`'s allocations across calls.
+pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysis, LexError> {
+    lex_into(src, scratch)?;
+    let (static_hash, interface_hash) = hashes(scratch);
+    let references = references(src, scratch)?;
+    let mut deps: Vec<String> = Vec::new();
+    let mut dynamic = Vec::new();
+    for reference in &references {
+        match &reference.target {
+            Target::Static(name) => {
+                if !deps.contains(name) {
+                    deps.push(name.clone());
+                }
+            }
+            Target::Dynamic(expr) => dynamic.push(DynamicRef { line: reference.line, expr: expr.clone() }),
+        }
+    }
+    Ok(Analysis { static_hash, interface_hash, deps, dynamic, vars: root_variables(scratch), references })
+}
+
+/// blake3 of the file's bytes, hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+fn hashes(lexed: &Lexed<'_>) -> (String, String) {
+    let mut literal = blake3::Hasher::new();
+    let mut interface = blake3::Hasher::new();
+    for part in &lexed.parts {
+        match part {
+            Part::Text { text, .. } => {
+                literal.update(&(text.len() as u64).to_le_bytes());
+                literal.update(text.as_bytes());
+            }
+            Part::Comment(_) => {}
+            Part::Expr(d) | Part::Tag(d) => {
+                let open: &[u8] = if matches!(part, Part::Expr(_)) { b"{{" } else { b"{%" };
+                interface.update(open);
+                interface.update(&[d.open_trim, d.close_trim]);
+                for token in lexed.tokens(d) {
+                    interface.update(&(token.text.len() as u32).to_le_bytes());
+                    interface.update(token.text.as_bytes());
+                }
+            }
+        }
+    }
+    (literal.finalize().to_hex().to_string(), interface.finalize().to_hex().to_string())
+}

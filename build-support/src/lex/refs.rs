@@ -1,0 +1,203 @@
+//! References to other templates: `extends`, `include`, `import`, `from … import`.
+//!
+//! ```
+//! use shipwright_build::lex::{lex, refs::{references, RefKind, Target}};
+//!
+//! let src = "{% extends 'base.html' %}\n{% include ['a.html', 'b.html'] ignore missing %}\n\
+//!            {% include 'icons/' ~ name %}";
+//! let found = references(src, &lex(src).unwrap()).unwrap();
+//! assert_eq!(found[0].kind, RefKind::Extends);
+//! assert_eq!(found[0].target, Target::Static("base.html".into()));
+//! assert_eq!(found[2].target, Target::Static("b.html".into()));
+//! assert_eq!(found[3].target, Target::Dynamic("'icons/' ~ name".into()));
+//! assert_eq!(found[3].line, 3);
+//! ```
+//!
+//! A name that is a string literal (adjacent literals are joined, parentheses are allowed) is
+//! static. A list or tuple of names gives one reference per item: string items are static,
+//! other constants are ignored, anything else is dynamic. Every other expression is dynamic.
+//! These are the rules of Jinja2's `jinja2.meta.find_referenced_templates`.
+
+use super::{LexError, Lexed, Lines, Token, TokenKind, top_level, unquote};
+
+/// Which tag holds the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefKind {
+    /// `{% extends … %}`
+    Extends,
+    /// `{% include … %}`
+    Include,
+    /// `{% import … as … %}`
+    Import,
+    /// `{% from … import … %}`
+    FromImport,
+}
+
+/// The name a reference points at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A name known before rendering.
+    Static(String),
+    /// An expression, as written, whose value is only known while rendering.
+    Dynamic(String),
+}
+
+/// One reference to another template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The tag it sits in.
+    pub kind: RefKind,
+    /// 1-based line of the tag.
+    pub line: u32,
+    /// What it names.
+    pub target: Target,
+}
+
+/// Every reference of a lexed template, in source order.
+pub fn references(src: &str, lexed: &Lexed<'_>) -> Result<Vec<Reference>, LexError> {
+    let mut out = Vec::new();
+    let mut lines = Lines::default();
+    for (tag, tokens) in lexed.tags() {
+        let Some((kind, name)) = reference_tokens(tokens) else { continue };
+        let line = lines.line(src, tag.start);
+        if name.is_empty() {
+            return Err(LexError {
+                line,
+                offset: tag.start,
+                message: format!("`{}` needs a template name", tokens[0].text),
+            });
+        }
+        classify(src, name, &mut |target| out.push(Reference { kind, line, target }));
+    }
+    Ok(out)
+}
+
+/// The kind of a reference tag and the tokens of its name expression.
+fn reference_tokens<'t, 's>(tokens: &'t [Token<'s>]) -> Option<(RefKind, &'t [Token<'s>])> {
+    let (first, rest) = tokens.split_first()?;
+    if first.kind != TokenKind::Name {
+        return None;
+    }
+    match first.text {
+        "extends" => Some((RefKind::Extends, rest)),
+        "include" => {
+            let mut name = strip_suffix(rest, &["with", "context"]);
+            name = strip_suffix(name, &["without", "context"]);
+            Some((RefKind::Include, strip_suffix(name, &["ignore", "missing"])))
+        }
+        "import" => {
+            let alias = rest.iter().rposition(|t| t.is_name("as")).unwrap_or(rest.len());
+            Some((RefKind::Import, &rest[..alias]))
+        }
+        "from" => {
+            let import = top_level(rest).find(|&(_, t)| t.is_name("import")).map_or(rest.len(), |(i, _)| i);
+            Some((RefKind::FromImport, &rest[..import]))
+        }
+        _ => None,
+    }
+}
+
+fn strip_suffix<'t, 's>(tokens: &'t [Token<'s>], words: &[&str]) -> &'t [Token<'s>] {
+    let n = words.len();
+    if tokens.len() > n && tokens[tokens.len() - n..].iter().zip(words).all(|(t, w)| t.is_name(w)) {
+        &tokens[..tokens.len() - n]
+    } else {
+        tokens
+    }
+}
+
+/// Is `tokens` one pair of brackets `open … close` around everything?
+fn enclosed<'t, 's>(tokens: &'t [Token<'s>], open: &str, close: &str) -> Option<&'t [Token<'s>]> {
+    let (first, last) = (tokens.first()?, tokens.last()?);
+    if tokens.len() < 2 || !first.is_op(open) || !last.is_op(close) {
+        return None;
+    }
+    // The first bracket must close at the very end: `(a)(b)` is not enclosed.
+    let mut depth = 0isize;
+    for (i, t) in tokens.iter().enumerate() {
+        depth += t.nesting();
+        if depth == 0 && i + 1 != tokens.len() {
+            return None;
+        }
+    }
+    Some(&tokens[1..tokens.len() - 1])
+}
+
+/// The string value of an expression made of string literals only (`'a' "b"` is `"ab"`).
+fn string_value(tokens: &[Token<'_>]) -> Option<String> {
+    if tokens.is_empty() || tokens.iter().any(|t| t.kind != TokenKind::Str) {
+        return None;
+    }
+    Some(tokens.iter().map(|t| unquote(t.text)).collect())
+}
+
+/// Is this a constant that is not a string: a number, `true`, `none` and the like?
+fn other_constant(tokens: &[Token<'_>]) -> bool {
+    const WORDS: [&str; 6] = ["true", "false", "none", "True", "False", "None"];
+    match tokens {
+        [t] => t.kind == TokenKind::Number || (t.kind == TokenKind::Name && WORDS.contains(&t.text)),
+        _ => false,
+    }
+}
+
+/// Strips parentheses that only group (no top-level comma inside).
+fn ungroup<'t, 's>(mut tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
+    while let Some(inner) = enclosed(tokens, "(", ")") {
+        if inner.is_empty() || top_level(inner).any(|(_, t)| t.is_op(",")) {
+            break;
+        }
+        tokens = inner;
+    }
+    tokens
+}
+
+/// The items of a list or tuple literal, or `None` if the expression is not one.
+fn sequence_items<'t, 's>(tokens: &'t [Token<'s>]) -> Option<Vec<&'t [Token<'s>]>> {
+    let inner = if let Some(inner) = enclosed(tokens, "[", "]") {
+        inner
+    } else if let Some(inner) = enclosed(tokens, "(", ")") {
+        // `()` is the empty tuple; `(x)` groups; `(x,)` and `(x, y)` are tuples.
+        if !inner.is_empty() && !top_level(inner).any(|(_, t)| t.is_op(",")) {
+            return None;
+        }
+        inner
+    } else {
+        return None;
+    };
+    let mut items = Vec::new();
+    let mut from = 0;
+    for (i, _) in top_level(inner).filter(|(_, t)| t.is_op(",")) {
+        items.push(&inner[from..i]);
+        from = i + 1;
+    }
+    if from < inner.len() {
+        items.push(&inner[from..]);
+    }
+    Some(items)
+}
+
+fn source_text(src: &str, tokens: &[Token<'_>]) -> String {
+    match (tokens.first(), tokens.last()) {
+        (Some(first), Some(last)) => src[first.start..last.end()].to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Sorts a name expression into static names and dynamic references, Jinja2's way.
+fn classify(src: &str, tokens: &[Token<'_>], emit: &mut impl FnMut(Target)) {
+    let tokens = ungroup(tokens);
+    if let Some(name) = string_value(tokens) {
+        emit(Target::Static(name));
+    } else if let Some(items) = sequence_items(tokens) {
+        for item in items {
+            let item = ungroup(item);
+            if let Some(name) = string_value(item) {
+                emit(Target::Static(name));
+            } else if !other_constant(item) {
+                emit(Target::Dynamic(source_text(src, item)));
+            }
+        }
+    } else {
+        emit(Target::Dynamic(source_text(src, tokens)));
+    }
+}
