@@ -1,0 +1,224 @@
+//! The one call a `build.rs` makes.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     shipwright_build::Builder::new().root("templates").build()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! `build()` scans the roots, writes `$OUT_DIR/shipwright/build-cache.json` (only when its bytes
+//! change), prints `cargo:rustc-env=SHIPWRIGHT_BUILD_CACHE=…` so that the macros and the runtime
+//! find it, `cargo:rerun-if-changed` for every root (so new files are seen too), and every
+//! problem as a `cargo:warning` naming the file and line.
+//!
+//! # When the build fails
+//!
+//! Only where the BuildCache would otherwise be wrong: a root that does not exist (the cache
+//! would silently hold no templates), `CARGO_MANIFEST_DIR` or `OUT_DIR` missing, or a file that
+//! cannot be written. Everything else is a warning and is recorded in the cache, where the
+//! `#[derive(Template)]` of an affected template turns it into a compile error pointing at the
+//! struct: a template the lexer stops in (`errors`), a reference that resolves to nothing or
+//! leaves the root (`missing`), a cycle (`cycles`). A file that is not UTF-8 or cannot be read is
+//! left out with a warning; binding it is then an "unknown template" error.
+//!
+//! A second build with nothing changed walks the roots and stats the files, and reads none
+//! ([`crate::scan::index`]).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::format::{BuildCache, ENV_VAR, FILE_NAME};
+use crate::scan::index::{FileStat, Index};
+use crate::scan::{DEFAULT_EXTENSIONS, Roots, ScanError, scan, unchanged};
+use crate::write::atomic_write;
+
+/// Configures and runs a scan from `build.rs`.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    roots: Vec<PathBuf>,
+    extensions: Vec<String>,
+    manifest_dir: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
+    cargo: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+/// What [`Builder::build`] did.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The BuildCache file.
+    pub path: PathBuf,
+    /// How many templates it holds.
+    pub templates: usize,
+    /// How many files were read and analysed (0 when the stat index showed no change).
+    pub analysed: usize,
+    /// Whether the file's bytes changed.
+    pub changed: bool,
+    /// The problems found, as `file:line: message`.
+    pub warnings: Vec<String>,
+}
+
+/// Why [`Builder::build`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A variable cargo always sets is missing: not running under cargo?
+    MissingEnv(&'static str),
+    /// A root is missing.
+    Scan(ScanError),
+    /// The BuildCache or its index could not be written.
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::MissingEnv(var) => write!(f, "{var} is not set: shipwright_build::Builder runs from a build script under cargo (or set .manifest_dir() and .out_dir())"),
+            Error::Scan(e) => write!(f, "{e}"),
+            Error::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ScanError> for Error {
+    fn from(e: ScanError) -> Self {
+        Error::Scan(e)
+    }
+}
+
+impl Builder {
+    /// A builder with no roots yet (`templates` is used if none is added) and the default
+    /// extensions.
+    pub fn new() -> Self {
+        Builder {
+            roots: Vec::new(),
+            extensions: DEFAULT_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
+            manifest_dir: None,
+            out_dir: None,
+            cargo: true,
+        }
+    }
+
+    /// Adds a template root, relative to the crate's manifest directory. Roots are searched in
+    /// the order they are added. Defaults to: `templates`.
+    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.roots.push(dir.into());
+        self
+    }
+
+    /// Replaces the template extensions (without the dot). Defaults to: html, htm, xml, txt,
+    /// svg, j2, jinja, jinja2.
+    pub fn extensions<I, S>(mut self, extensions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extensions = extensions.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The directory roots are relative to. Defaults to: `$CARGO_MANIFEST_DIR`.
+    pub fn manifest_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.manifest_dir = Some(dir.into());
+        self
+    }
+
+    /// Where `shipwright/build-cache.json` is written. Defaults to: `$OUT_DIR`.
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether to print `cargo:` directives. Defaults to: true.
+    pub fn cargo_directives(mut self, on: bool) -> Self {
+        self.cargo = on;
+        self
+    }
+
+    /// Scans, writes the BuildCache and prints the cargo directives.
+    pub fn build(self) -> Result<Built, Error> {
+        let manifest_dir = match self.manifest_dir.clone() {
+            Some(dir) => dir,
+            None => env_path("CARGO_MANIFEST_DIR", self.cargo)?,
+        };
+        let out_dir = match self.out_dir.clone() {
+            Some(dir) => dir,
+            None => env_path("OUT_DIR", self.cargo)?,
+        };
+        let mut root_dirs = self.roots.clone();
+        if root_dirs.is_empty() {
+            root_dirs.push(PathBuf::from("templates"));
+        }
+        let roots = Roots {
+            dirs: root_dirs.iter().map(|r| (manifest_dir.join(r), label(r))).collect(),
+            extensions: self.extensions.clone(),
+        };
+        if self.cargo {
+            for (dir, _) in &roots.dirs {
+                println!("cargo:rerun-if-changed={}", dir.display());
+            }
+        }
+        let built = self.run(&roots, &out_dir)?;
+        if self.cargo {
+            println!("cargo:rustc-env={ENV_VAR}={}", built.path.display());
+            for warning in &built.warnings {
+                println!("cargo:warning={warning}");
+            }
+        }
+        Ok(built)
+    }
+
+    fn run(&self, roots: &Roots, out_dir: &Path) -> Result<Built, Error> {
+        let path = out_dir.join(FILE_NAME);
+        let index_path = out_dir.join("shipwright/scan-index");
+        let key = format!("{:?} {:?}", roots.dirs.iter().map(|(_, l)| l).collect::<Vec<_>>(), roots.extensions);
+        let index = Index::load(&index_path).filter(|i| i.key == key);
+        if let Some(index) = &index {
+            let cache_intact = FileStat::of(usize::MAX, "", &path).is_ok_and(|now| index.cache.same_as(&now, index.written_ns));
+            if cache_intact && unchanged(roots, index)? {
+                let warnings = index.warnings.clone();
+                return Ok(Built { path, templates: index.files.len(), analysed: 0, changed: false, warnings });
+            }
+        }
+        let previous = index.as_ref().and_then(|i| Some((i, BuildCache::load(&path).ok()?)));
+        let scanned = scan(roots, previous.as_ref().map(|(i, c)| (*i, c)))?;
+        let bytes = scanned.cache.to_bytes();
+        let changed = atomic_write(&path, &bytes).map_err(write_error(&path))?;
+        let warnings: Vec<String> = scanned.warnings.iter().map(ToString::to_string).collect();
+        let cache = FileStat::of(usize::MAX, "", &path).map_err(write_error(&path))?;
+        let index = Index { key, cache, warnings: warnings.clone(), written_ns: 0, files: scanned.stats };
+        index.save(&index_path).map_err(write_error(&index_path))?;
+        Ok(Built { path, templates: scanned.cache.templates.len(), analysed: scanned.analysed, changed, warnings })
+    }
+}
+
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Write { path: path.to_path_buf(), source }
+}
+
+/// The label of a root in the BuildCache: the path as given, `/`-separated.
+fn label(root: &Path) -> String {
+    root.to_string_lossy().replace('\\', "/").trim_end_matches('/').to_string()
+}
+
+/// Reads a variable cargo sets, and says so to cargo (BLAKE3's build.rs habit).
+fn env_path(var: &'static str, cargo: bool) -> Result<PathBuf, Error> {
+    if cargo {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    std::env::var_os(var).map(PathBuf::from).ok_or(Error::MissingEnv(var))
+}
