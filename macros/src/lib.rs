@@ -1,1 +1,18 @@
-//! Implementation detail of `shipwright-runtime`.
+//! Implementation detail of `shipwright-runtime`, which re-exports these macros and documents
+//! them. The code generation lives in the plain library `shipwright-derive`.
+
+use proc_macro::TokenStream;
+
+/// `#[derive(Template)]` with `#[template(path = "...")]`: binds the struct to a template of the
+/// crate's BuildCache. See `shipwright_runtime::Template`.
+#[proc_macro_derive(Template, attributes(template))]
+pub fn derive_template(input: TokenStream) -> TokenStream {
+    shipwright_derive::derive(input.into()).into()
+}
+
+/// `template!("pages/home.html")`: the template's record as a `&'static TemplateInfo`. See
+/// `shipwright_runtime::template!`.
+#[proc_macro]
+pub fn template(input: TokenStream) -> TokenStream {
+    shipwright_derive::template(input.into()).into()
+}

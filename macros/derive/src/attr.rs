@@ -1,0 +1,135 @@
+//! Stage 2: the template name, from `#[template(path = "...")]` or from `template!("...")`.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::{Attribute, Error, LitStr, Meta, Result, Token};
+
+const USAGE: &str = "#[template(path = \"pages/home.html\")]";
+
+/// The one `path = "..."` of the struct's `#[template(...)]` attributes. `missing` is where to
+/// point when there is none (the struct's name).
+pub(crate) fn template_path(attrs: &[Attribute], missing: Span) -> Result<LitStr> {
+    let mut path: Option<LitStr> = None;
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("template")) {
+        let Meta::List(list) = &attr.meta else {
+            return Err(Error::new(attr.span(), format!("expected {USAGE}")));
+        };
+        let mut found_in_this = false;
+        list.parse_nested_meta(|meta| {
+            if !meta.path.is_ident("path") {
+                let name = meta.path.get_ident().map_or_else(|| "?".to_string(), |i| i.to_string());
+                return Err(Error::new(
+                    meta.path.span(),
+                    format!("unknown #[template] argument `{name}`: expected {USAGE}"),
+                ));
+            }
+            let value = meta.value()?;
+            let lit = string_literal(value)?;
+            if path.is_some() {
+                return Err(Error::new(
+                    lit.span(),
+                    "duplicate #[template(path = ...)]: a struct binds exactly one template",
+                ));
+            }
+            path = Some(lit);
+            found_in_this = true;
+            Ok(())
+        })?;
+        if !found_in_this {
+            return Err(Error::new(attr.span(), format!("missing `path`: expected {USAGE}")));
+        }
+    }
+    path.ok_or_else(|| {
+        Error::new(missing, format!("#[derive(Template)] needs the template to bind: add {USAGE}"))
+    })
+}
+
+/// The single string literal of `template!("pages/home.html")`.
+pub(crate) fn macro_argument(tokens: TokenStream) -> Result<LitStr> {
+    let span = tokens.span();
+    let parser = |input: ParseStream<'_>| {
+        if input.is_empty() {
+            return Err(Error::new(
+                span,
+                "template! needs a template name: template!(\"pages/home.html\")",
+            ));
+        }
+        let lit = string_literal(input)?;
+        input.parse::<Option<Token![,]>>()?;
+        if !input.is_empty() {
+            let rest: TokenStream = input.parse()?;
+            return Err(Error::new_spanned(rest, "template! takes one template name"));
+        }
+        Ok(lit)
+    };
+    parser.parse2(tokens)
+}
+
+/// A string literal, or an error that spans whatever stands in its place (up to a comma).
+fn string_literal(input: ParseStream<'_>) -> Result<LitStr> {
+    if input.peek(LitStr) {
+        return input.parse();
+    }
+    let mut found = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        found.extend([input.parse::<TokenTree>()?]);
+    }
+    Err(Error::new_spanned(
+        found,
+        "expected the template name as a string literal, relative to the template root: \
+         \"pages/home.html\"",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn path_of(tokens: TokenStream) -> Result<String> {
+        let node: syn::DeriveInput = syn::parse2(tokens).unwrap();
+        template_path(&node.attrs, Span::call_site()).map(|lit| lit.value())
+    }
+
+    #[test]
+    fn reads_the_path() {
+        let path = path_of(quote!(#[template(path = "pages/home.html")] struct A;)).unwrap();
+        assert_eq!(path, "pages/home.html");
+        let path = path_of(quote!(#[derive(Debug)] #[template(path = "a.html",)] struct A;));
+        assert_eq!(path.unwrap(), "a.html");
+    }
+
+    #[test]
+    fn rejects_malformed_attributes() {
+        let cases = [
+            (quote!(struct A;), "needs the template to bind"),
+            (quote!(#[template] struct A;), "expected #[template(path"),
+            (quote!(#[template = "a.html"] struct A;), "expected #[template(path"),
+            (quote!(#[template()] struct A;), "missing `path`"),
+            (quote!(#[template(pth = "a.html")] struct A;), "unknown #[template] argument `pth`"),
+            (quote!(#[template(path = 3)] struct A;), "as a string literal"),
+            (quote!(#[template(path = a::b)] struct A;), "as a string literal"),
+            (quote!(#[template(path = "a", path = "b")] struct A;), "duplicate"),
+            (quote!(#[template(path = "a")] #[template(path = "b")] struct A;), "duplicate"),
+        ];
+        for (tokens, expected) in cases {
+            let err = path_of(tokens.clone()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{tokens}: {err}");
+        }
+    }
+
+    #[test]
+    fn reads_the_macro_argument() {
+        assert_eq!(macro_argument(quote!("a.html")).unwrap().value(), "a.html");
+        assert_eq!(macro_argument(quote!("a.html",)).unwrap().value(), "a.html");
+        for (tokens, expected) in [
+            (quote!(), "needs a template name"),
+            (quote!(a_name), "as a string literal"),
+            (quote!("a.html", "b.html"), "one template name"),
+        ] {
+            let err = macro_argument(tokens.clone()).map(|lit| lit.value()).unwrap_err();
+            assert!(err.to_string().contains(expected), "{tokens}: {err}");
+        }
+    }
+}

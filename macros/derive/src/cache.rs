@@ -1,0 +1,157 @@
+//! Where the BuildCache comes from: the compiling crate's environment, and a per-process memo so
+//! that a crate with a thousand derives parses its BuildCache once.
+//!
+//! The memo is keyed by the file's path and checked against the file's length, modification
+//! time and inode on every use (one `stat`): rustc loads a proc-macro once per compilation, but
+//! rust-analyzer's proc-macro server keeps it loaded while the build script rewrites the file.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use shipwright_build::format::{BuildCache, ENV_VAR, FormatError};
+
+/// What expansion reads from the compiling crate's environment.
+///
+/// ```
+/// use shipwright_derive::Env;
+///
+/// let env = Env::new("/app", Some("/app/target/debug/build/app-1/out/shipwright/build-cache.json"));
+/// assert_eq!(env.manifest_dir(), Some(std::path::Path::new("/app")));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    manifest_dir: Option<PathBuf>,
+    cache_file: Option<PathBuf>,
+}
+
+impl Env {
+    /// `CARGO_MANIFEST_DIR` and `SHIPWRIGHT_BUILD_CACHE` of this process, which cargo sets for
+    /// the crate rustc is compiling (the latter through the build script's `cargo:rustc-env`).
+    pub fn from_process() -> Self {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Env { manifest_dir: var("CARGO_MANIFEST_DIR"), cache_file: var(ENV_VAR) }
+    }
+
+    /// A given environment: the crate's manifest directory and its BuildCache file, if any.
+    pub fn new(manifest_dir: impl Into<PathBuf>, cache_file: Option<impl Into<OsString>>) -> Self {
+        Env {
+            manifest_dir: Some(manifest_dir.into()),
+            cache_file: cache_file.map(|file| PathBuf::from(file.into())),
+        }
+    }
+
+    /// The directory template roots are relative to.
+    pub fn manifest_dir(&self) -> Option<&Path> {
+        self.manifest_dir.as_deref()
+    }
+
+    /// The BuildCache file, when the build script exported one.
+    pub fn cache_file(&self) -> Option<&Path> {
+        self.cache_file.as_deref()
+    }
+}
+
+/// Why no BuildCache could be had.
+#[derive(Debug, Clone)]
+pub(crate) enum CacheError {
+    /// `SHIPWRIGHT_BUILD_CACHE` is not set: no build script, or one that does not run
+    /// shipwright-build.
+    NotExported,
+    /// `CARGO_MANIFEST_DIR` is not set: not compiled by cargo.
+    NoManifestDir,
+    /// The file is there (or should be) but is not a BuildCache this crate reads.
+    Format(Arc<FormatError>),
+}
+
+/// The file's identity as of its last parse: when it changes, the file is parsed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(Stamp { len: meta.len(), modified: meta.modified().ok(), inode })
+    }
+}
+
+type Loaded = Result<Arc<BuildCache>, Arc<FormatError>>;
+
+fn memo() -> &'static Mutex<HashMap<PathBuf, (Stamp, Loaded)>> {
+    static MEMO: OnceLock<Mutex<HashMap<PathBuf, (Stamp, Loaded)>>> = OnceLock::new();
+    MEMO.get_or_init(Default::default)
+}
+
+/// The crate's BuildCache and its manifest directory, parsed at most once per file version.
+pub(crate) fn load(env: &Env) -> Result<(Arc<BuildCache>, &Path), CacheError> {
+    let file = env.cache_file().ok_or(CacheError::NotExported)?;
+    let manifest_dir = env.manifest_dir().ok_or(CacheError::NoManifestDir)?;
+    let cache = load_file(file).map_err(CacheError::Format)?;
+    Ok((cache, manifest_dir))
+}
+
+fn load_file(file: &Path) -> Loaded {
+    let Some(stamp) = Stamp::of(file) else {
+        // Not there (yet): report it without remembering, the build script may still write it.
+        return parse(file);
+    };
+    let mut memo = memo().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((seen, loaded)) = memo.get(file)
+        && *seen == stamp
+    {
+        return loaded.clone();
+    }
+    let loaded = parse(file);
+    memo.insert(file.to_path_buf(), (stamp, loaded.clone()));
+    loaded
+}
+
+#[cold]
+fn parse(file: &Path) -> Loaded {
+    BuildCache::load(file).map(Arc::new).map_err(Arc::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_once_per_file_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("build-cache.json");
+        std::fs::write(&file, BuildCache::new(vec!["templates".into()]).to_bytes()).unwrap();
+        let env = Env::new(dir.path(), Some(&file));
+
+        let (first, _) = load(&env).unwrap();
+        let (second, _) = load(&env).unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "parsed twice");
+
+        // A rewrite (new inode through rename, as the build script does) is seen.
+        let next = dir.path().join("next.json");
+        std::fs::write(&next, BuildCache::new(vec!["other".into()]).to_bytes()).unwrap();
+        std::fs::rename(&next, &file).unwrap();
+        let (third, _) = load(&env).unwrap();
+        assert_eq!(third.roots, ["other"]);
+    }
+
+    #[test]
+    fn reports_what_is_missing() {
+        assert!(matches!(load(&Env::default()), Err(CacheError::NotExported)));
+        let env = Env { manifest_dir: None, cache_file: Some("x.json".into()) };
+        assert!(matches!(load(&env), Err(CacheError::NoManifestDir)));
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::new(dir.path(), Some(dir.path().join("absent.json")));
+        let Err(CacheError::Format(err)) = load(&env) else { panic!("absent file loaded") };
+        assert!(matches!(*err, FormatError::Io { .. }));
+    }
+}

@@ -1,0 +1,177 @@
+//! The code generation behind `shipwright-macros` (`#[derive(Template)]` and `template!`), as a
+//! plain library that tests call without a compiler. Applications use the macros through
+//! `shipwright-runtime`; nothing here is meant for them.
+//!
+//! ```
+//! use quote::quote;
+//! use shipwright_derive::{Env, derive_with};
+//!
+//! let input = quote! {
+//!     #[template(path = "pages/home.html")]
+//!     struct Home { title: String }
+//! };
+//! // This "crate" has no build script, so no BuildCache: the expansion is the error, plus a
+//! // stub impl so that uses of `Home` raise no second error.
+//! let output = derive_with(input, &Env::default()).to_string();
+//! assert!(output.contains("compile_error"));
+//! assert!(output.contains("no BuildCache for this crate"));
+//! assert!(output.contains("Template for Home"));
+//! ```
+//!
+//! # Stages
+//!
+//! One file each, as in thiserror: `ast` (the struct), `attr` (`#[template(path = "...")]`),
+//! `valid` (the name against the BuildCache and the files), `expand` (the only one that writes
+//! tokens); `fallback` is the output on error. The BuildCache comes from the file the build
+//! script exported in `SHIPWRIGHT_BUILD_CACHE` and is parsed once per process (`cache`).
+#![deny(missing_docs)]
+
+mod ast;
+mod attr;
+mod cache;
+mod expand;
+mod fallback;
+mod valid;
+
+use proc_macro2::TokenStream;
+use syn::DeriveInput;
+
+pub use cache::Env;
+
+/// `#[derive(Template)]`, reading the environment of the crate being compiled.
+pub fn derive(input: TokenStream) -> TokenStream {
+    derive_with(input, &Env::from_process())
+}
+
+/// `#[derive(Template)]` in a given environment.
+pub fn derive_with(input: TokenStream, env: &Env) -> TokenStream {
+    let node: DeriveInput = match syn::parse2(input) {
+        Ok(node) => node,
+        Err(err) => return err.into_compile_error(),
+    };
+    let input = match ast::Input::from_syn(&node) {
+        Ok(input) => input,
+        Err(err) => return fallback::derive(&node.ident, &node.generics, &[], err),
+    };
+    let bound = attr::template_path(input.attrs, input.ident.span())
+        .and_then(|name| valid::bind(&name, env));
+    match bound {
+        Ok(bound) => expand::derive(&input, &bound),
+        Err(err) => fallback::derive(input.ident, input.generics, &input.fields, err),
+    }
+}
+
+/// `template!("pages/home.html")`, reading the environment of the crate being compiled.
+pub fn template(input: TokenStream) -> TokenStream {
+    template_with(input, &Env::from_process())
+}
+
+/// `template!("pages/home.html")` in a given environment.
+pub fn template_with(input: TokenStream, env: &Env) -> TokenStream {
+    match attr::macro_argument(input).and_then(|name| valid::bind(&name, env)) {
+        Ok(bound) => expand::template(&bound),
+        Err(err) => fallback::template(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+    use shipwright_build::format::DynamicRef;
+
+    fn site() -> valid::tests::Fixture {
+        let mut fixture = valid::tests::site();
+        let home = fixture.cache.templates.get_mut("pages/home.html").unwrap();
+        home.vars = vec!["title".into()];
+        home.dynamic = vec![DynamicRef { line: 2, expr: "\"icons/\" ~ icon".into() }];
+        fixture
+    }
+
+    #[test]
+    fn derive_expands_to_the_record() {
+        let fixture = site();
+        let env = fixture.env();
+        let output = derive_with(
+            quote! {
+                #[template(path = "pages/home.html")]
+                struct Home<'a, T: Clone> where T: Copy { title: &'a str, r#type: T }
+            },
+            &env,
+        );
+        let cache = &fixture.cache;
+        let home = &cache.templates["pages/home.html"];
+        let (id, hash) = (&home.id, &home.hash);
+        let tree = shipwright_build::registry::tree_hash(cache, "pages/home.html").unwrap();
+        let expected = quote! {
+            const _: () = {
+                const _: &[u8] = ::core::include_bytes!(::core::concat!(
+                    ::core::env!("CARGO_MANIFEST_DIR"), "/templates/layout.html"));
+                const _: &[u8] = ::core::include_bytes!(::core::concat!(
+                    ::core::env!("CARGO_MANIFEST_DIR"), "/templates/nav.html"));
+                static __SHIPWRIGHT_TEMPLATE: ::shipwright_runtime::__private::TemplateInfo =
+                    ::shipwright_runtime::__private::TemplateInfo {
+                        id: #id,
+                        name: "pages/home.html",
+                        root: "templates",
+                        path: "templates/pages/home.html",
+                        hash: #hash,
+                        static_hash: "s",
+                        interface_hash: "i",
+                        tree_hash: #tree,
+                        size: 27u64,
+                        deps: &["layout.html", "nav.html"],
+                        transitive: &["layout.html", "nav.html"],
+                        vars: &["title"],
+                        dynamic: &[::shipwright_runtime::__private::DynamicRef {
+                            line: 2u32,
+                            expr: "\"icons/\" ~ icon"
+                        }],
+                        source: ::core::include_str!(::core::concat!(
+                            ::core::env!("CARGO_MANIFEST_DIR"), "/templates/pages/home.html")),
+                    };
+                #[automatically_derived]
+                impl<'a, T: Clone> ::shipwright_runtime::__private::Template for Home<'a, T>
+                where T: Copy
+                {
+                    const INFO: &'static ::shipwright_runtime::__private::TemplateInfo =
+                        &__SHIPWRIGHT_TEMPLATE;
+                    const FIELDS: &'static [&'static str] = &["title", "type"];
+                }
+            };
+        };
+        assert_eq!(output.to_string(), expected.to_string());
+        let manifest_dir = fixture.dir.path().to_str().unwrap();
+        assert!(!output.to_string().contains(manifest_dir), "absolute path in the output");
+    }
+
+    #[test]
+    fn template_macro_expands_to_a_static() {
+        let fixture = site();
+        let output = template_with(quote!("nav.html"), &fixture.env()).to_string();
+        assert!(output.starts_with("{ static __SHIPWRIGHT_TEMPLATE"), "{output}");
+        assert!(output.ends_with("& __SHIPWRIGHT_TEMPLATE }"), "{output}");
+        assert!(output.contains("name : \"nav.html\""), "{output}");
+        assert!(!output.contains("include_bytes"), "nav.html has no dependency: {output}");
+    }
+
+    #[test]
+    fn errors_come_with_a_stub() {
+        let fixture = site();
+        let env = fixture.env();
+        let output = derive_with(quote!(#[template(path = "nope.html")] struct A { x: u8 }), &env)
+            .to_string();
+        assert!(output.contains("compile_error ! { \"no template named \\\"nope.html\\\""), "{output}");
+        assert!(output.contains("__private :: UNBOUND"), "{output}");
+        assert!(output.contains("FIELDS : & 'static [& 'static str] = & [\"x\"]"), "{output}");
+        assert!(!output.contains("include_str"), "{output}");
+
+        let output = derive_with(quote!(enum E { A }), &env).to_string();
+        assert!(output.contains("structs only") && output.contains("Template for E"), "{output}");
+
+        let output = template_with(quote!(42), &env).to_string();
+        assert!(output.contains("compile_error") && output.contains("UNBOUND"), "{output}");
+
+        assert!(derive_with(quote!(fn f() {}), &env).to_string().contains("compile_error"));
+    }
+}

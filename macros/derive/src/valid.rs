@@ -1,0 +1,378 @@
+//! Stage 3: the template name checked against the BuildCache and against the files on disk.
+//! Every error points at the name's string literal.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::path::Path;
+
+use shipwright_build::analyze::content_hash;
+use shipwright_build::format::{BuildCache, ENV_VAR, FormatError, TemplateRecord, VERSION};
+use shipwright_build::registry::tree_hash;
+use syn::{Error, LitStr, Result};
+
+use crate::cache::{self, CacheError, Env};
+
+/// A template that can be bound: its record, and the files the expansion depends on.
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    /// The name, as looked up.
+    pub(crate) name: String,
+    /// What the build script recorded.
+    pub(crate) record: TemplateRecord,
+    /// The root the template was found in, relative to the manifest directory.
+    pub(crate) root: String,
+    /// `root/name`, relative to the manifest directory.
+    pub(crate) path: String,
+    /// The same for every transitive dependency, in the record's (sorted) order.
+    pub(crate) dep_paths: Vec<String>,
+    /// See `shipwright_build::registry::tree_hash`.
+    pub(crate) tree_hash: String,
+}
+
+/// Looks `name` up in the crate's BuildCache and checks that the template can be bound: it is
+/// known, its graph is whole, and the files still hold the bytes the BuildCache describes.
+pub(crate) fn bind(name: &LitStr, env: &Env) -> Result<Bound> {
+    let (cache, manifest_dir) = cache::load(env).map_err(|err| cache_error(name, &err))?;
+    bind_in(name, &cache, manifest_dir)
+}
+
+fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path) -> Result<Bound> {
+    let name = lit.value();
+    let Some(record) = cache.templates.get(&name) else {
+        return Err(Error::new(lit.span(), unknown(&name, cache)));
+    };
+    graph_problems(lit, &name, record, cache)?;
+
+    let path = relative(cache, &name);
+    let mut dep_paths = Vec::with_capacity(record.transitive.len());
+    for dep in &record.transitive {
+        dep_paths.push(relative(cache, dep));
+    }
+    for (file, recorded) in std::iter::once((&path, record))
+        .chain(dep_paths.iter().zip(record.transitive.iter().map(|dep| &cache.templates[dep])))
+    {
+        check_bytes(lit, manifest_dir, file, recorded, file == &path)?;
+    }
+    Ok(Bound {
+        tree_hash: tree_hash(cache, &name).expect("the name is in the cache"),
+        root: cache.roots[record.root].clone(),
+        record: record.clone(),
+        path,
+        dep_paths,
+        name,
+    })
+}
+
+fn relative(cache: &BuildCache, name: &str) -> String {
+    cache.relative_path(name).expect("names in the cache have a root (checked on load)")
+}
+
+/// Lexer errors, cycles and missing references anywhere in the template's closure, all at once.
+fn graph_problems(lit: &LitStr, name: &str, record: &TemplateRecord, cache: &BuildCache) -> Result<()> {
+    let closure: BTreeSet<&str> =
+        std::iter::once(name).chain(record.transitive.iter().map(String::as_str)).collect();
+    let via = |template: &str| {
+        if template == name { String::new() } else { format!(" (reached from \"{name}\")") }
+    };
+    let mut errors: Vec<Error> = Vec::new();
+    for error in cache.errors.iter().filter(|e| closure.contains(e.template.as_str())) {
+        errors.push(Error::new(
+            lit.span(),
+            format!(
+                "template \"{name}\" cannot be bound: {}:{}: {}{}",
+                relative(cache, &error.template),
+                error.line,
+                error.message,
+                via(&error.template)
+            ),
+        ));
+    }
+    for cycle in &cache.cycles {
+        if cycle.iter().any(|member| closure.contains(member.as_str())) {
+            let how = if cycle.iter().any(|member| member == name) { "is in" } else { "depends on" };
+            errors.push(Error::new(
+                lit.span(),
+                format!("template \"{name}\" {how} a dependency cycle: {}", cycle.join(" -> ")),
+            ));
+        }
+    }
+    for missing in cache.missing.iter().filter(|m| closure.contains(m.template.as_str())) {
+        errors.push(Error::new(
+            lit.span(),
+            format!(
+                "template \"{name}\" has a missing dependency: {}:{} references \"{}\" ({}){}",
+                relative(cache, &missing.template),
+                missing.line,
+                missing.name,
+                missing.reason,
+                via(&missing.template)
+            ),
+        ));
+    }
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(()),
+        Some(mut first) => {
+            first.extend(errors);
+            Err(first)
+        }
+    }
+}
+
+/// A stale BuildCache is never read as good: the bytes on disk must hash to the record's hash.
+fn check_bytes(
+    lit: &LitStr,
+    manifest_dir: &Path,
+    file: &str,
+    record: &TemplateRecord,
+    own: bool,
+) -> Result<()> {
+    let bytes = std::fs::read(manifest_dir.join(file))
+        .map_err(|err| Error::new(lit.span(), format!("cannot read template file {file}: {err}")))?;
+    if content_hash(&bytes) != record.hash {
+        return Err(Error::new(lit.span(), stale(&lit.value(), file, own)));
+    }
+    if own && let Err(err) = std::str::from_utf8(&bytes) {
+        return Err(Error::new(
+            lit.span(),
+            format!("template file {file} is not UTF-8 (byte {})", err.valid_up_to()),
+        ));
+    }
+    Ok(())
+}
+
+#[cold]
+fn stale(name: &str, file: &str, own: bool) -> String {
+    let what = if own { String::new() } else { format!(", which template \"{name}\" depends on,") };
+    format!(
+        "{file}{what} changed after the build script recorded it: the BuildCache is stale; build \
+         again so that the build script runs (it reruns when a template changes)"
+    )
+}
+
+#[cold]
+fn unknown(name: &str, cache: &BuildCache) -> String {
+    let mut message = format!("no template named \"{name}\" in the BuildCache");
+    // A name written with its root in front: `templates/pages/home.html`.
+    for root in &cache.roots {
+        if let Some(rest) = name.strip_prefix(root.as_str()).and_then(|r| r.strip_prefix('/'))
+            && cache.templates.contains_key(rest)
+        {
+            let _ = write!(
+                message,
+                "; names are relative to the template root \"{root}\": write \"{rest}\""
+            );
+            return message;
+        }
+    }
+    let closest = closest(name, cache.templates.keys().map(String::as_str));
+    if closest.is_empty() {
+        let roots: Vec<String> = cache.roots.iter().map(|r| format!("\"{r}\"")).collect();
+        let _ = write!(
+            message,
+            " ({} templates under {})",
+            cache.templates.len(),
+            if roots.is_empty() { "no root".to_string() } else { roots.join(", ") }
+        );
+    } else {
+        let closest: Vec<String> = closest.iter().map(|c| format!("\"{c}\"")).collect();
+        let _ = write!(message, "; the closest: {}", closest.join(", "));
+    }
+    message
+}
+
+/// Up to three names within an edit distance of a third of the longer name (at least 2),
+/// nearest first.
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut scored: Vec<(usize, &str)> = known
+        .filter_map(|candidate| {
+            let distance = strsim::levenshtein(name, candidate);
+            let limit = (name.len().max(candidate.len()) / 3).max(2);
+            (distance <= limit).then_some((distance, candidate))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, candidate)| candidate).collect()
+}
+
+#[cold]
+fn cache_error(lit: &LitStr, err: &CacheError) -> Error {
+    let message = match err {
+        CacheError::NotExported => {
+            let version =
+                format!("{}.{}", env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
+            format!(
+                "no BuildCache for this crate: {ENV_VAR} is not set, so the crate has no build \
+                 script or its build script does not run shipwright-build\n\
+                 add to Cargo.toml:\n    [build-dependencies]\n    shipwright-build = \"{version}\"\n\
+                 and to build.rs:\n    fn main() {{\n        shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n    }}"
+            )
+        }
+        CacheError::NoManifestDir => {
+            "CARGO_MANIFEST_DIR is not set: shipwright templates are bound when cargo builds the \
+             crate"
+                .to_string()
+        }
+        CacheError::Format(format) => match &**format {
+            FormatError::Version { found, .. } => format!(
+                "this crate's BuildCache is version {found}, but this shipwright-macros reads \
+                 version {VERSION} only: give shipwright-build (build-dependency) and \
+                 shipwright-runtime the same version, then build again"
+            ),
+            other => other.to_string(),
+        },
+    };
+    Error::new(lit.span(), message)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use shipwright_build::format::{Missing, TemplateError, template_id};
+
+    /// A manifest directory with `templates/`, and a BuildCache over it whose hashes are right.
+    pub(crate) struct Fixture {
+        pub(crate) dir: tempfile::TempDir,
+        pub(crate) cache: BuildCache,
+    }
+
+    impl Fixture {
+        pub(crate) fn new(files: &[(&str, &str, &[&str])]) -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let mut cache = BuildCache::new(vec!["templates".into()]);
+            for (name, text, deps) in files {
+                let file = dir.path().join("templates").join(name);
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(&file, text).unwrap();
+                let deps: Vec<String> = deps.iter().map(|d| d.to_string()).collect();
+                cache.templates.insert(name.to_string(), TemplateRecord {
+                    id: template_id(name),
+                    root: 0,
+                    hash: content_hash(text.as_bytes()),
+                    static_hash: "s".into(),
+                    interface_hash: "i".into(),
+                    size: text.len() as u64,
+                    transitive: deps.clone(),
+                    deps,
+                    dynamic: Vec::new(),
+                    vars: Vec::new(),
+                });
+            }
+            Fixture { dir, cache }
+        }
+
+        /// Writes the BuildCache and returns the environment a derive would see.
+        pub(crate) fn env(&self) -> Env {
+            let file = self.dir.path().join("out").join("build-cache.json");
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            let tmp = file.with_extension("tmp");
+            std::fs::write(&tmp, self.cache.to_bytes()).unwrap();
+            std::fs::rename(&tmp, &file).unwrap();
+            Env::new(self.dir.path(), Some(file))
+        }
+    }
+
+    pub(crate) fn site() -> Fixture {
+        Fixture::new(&[
+            ("pages/home.html", "{% extends \"layout.html\" %}", &["layout.html", "nav.html"]),
+            ("layout.html", "{% include \"nav.html\" %}", &["nav.html"]),
+            ("nav.html", "<nav></nav>", &[]),
+            ("pages/about.html", "about", &[]),
+        ])
+    }
+
+    fn lit(name: &str) -> LitStr {
+        LitStr::new(name, proc_macro2::Span::call_site())
+    }
+
+    fn bind_err(fixture: &Fixture, name: &str) -> String {
+        let err = bind(&lit(name), &fixture.env()).unwrap_err();
+        err.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn binds_a_known_template() {
+        let fixture = site();
+        let bound = bind(&lit("pages/home.html"), &fixture.env()).unwrap();
+        assert_eq!(bound.path, "templates/pages/home.html");
+        assert_eq!(bound.dep_paths, ["templates/layout.html", "templates/nav.html"]);
+        assert_eq!(bound.record.id, template_id("pages/home.html"));
+        assert_eq!(bound.root, "templates");
+    }
+
+    #[test]
+    fn unknown_names_suggest_the_closest() {
+        let fixture = site();
+        let err = bind_err(&fixture, "pages/hom.html");
+        assert!(err.contains("no template named \"pages/hom.html\""), "{err}");
+        assert!(err.contains("the closest: \"pages/home.html\""), "{err}");
+        let err = bind_err(&fixture, "templates/pages/home.html");
+        assert!(err.contains("relative to the template root \"templates\""), "{err}");
+        let err = bind_err(&fixture, "completely/else.txt");
+        assert!(err.contains("(4 templates under \"templates\")"), "{err}");
+    }
+
+    #[test]
+    fn closest_orders_by_distance() {
+        let known = ["pages/home.html", "pages/homes.html", "page/home.html", "nav.html"];
+        assert_eq!(closest("pages/hom.html", known.into_iter()), [
+            "pages/home.html",
+            "page/home.html",
+            "pages/homes.html"
+        ]);
+        assert!(closest("x", known.into_iter()).is_empty());
+    }
+
+    #[test]
+    fn graph_problems_name_files_and_lines() {
+        let mut fixture = site();
+        fixture.cache.errors.push(TemplateError {
+            template: "nav.html".into(),
+            line: 3,
+            message: "unterminated {% ... %} tag".into(),
+        });
+        fixture.cache.missing.push(Missing {
+            template: "layout.html".into(),
+            line: 7,
+            name: "footer.html".into(),
+            reason: "not found".into(),
+        });
+        fixture.cache.cycles.push(vec!["a.html".into(), "nav.html".into(), "a.html".into()]);
+        let err = bind_err(&fixture, "pages/home.html");
+        assert!(err.contains("templates/nav.html:3: unterminated {% ... %} tag (reached from \"pages/home.html\")"), "{err}");
+        assert!(err.contains("depends on a dependency cycle: a.html -> nav.html -> a.html"), "{err}");
+        assert!(err.contains("templates/layout.html:7 references \"footer.html\" (not found)"), "{err}");
+        let err = bind_err(&fixture, "nav.html");
+        assert!(err.contains("is in a dependency cycle"), "{err}");
+        assert!(bind(&lit("pages/about.html"), &fixture.env()).is_ok());
+    }
+
+    #[test]
+    fn stale_files_are_errors() {
+        let fixture = site();
+        let env = fixture.env();
+        std::fs::write(fixture.dir.path().join("templates/nav.html"), "<nav>changed</nav>").unwrap();
+        let err = bind_err(&fixture, "pages/home.html");
+        assert!(err.contains("templates/nav.html, which template \"pages/home.html\" depends on, changed after the build script recorded it"), "{err}");
+        let err = bind(&lit("nav.html"), &env).unwrap_err().to_string();
+        assert!(err.starts_with("templates/nav.html changed after"), "{err}");
+        std::fs::remove_file(fixture.dir.path().join("templates/nav.html")).unwrap();
+        let err = bind(&lit("nav.html"), &env).unwrap_err().to_string();
+        assert!(err.starts_with("cannot read template file templates/nav.html"), "{err}");
+    }
+
+    #[test]
+    fn cache_problems_say_what_to_do() {
+        let fixture = site();
+        let err = bind(&lit("nav.html"), &Env::default()).unwrap_err().to_string();
+        assert!(err.contains("SHIPWRIGHT_BUILD_CACHE is not set"), "{err}");
+        assert!(err.contains("[build-dependencies]\n    shipwright-build = \"0.1\""), "{err}");
+        assert!(err.contains("shipwright_build::Builder::new()"), "{err}");
+
+        let env = fixture.env();
+        let file = env.cache_file().unwrap();
+        std::fs::write(file, br#"{"format":"shipwright-build-cache","version":7}"#).unwrap();
+        let err = bind(&lit("nav.html"), &env).unwrap_err().to_string();
+        assert!(err.starts_with("this crate's BuildCache is version 7, but this shipwright-macros reads version 1 only"), "{err}");
+    }
+}
