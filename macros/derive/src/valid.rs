@@ -181,13 +181,13 @@ fn unknown(name: &str, cache: &BuildCache) -> String {
     message
 }
 
-/// Up to three names within an edit distance of a third of the longer name (at least 2),
+/// Up to three names within an edit distance of a quarter of the longer name (at least 2),
 /// nearest first.
 fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut scored: Vec<(usize, &str)> = known
         .filter_map(|candidate| {
             let distance = strsim::levenshtein(name, candidate);
-            let limit = (name.len().max(candidate.len()) / 3).max(2);
+            let limit = (name.len().max(candidate.len()) / 4).max(2);
             (distance <= limit).then_some((distance, candidate))
         })
         .collect();

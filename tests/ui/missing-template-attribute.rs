@@ -1,0 +1,10 @@
+use shipwright_runtime::Template;
+
+#[derive(Template)]
+struct Home {
+    user: String,
+}
+
+fn main() {
+    let _ = Home::INFO;
+}

@@ -1,0 +1,11 @@
+use shipwright_runtime::Template;
+
+#[derive(Template)]
+#[template(path = "broken/unterminated.html")]
+struct Broken {
+    user: String,
+}
+
+fn main() {
+    let _ = Broken::INFO;
+}
