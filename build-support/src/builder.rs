@@ -196,7 +196,7 @@ impl Builder {
         }
         let previous = index.as_ref().and_then(|i| Some((i, BuildCache::load(&path).ok()?)));
         let scanned = scan(roots, previous.as_ref().map(|(i, c)| (*i, c)))?;
-        let bytes = scanned.cache.to_bytes();
+        let bytes = crate::write::cache_bytes(&scanned.cache);
         let changed = atomic_write(&path, &bytes).map_err(write_error(&path))?;
         let warnings: Vec<String> = scanned.warnings.iter().map(ToString::to_string).collect();
         let cache = FileStat::of(usize::MAX, "", &path).map_err(write_error(&path))?;

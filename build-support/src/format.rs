@@ -65,9 +65,10 @@ pub struct TemplateRecord {
     pub root: usize,
     /// blake3 of the file's bytes, hex.
     pub hash: String,
-    /// blake3 of the literal text only (raw blocks included, comments and tags left out).
+    /// xxh3-128 of the literal text only (raw blocks included, comments and tags left out), hex.
     pub static_hash: String,
-    /// blake3 of the dynamic parts only: the tokens of every `{{ }}` and `{% %}`, in order.
+    /// xxh3-128 of the dynamic parts only: the tokens of every `{{ }}` and `{% %}`, in order,
+    /// hex.
     pub interface_hash: String,
     /// Size of the file in bytes.
     pub size: u64,
@@ -267,10 +268,17 @@ impl BuildCache {
         Ok(cache)
     }
 
-    /// The deterministic bytes of this cache (pretty JSON, trailing newline).
+    /// The deterministic bytes of this cache: compact JSON and a newline.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self).expect("a BuildCache always serializes");
+        let mut out = serde_json::to_vec(self).expect("a BuildCache always serializes");
         out.push(b'\n');
+        out
+    }
+
+    /// The same JSON, indented for people (the `shipwright-templates scan` output).
+    pub fn to_pretty(&self) -> String {
+        let mut out = serde_json::to_string_pretty(self).expect("a BuildCache always serializes");
+        out.push('\n');
         out
     }
 
@@ -324,7 +332,8 @@ mod tests {
         let cache = sample();
         let bytes = cache.to_bytes();
         assert_eq!(BuildCache::parse(&bytes, "x").unwrap(), cache);
-        assert!(bytes.starts_with(b"{\n  \"format\": \"shipwright-build-cache\",\n  \"version\": 1,"));
+        assert!(bytes.starts_with(b"{\"format\":\"shipwright-build-cache\",\"version\":1,"));
+        assert_eq!(BuildCache::parse(cache.to_pretty().as_bytes(), "x").unwrap(), cache);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `scan` | yes | the file walker, the stat index, the writer and [`Builder`] (rayon, walkdir) |
+//! | `scan` | yes | the file walker, the stat index, the writer and [`Builder`] (rayon) |
 //! | `cli` | yes | the `shipwright-templates` command-line tool (clap) |
 //!
 //! With `default-features = false` the crate is the BuildCache format, the lexer and the graph

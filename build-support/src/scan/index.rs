@@ -48,7 +48,11 @@ pub struct FileStat {
 impl FileStat {
     /// Stats `path` (following links).
     pub fn of(root: usize, name: &str, path: &Path) -> std::io::Result<FileStat> {
-        let meta = std::fs::metadata(path)?;
+        Ok(FileStat::from_metadata(root, name, &std::fs::metadata(path)?))
+    }
+
+    /// The stat of an open file or a path already looked up.
+    pub fn from_metadata(root: usize, name: &str, meta: &std::fs::Metadata) -> FileStat {
         let mtime_ns = meta
             .modified()
             .ok()
@@ -61,7 +65,7 @@ impl FileStat {
         };
         #[cfg(not(unix))]
         let (ctime_ns, ino) = (0, 0);
-        Ok(FileStat { root, name: name.to_string(), size: meta.len(), mtime_ns, ctime_ns, ino })
+        FileStat { root, name: name.to_string(), size: meta.len(), mtime_ns, ctime_ns, ino }
     }
 
     /// Same file, same stat, and changed before `racy_after` (the index's write time)?

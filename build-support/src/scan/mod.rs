@@ -24,8 +24,10 @@
 //! [`BuildCache::errors`].
 
 pub mod index;
+mod walk;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::io::Read as _;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,7 @@ use crate::format::{BuildCache, TemplateError, TemplateRecord, template_id};
 use crate::graph::link;
 use crate::lex::refs::Target;
 use index::{FileStat, Index};
+use walk::{Found, walk};
 
 /// The extensions scanned unless configured otherwise.
 pub const DEFAULT_EXTENSIONS: [&str; 8] = ["html", "htm", "xml", "txt", "svg", "j2", "jinja", "jinja2"];
@@ -114,41 +117,26 @@ pub struct Scanned {
     pub analysed: usize,
 }
 
-/// A template file found on disk.
-struct Found {
-    root: usize,
-    name: String,
-    path: PathBuf,
-}
-
 /// Scans every root. With `previous` (the last index and its BuildCache), files whose stat
 /// did not move are not read again.
 pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Scanned, ScanError> {
     let mut warnings = Vec::new();
-    let found = walk(roots, &mut warnings)?;
+    let found = walk(roots, previous.is_some(), &mut warnings)?;
     let known: HashMap<(usize, &str), &FileStat> = previous
         .map(|(index, _)| index.files.iter().map(|f| ((f.root, f.name.as_str()), f)).collect())
         .unwrap_or_default();
-    let racy_after = previous.map_or(0, |(index, _)| index.written_ns);
-    let kept = |file: &Found, stat: &FileStat| -> Option<FileResult> {
-        let (_, old_cache) = previous?;
-        let unchanged = known.get(&(file.root, file.name.as_str()))?.same_as(stat, racy_after);
-        let record = old_cache.templates.get(&file.name).filter(|r| unchanged && r.root == file.root)?;
+    let kept = |file: &Found| -> Option<FileResult> {
+        let (index, old_cache) = previous?;
+        let old = known.get(&(file.root, file.name.as_str()))?;
+        let stat = file.stat.clone()?;
+        let record = old_cache.templates.get(&file.name).filter(|r| r.root == file.root && old.same_as(&stat, index.written_ns))?;
         let error = old_cache.errors.iter().find(|e| e.template == file.name).cloned();
-        Some(FileResult::Kept { record: record.clone(), error, stat: stat.clone() })
+        Some(FileResult::Kept { record: record.clone(), error, stat })
     };
-
-    let results: Vec<FileResult> = found
-        .par_iter()
-        .map(|file| match FileStat::of(file.root, &file.name, &file.path) {
-            Ok(stat) => kept(file, &stat).unwrap_or_else(|| read_one(roots, file, stat)),
-            Err(e) => FileResult::Skipped(warning(roots, file, None, format!("cannot read: {e}"))),
-        })
-        .collect();
+    let results: Vec<FileResult> = found.par_iter().map(|file| kept(file).unwrap_or_else(|| read_one(roots, file))).collect();
 
     let mut cache = BuildCache::new(roots.dirs.iter().map(|(_, label)| label.clone()).collect());
     let mut stats = Vec::with_capacity(results.len());
-    let mut lines: HashMap<(String, String), u32> = HashMap::new();
     let mut analysed = 0;
     for (file, result) in found.iter().zip(results) {
         let (record, error, stat) = match result {
@@ -157,9 +145,8 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
                 continue;
             }
             FileResult::Kept { record, error, stat } => (record, error, stat),
-            FileResult::Read { record, error, stat, dep_lines } => {
+            FileResult::Read { record, error, stat } => {
                 analysed += 1;
-                lines.extend(dep_lines.into_iter().map(|(dep, line)| ((file.name.clone(), dep), line)));
                 (record, error, stat)
             }
         };
@@ -170,22 +157,18 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
         cache.templates.insert(file.name.clone(), record);
         stats.push(stat);
     }
-    if let Some((_, old_cache)) = previous {
-        for m in &old_cache.missing {
-            lines.entry((m.template.clone(), m.name.clone())).or_insert(m.line);
-        }
-    }
     let by_name: HashMap<&str, &Found> = found.iter().map(|f| (f.name.as_str(), f)).collect();
     link(&mut cache, |template, dep| {
-        if let Some(&line) = lines.get(&(template.to_string(), dep.to_string())) {
-            return line;
-        }
-        // A kept file whose reference just lost its target: read it again for the line.
-        by_name.get(template).and_then(|file| dep_lines_of(&file.path).into_iter().find(|(d, _)| d == dep)).map_or(0, |(_, line)| line)
+        // Only for references that do not resolve, so rare: the last report knows the line of
+        // an old one, otherwise the file is read again.
+        let old = previous.and_then(|(_, c)| c.missing.iter().find(|m| m.template == template && m.name == dep));
+        old.map(|m| m.line)
+            .or_else(|| by_name.get(template).and_then(|f| line_of_reference(&f.path, dep)))
+            .unwrap_or(0)
     });
     for m in &cache.missing {
         let file = by_name[m.template.as_str()];
-        warnings.push(warning(roots, file, Some(m.line), format!("`{}` {}: {}", m.name, m.reason, "reference does not resolve")));
+        warnings.push(warning(roots, file, Some(m.line), format!("`{}` {}: reference does not resolve", m.name, m.reason)));
     }
     for cycle in &cache.cycles {
         let file = by_name[cycle[0].as_str()];
@@ -199,34 +182,39 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
 /// Walks the roots and stats every file; reads none.
 pub fn unchanged(roots: &Roots, index: &Index) -> Result<bool, ScanError> {
     let mut warnings = Vec::new();
-    let found = walk(roots, &mut warnings)?;
+    let found = walk(roots, true, &mut warnings)?;
     if found.len() != index.files.len() {
         return Ok(false);
     }
-    Ok(found.par_iter().zip(&index.files).all(|(file, old)| {
-        file.root == old.root
-            && file.name == old.name
-            && FileStat::of(file.root, &file.name, &file.path).is_ok_and(|now| old.same_as(&now, index.written_ns))
+    Ok(found.iter().zip(&index.files).all(|(file, old)| {
+        file.root == old.root && file.name == old.name && file.stat.as_ref().is_some_and(|now| old.same_as(now, index.written_ns))
     }))
 }
 
 enum FileResult {
     Skipped(Warning),
     Kept { record: TemplateRecord, error: Option<TemplateError>, stat: FileStat },
-    Read { record: TemplateRecord, error: Option<TemplateError>, stat: FileStat, dep_lines: Vec<(String, u32)> },
+    Read { record: TemplateRecord, error: Option<TemplateError>, stat: FileStat },
 }
 
-/// Reads, hashes and analyses one file.
-fn read_one(roots: &Roots, file: &Found, stat: FileStat) -> FileResult {
-    let bytes = match std::fs::read(&file.path) {
-        Ok(bytes) => bytes,
+/// Reads (one open, one fstat, one read), hashes and analyses one file.
+fn read_one(roots: &Roots, file: &Found) -> FileResult {
+    let read = || -> std::io::Result<(FileStat, Vec<u8>)> {
+        let mut handle = std::fs::File::open(&file.path)?;
+        let stat = FileStat::from_metadata(file.root, &file.name, &handle.metadata()?);
+        let mut bytes = Vec::with_capacity(stat.size as usize + 1);
+        handle.read_to_end(&mut bytes)?;
+        Ok((stat, bytes))
+    };
+    let (stat, bytes) = match read() {
+        Ok(read) => read,
         Err(e) => return FileResult::Skipped(warning(roots, file, None, format!("cannot read: {e}"))),
     };
     let hash = content_hash(&bytes);
     let src = match std::str::from_utf8(&bytes) {
         Ok(src) => src,
         Err(e) => {
-            let line = crate::lex::line_of(&String::from_utf8_lossy(&bytes[..e.valid_up_to()]), usize::MAX);
+            let line = memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u32 + 1;
             return FileResult::Skipped(warning(roots, file, Some(line), format!("not UTF-8 (byte {}); skipped", e.valid_up_to())));
         }
     };
@@ -244,107 +232,33 @@ fn read_one(roots: &Roots, file: &Found, stat: FileStat) -> FileResult {
     };
     match crate::analyze::analyze(src) {
         Ok(analysis) => {
-            let dep_lines = static_lines(&analysis.references);
             record.static_hash = analysis.static_hash;
             record.interface_hash = analysis.interface_hash;
             record.deps = analysis.deps;
             record.dynamic = analysis.dynamic;
             record.vars = analysis.vars;
-            FileResult::Read { record, error: None, stat, dep_lines }
+            FileResult::Read { record, error: None, stat }
         }
         Err(e) => {
-            // The hashes of a file that does not lex are its content hash: any edit changes them.
+            // A file that does not lex gets its content hash as both partial hashes: any edit
+            // to it changes them all.
             record.static_hash = record.hash.clone();
             record.interface_hash = record.hash.clone();
             let error = TemplateError { template: file.name.clone(), line: e.line, message: e.message };
-            FileResult::Read { record, error: Some(error), stat, dep_lines: Vec::new() }
+            FileResult::Read { record, error: Some(error), stat }
         }
     }
 }
 
-fn static_lines(references: &[crate::lex::refs::Reference]) -> Vec<(String, u32)> {
-    references
-        .iter()
-        .filter_map(|r| match &r.target {
-            Target::Static(name) => Some((name.clone(), r.line)),
-            Target::Dynamic(_) => None,
-        })
-        .collect()
-}
-
+/// The line of the first static reference to `dep` in a file.
 #[cold]
-fn dep_lines_of(path: &Path) -> Vec<(String, u32)> {
-    let Ok(src) = std::fs::read_to_string(path) else { return Vec::new() };
-    crate::analyze::analyze(&src).map(|a| static_lines(&a.references)).unwrap_or_default()
+fn line_of_reference(path: &Path, dep: &str) -> Option<u32> {
+    let src = std::fs::read_to_string(path).ok()?;
+    let analysis = crate::analyze::analyze(&src).ok()?;
+    analysis.references.iter().find(|r| matches!(&r.target, Target::Static(name) if name == dep)).map(|r| r.line)
 }
 
 #[cold]
 fn warning(roots: &Roots, file: &Found, line: Option<u32>, message: String) -> Warning {
     Warning { file: format!("{}/{}", roots.dirs[file.root].1, file.name), line, message }
-}
-
-/// Every template file under the roots, first root first, a name only once.
-fn walk(roots: &Roots, warnings: &mut Vec<Warning>) -> Result<Vec<Found>, ScanError> {
-    let mut found: BTreeMap<String, Found> = BTreeMap::new();
-    for (root, (dir, label)) in roots.dirs.iter().enumerate() {
-        let canonical_root = dir.canonicalize().map_err(|_| ScanError::MissingRoot(dir.clone()))?;
-        if !canonical_root.is_dir() {
-            return Err(ScanError::MissingRoot(dir.clone()));
-        }
-        let mut entries = walkdir::WalkDir::new(dir).follow_links(true).into_iter();
-        while let Some(entry) = entries.next() {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    let file = e.path().map_or_else(|| label.clone(), |p| display(label, dir, p));
-                    let message = if e.loop_ancestor().is_some() {
-                        "symbolic link loop; not followed".to_string()
-                    } else {
-                        format!("cannot read: {}", e.io_error().map_or_else(|| e.to_string(), |io| io.to_string()))
-                    };
-                    warnings.push(Warning { file, line: None, message });
-                    continue;
-                }
-            };
-            if entry.path_is_symlink() {
-                let inside = entry.path().canonicalize().is_ok_and(|target| target.starts_with(&canonical_root));
-                if !inside {
-                    let file = display(label, dir, entry.path());
-                    warnings.push(Warning { file, line: None, message: "symbolic link leads out of the template root; not read".into() });
-                    if entry.file_type().is_dir() {
-                        entries.skip_current_dir();
-                    }
-                    continue;
-                }
-            }
-            if !entry.file_type().is_file() || !roots.is_template(entry.path()) {
-                continue;
-            }
-            let Some(name) = relative_name(dir, entry.path()) else {
-                let file = display(label, dir, entry.path());
-                warnings.push(Warning { file, line: None, message: "file name is not UTF-8; skipped".into() });
-                continue;
-            };
-            found.entry(name.clone()).or_insert(Found { root, name, path: entry.into_path() });
-        }
-    }
-    Ok(found.into_values().collect())
-}
-
-/// `pages/home.html` for `<root>/pages/home.html`.
-fn relative_name(root: &Path, path: &Path) -> Option<String> {
-    let relative = path.strip_prefix(root).ok()?;
-    let mut name = String::new();
-    for part in relative.components() {
-        if !name.is_empty() {
-            name.push('/');
-        }
-        name.push_str(part.as_os_str().to_str()?);
-    }
-    Some(name)
-}
-
-fn display(label: &str, root: &Path, path: &Path) -> String {
-    let relative = path.strip_prefix(root).unwrap_or(path);
-    format!("{label}/{}", relative.to_string_lossy().replace('\\', "/"))
 }

@@ -1,7 +1,7 @@
 //! `shipwright-templates`: the BuildCache of template roots, and questions about its graph.
 //!
 //! ```text
-//! shipwright-templates scan templates            # the BuildCache JSON on stdout
+//! shipwright-templates scan templates            # the BuildCache JSON on stdout, indented
 //! shipwright-templates deps pages/home.html      # what home.html needs, transitively
 //! shipwright-templates rdeps partials/nav.html   # what a change to nav.html affects
 //! shipwright-templates graph --format mermaid    # the graph, for a README or Graphviz
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
     }
     let cache = scanned.cache;
     let out = match cli.command {
-        Command::Scan { .. } => String::from_utf8(cache.to_bytes()).expect("JSON is UTF-8"),
+        Command::Scan { .. } => cache.to_pretty(),
         Command::Deps { name, direct, .. } => match known(&cache, &name) {
             Ok(record) => lines(if direct { &record.deps } else { &record.transitive }),
             Err(code) => return code,

@@ -1,0 +1,136 @@
+//! Scan speed on a generated site of 10,000 templates of about 2 KiB: a cold scan, a re-scan with
+//! nothing changed, and the floor (reading and blake3-hashing the same files, on the same thread
+//! pool), side by side in one run, with the ratios.
+//!
+//! `cargo bench -p shipwright-build --bench scan` (add `-- --smoke` for a quick run on 500
+//! templates). Writes `target/shipwright-bench/scan.json`.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use shipwright_build::Builder;
+
+/// A realistic site: 20 layouts extending 4 bases, 200 partials (some including others), 40 macro
+/// files, the rest pages extending a layout, including partials, importing macros; a few dynamic
+/// includes. Every file is padded with markup to about 2 KiB.
+fn generate(root: &Path, pages: usize) -> Vec<PathBuf> {
+    let filler = "<div class=\"row\"><p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p></div>\n";
+    let pad = |mut s: String| {
+        while s.len() < 2048 {
+            s.push_str(filler);
+        }
+        s
+    };
+    let mut files = Vec::new();
+    let mut put = |name: String, text: String| {
+        let path = root.join(&name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        files.push(path);
+    };
+    for b in 0..4 {
+        put(format!("bases/base{b}.html"), pad(format!("<html><head><title>{{% block title %}}{{{{ site.name }}}}{{% endblock %}}</title></head>\n<body>{{% include 'partials/p{b:03}.html' %}}{{% block body %}}{{% endblock %}}</body></html>\n")));
+    }
+    for l in 0..20 {
+        put(format!("layouts/l{l:02}.html"), pad(format!("{{% extends 'bases/base{}.html' %}}\n{{% block body %}}<aside>{{% include 'partials/p{:03}.html' %}}</aside>{{% block main %}}{{% endblock %}}{{% endblock %}}\n", l % 4, l * 7 % 200)));
+    }
+    for p in 0..200 {
+        let inner = if p % 3 == 0 { format!("{{% include 'partials/p{:03}.html' %}}", (p + 1) % 200) } else { String::new() };
+        put(format!("partials/p{p:03}.html"), pad(format!("<section class=\"p{p}\">{{{{ item.title|e }}}}{inner}{{% if user %}}{{{{ user.name }}}}{{% endif %}}</section>\n")));
+    }
+    for m in 0..40 {
+        put(format!("macros/m{m:02}.html"), pad(format!("{{% macro card{m}(title, body) -%}}<div class=\"card\"><h3>{{{{ title }}}}</h3>{{{{ body }}}}</div>{{%- endmacro %}}\n")));
+    }
+    for i in 0..pages {
+        let dynamic = if i % 50 == 0 { "{% include 'widgets/' ~ widget ~ '.html' ignore missing %}" } else { "" };
+        put(format!("pages/section{:02}/page{i:05}.html", i % 100), pad(format!(
+            "{{% extends 'layouts/l{:02}.html' %}}\n{{% import 'macros/m{:02}.html' as ui %}}\n{{% block title %}}Page {i}{{% endblock %}}\n{{% block main %}}\n{{% for item in items %}}{{{{ ui.card{}(item.title, item.body) }}}}{{% endfor %}}\n{{% include ['partials/p{:03}.html', 'partials/p{:03}.html'] %}}{dynamic}\n{{% endblock %}}\n",
+            i % 20, i % 40, i % 40, i % 200, (i * 13) % 200
+        )));
+    }
+    files
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    let samples = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(f());
+            start.elapsed()
+        })
+        .collect();
+    median(samples)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--generate") {
+        // Only write the site, for profiling: `-- --generate DIR`.
+        let files = generate(Path::new(&args[at + 1]), 10_000 - 264);
+        println!("generated {} templates", files.len());
+        return;
+    }
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let (pages, runs) = if smoke { (500, 3) } else { (10_000 - 264, 15) };
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate(&dir.path().join("templates"), pages);
+    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
+    println!("site: {} templates, {:.1} MiB, {} threads", files.len(), bytes as f64 / 1048576.0, rayon::current_num_threads());
+
+    let floor = time(runs, || {
+        files.par_iter().map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64).sum::<u64>()
+    });
+    let floor_sequential = time(runs, || files.iter().map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64).sum::<u64>());
+    let mut n = 0;
+    let cold = time(runs, || {
+        n += 1;
+        let out = dir.path().join(format!("out-cold-{n}"));
+        let built = Builder::new().manifest_dir(dir.path()).out_dir(&out).cargo_directives(false).build().unwrap();
+        assert_eq!(built.templates, files.len());
+        built
+    });
+    let warm_out = dir.path().join("out-warm");
+    let builder = || Builder::new().manifest_dir(dir.path()).out_dir(&warm_out).cargo_directives(false);
+    builder().build().unwrap();
+    std::thread::sleep(Duration::from_millis(50)); // out of the index's racy window
+    let rescan = time(runs, || {
+        let built = builder().build().unwrap();
+        assert_eq!(built.analysed, 0, "nothing changed: nothing read");
+        built
+    });
+    // One file edited: the stat check sends just that file to the lexer.
+    let edited = &files[files.len() / 2];
+    let original = std::fs::read_to_string(edited).unwrap();
+    let mut flip = false;
+    let one_edit = time(runs, || {
+        flip = !flip;
+        std::fs::write(edited, if flip { original.replace("Page", "Side") } else { original.clone() }).unwrap();
+        builder().build().unwrap()
+    });
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("floor (read + blake3, parallel)   {:>8.2} ms", ms(floor));
+    println!("floor (read + blake3, sequential) {:>8.2} ms", ms(floor_sequential));
+    println!("cold scan (Builder::build)        {:>8.2} ms   {:.2}x the floor (target <= 1.3x)", ms(cold), ms(cold) / ms(floor));
+    println!("re-scan, nothing changed          {:>8.2} ms   (target <= 15 ms)", ms(rescan));
+    println!("re-scan, one file edited          {:>8.2} ms", ms(one_edit));
+
+    let summary = serde_json::json!({
+        "unit": {"scan_cold": "ms", "scan_floor": "ms", "scan_floor_sequential": "ms", "rescan_unchanged": "ms", "rescan_one_edit": "ms", "cold_over_floor": "ratio"},
+        "metrics": {
+            "templates": files.len(),
+            "scan_cold": ms(cold), "scan_floor": ms(floor), "scan_floor_sequential": ms(floor_sequential),
+            "rescan_unchanged": ms(rescan), "rescan_one_edit": ms(one_edit), "cold_over_floor": ms(cold) / ms(floor),
+        }
+    });
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/shipwright-bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("scan.json"), serde_json::to_vec_pretty(&summary).unwrap()).unwrap();
+}

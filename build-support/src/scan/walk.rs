@@ -1,0 +1,143 @@
+//! Listing the template files under the roots, without a `stat` per file.
+//!
+//! ```
+//! # use shipwright_build::scan::Roots;
+//! let dir = tempfile::tempdir()?;
+//! std::fs::create_dir_all(dir.path().join("a/b"))?;
+//! std::fs::write(dir.path().join("a/b/c.html"), "")?;
+//! std::fs::write(dir.path().join("a/readme.md"), "")?;
+//! let roots = Roots::new(vec![(dir.path().to_path_buf(), "t".into())]);
+//! let scanned = shipwright_build::scan::scan(&roots, None)?;
+//! assert_eq!(scanned.cache.templates.keys().collect::<Vec<_>>(), ["a/b/c.html"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The file type comes from the directory entry itself (`d_type`), so a tree of plain files and
+//! directories costs one `readdir` per directory and nothing per file; only symbolic links are
+//! resolved. A link is followed when its target stays inside the root's real path; a link to a
+//! directory that contains the link (a loop) and a link that leads out of the root are reported
+//! and not followed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::index::FileStat;
+use super::{Roots, ScanError, Warning};
+
+/// A template file found on disk.
+pub(crate) struct Found {
+    pub(crate) root: usize,
+    pub(crate) name: String,
+    pub(crate) path: PathBuf,
+    /// Its stat, when asked for (taken through the directory's handle: no path lookup).
+    pub(crate) stat: Option<FileStat>,
+}
+
+/// Every template file under the roots, sorted by name; the first root holding a name wins.
+/// Directories are read in parallel.
+pub(crate) fn walk(roots: &Roots, with_stat: bool, warnings: &mut Vec<Warning>) -> Result<Vec<Found>, ScanError> {
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    for (root, (dir, label)) in roots.dirs.iter().enumerate() {
+        let missing = || ScanError::MissingRoot(dir.clone());
+        let real_root = dir.canonicalize().map_err(|_| missing())?;
+        if !real_root.is_dir() {
+            return Err(missing());
+        }
+        let walker = Walker { roots, root, label, real_root: &real_root, with_stat };
+        let (files, problems) = walker.dir(dir.clone(), String::new(), real_root.clone());
+        warnings.extend(problems);
+        for file in files {
+            found.entry(file.name.clone()).or_insert(file);
+        }
+    }
+    Ok(found.into_values().collect())
+}
+
+struct Walker<'a> {
+    roots: &'a Roots,
+    root: usize,
+    label: &'a str,
+    real_root: &'a Path,
+    with_stat: bool,
+}
+
+impl Walker<'_> {
+    /// The files under `disk` (named `prefix…`, really at `real`), and the problems met.
+    fn dir(&self, disk: PathBuf, prefix: String, real: PathBuf) -> (Vec<Found>, Vec<Warning>) {
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        let mut subdirs = Vec::new();
+        let warn = |problems: &mut Vec<Warning>, name: &str, message: String| {
+            problems.push(Warning { file: format!("{}/{name}", self.label), line: None, message });
+        };
+        let entries = match std::fs::read_dir(&disk) {
+            Ok(entries) => entries,
+            Err(e) => {
+                warn(&mut problems, prefix.trim_end_matches('/'), format!("cannot read directory: {e}"));
+                return (files, problems);
+            }
+        };
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                let shown = format!("{prefix}{}", file_name.to_string_lossy());
+                warn(&mut problems, &shown, "file name is not UTF-8; skipped".into());
+                continue;
+            };
+            let name = format!("{prefix}{file_name}");
+            let Ok(mut kind) = entry.file_type() else { continue };
+            let path = entry.path();
+            let mut real_path = real.join(file_name);
+            let mut linked = false;
+            if kind.is_symlink() {
+                match path.canonicalize() {
+                    Ok(target) if target.starts_with(self.real_root) => {
+                        let Ok(meta) = std::fs::metadata(&target) else { continue };
+                        kind = meta.file_type();
+                        if kind.is_dir() && real.starts_with(&target) {
+                            warn(&mut problems, &name, "symbolic link loop; not followed".into());
+                            continue;
+                        }
+                        real_path = target;
+                        linked = true;
+                    }
+                    Ok(_) => {
+                        warn(&mut problems, &name, "symbolic link leads out of the template root; not read".into());
+                        continue;
+                    }
+                    Err(e) => {
+                        let message = if e.raw_os_error() == Some(40) {
+                            "symbolic link loop; not followed".into()
+                        } else {
+                            format!("broken symbolic link: {e}")
+                        };
+                        warn(&mut problems, &name, message);
+                        continue;
+                    }
+                }
+            }
+            if kind.is_dir() {
+                subdirs.push((path, format!("{name}/"), real_path));
+            } else if kind.is_file() && self.roots.is_template(Path::new(file_name)) {
+                let stat = if !self.with_stat {
+                    None
+                } else if linked {
+                    FileStat::of(self.root, &name, &path).ok()
+                } else {
+                    entry.metadata().ok().map(|meta| FileStat::from_metadata(self.root, &name, &meta))
+                };
+                files.push(Found { root: self.root, name, path, stat });
+            }
+        }
+        let nested: Vec<(Vec<Found>, Vec<Warning>)> =
+            subdirs.into_par_iter().map(|(disk, prefix, real)| self.dir(disk, prefix, real)).collect();
+        for (more_files, more_problems) in nested {
+            files.extend(more_files);
+            problems.extend(more_problems);
+        }
+        (files, problems)
+    }
+}
