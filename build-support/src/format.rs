@@ -31,6 +31,8 @@ pub const VERSION: u32 = 1;
 /// The variable the build script hands to the crate's compilation (`cargo:rustc-env`): the
 /// absolute path of the BuildCache file in `OUT_DIR`.
 pub const ENV_VAR: &str = "SHIPWRIGHT_BUILD_CACHE";
+/// The file extensions (without the dot) that are templates unless configured otherwise.
+pub const DEFAULT_EXTENSIONS: [&str; 8] = ["html", "htm", "xml", "txt", "svg", "j2", "jinja", "jinja2"];
 /// Where the file sits under `OUT_DIR`.
 pub const FILE_NAME: &str = "shipwright/build-cache.json";
 

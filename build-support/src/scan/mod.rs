@@ -40,8 +40,7 @@ use crate::lex::refs::Target;
 use index::{FileStat, Index};
 use walk::{Found, walk};
 
-/// The extensions scanned unless configured otherwise.
-pub const DEFAULT_EXTENSIONS: [&str; 8] = ["html", "htm", "xml", "txt", "svg", "j2", "jinja", "jinja2"];
+pub use crate::format::DEFAULT_EXTENSIONS;
 
 /// The template roots and which files count as templates.
 #[derive(Debug, Clone)]

@@ -1,0 +1,619 @@
+//! The rebuild planner: for a changed template file, which templates are affected, and whether
+//! a hot reload is enough or `cargo build` is needed, and why.
+//!
+//! ```
+//! use shipwright_runtime::planner::{Binding, Change, Decision, RebuildPlanner, RenderMode};
+//! # use shipwright_build::format::BuildCache;
+//! # fn build(files: &[(&str, &str)]) -> BuildCache {
+//! #     let dir = tempfile::tempdir().unwrap();
+//! #     for (name, text) in files { std::fs::write(dir.path().join(name), text).unwrap(); }
+//! #     let roots = shipwright_build::scan::Roots::new(vec![(dir.path().into(), "templates".into())]);
+//! #     shipwright_build::scan::scan(&roots, None).unwrap().cache
+//! # }
+//! let baseline = build(&[
+//!     ("home.html", "<h1>{{ title }}</h1>{% include 'nav.html' %}"),
+//!     ("nav.html", "<nav>{% for item in items %}{{ item }}{% endfor %}</nav>"),
+//! ]);
+//! let mut planner = RebuildPlanner::new(baseline, RenderMode::Runtime)
+//!     .bind(Binding::new("home.html", "Home", ["title", "items"]));
+//!
+//! // Literal text: hot reload, and home.html, which includes nav.html, is affected.
+//! let plan = planner.apply([Change::edit("nav.html", "<nav class=x>{% for item in items %}{{ item }}{% endfor %}</nav>")]);
+//! assert_eq!(plan.affected, ["home.html", "nav.html"]);
+//! assert_eq!(plan.decisions["nav.html"].to_string(), "hot reload: literal text changed in nav.html");
+//!
+//! // A variable the bound struct lacks: rebuild, with the reason.
+//! let plan = planner.apply([Change::edit("nav.html", "<nav>{{ user.name }}</nav>")]);
+//! assert_eq!(
+//!     plan.decisions["home.html"].to_string(),
+//!     "rebuild: new variable `user` is not a field of `Home` (fields: title, items); \
+//!      it is read in nav.html, which home.html renders"
+//! );
+//!
+//! // Undone: back to the build, nothing to do.
+//! let plan = planner.apply([Change::edit("nav.html", "<nav>{% for item in items %}{{ item }}{% endfor %}</nav>")]);
+//! assert!(plan.decisions.values().all(|d| *d == Decision::Unchanged));
+//! ```
+//!
+//! Decisions are always against the BuildCache the binary was built with (the baseline): the
+//! planner remembers every file that differs from it, so an edit and its undo end in
+//! `Unchanged`. Changed files are lexed with the build script's own lexer
+//! ([`shipwright_build::analyze`]).
+//!
+//! # The rules
+//!
+//! - Literal text, comments: hot reload.
+//! - Expressions, tags, references (the interface): in [`RenderMode::Compiled`] (the template is
+//!   Rust code, as with askama) a rebuild; in [`RenderMode::Runtime`] (an engine renders the
+//!   source) a hot reload, unless a template bound to a struct now reads a root variable that
+//!   is neither a field of the struct nor read by the build's version of its templates.
+//! - A template that renders a changed one (extends, includes, imports it) gets the changed
+//!   one's decision.
+//! - Conservative: an added or removed template, a reference to no template, a cycle, a file that
+//!   does not lex, and an interface change in a template with a dynamic reference all need a
+//!   rebuild; a template with a dynamic reference is affected by every change.
+
+mod reason;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use shipwright_build::analyze::{Analysis, analyze, content_hash};
+use shipwright_build::format::{BuildCache, DEFAULT_EXTENSIONS, DynamicRef};
+use shipwright_build::graph::resolve_name;
+use shipwright_build::lex::{LexError, Part, lex, line_of};
+
+pub use reason::{Decision, Reason};
+
+use crate::graph::DependencyGraph;
+use crate::template::{Template, TemplateInfo};
+use shipwright_build::format::TemplateRecord;
+
+/// How the app renders its templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderMode {
+    /// The template is compiled into Rust code (askama's way): any interface change needs a
+    /// rebuild.
+    Compiled,
+    /// An engine such as minijinja renders the source at run time: an interface change
+    /// hot-reloads while the bound structs provide every new variable.
+    Runtime,
+}
+
+/// A Rust type bound to a template, and the context it provides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The template's name.
+    pub template: String,
+    /// The type's name, for messages.
+    pub type_name: String,
+    /// The struct's field names.
+    pub fields: Vec<String>,
+}
+
+impl Binding {
+    /// A binding by hand.
+    pub fn new<I, S>(template: impl Into<String>, type_name: impl Into<String>, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Binding { template: template.into(), type_name: type_name.into(), fields: fields.into_iter().map(Into::into).collect() }
+    }
+
+    /// The binding `#[derive(Template)]` made for `T`.
+    pub fn of<T: Template>() -> Self {
+        let full = std::any::type_name::<T>();
+        let short = full.rsplit("::").next().unwrap_or(full);
+        Binding::new(T::INFO.name, short, T::FIELDS.iter().copied())
+    }
+}
+
+/// A template file's new state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The template's name (relative to its root).
+    pub name: String,
+    /// The new text, or `None` if the file is gone.
+    pub content: Option<String>,
+}
+
+impl Change {
+    /// The file now holds `content`.
+    pub fn edit(name: impl Into<String>, content: impl Into<String>) -> Self {
+        Change { name: name.into(), content: Some(content.into()) }
+    }
+
+    /// The file is gone.
+    pub fn remove(name: impl Into<String>) -> Self {
+        Change { name: name.into(), content: None }
+    }
+}
+
+/// What a batch of changes means.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// Every template that differs from the build, or renders one that does, with its
+    /// decision; and every template the batch touched, `Unchanged` when it went back to the
+    /// build's version.
+    pub decisions: BTreeMap<String, Decision>,
+    /// The templates whose cached renders this batch made stale, sorted: the changed ones and
+    /// every template that renders them (and, conservatively, every template with a dynamic
+    /// reference).
+    pub affected: Vec<String>,
+}
+
+impl Plan {
+    /// Does any template need `cargo build`?
+    pub fn needs_rebuild(&self) -> bool {
+        self.decisions.values().any(Decision::needs_rebuild)
+    }
+
+    /// The reasons for a rebuild, one per template, sorted by template.
+    pub fn rebuild_reasons(&self) -> impl Iterator<Item = (&str, &Reason)> {
+        self.decisions.iter().filter_map(|(name, d)| match d {
+            Decision::Rebuild { reason } => Some((name.as_str(), reason)),
+            _ => None,
+        })
+    }
+}
+
+/// A file's state when it differs from the build.
+#[derive(Debug)]
+enum Current {
+    Removed,
+    Present { source: String, analysis: Result<Analysis, LexError> },
+}
+
+/// Decides, for changed template files, between unchanged, hot reload and rebuild.
+#[derive(Debug)]
+pub struct RebuildPlanner {
+    baseline: BuildCache,
+    graph: DependencyGraph,
+    mode: RenderMode,
+    bindings: HashMap<String, Binding>,
+    sources: HashMap<String, Cow<'static, str>>,
+    root_dirs: Vec<PathBuf>,
+    current: BTreeMap<String, Current>,
+    with_dynamic: Vec<String>,
+}
+
+impl RebuildPlanner {
+    /// A planner against `baseline`, the BuildCache the binary was built with.
+    pub fn new(baseline: BuildCache, mode: RenderMode) -> Self {
+        let graph = DependencyGraph::from_build_cache(&baseline);
+        let with_dynamic = baseline.templates.iter().filter(|(_, r)| !r.dynamic.is_empty()).map(|(n, _)| n.clone()).collect();
+        RebuildPlanner {
+            baseline,
+            graph,
+            mode,
+            bindings: HashMap::new(),
+            sources: HashMap::new(),
+            root_dirs: Vec::new(),
+            current: BTreeMap::new(),
+            with_dynamic,
+        }
+    }
+
+    /// A planner against the templates embedded in the binary (`embedded_templates!()`), with
+    /// their sources, so that reasons can name the changed expressions.
+    pub fn from_embedded(templates: &'static [TemplateInfo], mode: RenderMode) -> Self {
+        let baseline = build_cache_of(templates);
+        let mut planner = RebuildPlanner::new(baseline, mode);
+        planner.sources = templates.iter().map(|t| (t.name.to_string(), Cow::Borrowed(t.source))).collect();
+        planner
+    }
+
+    /// Adds a binding. Defaults to: none (every template is unbound).
+    pub fn bind(mut self, binding: Binding) -> Self {
+        self.bindings.insert(binding.template.clone(), binding);
+        self
+    }
+
+    /// The build's text of a template, so that reasons can name the expressions that changed.
+    /// Defaults to: none (reasons then say that the interface changed, not how).
+    pub fn source(mut self, name: impl Into<String>, text: impl Into<Cow<'static, str>>) -> Self {
+        self.sources.insert(name.into(), text.into());
+        self
+    }
+
+    /// The directories of the BuildCache's roots on disk, in the same order, for
+    /// [`plan_paths`](Self::plan_paths) and [`plan_roots`](Self::plan_roots). Defaults to: none.
+    pub fn root_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
+        self.root_dirs = dirs;
+        self
+    }
+
+    /// The BuildCache the decisions are made against.
+    pub fn baseline(&self) -> &BuildCache {
+        &self.baseline
+    }
+
+    /// Reads the given changed files (a missing file is a removal) and applies them. Paths that
+    /// are not templates under a root are ignored.
+    pub fn plan_paths<P: AsRef<Path>>(&mut self, paths: &[P]) -> std::io::Result<Plan> {
+        let mut changes = Vec::new();
+        for path in paths {
+            let Some(name) = self.name_of(path.as_ref()) else { continue };
+            match std::fs::read(path.as_ref()) {
+                Ok(bytes) => changes.push(Change { name, content: Some(String::from_utf8_lossy(&bytes).into_owned()) }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => changes.push(Change::remove(name)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.apply(changes))
+    }
+
+    /// Reads every template under the roots and applies what differs from the build (for a
+    /// start-up check: edits made while the app was not running).
+    pub fn plan_roots(&mut self) -> std::io::Result<Plan> {
+        let mut on_disk: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for dir in self.root_dirs.iter().rev() {
+            let mut stack = vec![dir.clone()];
+            while let Some(at) = stack.pop() {
+                for entry in std::fs::read_dir(&at)? {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if let Some(name) = relative_name(dir, &path).filter(|n| self.is_template(n)) {
+                        on_disk.insert(name, path);
+                    }
+                }
+            }
+        }
+        let mut changes = Vec::new();
+        for (name, path) in &on_disk {
+            let bytes = std::fs::read(path)?;
+            if self.baseline.templates.get(name).is_none_or(|r| r.hash != content_hash(&bytes)) {
+                changes.push(Change { name: name.clone(), content: Some(String::from_utf8_lossy(&bytes).into_owned()) });
+            }
+        }
+        changes.extend(self.baseline.templates.keys().filter(|n| !on_disk.contains_key(*n)).map(Change::remove));
+        Ok(self.apply(changes))
+    }
+
+    /// Applies a batch of changes and decides.
+    pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Plan {
+        let mut touched = Vec::new();
+        for change in changes {
+            let built = self.baseline.templates.get(&change.name);
+            match change.content {
+                None if built.is_none() => {
+                    self.current.remove(&change.name);
+                }
+                None => {
+                    self.current.insert(change.name.clone(), Current::Removed);
+                }
+                Some(text) if built.is_some_and(|r| r.hash == content_hash(text.as_bytes())) => {
+                    self.current.remove(&change.name);
+                }
+                Some(text) => {
+                    let analysis = analyze(&text);
+                    self.current.insert(change.name.clone(), Current::Present { source: text, analysis });
+                }
+            }
+            touched.push(change.name);
+        }
+        self.decide(&touched)
+    }
+
+    fn decide(&self, touched: &[String]) -> Plan {
+        let mut plan = Plan::default();
+        for name in touched {
+            plan.decisions.insert(name.clone(), Decision::Unchanged);
+        }
+        // Each diverging template's own decision, then the same for what renders it.
+        for (name, current) in &self.current {
+            let own = self.own_decision(name, current);
+            for dependent in self.dependents(name) {
+                let reason = own.reason().map(|r| Reason::Dependency { template: dependent.clone(), cause: Box::new(r.clone()) });
+                let decision = match (&own, reason) {
+                    (Decision::Rebuild { .. }, Some(reason)) => Decision::Rebuild { reason },
+                    (Decision::HotReload { .. }, Some(reason)) => Decision::HotReload { reason },
+                    _ => Decision::Unchanged,
+                };
+                worst(&mut plan.decisions, &dependent, decision);
+            }
+            worst(&mut plan.decisions, name, own);
+        }
+        // A template whose references are expressions may render any changed template.
+        if !self.current.is_empty() {
+            for name in self.dynamic_templates() {
+                if let Some(first) = self.dynamic_refs(&name).first() {
+                    let reason = Reason::Dynamic { template: name.clone(), line: first.line, expr: first.expr.clone() };
+                    worst(&mut plan.decisions, &name, Decision::HotReload { reason });
+                }
+            }
+        }
+        if self.mode == RenderMode::Runtime {
+            for name in plan.decisions.keys().cloned().collect::<Vec<_>>() {
+                if let Some(reason) = self.missing_variable(&name) {
+                    worst(&mut plan.decisions, &name, Decision::Rebuild { reason });
+                }
+            }
+        }
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        for name in touched {
+            affected.insert(name.clone());
+            affected.extend(self.dependents(name));
+        }
+        if !touched.is_empty() {
+            affected.extend(self.dynamic_templates());
+        }
+        plan.affected = affected.into_iter().collect();
+        plan
+    }
+
+    /// The decision for a template that differs from the build, on its own.
+    fn own_decision(&self, name: &str, current: &Current) -> Decision {
+        let rebuild = |reason| Decision::Rebuild { reason };
+        let template = || name.to_string();
+        let Current::Present { source, analysis } = current else {
+            return rebuild(Reason::Removed { template: template() });
+        };
+        let Some(built) = self.baseline.templates.get(name) else {
+            return rebuild(Reason::Added { template: template() });
+        };
+        let new = match analysis {
+            Ok(new) => new,
+            Err(e) => return rebuild(Reason::Parse { template: template(), line: e.line, message: e.message.clone() }),
+        };
+        if let Some(dep) = new.deps.iter().find(|d| !self.exists(d)) {
+            return rebuild(Reason::MissingDependency { template: template(), dependency: dep.clone() });
+        }
+        if let Some(path) = self.cycle_through(name) {
+            return rebuild(Reason::Cycle { path });
+        }
+        if new.interface_hash == built.interface_hash {
+            let reason = if new.static_hash == built.static_hash {
+                Reason::CommentsOnly { template: template() }
+            } else {
+                Reason::LiteralText { template: template() }
+            };
+            return Decision::HotReload { reason };
+        }
+        if let Some(first) = new.dynamic.first() {
+            return rebuild(Reason::Dynamic { template: template(), line: first.line, expr: first.expr.clone() });
+        }
+        let reason = if let Some(dep) = new.deps.iter().find(|d| !built.deps.contains(d)) {
+            Reason::NewDependency { template: template(), dependency: dep.clone() }
+        } else if let Some(dep) = built.deps.iter().find(|d| !new.deps.contains(d)) {
+            Reason::RemovedDependency { template: template(), dependency: dep.clone() }
+        } else {
+            let (line, change) = self.interface_change(name, source);
+            Reason::Interface { template: template(), line, change }
+        };
+        match self.mode {
+            RenderMode::Compiled => rebuild(reason),
+            RenderMode::Runtime => Decision::HotReload { reason },
+        }
+    }
+
+    /// For a bound template in runtime mode: a root variable that the templates it renders now
+    /// read, that the build's versions did not read, and that its struct lacks.
+    fn missing_variable(&self, name: &str) -> Option<Reason> {
+        let binding = self.bindings.get(name)?;
+        let built: HashSet<&str> = self.closure_built(name).iter().flat_map(|t| self.built_vars(t)).collect();
+        for template in self.closure_now(name) {
+            let Some(Current::Present { analysis: Ok(new), .. }) = self.current.get(&template) else { continue };
+            for var in &new.vars {
+                if !built.contains(var.as_str()) && !binding.fields.contains(var) {
+                    return Some(Reason::MissingVariable {
+                        template: name.to_string(),
+                        used_in: template.clone(),
+                        variable: var.clone(),
+                        type_name: binding.type_name.clone(),
+                        fields: binding.fields.clone(),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    fn built_vars<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
+        self.baseline.templates.get(name).into_iter().flat_map(|r| r.vars.iter().map(String::as_str))
+    }
+
+    /// `name` and every template it renders, as built.
+    fn closure_built(&self, name: &str) -> Vec<String> {
+        let Some(record) = self.baseline.templates.get(name) else { return Vec::new() };
+        std::iter::once(name.to_string()).chain(record.transitive.iter().cloned()).collect()
+    }
+
+    /// `name` and every template it renders now, breadth-first.
+    fn closure_now(&self, name: &str) -> Vec<String> {
+        let mut seen: HashSet<String> = HashSet::from([name.to_string()]);
+        let mut order = vec![name.to_string()];
+        let mut queue = VecDeque::from([name.to_string()]);
+        while let Some(at) = queue.pop_front() {
+            for dep in self.deps_now(&at) {
+                if seen.insert(dep.clone()) {
+                    order.push(dep.clone());
+                    queue.push_back(dep);
+                }
+            }
+        }
+        order
+    }
+
+    /// A path through `name`'s current references back to `name`, if there is one.
+    fn cycle_through(&self, name: &str) -> Option<Vec<String>> {
+        let mut parent: HashMap<String, String> = HashMap::new();
+        let mut queue = VecDeque::from([name.to_string()]);
+        while let Some(at) = queue.pop_front() {
+            for dep in self.deps_now(&at) {
+                if dep == name {
+                    let mut path = vec![name.to_string(), at.clone()];
+                    let mut step = at;
+                    while step != name {
+                        step = parent[&step].clone();
+                        path.push(step.clone());
+                    }
+                    path.reverse();
+                    return Some(path);
+                }
+                if !parent.contains_key(&dep) {
+                    parent.insert(dep.clone(), at.clone());
+                    queue.push_back(dep);
+                }
+            }
+        }
+        None
+    }
+
+    /// The resolved names `name` references now (its new version if it changed).
+    fn deps_now(&self, name: &str) -> Vec<String> {
+        let written: &[String] = match self.current.get(name) {
+            Some(Current::Removed) => &[],
+            Some(Current::Present { analysis: Ok(new), .. }) => &new.deps,
+            Some(Current::Present { analysis: Err(_), .. }) => &[],
+            None => self.baseline.templates.get(name).map_or(&[], |r| &r.deps),
+        };
+        written.iter().filter_map(|d| resolve_name(d).ok()).filter(|d| self.exists(d)).collect()
+    }
+
+    /// Is there a template of this name now?
+    fn exists(&self, written: &str) -> bool {
+        let Ok(name) = resolve_name(written) else { return false };
+        match self.current.get(&name) {
+            Some(Current::Removed) => false,
+            Some(Current::Present { .. }) => true,
+            None => self.baseline.templates.contains_key(&name),
+        }
+    }
+
+    /// Every template that renders `name`, as built (by name, sorted).
+    fn dependents(&self, name: &str) -> Vec<String> {
+        let Some(id) = self.graph.id(name) else { return Vec::new() };
+        let mut out: Vec<String> = self.graph.dependents_transitive(id).into_iter().map(|d| self.graph.name(d).to_string()).collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn dynamic_templates(&self) -> Vec<String> {
+        let mut names: BTreeSet<String> = self.with_dynamic.iter().cloned().collect();
+        for (name, current) in &self.current {
+            match current {
+                Current::Present { analysis: Ok(new), .. } if !new.dynamic.is_empty() => {
+                    names.insert(name.clone());
+                }
+                _ => {
+                    if self.dynamic_refs(name).is_empty() {
+                        names.remove(name);
+                    }
+                }
+            }
+        }
+        names.into_iter().collect()
+    }
+
+    fn dynamic_refs(&self, name: &str) -> Vec<DynamicRef> {
+        match self.current.get(name) {
+            Some(Current::Present { analysis: Ok(new), .. }) => new.dynamic.clone(),
+            Some(_) => Vec::new(),
+            None => self.baseline.templates.get(name).map(|r| r.dynamic.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The first expression or tag the new text has that the build's text has not (or the
+    /// first it lost), when the build's text is known.
+    fn interface_change(&self, name: &str, new_source: &str) -> (u32, String) {
+        let Some(old_source) = self.sources.get(name) else {
+            return (0, "expressions or tags changed".to_string());
+        };
+        let (old, new) = (code_pieces(old_source), code_pieces(new_source));
+        let mut remaining: HashMap<&str, usize> = HashMap::new();
+        for (_, piece) in &old {
+            *remaining.entry(piece.as_str()).or_default() += 1;
+        }
+        for (offset, piece) in &new {
+            match remaining.get_mut(piece.as_str()) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => return (line_of(new_source, *offset), format!("new {piece}")),
+            }
+        }
+        if let Some((_, piece)) = old.iter().find(|(_, p)| remaining.get(p.as_str()).is_some_and(|n| *n > 0)) {
+            return (0, format!("removed {piece}"));
+        }
+        (0, "expressions or tags moved or changed whitespace control".to_string())
+    }
+
+    /// The template name of a path under one of the roots.
+    fn name_of(&self, path: &Path) -> Option<String> {
+        self.root_dirs.iter().find_map(|dir| relative_name(dir, path)).filter(|name| self.is_template(name))
+    }
+
+    fn is_template(&self, name: &str) -> bool {
+        self.baseline.templates.contains_key(name)
+            || Path::new(name).extension().and_then(|e| e.to_str()).is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e))
+    }
+}
+
+/// The BuildCache the embedded records came from (roots in order of first use).
+fn build_cache_of(templates: &[TemplateInfo]) -> BuildCache {
+    let mut roots: Vec<String> = Vec::new();
+    let mut cache = BuildCache::new(Vec::new());
+    for t in templates {
+        let root = roots.iter().position(|r| r == t.root).unwrap_or_else(|| {
+            roots.push(t.root.to_string());
+            roots.len() - 1
+        });
+        let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        cache.templates.insert(t.name.to_string(), TemplateRecord {
+            id: t.id.to_string(),
+            root,
+            hash: t.hash.to_string(),
+            static_hash: t.static_hash.to_string(),
+            interface_hash: t.interface_hash.to_string(),
+            size: t.size,
+            deps: strings(t.deps),
+            dynamic: t.dynamic.iter().map(|d| DynamicRef { line: d.line, expr: d.expr.to_string() }).collect(),
+            transitive: strings(t.transitive),
+            vars: strings(t.vars),
+        });
+    }
+    cache.roots = roots;
+    cache
+}
+
+/// Keeps the more severe decision for `name`.
+fn worst(decisions: &mut BTreeMap<String, Decision>, name: &str, decision: Decision) {
+    match decisions.get_mut(name) {
+        Some(existing) if existing.severity() >= decision.severity() => {}
+        Some(existing) => *existing = decision,
+        None => {
+            decisions.insert(name.to_string(), decision);
+        }
+    }
+}
+
+/// Every expression and tag as `expression `…`` / `tag `…``, with its offset; tokens joined by
+/// single spaces so that spacing does not count.
+fn code_pieces(source: &str) -> Vec<(usize, String)> {
+    let Ok(lexed) = lex(source) else { return Vec::new() };
+    lexed
+        .parts
+        .iter()
+        .filter_map(|part| {
+            let (kind, d) = match part {
+                Part::Expr(d) => ("expression", d),
+                Part::Tag(d) => ("tag", d),
+                _ => return None,
+            };
+            let words: Vec<&str> = lexed.tokens(d).iter().map(|t| t.text).collect();
+            Some((d.start, format!("{kind} `{}`", words.join(" "))))
+        })
+        .collect()
+}
+
+/// `pages/home.html` for `<root>/pages/home.html`.
+fn relative_name(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/")).filter(|n| !n.is_empty())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,216 @@
+//! What the planner decided for one template, and why, in words a person can act on.
+
+use std::fmt;
+
+/// The planner's verdict for one template, against the BuildCache the binary was built with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing this template renders with differs from the build.
+    Unchanged,
+    /// Serving the new source is enough.
+    HotReload {
+        /// Why.
+        reason: Reason,
+    },
+    /// The Rust side may have to change: `cargo build`.
+    Rebuild {
+        /// Why.
+        reason: Reason,
+    },
+}
+
+impl Decision {
+    /// 0 for `Unchanged`, 1 for `HotReload`, 2 for `Rebuild`.
+    pub fn severity(&self) -> u8 {
+        match self {
+            Decision::Unchanged => 0,
+            Decision::HotReload { .. } => 1,
+            Decision::Rebuild { .. } => 2,
+        }
+    }
+
+    /// The reason, unless `Unchanged`.
+    pub fn reason(&self) -> Option<&Reason> {
+        match self {
+            Decision::Unchanged => None,
+            Decision::HotReload { reason } | Decision::Rebuild { reason } => Some(reason),
+        }
+    }
+
+    /// Is a `cargo build` needed?
+    pub fn needs_rebuild(&self) -> bool {
+        matches!(self, Decision::Rebuild { .. })
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decision::Unchanged => f.write_str("unchanged"),
+            Decision::HotReload { reason } => write!(f, "hot reload: {reason}"),
+            Decision::Rebuild { reason } => write!(f, "rebuild: {reason}"),
+        }
+    }
+}
+
+/// Why a template hot-reloads or needs a rebuild. `Display` gives the sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Only literal text changed.
+    LiteralText {
+        /// The template.
+        template: String,
+    },
+    /// The bytes changed, but neither the text nor the tags did (comments, spacing in tags).
+    CommentsOnly {
+        /// The template.
+        template: String,
+    },
+    /// The expressions or tags changed.
+    Interface {
+        /// The template.
+        template: String,
+        /// 1-based line of the first new expression or tag (0 when only removals).
+        line: u32,
+        /// What changed: `new expression `user.name``, `removed tag `if admin``.
+        change: String,
+    },
+    /// A static reference was added.
+    NewDependency {
+        /// The template.
+        template: String,
+        /// The name as written.
+        dependency: String,
+    },
+    /// A static reference was removed.
+    RemovedDependency {
+        /// The template.
+        template: String,
+        /// The name as written.
+        dependency: String,
+    },
+    /// A static reference names no template.
+    MissingDependency {
+        /// The template.
+        template: String,
+        /// The name as written.
+        dependency: String,
+    },
+    /// A variable the bound struct does not provide.
+    MissingVariable {
+        /// The bound template.
+        template: String,
+        /// The template that reads the variable (the bound one or one it includes).
+        used_in: String,
+        /// The variable.
+        variable: String,
+        /// The struct bound to `template`.
+        type_name: String,
+        /// Its fields.
+        fields: Vec<String>,
+    },
+    /// A reference whose name is an expression: the planner cannot see what it includes.
+    Dynamic {
+        /// The template.
+        template: String,
+        /// 1-based line.
+        line: u32,
+        /// The expression.
+        expr: String,
+    },
+    /// The template is part of a dependency cycle.
+    Cycle {
+        /// The cycle, ending where it starts.
+        path: Vec<String>,
+    },
+    /// The template does not lex.
+    Parse {
+        /// The template.
+        template: String,
+        /// 1-based line.
+        line: u32,
+        /// The lexer's message.
+        message: String,
+    },
+    /// The template is not in the BuildCache the binary was built with.
+    Added {
+        /// The template.
+        template: String,
+    },
+    /// The template is gone from disk.
+    Removed {
+        /// The template.
+        template: String,
+    },
+    /// A template this one renders with changed.
+    Dependency {
+        /// The template this decision is for.
+        template: String,
+        /// Why the dependency changed.
+        cause: Box<Reason>,
+    },
+}
+
+impl Reason {
+    /// The template the reason is about (for `Dependency`, the dependent).
+    pub fn template(&self) -> &str {
+        match self {
+            Reason::LiteralText { template }
+            | Reason::CommentsOnly { template }
+            | Reason::Interface { template, .. }
+            | Reason::NewDependency { template, .. }
+            | Reason::RemovedDependency { template, .. }
+            | Reason::MissingDependency { template, .. }
+            | Reason::MissingVariable { template, .. }
+            | Reason::Dynamic { template, .. }
+            | Reason::Parse { template, .. }
+            | Reason::Added { template }
+            | Reason::Removed { template }
+            | Reason::Dependency { template, .. } => template,
+            Reason::Cycle { path } => path.first().map_or("", String::as_str),
+        }
+    }
+
+    /// The file and line a person should look at, when there is one.
+    pub fn location(&self) -> Option<(&str, u32)> {
+        match self {
+            Reason::Interface { template, line, .. } if *line > 0 => Some((template, *line)),
+            Reason::Dynamic { template, line, .. } | Reason::Parse { template, line, .. } => Some((template, *line)),
+            Reason::Dependency { cause, .. } => cause.location(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::LiteralText { template } => write!(f, "literal text changed in {template}"),
+            Reason::CommentsOnly { template } => write!(f, "only comments or spacing inside tags changed in {template}"),
+            Reason::Interface { template, change, .. } => write!(f, "interface of {template} changed: {change}"),
+            Reason::NewDependency { template, dependency } => write!(f, "new include of {dependency} in {template}"),
+            Reason::RemovedDependency { template, dependency } => write!(f, "{template} no longer includes {dependency}"),
+            Reason::MissingDependency { template, dependency } => {
+                write!(f, "{template} references {dependency}, which is not a template")
+            }
+            Reason::MissingVariable { template, used_in, variable, type_name, fields } => {
+                write!(f, "new variable `{variable}` is not a field of `{type_name}` (fields: {})", fields.join(", "))?;
+                if used_in != template {
+                    write!(f, "; it is read in {used_in}, which {template} renders")?;
+                }
+                Ok(())
+            }
+            Reason::Dynamic { template, line, expr } => {
+                write!(f, "dynamic reference at line {line} of {template} (`{expr}`): conservative")
+            }
+            Reason::Cycle { path } => write!(f, "dependency cycle: {}", path.join(" -> ")),
+            Reason::Parse { template, line, message } => write!(f, "{template}:{line}: {message}"),
+            Reason::Added { template } => {
+                write!(f, "added: {template} is not in the BuildCache this binary was built with")
+            }
+            Reason::Removed { template } => write!(f, "removed: {template}"),
+            Reason::Dependency { template, cause } => write!(f, "{template} renders {}: {cause}", cause.template()),
+        }
+    }
+}

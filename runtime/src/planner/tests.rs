@@ -1,0 +1,184 @@
+use super::*;
+
+/// A BuildCache of `files`, by the build script's own scanner, and the files' texts.
+fn built(files: &[(&str, &str)]) -> BuildCache {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let roots = shipwright_build::scan::Roots::new(vec![(dir.path().into(), "templates".into())]);
+    shipwright_build::scan::scan(&roots, None).unwrap().cache
+}
+
+const BASE: &str = "<html>{% block body %}{% endblock %}{% include 'partials/nav.html' %}</html>";
+const NAV: &str = "<nav>{% for link in links %}{{ link }}{% endfor %}</nav>";
+const HOME: &str = "{% extends 'base.html' %}{% block body %}<h1>{{ title }}</h1>{% endblock %}";
+const ICONS: &str = "line one\n{% include 'icons/' ~ icon %}";
+
+fn site() -> Vec<(&'static str, &'static str)> {
+    vec![("base.html", BASE), ("partials/nav.html", NAV), ("pages/home.html", HOME), ("icons.html", ICONS), ("lone.html", "alone")]
+}
+
+fn planner(mode: RenderMode) -> RebuildPlanner {
+    let files = site();
+    let mut planner = RebuildPlanner::new(built(&files), mode).bind(Binding::new("pages/home.html", "Home", ["title", "links"]));
+    for (name, text) in files {
+        planner = planner.source(name, text);
+    }
+    planner
+}
+
+fn said(plan: &Plan, name: &str) -> String {
+    plan.decisions[name].to_string()
+}
+
+#[test]
+fn literal_text_hot_reloads_everything_that_renders_it() {
+    let mut p = planner(RenderMode::Compiled);
+    let plan = p.apply([Change::edit("partials/nav.html", NAV.replace("<nav>", "<nav class=top>"))]);
+    assert_eq!(said(&plan, "partials/nav.html"), "hot reload: literal text changed in partials/nav.html");
+    assert_eq!(said(&plan, "pages/home.html"), "hot reload: pages/home.html renders partials/nav.html: literal text changed in partials/nav.html");
+    assert_eq!(plan.affected, ["base.html", "icons.html", "pages/home.html", "partials/nav.html"]);
+    assert!(!plan.needs_rebuild());
+    assert!(!plan.decisions.contains_key("lone.html"));
+}
+
+#[test]
+fn comments_only() {
+    let mut p = planner(RenderMode::Compiled);
+    let plan = p.apply([Change::edit("lone.html", "alone{# note #}")]);
+    assert_eq!(said(&plan, "lone.html"), "hot reload: only comments or spacing inside tags changed in lone.html");
+}
+
+#[test]
+fn interface_change_compiled_rebuilds_and_names_the_expression() {
+    let mut p = planner(RenderMode::Compiled);
+    let plan = p.apply([Change::edit("partials/nav.html", format!("{NAV}\n{{{{ user.name }}}}"))]);
+    assert_eq!(said(&plan, "partials/nav.html"), "rebuild: interface of partials/nav.html changed: new expression `user . name`");
+    let reason = plan.decisions["partials/nav.html"].reason().unwrap();
+    assert_eq!(reason.location(), Some(("partials/nav.html", 2)));
+    assert!(plan.decisions["pages/home.html"].needs_rebuild());
+    assert_eq!(plan.rebuild_reasons().count(), 3);
+}
+
+#[test]
+fn interface_change_runtime_hot_reloads_when_the_struct_provides_the_variable() {
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit("pages/home.html", HOME.replace("{{ title }}", "{{ title }} {{ links|length }}"))]);
+    assert_eq!(said(&plan, "pages/home.html"), "hot reload: interface of pages/home.html changed: new expression `links | length`");
+    assert!(!plan.needs_rebuild());
+}
+
+#[test]
+fn new_variable_missing_from_the_struct_rebuilds_naming_it() {
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit("pages/home.html", HOME.replace("{{ title }}", "{{ user.name }}"))]);
+    assert_eq!(said(&plan, "pages/home.html"), "rebuild: new variable `user` is not a field of `Home` (fields: title, links)");
+    // Defined by the template itself: fine.
+    let plan = p.apply([Change::edit("pages/home.html", HOME.replace("{{ title }}", "{% set user = title %}{{ user }}"))]);
+    assert!(!plan.needs_rebuild(), "{:?}", plan.decisions);
+}
+
+#[test]
+fn a_deep_dependency_change_reaches_the_bound_page() {
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit("partials/nav.html", "<nav>{{ cart.count }}</nav>")]);
+    assert_eq!(said(&plan, "partials/nav.html"), "hot reload: interface of partials/nav.html changed: new expression `cart . count`");
+    assert_eq!(
+        said(&plan, "pages/home.html"),
+        "rebuild: new variable `cart` is not a field of `Home` (fields: title, links); it is read in partials/nav.html, which pages/home.html renders"
+    );
+    assert_eq!(said(&plan, "base.html"), "hot reload: base.html renders partials/nav.html: interface of partials/nav.html changed: new expression `cart . count`");
+}
+
+#[test]
+fn new_and_removed_includes() {
+    let mut p = planner(RenderMode::Compiled);
+    let plan = p.apply([Change::edit("lone.html", "alone{% include 'partials/nav.html' %}")]);
+    assert_eq!(said(&plan, "lone.html"), "rebuild: new include of partials/nav.html in lone.html");
+    let plan = p.apply([Change::edit("base.html", "<html>{% block body %}{% endblock %}</html>")]);
+    assert_eq!(said(&plan, "base.html"), "rebuild: base.html no longer includes partials/nav.html");
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit("lone.html", "alone{% include 'partials/nav.html' %}")]);
+    assert_eq!(said(&plan, "lone.html"), "hot reload: new include of partials/nav.html in lone.html");
+}
+
+#[test]
+fn an_include_of_nothing_rebuilds() {
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit("lone.html", "{% include 'nowhere.html' %}")]);
+    assert_eq!(said(&plan, "lone.html"), "rebuild: lone.html references nowhere.html, which is not a template");
+}
+
+#[test]
+fn added_and_removed_templates_are_conservative() {
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit("new.html", "hello")]);
+    assert_eq!(said(&plan, "new.html"), "rebuild: added: new.html is not in the BuildCache this binary was built with");
+    let plan = p.apply([Change::remove("partials/nav.html")]);
+    assert_eq!(said(&plan, "partials/nav.html"), "rebuild: removed: partials/nav.html");
+    assert_eq!(said(&plan, "pages/home.html"), "rebuild: pages/home.html renders partials/nav.html: removed: partials/nav.html");
+    assert!(plan.decisions["new.html"].needs_rebuild(), "earlier divergence still reported");
+    // Both undone.
+    let plan = p.apply([Change::remove("new.html"), Change::edit("partials/nav.html", NAV)]);
+    assert!(plan.decisions.values().all(|d| *d == Decision::Unchanged), "{:?}", plan.decisions);
+}
+
+#[test]
+fn cycles_are_named() {
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit("partials/nav.html", "{% include 'base.html' %}")]);
+    assert_eq!(said(&plan, "partials/nav.html"), "rebuild: dependency cycle: partials/nav.html -> base.html -> partials/nav.html");
+}
+
+#[test]
+fn dynamic_references_are_conservative() {
+    let mut p = planner(RenderMode::Runtime);
+    // Any change affects the template with a dynamic include.
+    let plan = p.apply([Change::edit("lone.html", "alone!")]);
+    assert_eq!(said(&plan, "icons.html"), "hot reload: dynamic reference at line 2 of icons.html (`'icons/' ~ icon`): conservative");
+    assert!(plan.affected.contains(&"icons.html".to_string()));
+    // An interface change in it needs a rebuild.
+    let plan = p.apply([Change::edit("icons.html", ICONS.replace("icon %}", "icon ~ '.svg' %}"))]);
+    assert_eq!(said(&plan, "icons.html"), "rebuild: dynamic reference at line 2 of icons.html (`'icons/' ~ icon ~ '.svg'`): conservative");
+}
+
+#[test]
+fn a_file_that_does_not_lex_names_its_line() {
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit("lone.html", "one\ntwo {% if")]);
+    assert_eq!(said(&plan, "lone.html"), "rebuild: lone.html:2: unterminated tag: `{%` has no closing `%}`");
+    assert_eq!(plan.decisions["lone.html"].reason().unwrap().location(), Some(("lone.html", 2)));
+}
+
+#[test]
+fn without_sources_the_interface_reason_is_general() {
+    let mut p = RebuildPlanner::new(built(&site()), RenderMode::Compiled);
+    let plan = p.apply([Change::edit("lone.html", "{{ x }}")]);
+    assert_eq!(said(&plan, "lone.html"), "rebuild: interface of lone.html changed: expressions or tags changed");
+}
+
+#[test]
+fn paths_under_the_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = site();
+    for (name, text) in &files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let roots = shipwright_build::scan::Roots::new(vec![(dir.path().into(), "templates".into())]);
+    let baseline = shipwright_build::scan::scan(&roots, None).unwrap().cache;
+    let mut p = RebuildPlanner::new(baseline, RenderMode::Runtime).root_dirs(vec![dir.path().into()]);
+    assert!(p.plan_roots().unwrap().decisions.is_empty(), "nothing changed on disk");
+    std::fs::write(dir.path().join("lone.html"), "alone, edited").unwrap();
+    std::fs::remove_file(dir.path().join("icons.html")).unwrap();
+    std::fs::write(dir.path().join("notes.md"), "not a template").unwrap();
+    let plan = p.plan_paths(&[dir.path().join("lone.html"), dir.path().join("icons.html"), dir.path().join("notes.md"), "/elsewhere/x.html".into()]).unwrap();
+    assert_eq!(plan.decisions.keys().collect::<Vec<_>>(), ["icons.html", "lone.html"]);
+    assert_eq!(said(&plan, "icons.html"), "rebuild: removed: icons.html");
+    let mut fresh = RebuildPlanner::new(p.baseline().clone(), RenderMode::Runtime).root_dirs(vec![dir.path().into()]);
+    assert_eq!(fresh.plan_roots().unwrap().decisions, plan.decisions);
+}
