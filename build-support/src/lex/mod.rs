@@ -304,7 +304,7 @@ fn lex_raw<'s>(src: &'s str, open: usize, body: usize, out: &mut Lexed<'s>) -> R
     let mut from = body;
     while let Some(found) = memchr::memmem::find(&bytes[from..], b"{%") {
         let tag = from + found;
-        if is_endraw(bytes, tag) {
+        if is_endraw(src, tag) {
             if tag > body {
                 out.parts.push(Part::Text { text: &src[body..tag], start: body });
             }
@@ -320,25 +320,48 @@ fn lex_raw<'s>(src: &'s str, open: usize, body: usize, out: &mut Lexed<'s>) -> R
 }
 
 /// Does `{%[-+]? endraw [-+]?%}` start at `at`?
-fn is_endraw(bytes: &[u8], at: usize) -> bool {
+fn is_endraw(src: &str, at: usize) -> bool {
+    let bytes = src.as_bytes();
     let mut i = at + 2;
     if matches!(bytes.get(i), Some(b'-' | b'+')) {
         i += 1;
     }
-    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
-    }
+    i = skip_blanks(src, i);
     if !bytes[i..].starts_with(b"endraw") {
         return false;
     }
-    i += 6;
-    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
-    }
+    i = skip_blanks(src, i + 6);
     if matches!(bytes.get(i), Some(b'-' | b'+')) {
         i += 1;
     }
     bytes[i..].starts_with(b"%}")
+}
+
+/// Length in bytes of the blank character at `i`, 0 if there is none. Blanks are what Python's
+/// `\s` matches in Jinja2's lexer: the ASCII ones with `\v` and the separators `\x1c`..`\x1f`,
+/// and Unicode's (no-break space, ideographic space and the like), so `{% include\u{a0}'a' %}`
+/// names `a` as it does in Jinja2.
+#[inline]
+fn blank_len(src: &str, i: usize) -> usize {
+    match src.as_bytes().get(i) {
+        Some(b' ' | b'\t'..=b'\r' | 0x1c..=0x1f) => 1,
+        Some(0x80..) => match src.get(i..).and_then(|rest| rest.chars().next()) {
+            Some(c) if c.is_whitespace() => c.len_utf8(),
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// The first offset from `i` on that is not blank.
+#[inline]
+fn skip_blanks(src: &str, mut i: usize) -> usize {
+    loop {
+        match blank_len(src, i) {
+            0 => return i,
+            n => i += n,
+        }
+    }
 }
 
 /// The tokens of an expression (`close` = `}`) or a tag (`close` = `%`), up to the closing
@@ -356,9 +379,7 @@ fn lex_code<'s>(
     let mut brackets: Vec<u8> = Vec::new();
     let mut i = inner;
     loop {
-        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
+        i = skip_blanks(src, i);
         let Some(&b) = bytes.get(i) else {
             let what = if close == b'}' { "`{{` has no closing `}}`" } else { "`{%` has no closing `%}`" };
             return Err(error(src, open, format!("unterminated {}: {what}", if close == b'}' { "expression" } else { "tag" })));
@@ -392,7 +413,11 @@ fn lex_code<'s>(
                 TokenKind::Number
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' | 0x80.. => {
-                while bytes.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80) {
+                // Non-ASCII letters belong to names; a non-ASCII blank ends them.
+                while bytes
+                    .get(i)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || (c >= 0x80 && blank_len(src, i) == 0))
+                {
                     i += 1;
                 }
                 TokenKind::Name
@@ -466,14 +491,20 @@ fn end_of_number(bytes: &[u8], start: usize, after_dot: bool) -> usize {
     i
 }
 
-/// The value of a string literal token: quotes removed, escapes resolved the way Jinja2
-/// resolves them (`\n`, `\t`, `\\`, `\'`, `\"`, `\xHH`, `\uHHHH`, `\UHHHHHHHH`; an unknown
-/// escape stays as written).
+/// The value of a string literal token, resolved the way Jinja2 resolves it: line breaks
+/// (`\r\n`, `\r`) become `\n`, then Python's `unicode-escape` rules apply: `\n`, `\t`, `\r`,
+/// `\a`, `\b`, `\f`, `\v`, `\\`, `\'`, `\"`, octal `\0`..`\777`, `\xHH`, `\uHHHH`,
+/// `\UHHHHHHHH`, and a backslash before a line break drops both. An unknown escape (`\q`) stays
+/// as written. Jinja2 writes non-ASCII characters as `\xe9`-style escapes before resolving, so a
+/// backslash right before one escapes that escape's backslash: `'\é'` is the text `\xe9`.
+/// Not resolved: `\N{name}` (Unicode names), kept as written; an invalid `\x`, `\u` or `\U`
+/// escape, which Jinja2 rejects, is kept as written too.
 pub fn unquote(literal: &str) -> String {
     let body = &literal[1..literal.len() - 1];
-    if !body.contains('\\') {
+    if !body.contains(['\\', '\r']) {
         return body.to_string();
     }
+    let body = body.replace("\r\n", "\n").replace('\r', "\n");
     let mut out = String::with_capacity(body.len());
     let mut chars = body.chars();
     while let Some(c) = chars.next() {
@@ -495,15 +526,32 @@ pub fn unquote(literal: &str) -> String {
             'n' => out.push('\n'),
             't' => out.push('\t'),
             'r' => out.push('\r'),
-            '0' => out.push('\0'),
             'a' => out.push('\x07'),
             'b' => out.push('\x08'),
             'f' => out.push('\x0c'),
             'v' => out.push('\x0b'),
             '\\' | '\'' | '"' => out.push(e),
             '\n' => {}
+            '0'..='7' => {
+                let mut value = e as u32 - '0' as u32;
+                for _ in 0..2 {
+                    match chars.clone().next().and_then(|d| d.to_digit(8)) {
+                        Some(digit) => {
+                            value = value * 8 + digit;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                // At most 0o777: always a valid character.
+                out.extend(char::from_u32(value));
+            }
             'x' | 'u' | 'U' => {
-                let n = match e { 'x' => 2, 'u' => 4, _ => 8 };
+                let n = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
                 match hex(&mut chars, n) {
                     Some(ch) => out.push(ch),
                     None => {
@@ -511,6 +559,17 @@ pub fn unquote(literal: &str) -> String {
                         out.push(e);
                     }
                 }
+            }
+            _ if !e.is_ascii() => {
+                let code = e as u32;
+                out.push('\\');
+                out.push_str(&if code <= 0xff {
+                    format!("x{code:02x}")
+                } else if code <= 0xffff {
+                    format!("u{code:04x}")
+                } else {
+                    format!("U{code:08x}")
+                });
             }
             other => {
                 out.push('\\');

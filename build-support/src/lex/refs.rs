@@ -80,20 +80,41 @@ fn reference_tokens<'t, 's>(tokens: &'t [Token<'s>]) -> Option<(RefKind, &'t [To
     }
     match first.text {
         "extends" => Some((RefKind::Extends, rest)),
-        "include" => {
-            let mut name = strip_suffix(rest, &["with", "context"]);
-            name = strip_suffix(name, &["without", "context"]);
-            Some((RefKind::Include, strip_suffix(name, &["ignore", "missing"])))
-        }
+        "include" => Some((RefKind::Include, strip_suffix(strip_context(rest), &["ignore", "missing"]))),
         "import" => {
-            let alias = rest.iter().rposition(|t| t.is_name("as")).unwrap_or(rest.len());
-            Some((RefKind::Import, &rest[..alias]))
+            // `import NAME as ALIAS`: the alias is one name at the end (it may be `as` itself).
+            let rest = strip_context(rest);
+            let name = match rest {
+                [name @ .., as_, alias] if as_.is_name("as") && alias.kind == TokenKind::Name => name,
+                _ => &rest[..rest.iter().rposition(|t| t.is_name("as")).unwrap_or(rest.len())],
+            };
+            Some((RefKind::Import, name))
         }
         "from" => {
-            let import = top_level(rest).find(|&(_, t)| t.is_name("import")).map_or(rest.len(), |(i, _)| i);
+            // The keyword `import` is the first one where the name expression can end: not the
+            // name's first token, and not right after an operator (`x.import`, `x|import`).
+            let import = top_level(rest)
+                .find(|&(i, t)| t.is_name("import") && i > 0 && ends_operand(&rest[i - 1]))
+                .map_or(rest.len(), |(i, _)| i);
             Some((RefKind::FromImport, &rest[..import]))
         }
         _ => None,
+    }
+}
+
+/// Without a final `with context` or `without context`.
+fn strip_context<'t, 's>(tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
+    strip_suffix(strip_suffix(tokens, &["with", "context"]), &["without", "context"])
+}
+
+/// Can an expression end with this token? Names (but not the word operators), strings,
+/// numbers and closing brackets can; other operators cannot.
+fn ends_operand(token: &Token<'_>) -> bool {
+    const WORD_OPERATORS: [&str; 7] = ["not", "and", "or", "in", "is", "if", "else"];
+    match token.kind {
+        TokenKind::Name => !WORD_OPERATORS.contains(&token.text),
+        TokenKind::Str | TokenKind::Number => true,
+        TokenKind::Op => token.nesting() < 0,
     }
 }
 

@@ -252,3 +252,47 @@ fn root_variables_defined_by_the_template_are_not_needed() {
     assert_eq!(vars("{% block content %}{{ y }}{% endblock content %}"), ["y"]);
     assert_eq!(vars("{% include 'a' ~ theme ignore missing with context %}"), ["theme"]);
 }
+
+// The cases below were found by the differential test against Jinja2
+// (tests/jinja2_differential.rs); each expected value is Jinja2's own answer.
+
+#[test]
+fn string_escapes_resolve_as_in_jinja2() {
+    // Octal escapes take one to three digits.
+    assert_eq!(unquote(r"'\101\0\1234'"), "A\0S4");
+    // Line breaks in a string become `\n`; a backslash before a line break drops both.
+    assert_eq!(unquote("'a\r\nb\rc'"), "a\nb\nc");
+    assert_eq!(unquote("'a\\\r\nb'"), "ab");
+    assert_eq!(refs("{% include 'partials/\\\r\nnav.html' %}"), [st("partials/nav.html")]);
+    // Jinja2 writes non-ASCII characters as escapes before resolving them, so a backslash
+    // right before one escapes the backslash of that escape.
+    assert_eq!(unquote(r"'\é\☃'"), r"\xe9\u2603");
+    assert_eq!(unquote("'\\\u{1f600}'"), r"\U0001f600");
+    assert_eq!(unquote(r"'\\é'"), r"\é");
+}
+
+#[test]
+fn python_blanks_separate_tokens() {
+    // Jinja2 skips what Python's `\s` matches: `\v`, `\x1c`..`\x1f` and Unicode's blanks.
+    assert_eq!(token_texts("{% include\u{a0}'a' %}", 0), ["include", "'a'"]);
+    assert_eq!(refs("{%\x0binclude\u{3000}'a'\x1c%}"), [st("a")]);
+    // Non-ASCII letters still belong to names.
+    assert_eq!(token_texts("{{ déjà }}", 0), ["déjà"]);
+    let src = "{% raw %}x{%\u{a0}endraw\x0b%}{% include 'b' %}";
+    assert_eq!(kinds(src), ["tag", "text", "tag", "tag"]);
+    assert_eq!(refs(src), [st("b")]);
+}
+
+#[test]
+fn keyword_like_names_around_import() {
+    // The alias of `import … as` is the last name, even when it is `as`.
+    assert_eq!(refs("{% import 'a' as as %}"), [st("a")]);
+    assert_eq!(refs("{% import 'a' as as with context %}"), [st("a")]);
+    assert_eq!(refs("{% import as as m %}"), [dy("as")]);
+    // The keyword `import` of `from` is the first one that can follow a whole expression.
+    assert_eq!(refs("{% from import import x %}"), [dy("import")]);
+    assert_eq!(refs("{% from x.import import y %}"), [dy("x.import")]);
+    assert_eq!(refs("{% from x|import import y %}"), [dy("x|import")]);
+    assert_eq!(refs("{% from not import import y %}"), [dy("not import")]);
+    assert_eq!(refs("{% from 'a' import import, as as c %}"), [st("a")]);
+}

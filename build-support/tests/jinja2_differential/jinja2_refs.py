@@ -18,7 +18,7 @@ loopcontrols extensions, which real-world template sets rely on; none of them ad
 templates (the package directory; for nbconvert, the Jupyter data directories), and leaves
 out a module that is not installed.
 
-The Rust test build-support/tests/jinja2_differential.rs runs this once per corpus.
+The Rust test build-support/tests/jinja2_differential/main.rs runs this once per corpus.
 """
 
 import json
