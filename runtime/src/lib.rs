@@ -1,8 +1,14 @@
 //! The Shipwright runtime.
 #![deny(missing_docs)]
 
+pub mod cache;
+pub mod graph;
+pub mod monitor;
 mod template;
 
+pub use cache::{CacheStats, TemplateCache};
+pub use graph::{DependencyGraph, TemplateId};
+pub use monitor::PerformanceMonitor;
 pub use shipwright_build::format::{BuildCache, FormatError};
 #[doc(hidden)]
 pub use template::__private;
