@@ -191,6 +191,37 @@ const EXPRESSIONS: &[(&str, &str)] = &[
     ("[1, 2.5, none, true]", ""),
 ];
 
+/// Name expressions that Jinja2 does not read as constant strings, with the feature each
+/// covers; `{L}` is a string literal, `{V}` a variable.
+const DYNAMIC: &[(&str, &str)] = &[
+    ("variable", "{V}"),
+    ("attribute", "{V}.layout"),
+    ("tilde concatenation", "{L} ~ {V}"),
+    ("tilde concatenation", "{L} ~{L}"),
+    ("tilde concatenation", "{V}~{L}"),
+    ("plus concatenation", "{L} + {L}"),
+    ("conditional", "{L} if {V} else {L}"),
+    ("conditional without else", "{L} if {V}"),
+    ("filter", "{L}|lower"),
+    ("filter", "{V}|default({L})"),
+    ("number", "42"),
+    ("number", "1.5"),
+    ("number", "1e3"),
+    ("none or boolean", "none"),
+    ("none or boolean", "None"),
+    ("none or boolean", "true"),
+    ("none or boolean", "False"),
+    ("negative number", "-1"),
+    ("subscript", "[{L}, {L}][0]"),
+    ("dict literal name", "{'a': {L}}['a']"),
+    ("function call", "f({L})"),
+    ("method call", "{L}.upper()"),
+    ("parenthesized dynamic", "({L} ~ {V})"),
+    ("parenthesized dynamic", "(\n{L}\n)|e"),
+    // In parentheses: a test takes a following name (`with`) as its argument.
+    ("test expression", "({V} is defined)"),
+];
+
 /// Literal text: lone braces and stray closing delimiters, never a `{` at the end (that would
 /// open a tag with whatever follows).
 const TEXT: &[(&str, &str)] = &[
@@ -730,98 +761,32 @@ impl Generator {
         }
     }
 
+    /// A name expression that is not a constant string: one of [`DYNAMIC`], with `{L}` filled
+    /// with a literal of a pool name and `{V}` with a variable; or a keyword-like variable.
     fn dynamic_name(&mut self) -> String {
-        let lit = |g: &mut Self| g.literal_of_pool();
-        let var = |g: &mut Self| g.rng.pick(VARIABLES);
-        match self.rng.below(21) {
-            0 => {
-                self.mark("variable");
-                var(self).into()
-            }
-            1 => {
-                self.mark("attribute");
-                format!("{}.layout", var(self))
-            }
-            2 => {
-                self.mark("tilde concatenation");
-                format!("{} ~ {}", lit(self), var(self))
-            }
-            3 => {
-                self.mark("tilde concatenation");
-                format!("{} ~{}", lit(self), lit(self))
-            }
-            4 => {
-                self.mark("plus concatenation");
-                format!("{} + {}", lit(self), lit(self))
-            }
-            5 => {
-                self.mark("conditional");
-                format!("{} if {} else {}", lit(self), var(self), lit(self))
-            }
-            6 => {
-                self.mark("conditional without else");
-                format!("{} if {}", lit(self), var(self))
-            }
-            7 => {
-                self.mark("filter");
-                format!("{}|lower", lit(self))
-            }
-            8 => {
-                self.mark("filter");
-                format!("{}|default({})", var(self), lit(self))
-            }
-            9 => {
-                self.mark("number");
-                self.rng.pick(&["42", "1.5", "0", "1e3"]).into()
-            }
-            10 => {
-                self.mark("none or boolean");
-                self.rng.pick(&["none", "None", "true", "False"]).into()
-            }
-            11 => {
-                self.mark("negative number");
-                "-1".into()
-            }
-            12 => {
-                self.mark("subscript");
-                format!("[{}, {}][0]", lit(self), lit(self))
-            }
-            13 => {
-                self.mark("dict literal name");
-                format!("{{'a': {}}}['a']", lit(self))
-            }
-            14 => {
-                self.mark("function call");
-                format!("f({})", lit(self))
-            }
-            15 => {
-                self.mark("method call");
-                format!("{}.upper()", lit(self))
-            }
-            16 => {
-                self.mark("parenthesized dynamic");
-                let inner = format!("{} ~ {}", lit(self), var(self));
-                self.parenthesize(inner)
-            }
-            17 => {
-                self.mark("parenthesized dynamic");
-                let inner = lit(self);
-                format!("({inner})|e")
-            }
-            18 => {
-                self.mark("test expression");
-                // In parentheses: a test takes a following name (`with`) as its argument.
-                format!("({} is defined)", var(self))
-            }
-            19 => {
-                self.mark("tilde concatenation");
-                format!("{}~{}", var(self), lit(self))
-            }
-            _ => {
-                self.mark("keyword-like variable");
-                self.rng.pick(KEYWORD_VARIABLES).into()
+        if self.rng.percent(5) {
+            self.mark("keyword-like variable");
+            return self.rng.pick(KEYWORD_VARIABLES).into();
+        }
+        let (feature, pattern) = self.rng.pick(DYNAMIC);
+        self.mark(feature);
+        let mut out = String::new();
+        let mut rest = pattern;
+        while let Some(at) = rest.find(['{', '}']) {
+            out.push_str(&rest[..at]);
+            if rest[at..].starts_with("{L}") {
+                out.push_str(&self.literal_of_pool());
+                rest = &rest[at + 3..];
+            } else if rest[at..].starts_with("{V}") {
+                out.push_str(self.rng.pick(VARIABLES));
+                rest = &rest[at + 3..];
+            } else {
+                out.push_str(&rest[at..at + 1]);
+                rest = &rest[at + 1..];
             }
         }
+        out.push_str(rest);
+        out
     }
 
     fn structure(&mut self, out: &mut String, depth: usize) {
