@@ -5,7 +5,7 @@
 //! time and inode on every use (one `stat`): rustc loads a proc-macro once per compilation, but
 //! rust-analyzer's proc-macro server keeps it loaded while the build script rewrites the file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -116,6 +116,29 @@ fn load_file(file: &Path) -> Loaded {
     loaded
 }
 
+/// Whether no earlier expansion in this process made rustc track `file` (relative to the
+/// manifest directory) for the crate of `env`; records that this one does.
+///
+/// rustc lists a file in the crate's dep-info once however often it is included, and every
+/// expansion of a compilation runs in the same process: a layout that a thousand templates
+/// extend needs one `include_bytes!`, not a thousand. Keyed by the BuildCache file, which is
+/// the crate's (its `OUT_DIR`).
+pub(crate) fn first_tracking(env: &Env, file: &str) -> bool {
+    static TRACKED: OnceLock<Mutex<HashMap<PathBuf, HashSet<String>>>> = OnceLock::new();
+    let Some(cache_file) = env.cache_file() else { return true };
+    let mut tracked = TRACKED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match tracked.get_mut(cache_file) {
+        Some(files) => files.insert(file.to_string()),
+        None => {
+            tracked.insert(cache_file.to_path_buf(), HashSet::from([file.to_string()]));
+            true
+        }
+    }
+}
+
 #[cold]
 fn parse(file: &Path) -> Loaded {
     BuildCache::load(file).map(Arc::new).map_err(Arc::new)
@@ -142,6 +165,16 @@ mod tests {
         std::fs::rename(&next, &file).unwrap();
         let (third, _) = load(&env).unwrap();
         assert_eq!(third.roots, ["other"]);
+    }
+
+    #[test]
+    fn tracks_each_file_once_per_crate() {
+        let a = Env::new("/app", Some("/out/a/build-cache.json"));
+        let b = Env::new("/app", Some("/out/b/build-cache.json"));
+        assert!(first_tracking(&a, "templates/layout.html"));
+        assert!(!first_tracking(&a, "templates/layout.html"));
+        assert!(first_tracking(&a, "templates/nav.html"));
+        assert!(first_tracking(&b, "templates/layout.html"));
     }
 
     #[test]

@@ -11,45 +11,44 @@ use quote::quote;
 use crate::ast::Input;
 use crate::valid::Bound;
 
-/// `impl Template for Struct`, with the record in a static.
+/// `impl Template for Struct`.
 pub(crate) fn derive(input: &Input<'_>, bound: &Bound) -> TokenStream {
     let ident = input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let fields = &input.fields;
     let (tracking, info) = info(bound);
     quote! {
-        const _: () = {
-            #tracking
-            static __SHIPWRIGHT_TEMPLATE: ::shipwright_runtime::__private::TemplateInfo = #info;
-            #[automatically_derived]
-            impl #impl_generics ::shipwright_runtime::__private::Template
-                for #ident #ty_generics #where_clause
-            {
-                const INFO: &'static ::shipwright_runtime::__private::TemplateInfo =
-                    &__SHIPWRIGHT_TEMPLATE;
-                const FIELDS: &'static [&'static str] = &[#(#fields),*];
-            }
-        };
+        #[automatically_derived]
+        impl #impl_generics ::shipwright_runtime::__private::Template
+            for #ident #ty_generics #where_clause
+        {
+            const INFO: &'static ::shipwright_runtime::__private::TemplateInfo = {
+                #tracking
+                &#info
+            };
+            const FIELDS: &'static [&'static str] = &[#(#fields),*];
+        }
     }
 }
 
-/// `template!("...")`: a `&'static TemplateInfo` expression.
+/// `template!("...")`: a `&'static TemplateInfo` expression, usable in a `const` too.
 pub(crate) fn template(bound: &Bound) -> TokenStream {
     let (tracking, info) = info(bound);
     quote! {
         {
             #tracking
-            static __SHIPWRIGHT_TEMPLATE: ::shipwright_runtime::__private::TemplateInfo = #info;
-            &__SHIPWRIGHT_TEMPLATE
+            const __SHIPWRIGHT_TEMPLATE: &::shipwright_runtime::__private::TemplateInfo = &#info;
+            __SHIPWRIGHT_TEMPLATE
         }
     }
 }
 
-/// The `include_bytes!` items that make rustc track the transitive dependencies (the template
-/// itself is tracked by the `include_str!` of its source), and the record's literal.
+/// The `include_bytes!` items that make rustc track the transitive dependencies not tracked yet
+/// (the template itself is tracked by the `include_str!` of its source), and the record's
+/// literal.
 fn info(bound: &Bound) -> (TokenStream, TokenStream) {
     let record = &bound.record;
-    let tracking = bound.dep_paths.iter().map(|path| {
+    let tracking = bound.track.iter().map(|path| {
         let file = manifest_file(path);
         quote!(const _: &[u8] = ::core::include_bytes!(#file);)
     });

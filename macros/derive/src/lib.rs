@@ -104,13 +104,16 @@ mod tests {
         let (id, hash) = (&home.id, &home.hash);
         let tree = shipwright_build::registry::tree_hash(cache, "pages/home.html").unwrap();
         let expected = quote! {
-            const _: () = {
-                const _: &[u8] = ::core::include_bytes!(::core::concat!(
-                    ::core::env!("CARGO_MANIFEST_DIR"), "/templates/layout.html"));
-                const _: &[u8] = ::core::include_bytes!(::core::concat!(
-                    ::core::env!("CARGO_MANIFEST_DIR"), "/templates/nav.html"));
-                static __SHIPWRIGHT_TEMPLATE: ::shipwright_runtime::__private::TemplateInfo =
-                    ::shipwright_runtime::__private::TemplateInfo {
+            #[automatically_derived]
+            impl<'a, T: Clone> ::shipwright_runtime::__private::Template for Home<'a, T>
+            where T: Copy
+            {
+                const INFO: &'static ::shipwright_runtime::__private::TemplateInfo = {
+                    const _: &[u8] = ::core::include_bytes!(::core::concat!(
+                        ::core::env!("CARGO_MANIFEST_DIR"), "/templates/layout.html"));
+                    const _: &[u8] = ::core::include_bytes!(::core::concat!(
+                        ::core::env!("CARGO_MANIFEST_DIR"), "/templates/nav.html"));
+                    &::shipwright_runtime::__private::TemplateInfo {
                         id: #id,
                         name: "pages/home.html",
                         root: "templates",
@@ -129,28 +132,26 @@ mod tests {
                         }],
                         source: ::core::include_str!(::core::concat!(
                             ::core::env!("CARGO_MANIFEST_DIR"), "/templates/pages/home.html")),
-                    };
-                #[automatically_derived]
-                impl<'a, T: Clone> ::shipwright_runtime::__private::Template for Home<'a, T>
-                where T: Copy
-                {
-                    const INFO: &'static ::shipwright_runtime::__private::TemplateInfo =
-                        &__SHIPWRIGHT_TEMPLATE;
-                    const FIELDS: &'static [&'static str] = &["title", "type"];
-                }
-            };
+                    }
+                };
+                const FIELDS: &'static [&'static str] = &["title", "type"];
+            }
         };
         assert_eq!(output.to_string(), expected.to_string());
         let manifest_dir = fixture.dir.path().to_str().unwrap();
         assert!(!output.to_string().contains(manifest_dir), "absolute path in the output");
+
+        // The files are tracked for the crate now: the next expansion leaves them out.
+        let again = derive_with(quote!(#[template(path = "pages/home.html")] struct Again;), &env);
+        assert!(!again.to_string().contains("include_bytes"), "{again}");
     }
 
     #[test]
     fn template_macro_expands_to_a_static() {
         let fixture = site();
         let output = template_with(quote!("nav.html"), &fixture.env()).to_string();
-        assert!(output.starts_with("{ static __SHIPWRIGHT_TEMPLATE"), "{output}");
-        assert!(output.ends_with("& __SHIPWRIGHT_TEMPLATE }"), "{output}");
+        assert!(output.starts_with("{ const __SHIPWRIGHT_TEMPLATE"), "{output}");
+        assert!(output.ends_with("__SHIPWRIGHT_TEMPLATE }"), "{output}");
         assert!(output.contains("name : \"nav.html\""), "{output}");
         assert!(!output.contains("include_bytes"), "nav.html has no dependency: {output}");
     }

@@ -23,8 +23,9 @@ pub(crate) struct Bound {
     pub(crate) root: String,
     /// `root/name`, relative to the manifest directory.
     pub(crate) path: String,
-    /// The same for every transitive dependency, in the record's (sorted) order.
-    pub(crate) dep_paths: Vec<String>,
+    /// The files of the transitive dependencies, in the record's (sorted) order, that no
+    /// earlier expansion in this process made rustc track.
+    pub(crate) track: Vec<String>,
     /// See `shipwright_build::registry::tree_hash`.
     pub(crate) tree_hash: String,
 }
@@ -33,10 +34,10 @@ pub(crate) struct Bound {
 /// known, its graph is whole, and the files still hold the bytes the BuildCache describes.
 pub(crate) fn bind(name: &LitStr, env: &Env) -> Result<Bound> {
     let (cache, manifest_dir) = cache::load(env).map_err(|err| cache_error(name, &err))?;
-    bind_in(name, &cache, manifest_dir)
+    bind_in(name, &cache, manifest_dir, env)
 }
 
-fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path) -> Result<Bound> {
+fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> Result<Bound> {
     let name = lit.value();
     let Some(record) = cache.templates.get(&name) else {
         return Err(Error::new(lit.span(), unknown(&name, cache)));
@@ -44,21 +45,31 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path) -> Result<Boun
     graph_problems(lit, &name, record, cache)?;
 
     let path = relative(cache, &name);
+    check_bytes(lit, manifest_dir, &path, record, true)?;
     let mut dep_paths = Vec::with_capacity(record.transitive.len());
     for dep in &record.transitive {
-        dep_paths.push(relative(cache, dep));
+        let Some(dep_record) = cache.templates.get(dep) else {
+            return Err(Error::new(
+                lit.span(),
+                format!(
+                    "the BuildCache lists \"{dep}\" among the dependencies of \"{name}\" but has \
+                     no record of it: it is inconsistent; build again"
+                ),
+            ));
+        };
+        let dep_path = relative(cache, dep);
+        check_bytes(lit, manifest_dir, &dep_path, dep_record, false)?;
+        dep_paths.push(dep_path);
     }
-    for (file, recorded) in std::iter::once((&path, record))
-        .chain(dep_paths.iter().zip(record.transitive.iter().map(|dep| &cache.templates[dep])))
-    {
-        check_bytes(lit, manifest_dir, file, recorded, file == &path)?;
-    }
+    // The template's own file is tracked by the `include_str!` of its source, always emitted.
+    cache::first_tracking(env, &path);
+    let track = dep_paths.into_iter().filter(|file| cache::first_tracking(env, file)).collect();
     Ok(Bound {
         tree_hash: tree_hash(cache, &name).expect("the name is in the cache"),
+        track,
         root: cache.roots[record.root].clone(),
         record: record.clone(),
         path,
-        dep_paths,
         name,
     })
 }
@@ -295,7 +306,9 @@ pub(crate) mod tests {
         let fixture = site();
         let bound = bind(&lit("pages/home.html"), &fixture.env()).unwrap();
         assert_eq!(bound.path, "templates/pages/home.html");
-        assert_eq!(bound.dep_paths, ["templates/layout.html", "templates/nav.html"]);
+        assert_eq!(bound.track, ["templates/layout.html", "templates/nav.html"]);
+        let again = bind(&lit("layout.html"), &fixture.env()).unwrap();
+        assert!(again.track.is_empty(), "nav.html is tracked already: {:?}", again.track);
         assert_eq!(bound.record.id, template_id("pages/home.html"));
         assert_eq!(bound.root, "templates");
     }
@@ -364,6 +377,11 @@ pub(crate) mod tests {
     #[test]
     fn cache_problems_say_what_to_do() {
         let fixture = site();
+        let mut inconsistent = site();
+        inconsistent.cache.templates.remove("nav.html");
+        let err = bind_err(&inconsistent, "layout.html");
+        assert!(err.contains("lists \"nav.html\" among the dependencies of \"layout.html\""), "{err}");
+
         let err = bind(&lit("nav.html"), &Env::default()).unwrap_err().to_string();
         assert!(err.contains("SHIPWRIGHT_BUILD_CACHE is not set"), "{err}");
         assert!(err.contains("[build-dependencies]\n    shipwright-build = \"0.1\""), "{err}");
