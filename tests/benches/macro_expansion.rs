@@ -4,7 +4,8 @@
 //! binds one struct to each template (and its `main` reads every record), `plain` has the same
 //! structs without the derive. Each is built once to warm the dependencies, then rebuilt
 //! `RUNS` times after touching `src/main.rs` (the build script does not rerun), in dev profile,
-//! with and without incremental compilation, and with `cargo check`. The difference of the
+//! with and without incremental compilation, with `cargo check`, and with proc macros built
+//! optimized (`[profile.dev.build-override] opt-level = 3`). The difference of the
 //! medians, divided by 1,000, is the cost per template: expansion, which parses the BuildCache
 //! once and hashes each template and its dependencies, plus compiling what it generates.
 //!
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 const TEMPLATES: usize = 1_000;
 const PARTIALS: usize = 10;
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 
 fn main() {
     let root = target_dir().join("shipwright-bench");
@@ -32,6 +33,11 @@ fn main() {
         ("`cargo build`, incremental off", &["build"][..], "0"),
         ("`cargo build`, incremental on", &["build"][..], "1"),
         ("`cargo check`", &["check"][..], "1"),
+        (
+            "`cargo build`, incremental on, proc macros optimized",
+            &["build", "--config", "profile.dev.build-override.opt-level=3"][..],
+            "1",
+        ),
     ] {
         let plain_time = median(&plain, &target, args, incremental);
         let derive_time = median(&derive, &target, args, incremental);
