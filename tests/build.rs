@@ -8,8 +8,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let built = shipwright_build::Builder::new().root("templates").build()?;
     // Until the Builder writes the registry itself.
     let cache = shipwright_build::format::BuildCache::load(&built.path)?;
-    let out_dir = std::path::PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
-    std::fs::write(out_dir.join(shipwright_build::registry::FILE_NAME), shipwright_build::registry::render(&cache))?;
+    let registry = built.path.with_file_name("registry.rs");
+    let source = shipwright_build::registry::render(&cache);
+    if std::fs::read_to_string(&registry).ok().as_deref() != Some(source.as_str()) {
+        std::fs::write(&registry, source)?;
+    }
 
     println!("cargo::rustc-check-cfg=cfg(ui_toolchain)");
     println!("cargo::rerun-if-env-changed=RUSTC");
