@@ -17,12 +17,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo::rustc-check-cfg=cfg(ui_toolchain)");
     println!("cargo::rerun-if-env-changed=RUSTC");
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let version = std::process::Command::new(rustc).arg("--version").output()?;
+    let version = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()?;
     let version = String::from_utf8_lossy(&version.stdout);
     if version.starts_with(UI_TOOLCHAIN) {
         println!("cargo::rustc-cfg=ui_toolchain");
     } else {
-        println!("cargo::warning=UI tests skipped: their .stderr files are for {UI_TOOLCHAIN}x, this is {}", version.trim());
+        println!(
+            "cargo::warning=UI tests skipped: their .stderr files are for {UI_TOOLCHAIN}x, this is {}",
+            version.trim()
+        );
     }
     Ok(())
 }

@@ -45,7 +45,9 @@ pub fn render(cache: &BuildCache) -> String {
          // `shipwright_runtime::embedded_templates!()`.\n&[\n",
     );
     for (name, record) in &cache.templates {
-        let path = cache.relative_path(name).expect("every record's root is in range (checked on load)");
+        let path = cache
+            .relative_path(name)
+            .expect("every record's root is in range (checked on load)");
         let root = &cache.roots[record.root];
         let tree = tree_hash(cache, name).expect("the name comes from the map");
         // `write!` to a String cannot fail.
@@ -137,9 +139,15 @@ mod tests {
 
     fn sample() -> BuildCache {
         let mut cache = BuildCache::new(vec!["templates".into(), ".".into()]);
-        cache.templates.insert("z/page.html".into(), record("1", &["base.html"], &["base.html"]));
+        cache.templates.insert(
+            "z/page.html".into(),
+            record("1", &["base.html"], &["base.html"]),
+        );
         let mut base = record("2", &[], &[]);
-        base.dynamic.push(DynamicRef { line: 4, expr: "\"icons/\" ~ name".into() });
+        base.dynamic.push(DynamicRef {
+            line: 4,
+            expr: "\"icons/\" ~ name".into(),
+        });
         base.vars.push("title".into());
         cache.templates.insert("base.html".into(), base);
         let mut top = record("3", &[], &[]);
@@ -155,9 +163,15 @@ mod tests {
             .lines()
             .filter_map(|line| line.trim().strip_prefix("name: "))
             .collect();
-        assert_eq!(names, [r#""base.html","#, r#""top.html","#, r#""z/page.html","#]);
+        assert_eq!(
+            names,
+            [r#""base.html","#, r#""top.html","#, r#""z/page.html","#]
+        );
         assert!(source.contains(r#""/templates/z/page.html""#), "{source}");
-        assert!(source.contains(r#"root: ".","#) && source.contains(r#""/top.html""#), "{source}");
+        assert!(
+            source.contains(r#"root: ".","#) && source.contains(r#""/top.html""#),
+            "{source}"
+        );
         assert!(source.contains(r#"expr: "\"icons/\" ~ name""#), "{source}");
         assert!(source.contains(r#"vars: &["title"],"#), "{source}");
         assert!(source.contains(r#"deps: &["base.html"],"#), "{source}");

@@ -138,8 +138,10 @@ pub fn find_template<'a>(templates: &'a [TemplateInfo], name: &str) -> Option<&'
 #[macro_export]
 macro_rules! embedded_templates {
     () => {{
-        const TEMPLATES: &[$crate::TemplateInfo] =
-            ::core::include!(::core::concat!(::core::env!("OUT_DIR"), "/shipwright/registry.rs"));
+        const TEMPLATES: &[$crate::TemplateInfo] = ::core::include!(::core::concat!(
+            ::core::env!("OUT_DIR"),
+            "/shipwright/registry.rs"
+        ));
         TEMPLATES
     }};
 }
@@ -174,13 +176,19 @@ mod tests {
     use super::*;
 
     fn info(name: &'static str) -> TemplateInfo {
-        TemplateInfo { name, ..__private::UNBOUND }
+        TemplateInfo {
+            name,
+            ..__private::UNBOUND
+        }
     }
 
     #[test]
     fn finds_by_name_in_a_sorted_list() {
         let list = [info("a.html"), info("b/c.html"), info("d.html")];
-        assert_eq!(find_template(&list, "b/c.html").map(|t| t.name), Some("b/c.html"));
+        assert_eq!(
+            find_template(&list, "b/c.html").map(|t| t.name),
+            Some("b/c.html")
+        );
         assert_eq!(find_template(&list, "c.html"), None);
         assert_eq!(find_template(&[], "a.html"), None);
     }
@@ -189,6 +197,9 @@ mod tests {
     fn the_registry_macro_names_the_file_the_build_script_writes() {
         let macro_source = include_str!("template.rs");
         let needle = format!("\"/{}\"", shipwright_build::registry::FILE_NAME);
-        assert!(macro_source.contains(&needle), "embedded_templates! must include {needle}");
+        assert!(
+            macro_source.contains(&needle),
+            "embedded_templates! must include {needle}"
+        );
     }
 }

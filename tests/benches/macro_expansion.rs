@@ -27,7 +27,9 @@ fn main() {
     let derive = generate(&root.join("derive"), workspace, true);
     let plain = generate(&root.join("plain"), workspace, false);
 
-    println!("| build | plain crate (median of {RUNS}) | with {TEMPLATES} derives | per template |");
+    println!(
+        "| build | plain crate (median of {RUNS}) | with {TEMPLATES} derives | per template |"
+    );
     println!("| --- | --- | --- | --- |");
     for (label, args, incremental) in [
         ("`cargo build`, incremental off", &["build"][..], "0"),
@@ -35,7 +37,11 @@ fn main() {
         ("`cargo check`", &["check"][..], "1"),
         (
             "`cargo build`, incremental on, proc macros optimized",
-            &["build", "--config", "profile.dev.build-override.opt-level=3"][..],
+            &[
+                "build",
+                "--config",
+                "profile.dev.build-override.opt-level=3",
+            ][..],
             "1",
         ),
     ] {
@@ -52,34 +58,62 @@ fn main() {
 
 /// Writes the crate (only files whose bytes change, so that reruns reuse the warm build).
 fn generate(dir: &Path, workspace: &Path, derive: bool) -> PathBuf {
-    let name = if derive { "bench-derive" } else { "bench-plain" };
+    let name = if derive {
+        "bench-derive"
+    } else {
+        "bench-plain"
+    };
     let ws = workspace.display();
-    write(dir, "Cargo.toml", &format!(
-        "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+    write(
+        dir,
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          [dependencies]\nshipwright-runtime = {{ path = \"{ws}/runtime\" }}\n\n\
          [build-dependencies]\nshipwright-build = {{ path = \"{ws}/build-support\", default-features = false, features = [\"scan\"] }}\n\n\
          [workspace]\n"
-    ));
+        ),
+    );
     std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    write(dir, "build.rs", "fn main() {\n    let built = shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n    let cache = shipwright_build::format::BuildCache::load(&built.path).unwrap();\n    std::fs::write(built.path.with_file_name(\"registry.rs\"), shipwright_build::registry::render(&cache)).unwrap();\n}\n");
-    write(dir, "templates/layout.html", "<!doctype html>\n<title>{{ title }}</title>\n<main>{% block content %}{% endblock %}</main>\n");
+    write(
+        dir,
+        "build.rs",
+        "fn main() {\n    let built = shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n    let cache = shipwright_build::format::BuildCache::load(&built.path).unwrap();\n    std::fs::write(built.path.with_file_name(\"registry.rs\"), shipwright_build::registry::render(&cache)).unwrap();\n}\n",
+    );
+    write(
+        dir,
+        "templates/layout.html",
+        "<!doctype html>\n<title>{{ title }}</title>\n<main>{% block content %}{% endblock %}</main>\n",
+    );
     for p in 0..PARTIALS {
-        write(dir, &format!("templates/partials/p{p}.html"), &format!("<aside>{{{{ user }}}} #{p}</aside>\n"));
+        write(
+            dir,
+            &format!("templates/partials/p{p}.html"),
+            &format!("<aside>{{{{ user }}}} #{p}</aside>\n"),
+        );
     }
     let mut main = String::from("#![allow(dead_code)]\n\n");
     if derive {
         main.push_str("use shipwright_runtime::{Template, TemplateInfo};\n\n");
     }
     for i in 0..TEMPLATES {
-        write(dir, &format!("templates/pages/t{i:04}.html"), &format!(
-            "{{% extends \"layout.html\" %}}\n{{% block content %}}<h1>Page {i}</h1>\n\
+        write(
+            dir,
+            &format!("templates/pages/t{i:04}.html"),
+            &format!(
+                "{{% extends \"layout.html\" %}}\n{{% block content %}}<h1>Page {i}</h1>\n\
              <p>{{{{ title }}}}: {{{{ count }}}} items</p>\n{{% include \"partials/p{}.html\" %}}\n{{% endblock %}}\n",
-            i % PARTIALS
-        ));
+                i % PARTIALS
+            ),
+        );
         if derive {
-            main.push_str(&format!("#[derive(Template)]\n#[template(path = \"pages/t{i:04}.html\")]\n"));
+            main.push_str(&format!(
+                "#[derive(Template)]\n#[template(path = \"pages/t{i:04}.html\")]\n"
+            ));
         }
-        main.push_str(&format!("pub struct T{i:04} {{\n    pub title: String,\n    pub count: u32,\n}}\n\n"));
+        main.push_str(&format!(
+            "pub struct T{i:04} {{\n    pub title: String,\n    pub count: u32,\n}}\n\n"
+        ));
     }
     if derive {
         main.push_str(&format!("static ALL: [&TemplateInfo; {TEMPLATES}] = [\n"));
@@ -109,7 +143,10 @@ fn median(dir: &Path, target: &Path, args: &[&str], incremental: &str) -> Durati
     cargo(dir, target, args, incremental);
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
-            let main = std::fs::File::options().write(true).open(dir.join("src/main.rs")).unwrap();
+            let main = std::fs::File::options()
+                .write(true)
+                .open(dir.join("src/main.rs"))
+                .unwrap();
             main.set_modified(SystemTime::now()).unwrap();
             drop(main);
             let start = Instant::now();
@@ -133,7 +170,12 @@ fn cargo(dir: &Path, target: &Path, args: &[&str], incremental: &str) {
         .env_remove("SHIPWRIGHT_BUILD_CACHE")
         .output()
         .unwrap();
-    assert!(output.status.success(), "cargo {args:?} in {}:\n{}", dir.display(), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo {args:?} in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn target_dir() -> PathBuf {
@@ -143,7 +185,11 @@ fn target_dir() -> PathBuf {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     PathBuf::from(metadata["target_directory"].as_str().unwrap())
 }

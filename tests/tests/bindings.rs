@@ -27,7 +27,10 @@ fn assert_matches_cache(info: &TemplateInfo, cache: &BuildCache) {
     assert_eq!(info.vars, record.vars);
     assert_eq!(info.dynamic.len(), record.dynamic.len());
     for (embedded, recorded) in info.dynamic.iter().zip(&record.dynamic) {
-        assert_eq!((embedded.line, embedded.expr), (recorded.line, recorded.expr.as_str()));
+        assert_eq!(
+            (embedded.line, embedded.expr),
+            (recorded.line, recorded.expr.as_str())
+        );
     }
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(info.path);
     let bytes = std::fs::read(&file).unwrap();
@@ -63,12 +66,18 @@ fn registry_lists_every_template_once_in_order() {
     let names: Vec<&str> = registry.iter().map(|info| info.name).collect();
     let expected: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
     assert_eq!(names, expected);
-    assert!(names.windows(2).all(|pair| pair[0] < pair[1]), "sorted, no duplicates");
+    assert!(
+        names.windows(2).all(|pair| pair[0] < pair[1]),
+        "sorted, no duplicates"
+    );
     for info in registry {
         assert_matches_cache(info, &cache);
     }
     assert_eq!(find_template(registry, "pages/home.html"), Some(Home::INFO));
-    assert_eq!(find_template(registry, "partials/nav.html"), Some(Nav::INFO));
+    assert_eq!(
+        find_template(registry, "partials/nav.html"),
+        Some(Nav::INFO)
+    );
 }
 
 #[test]

@@ -40,7 +40,10 @@ fn case(name: &str) -> String {
 }
 
 #[test]
-#[cfg_attr(not(ui_toolchain), ignore = "the .stderr files are for the toolchain named in build.rs")]
+#[cfg_attr(
+    not(ui_toolchain),
+    ignore = "the .stderr files are for the toolchain named in build.rs"
+)]
 fn ui() {
     every_case_runs_in_one_environment();
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -72,7 +75,11 @@ fn ui() {
 
     let other = tempfile::tempdir().unwrap();
     let file = other.path().join("build-cache.json");
-    std::fs::write(&file, br#"{"format": "shipwright-build-cache", "version": 99}"#).unwrap();
+    std::fs::write(
+        &file,
+        br#"{"format": "shipwright-build-cache", "version": 99}"#,
+    )
+    .unwrap();
     unsafe { std::env::set_var("SHIPWRIGHT_BUILD_CACHE", &file) };
     let cases = trybuild::TestCases::new();
     for name in OTHER_VERSION {
@@ -107,7 +114,11 @@ fn target_dir() -> PathBuf {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     PathBuf::from(metadata["target_directory"].as_str().unwrap())
 }

@@ -38,7 +38,10 @@ impl App {
         let manifest = manifest.replace("@WORKSPACE@", workspace.to_str().unwrap());
         std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
         std::fs::copy(workspace.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
-        App { dir, target: target_dir().join("tests/shipwright-e2e") }
+        App {
+            dir,
+            target: target_dir().join("tests/shipwright-e2e"),
+        }
     }
 
     fn template(&self, name: &str) -> PathBuf {
@@ -46,7 +49,10 @@ impl App {
     }
 
     fn binary(&self) -> PathBuf {
-        self.target.join("debug").join(format!("shipwright-e2e-app{}", std::env::consts::EXE_SUFFIX))
+        self.target.join("debug").join(format!(
+            "shipwright-e2e-app{}",
+            std::env::consts::EXE_SUFFIX
+        ))
     }
 
     fn build_and_run(&self) -> Embedded {
@@ -59,9 +65,17 @@ impl App {
             .env_remove("RUSTFLAGS")
             .output()
             .unwrap();
-        assert!(output.status.success(), "cargo build failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "cargo build failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let output = Command::new(self.binary()).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         parse(&String::from_utf8(output.stdout).unwrap())
     }
 }
@@ -82,7 +96,11 @@ fn parse(stdout: &str) -> Embedded {
             _ => panic!("unexpected line {line:?}"),
         }
     }
-    Embedded { cache: cache.unwrap(), bound: bound.unwrap(), registry }
+    Embedded {
+        cache: cache.unwrap(),
+        bound: bound.unwrap(),
+        registry,
+    }
 }
 
 #[test]
@@ -90,7 +108,15 @@ fn edits_reach_the_binary_and_touches_do_not() {
     let app = App::new();
     let first = app.build_and_run();
     let names: Vec<&str> = first.registry.keys().map(String::as_str).collect();
-    assert_eq!(names, ["layout.html", "pages/home.html", "partials/footer.html", "partials/nav.html"]);
+    assert_eq!(
+        names,
+        [
+            "layout.html",
+            "pages/home.html",
+            "partials/footer.html",
+            "partials/nav.html"
+        ]
+    );
     assert_eq!(first.bound, first.registry["pages/home.html"]);
     let home = std::fs::read(app.template("pages/home.html")).unwrap();
     assert_eq!(first.bound.0, content_hash(&home));
@@ -98,26 +124,49 @@ fn edits_reach_the_binary_and_touches_do_not() {
 
     // Edit a transitive dependency of pages/home.html (home extends layout, which includes nav).
     let nav = app.template("partials/nav.html");
-    std::fs::write(&nav, "<nav><a href=\"/\">Home</a> <a href=\"/about\">About</a></nav>\n").unwrap();
+    std::fs::write(
+        &nav,
+        "<nav><a href=\"/\">Home</a> <a href=\"/about\">About</a></nav>\n",
+    )
+    .unwrap();
     let second = app.build_and_run();
-    assert_eq!(second.bound.0, first.bound.0, "home.html's own bytes did not change");
-    assert_ne!(second.bound.1, first.bound.1, "the bound tree hash must follow nav.html");
+    assert_eq!(
+        second.bound.0, first.bound.0,
+        "home.html's own bytes did not change"
+    );
+    assert_ne!(
+        second.bound.1, first.bound.1,
+        "the bound tree hash must follow nav.html"
+    );
     assert_eq!(second.bound, second.registry["pages/home.html"]);
     let nav_hash = content_hash(&std::fs::read(&nav).unwrap());
     assert_eq!(second.registry["partials/nav.html"].0, nav_hash);
-    assert_ne!(second.registry["layout.html"].1, first.registry["layout.html"].1);
-    assert_eq!(second.registry["partials/footer.html"], first.registry["partials/footer.html"]);
+    assert_ne!(
+        second.registry["layout.html"].1,
+        first.registry["layout.html"].1
+    );
+    assert_eq!(
+        second.registry["partials/footer.html"],
+        first.registry["partials/footer.html"]
+    );
     let second_cache = std::fs::read(&second.cache).unwrap();
     assert_ne!(second_cache, first_cache);
 
     // Touch pages/home.html without changing its bytes: cargo reruns the build script and
     // rebuilds the app, and nothing it embeds or records changes.
     let binary_before = modified(&app.binary());
-    let home_file = std::fs::File::options().write(true).open(app.template("pages/home.html")).unwrap();
+    let home_file = std::fs::File::options()
+        .write(true)
+        .open(app.template("pages/home.html"))
+        .unwrap();
     home_file.set_modified(SystemTime::now()).unwrap();
     drop(home_file);
     let third = app.build_and_run();
-    assert_ne!(modified(&app.binary()), binary_before, "the touch did not rebuild the app");
+    assert_ne!(
+        modified(&app.binary()),
+        binary_before,
+        "the touch did not rebuild the app"
+    );
     assert_eq!(third, second);
     assert_eq!(std::fs::read(&third.cache).unwrap(), second_cache);
 }
@@ -134,7 +183,11 @@ fn target_dir() -> PathBuf {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     PathBuf::from(metadata["target_directory"].as_str().unwrap())
 }

@@ -38,7 +38,11 @@ impl<'a> Input<'a> {
             }
         };
         for field in fields {
-            if let Some(attr) = field.attrs.iter().find(|attr| attr.path().is_ident("template")) {
+            if let Some(attr) = field
+                .attrs
+                .iter()
+                .find(|attr| attr.path().is_ident("template"))
+            {
                 return Err(Error::new(
                     attr.span(),
                     "#[template(...)] belongs on the struct, not on a field",
@@ -55,7 +59,12 @@ impl<'a> Input<'a> {
             Fields::Unnamed(unnamed) => (0..unnamed.unnamed.len()).map(|i| i.to_string()).collect(),
             Fields::Unit => Vec::new(),
         };
-        Ok(Input { ident: &node.ident, generics: &node.generics, attrs: &node.attrs, fields })
+        Ok(Input {
+            ident: &node.ident,
+            generics: &node.generics,
+            attrs: &node.attrs,
+            fields,
+        })
     }
 }
 
@@ -71,20 +80,50 @@ mod tests {
 
     #[test]
     fn collects_field_names() {
-        assert_eq!(fields_of(quote!(struct A { title: String, r#type: u8 })).unwrap(), [
-            "title", "type"
-        ]);
-        assert_eq!(fields_of(quote!(struct B(u8, u16);)).unwrap(), ["0", "1"]);
-        assert!(fields_of(quote!(struct C;)).unwrap().is_empty());
+        assert_eq!(
+            fields_of(quote!(
+                struct A {
+                    title: String,
+                    r#type: u8,
+                }
+            ))
+            .unwrap(),
+            ["title", "type"]
+        );
+        assert_eq!(
+            fields_of(quote!(
+                struct B(u8, u16);
+            ))
+            .unwrap(),
+            ["0", "1"]
+        );
+        assert!(
+            fields_of(quote!(
+                struct C;
+            ))
+            .unwrap()
+            .is_empty()
+        );
     }
 
     #[test]
     fn rejects_enums_unions_and_field_attributes() {
-        let err = fields_of(quote!(enum E { A })).unwrap_err();
+        let err = fields_of(quote!(
+            enum E {
+                A,
+            }
+        ))
+        .unwrap_err();
         assert!(err.to_string().contains("structs only"), "{err}");
         let err = fields_of(quote!(union U { a: u8 })).unwrap_err();
         assert!(err.to_string().contains("structs only"), "{err}");
-        let err = fields_of(quote!(struct S { #[template(path = "x")] a: u8 })).unwrap_err();
+        let err = fields_of(quote!(
+            struct S {
+                #[template(path = "x")]
+                a: u8,
+            }
+        ))
+        .unwrap_err();
         assert!(err.to_string().contains("not on a field"), "{err}");
     }
 }

@@ -18,7 +18,10 @@ pub(crate) fn template_path(attrs: &[Attribute], missing: Span) -> Result<LitStr
         let mut found_in_this = false;
         list.parse_nested_meta(|meta| {
             if !meta.path.is_ident("path") {
-                let name = meta.path.get_ident().map_or_else(|| "?".to_string(), |i| i.to_string());
+                let name = meta
+                    .path
+                    .get_ident()
+                    .map_or_else(|| "?".to_string(), |i| i.to_string());
                 return Err(Error::new(
                     meta.path.span(),
                     format!("unknown #[template] argument `{name}`: expected {USAGE}"),
@@ -37,11 +40,17 @@ pub(crate) fn template_path(attrs: &[Attribute], missing: Span) -> Result<LitStr
             Ok(())
         })?;
         if !found_in_this {
-            return Err(Error::new(attr.span(), format!("missing `path`: expected {USAGE}")));
+            return Err(Error::new(
+                attr.span(),
+                format!("missing `path`: expected {USAGE}"),
+            ));
         }
     }
     path.ok_or_else(|| {
-        Error::new(missing, format!("#[derive(Template)] needs the template to bind: add {USAGE}"))
+        Error::new(
+            missing,
+            format!("#[derive(Template)] needs the template to bind: add {USAGE}"),
+        )
     })
 }
 
@@ -59,7 +68,10 @@ pub(crate) fn macro_argument(tokens: TokenStream) -> Result<LitStr> {
         input.parse::<Option<Token![,]>>()?;
         if !input.is_empty() {
             let rest: TokenStream = input.parse()?;
-            return Err(Error::new_spanned(rest, "template! takes one template name"));
+            return Err(Error::new_spanned(
+                rest,
+                "template! takes one template name",
+            ));
         }
         Ok(lit)
     };
@@ -94,24 +106,86 @@ mod tests {
 
     #[test]
     fn reads_the_path() {
-        let path = path_of(quote!(#[template(path = "pages/home.html")] struct A;)).unwrap();
+        let path = path_of(quote!(
+            #[template(path = "pages/home.html")]
+            struct A;
+        ))
+        .unwrap();
         assert_eq!(path, "pages/home.html");
-        let path = path_of(quote!(#[derive(Debug)] #[template(path = "a.html",)] struct A;));
+        let path = path_of(quote!(
+            #[derive(Debug)]
+            #[template(path = "a.html")]
+            struct A;
+        ));
         assert_eq!(path.unwrap(), "a.html");
     }
 
     #[test]
     fn rejects_malformed_attributes() {
         let cases = [
-            (quote!(struct A;), "needs the template to bind"),
-            (quote!(#[template] struct A;), "expected #[template(path"),
-            (quote!(#[template = "a.html"] struct A;), "expected #[template(path"),
-            (quote!(#[template()] struct A;), "missing `path`"),
-            (quote!(#[template(pth = "a.html")] struct A;), "unknown #[template] argument `pth`"),
-            (quote!(#[template(path = 3)] struct A;), "as a string literal"),
-            (quote!(#[template(path = a::b)] struct A;), "as a string literal"),
-            (quote!(#[template(path = "a", path = "b")] struct A;), "duplicate"),
-            (quote!(#[template(path = "a")] #[template(path = "b")] struct A;), "duplicate"),
+            (
+                quote!(
+                    struct A;
+                ),
+                "needs the template to bind",
+            ),
+            (
+                quote!(
+                    #[template]
+                    struct A;
+                ),
+                "expected #[template(path",
+            ),
+            (
+                quote!(
+                    #[template = "a.html"]
+                    struct A;
+                ),
+                "expected #[template(path",
+            ),
+            (
+                quote!(
+                    #[template()]
+                    struct A;
+                ),
+                "missing `path`",
+            ),
+            (
+                quote!(
+                    #[template(pth = "a.html")]
+                    struct A;
+                ),
+                "unknown #[template] argument `pth`",
+            ),
+            (
+                quote!(
+                    #[template(path = 3)]
+                    struct A;
+                ),
+                "as a string literal",
+            ),
+            (
+                quote!(
+                    #[template(path = a::b)]
+                    struct A;
+                ),
+                "as a string literal",
+            ),
+            (
+                quote!(
+                    #[template(path = "a", path = "b")]
+                    struct A;
+                ),
+                "duplicate",
+            ),
+            (
+                quote!(
+                    #[template(path = "a")]
+                    #[template(path = "b")]
+                    struct A;
+                ),
+                "duplicate",
+            ),
         ];
         for (tokens, expected) in cases {
             let err = path_of(tokens.clone()).unwrap_err().to_string();
@@ -128,7 +202,9 @@ mod tests {
             (quote!(a_name), "as a string literal"),
             (quote!("a.html", "b.html"), "one template name"),
         ] {
-            let err = macro_argument(tokens.clone()).map(|lit| lit.value()).unwrap_err();
+            let err = macro_argument(tokens.clone())
+                .map(|lit| lit.value())
+                .unwrap_err();
             assert!(err.to_string().contains(expected), "{tokens}: {err}");
         }
     }

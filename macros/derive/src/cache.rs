@@ -31,8 +31,15 @@ impl Env {
     /// `CARGO_MANIFEST_DIR` and `SHIPWRIGHT_BUILD_CACHE` of this process, which cargo sets for
     /// the crate rustc is compiling (the latter through the build script's `cargo:rustc-env`).
     pub fn from_process() -> Self {
-        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Env { manifest_dir: var("CARGO_MANIFEST_DIR"), cache_file: var(ENV_VAR) }
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Env {
+            manifest_dir: var("CARGO_MANIFEST_DIR"),
+            cache_file: var(ENV_VAR),
+        }
     }
 
     /// A given environment: the crate's manifest directory and its BuildCache file, if any.
@@ -81,7 +88,11 @@ impl Stamp {
         let inode = std::os::unix::fs::MetadataExt::ino(&meta);
         #[cfg(not(unix))]
         let inode = 0;
-        Some(Stamp { len: meta.len(), modified: meta.modified().ok(), inode })
+        Some(Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        })
     }
 }
 
@@ -105,7 +116,9 @@ fn load_file(file: &Path) -> Loaded {
         // Not there (yet): report it without remembering, the build script may still write it.
         return parse(file);
     };
-    let mut memo = memo().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut memo = memo()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((seen, loaded)) = memo.get(file)
         && *seen == stamp
     {
@@ -125,7 +138,9 @@ fn load_file(file: &Path) -> Loaded {
 /// the crate's (its `OUT_DIR`).
 pub(crate) fn first_tracking(env: &Env, file: &str) -> bool {
     static TRACKED: OnceLock<Mutex<HashMap<PathBuf, HashSet<String>>>> = OnceLock::new();
-    let Some(cache_file) = env.cache_file() else { return true };
+    let Some(cache_file) = env.cache_file() else {
+        return true;
+    };
     let mut tracked = TRACKED
         .get_or_init(Default::default)
         .lock()
@@ -179,12 +194,20 @@ mod tests {
 
     #[test]
     fn reports_what_is_missing() {
-        assert!(matches!(load(&Env::default()), Err(CacheError::NotExported)));
-        let env = Env { manifest_dir: None, cache_file: Some("x.json".into()) };
+        assert!(matches!(
+            load(&Env::default()),
+            Err(CacheError::NotExported)
+        ));
+        let env = Env {
+            manifest_dir: None,
+            cache_file: Some("x.json".into()),
+        };
         assert!(matches!(load(&env), Err(CacheError::NoManifestDir)));
         let dir = tempfile::tempdir().unwrap();
         let env = Env::new(dir.path(), Some(dir.path().join("absent.json")));
-        let Err(CacheError::Format(err)) = load(&env) else { panic!("absent file loaded") };
+        let Err(CacheError::Format(err)) = load(&env) else {
+            panic!("absent file loaded")
+        };
         assert!(matches!(*err, FormatError::Io { .. }));
     }
 }

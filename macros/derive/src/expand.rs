@@ -1,4 +1,6 @@
-//! Stage 4: the generated code. The only stage that writes tokens.
+//! Stage 4: the generated code. The only stage that writes tokens; on error, the compile error
+//! plus a stub that satisfies the trait, so that code using the type compiles on and the error
+//! stands alone.
 //!
 //! Files are named through `concat!(env!("CARGO_MANIFEST_DIR"), "/<root>/<name>")`: the tokens
 //! carry no absolute path, so where the crate is built does not change what rustc hashes
@@ -7,6 +9,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::{Error, Generics, Ident};
 
 use crate::ast::Input;
 use crate::valid::Bound;
@@ -50,12 +53,18 @@ fn info(bound: &Bound) -> (TokenStream, TokenStream) {
     let record = &bound.record;
     let tracking = bound.track.iter().map(|path| {
         let file = manifest_file(path);
-        quote!(const _: &[u8] = ::core::include_bytes!(#file);)
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#file);
+        )
     });
     let tracking = quote!(#(#tracking)*);
     let (id, name, root, path) = (&record.id, &bound.name, &bound.root, &bound.path);
-    let (hash, static_hash, interface_hash, tree_hash) =
-        (&record.hash, &record.static_hash, &record.interface_hash, &bound.tree_hash);
+    let (hash, static_hash, interface_hash, tree_hash) = (
+        &record.hash,
+        &record.static_hash,
+        &record.interface_hash,
+        &bound.tree_hash,
+    );
     let size = record.size;
     let (deps, transitive, vars) = (&record.deps, &record.transitive, &record.vars);
     let dynamic = record.dynamic.iter().map(|dynamic| {
@@ -82,6 +91,39 @@ fn info(bound: &Bound) -> (TokenStream, TokenStream) {
         }
     };
     (tracking, info)
+}
+
+/// `compile_error!` and an `impl Template` whose record is `__private::UNBOUND`.
+pub(crate) fn fallback_derive(
+    ident: &Ident,
+    generics: &Generics,
+    fields: &[String],
+    error: Error,
+) -> TokenStream {
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let error = error.into_compile_error();
+    quote! {
+        #error
+        #[automatically_derived]
+        impl #impl_generics ::shipwright_runtime::__private::Template
+            for #ident #ty_generics #where_clause
+        {
+            const INFO: &'static ::shipwright_runtime::__private::TemplateInfo =
+                &::shipwright_runtime::__private::UNBOUND;
+            const FIELDS: &'static [&'static str] = &[#(#fields),*];
+        }
+    }
+}
+
+/// `compile_error!` in a block whose value is `&__private::UNBOUND`.
+pub(crate) fn fallback_template(error: Error) -> TokenStream {
+    let error = error.into_compile_error();
+    quote! {
+        {
+            #error
+            &::shipwright_runtime::__private::UNBOUND
+        }
+    }
 }
 
 /// `concat!(env!("CARGO_MANIFEST_DIR"), "/templates/pages/home.html")`.

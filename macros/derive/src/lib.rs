@@ -22,7 +22,7 @@
 //!
 //! One file each, as in thiserror: `ast` (the struct), `attr` (`#[template(path = "...")]`),
 //! `valid` (the name against the BuildCache and the files), `expand` (the only one that writes
-//! tokens); `fallback` is the output on error. The BuildCache comes from the file the build
+//! tokens, also the output on error). The BuildCache comes from the file the build
 //! script exported in `SHIPWRIGHT_BUILD_CACHE` and is parsed once per process (`cache`).
 #![deny(missing_docs)]
 
@@ -30,7 +30,6 @@ mod ast;
 mod attr;
 mod cache;
 mod expand;
-mod fallback;
 mod valid;
 
 use proc_macro2::TokenStream;
@@ -51,13 +50,13 @@ pub fn derive_with(input: TokenStream, env: &Env) -> TokenStream {
     };
     let input = match ast::Input::from_syn(&node) {
         Ok(input) => input,
-        Err(err) => return fallback::derive(&node.ident, &node.generics, &[], err),
+        Err(err) => return expand::fallback_derive(&node.ident, &node.generics, &[], err),
     };
     let bound = attr::template_path(input.attrs, input.ident.span())
         .and_then(|name| valid::bind(&name, env));
     match bound {
         Ok(bound) => expand::derive(&input, &bound),
-        Err(err) => fallback::derive(input.ident, input.generics, &input.fields, err),
+        Err(err) => expand::fallback_derive(input.ident, input.generics, &input.fields, err),
     }
 }
 
@@ -70,7 +69,7 @@ pub fn template(input: TokenStream) -> TokenStream {
 pub fn template_with(input: TokenStream, env: &Env) -> TokenStream {
     match attr::macro_argument(input).and_then(|name| valid::bind(&name, env)) {
         Ok(bound) => expand::template(&bound),
-        Err(err) => fallback::template(err),
+        Err(err) => expand::fallback_template(err),
     }
 }
 
@@ -84,7 +83,10 @@ mod tests {
         let mut fixture = valid::tests::site();
         let home = fixture.cache.templates.get_mut("pages/home.html").unwrap();
         home.vars = vec!["title".into()];
-        home.dynamic = vec![DynamicRef { line: 2, expr: "\"icons/\" ~ icon".into() }];
+        home.dynamic = vec![DynamicRef {
+            line: 2,
+            expr: "\"icons/\" ~ icon".into(),
+        }];
         fixture
     }
 
@@ -139,10 +141,19 @@ mod tests {
         };
         assert_eq!(output.to_string(), expected.to_string());
         let manifest_dir = fixture.dir.path().to_str().unwrap();
-        assert!(!output.to_string().contains(manifest_dir), "absolute path in the output");
+        assert!(
+            !output.to_string().contains(manifest_dir),
+            "absolute path in the output"
+        );
 
         // The files are tracked for the crate now: the next expansion leaves them out.
-        let again = derive_with(quote!(#[template(path = "pages/home.html")] struct Again;), &env);
+        let again = derive_with(
+            quote!(
+                #[template(path = "pages/home.html")]
+                struct Again;
+            ),
+            &env,
+        );
         assert!(!again.to_string().contains("include_bytes"), "{again}");
     }
 
@@ -150,29 +161,72 @@ mod tests {
     fn template_macro_expands_to_a_static() {
         let fixture = site();
         let output = template_with(quote!("nav.html"), &fixture.env()).to_string();
-        assert!(output.starts_with("{ const __SHIPWRIGHT_TEMPLATE"), "{output}");
+        assert!(
+            output.starts_with("{ const __SHIPWRIGHT_TEMPLATE"),
+            "{output}"
+        );
         assert!(output.ends_with("__SHIPWRIGHT_TEMPLATE }"), "{output}");
         assert!(output.contains("name : \"nav.html\""), "{output}");
-        assert!(!output.contains("include_bytes"), "nav.html has no dependency: {output}");
+        assert!(
+            !output.contains("include_bytes"),
+            "nav.html has no dependency: {output}"
+        );
     }
 
     #[test]
     fn errors_come_with_a_stub() {
         let fixture = site();
         let env = fixture.env();
-        let output = derive_with(quote!(#[template(path = "nope.html")] struct A { x: u8 }), &env)
-            .to_string();
-        assert!(output.contains("compile_error ! { \"no template named \\\"nope.html\\\""), "{output}");
+        let output = derive_with(
+            quote!(
+                #[template(path = "nope.html")]
+                struct A {
+                    x: u8,
+                }
+            ),
+            &env,
+        )
+        .to_string();
+        assert!(
+            output.contains("compile_error ! { \"no template named \\\"nope.html\\\""),
+            "{output}"
+        );
         assert!(output.contains("__private :: UNBOUND"), "{output}");
-        assert!(output.contains("FIELDS : & 'static [& 'static str] = & [\"x\"]"), "{output}");
+        assert!(
+            output.contains("FIELDS : & 'static [& 'static str] = & [\"x\"]"),
+            "{output}"
+        );
         assert!(!output.contains("include_str"), "{output}");
 
-        let output = derive_with(quote!(enum E { A }), &env).to_string();
-        assert!(output.contains("structs only") && output.contains("Template for E"), "{output}");
+        let output = derive_with(
+            quote!(
+                enum E {
+                    A,
+                }
+            ),
+            &env,
+        )
+        .to_string();
+        assert!(
+            output.contains("structs only") && output.contains("Template for E"),
+            "{output}"
+        );
 
         let output = template_with(quote!(42), &env).to_string();
-        assert!(output.contains("compile_error") && output.contains("UNBOUND"), "{output}");
+        assert!(
+            output.contains("compile_error") && output.contains("UNBOUND"),
+            "{output}"
+        );
 
-        assert!(derive_with(quote!(fn f() {}), &env).to_string().contains("compile_error"));
+        assert!(
+            derive_with(
+                quote!(
+                    fn f() {}
+                ),
+                &env
+            )
+            .to_string()
+            .contains("compile_error")
+        );
     }
 }

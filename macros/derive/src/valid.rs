@@ -63,7 +63,10 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> 
     }
     // The template's own file is tracked by the `include_str!` of its source, always emitted.
     cache::first_tracking(env, &path);
-    let track = dep_paths.into_iter().filter(|file| cache::first_tracking(env, file)).collect();
+    let track = dep_paths
+        .into_iter()
+        .filter(|file| cache::first_tracking(env, file))
+        .collect();
     Ok(Bound {
         tree_hash: tree_hash(cache, &name).expect("the name is in the cache"),
         track,
@@ -75,18 +78,34 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> 
 }
 
 fn relative(cache: &BuildCache, name: &str) -> String {
-    cache.relative_path(name).expect("names in the cache have a root (checked on load)")
+    cache
+        .relative_path(name)
+        .expect("names in the cache have a root (checked on load)")
 }
 
 /// Lexer errors, cycles and missing references anywhere in the template's closure, all at once.
-fn graph_problems(lit: &LitStr, name: &str, record: &TemplateRecord, cache: &BuildCache) -> Result<()> {
-    let closure: BTreeSet<&str> =
-        std::iter::once(name).chain(record.transitive.iter().map(String::as_str)).collect();
+fn graph_problems(
+    lit: &LitStr,
+    name: &str,
+    record: &TemplateRecord,
+    cache: &BuildCache,
+) -> Result<()> {
+    let closure: BTreeSet<&str> = std::iter::once(name)
+        .chain(record.transitive.iter().map(String::as_str))
+        .collect();
     let via = |template: &str| {
-        if template == name { String::new() } else { format!(" (reached from \"{name}\")") }
+        if template == name {
+            String::new()
+        } else {
+            format!(" (reached from \"{name}\")")
+        }
     };
     let mut errors: Vec<Error> = Vec::new();
-    for error in cache.errors.iter().filter(|e| closure.contains(e.template.as_str())) {
+    for error in cache
+        .errors
+        .iter()
+        .filter(|e| closure.contains(e.template.as_str()))
+    {
         errors.push(Error::new(
             lit.span(),
             format!(
@@ -100,14 +119,25 @@ fn graph_problems(lit: &LitStr, name: &str, record: &TemplateRecord, cache: &Bui
     }
     for cycle in &cache.cycles {
         if cycle.iter().any(|member| closure.contains(member.as_str())) {
-            let how = if cycle.iter().any(|member| member == name) { "is in" } else { "depends on" };
+            let how = if cycle.iter().any(|member| member == name) {
+                "is in"
+            } else {
+                "depends on"
+            };
             errors.push(Error::new(
                 lit.span(),
-                format!("template \"{name}\" {how} a dependency cycle: {}", cycle.join(" -> ")),
+                format!(
+                    "template \"{name}\" {how} a dependency cycle: {}",
+                    cycle.join(" -> ")
+                ),
             ));
         }
     }
-    for missing in cache.missing.iter().filter(|m| closure.contains(m.template.as_str())) {
+    for missing in cache
+        .missing
+        .iter()
+        .filter(|m| closure.contains(m.template.as_str()))
+    {
         errors.push(Error::new(
             lit.span(),
             format!(
@@ -138,15 +168,22 @@ fn check_bytes(
     record: &TemplateRecord,
     own: bool,
 ) -> Result<()> {
-    let bytes = std::fs::read(manifest_dir.join(file))
-        .map_err(|err| Error::new(lit.span(), format!("cannot read template file {file}: {err}")))?;
+    let bytes = std::fs::read(manifest_dir.join(file)).map_err(|err| {
+        Error::new(
+            lit.span(),
+            format!("cannot read template file {file}: {err}"),
+        )
+    })?;
     if content_hash(&bytes) != record.hash {
         return Err(Error::new(lit.span(), stale(&lit.value(), file, own)));
     }
     if own && let Err(err) = std::str::from_utf8(&bytes) {
         return Err(Error::new(
             lit.span(),
-            format!("template file {file} is not UTF-8 (byte {})", err.valid_up_to()),
+            format!(
+                "template file {file} is not UTF-8 (byte {})",
+                err.valid_up_to()
+            ),
         ));
     }
     Ok(())
@@ -154,7 +191,11 @@ fn check_bytes(
 
 #[cold]
 fn stale(name: &str, file: &str, own: bool) -> String {
-    let what = if own { String::new() } else { format!(", which template \"{name}\" depends on,") };
+    let what = if own {
+        String::new()
+    } else {
+        format!(", which template \"{name}\" depends on,")
+    };
     format!(
         "{file}{what} changed after the build script recorded it: the BuildCache is stale; build \
          again so that the build script runs (it reruns when a template changes)"
@@ -166,7 +207,9 @@ fn unknown(name: &str, cache: &BuildCache) -> String {
     let mut message = format!("no template named \"{name}\" in the BuildCache");
     // A name written with its root in front: `templates/pages/home.html`.
     for root in &cache.roots {
-        if let Some(rest) = name.strip_prefix(root.as_str()).and_then(|r| r.strip_prefix('/'))
+        if let Some(rest) = name
+            .strip_prefix(root.as_str())
+            .and_then(|r| r.strip_prefix('/'))
             && cache.templates.contains_key(rest)
         {
             let _ = write!(
@@ -183,7 +226,11 @@ fn unknown(name: &str, cache: &BuildCache) -> String {
             message,
             " ({} templates under {})",
             cache.templates.len(),
-            if roots.is_empty() { "no root".to_string() } else { roots.join(", ") }
+            if roots.is_empty() {
+                "no root".to_string()
+            } else {
+                roots.join(", ")
+            }
         );
     } else {
         let closest: Vec<String> = closest.iter().map(|c| format!("\"{c}\"")).collect();
@@ -203,15 +250,22 @@ fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Vec<&'a str>
         })
         .collect();
     scored.sort();
-    scored.into_iter().take(3).map(|(_, candidate)| candidate).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, candidate)| candidate)
+        .collect()
 }
 
 #[cold]
 fn cache_error(lit: &LitStr, err: &CacheError) -> Error {
     let message = match err {
         CacheError::NotExported => {
-            let version =
-                format!("{}.{}", env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
+            let version = format!(
+                "{}.{}",
+                env!("CARGO_PKG_VERSION_MAJOR"),
+                env!("CARGO_PKG_VERSION_MINOR")
+            );
             format!(
                 "no BuildCache for this crate: {ENV_VAR} is not set, so the crate has no build \
                  script or its build script does not run shipwright-build\n\
@@ -256,18 +310,21 @@ pub(crate) mod tests {
                 std::fs::create_dir_all(file.parent().unwrap()).unwrap();
                 std::fs::write(&file, text).unwrap();
                 let deps: Vec<String> = deps.iter().map(|d| d.to_string()).collect();
-                cache.templates.insert(name.to_string(), TemplateRecord {
-                    id: template_id(name),
-                    root: 0,
-                    hash: content_hash(text.as_bytes()),
-                    static_hash: "s".into(),
-                    interface_hash: "i".into(),
-                    size: text.len() as u64,
-                    transitive: deps.clone(),
-                    deps,
-                    dynamic: Vec::new(),
-                    vars: Vec::new(),
-                });
+                cache.templates.insert(
+                    name.to_string(),
+                    TemplateRecord {
+                        id: template_id(name),
+                        root: 0,
+                        hash: content_hash(text.as_bytes()),
+                        static_hash: "s".into(),
+                        interface_hash: "i".into(),
+                        size: text.len() as u64,
+                        transitive: deps.clone(),
+                        deps,
+                        dynamic: Vec::new(),
+                        vars: Vec::new(),
+                    },
+                );
             }
             Fixture { dir, cache }
         }
@@ -285,7 +342,11 @@ pub(crate) mod tests {
 
     pub(crate) fn site() -> Fixture {
         Fixture::new(&[
-            ("pages/home.html", "{% extends \"layout.html\" %}", &["layout.html", "nav.html"]),
+            (
+                "pages/home.html",
+                "{% extends \"layout.html\" %}",
+                &["layout.html", "nav.html"],
+            ),
             ("layout.html", "{% include \"nav.html\" %}", &["nav.html"]),
             ("nav.html", "<nav></nav>", &[]),
             ("pages/about.html", "about", &[]),
@@ -298,7 +359,10 @@ pub(crate) mod tests {
 
     fn bind_err(fixture: &Fixture, name: &str) -> String {
         let err = bind(&lit(name), &fixture.env()).unwrap_err();
-        err.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+        err.into_iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
@@ -308,7 +372,11 @@ pub(crate) mod tests {
         assert_eq!(bound.path, "templates/pages/home.html");
         assert_eq!(bound.track, ["templates/layout.html", "templates/nav.html"]);
         let again = bind(&lit("layout.html"), &fixture.env()).unwrap();
-        assert!(again.track.is_empty(), "nav.html is tracked already: {:?}", again.track);
+        assert!(
+            again.track.is_empty(),
+            "nav.html is tracked already: {:?}",
+            again.track
+        );
         assert_eq!(bound.record.id, template_id("pages/home.html"));
         assert_eq!(bound.root, "templates");
     }
@@ -317,22 +385,32 @@ pub(crate) mod tests {
     fn unknown_names_suggest_the_closest() {
         let fixture = site();
         let err = bind_err(&fixture, "pages/hom.html");
-        assert!(err.contains("no template named \"pages/hom.html\""), "{err}");
+        assert!(
+            err.contains("no template named \"pages/hom.html\""),
+            "{err}"
+        );
         assert!(err.contains("the closest: \"pages/home.html\""), "{err}");
         let err = bind_err(&fixture, "templates/pages/home.html");
-        assert!(err.contains("relative to the template root \"templates\""), "{err}");
+        assert!(
+            err.contains("relative to the template root \"templates\""),
+            "{err}"
+        );
         let err = bind_err(&fixture, "completely/else.txt");
         assert!(err.contains("(4 templates under \"templates\")"), "{err}");
     }
 
     #[test]
     fn closest_orders_by_distance() {
-        let known = ["pages/home.html", "pages/homes.html", "page/home.html", "nav.html"];
-        assert_eq!(closest("pages/hom.html", known.into_iter()), [
+        let known = [
             "pages/home.html",
+            "pages/homes.html",
             "page/home.html",
-            "pages/homes.html"
-        ]);
+            "nav.html",
+        ];
+        assert_eq!(
+            closest("pages/hom.html", known.into_iter()),
+            ["pages/home.html", "page/home.html", "pages/homes.html"]
+        );
         assert!(closest("x", known.into_iter()).is_empty());
     }
 
@@ -350,11 +428,20 @@ pub(crate) mod tests {
             name: "footer.html".into(),
             reason: "not found".into(),
         });
-        fixture.cache.cycles.push(vec!["a.html".into(), "nav.html".into(), "a.html".into()]);
+        fixture
+            .cache
+            .cycles
+            .push(vec!["a.html".into(), "nav.html".into(), "a.html".into()]);
         let err = bind_err(&fixture, "pages/home.html");
         assert!(err.contains("templates/nav.html:3: unterminated {% ... %} tag (reached from \"pages/home.html\")"), "{err}");
-        assert!(err.contains("depends on a dependency cycle: a.html -> nav.html -> a.html"), "{err}");
-        assert!(err.contains("templates/layout.html:7 references \"footer.html\" (not found)"), "{err}");
+        assert!(
+            err.contains("depends on a dependency cycle: a.html -> nav.html -> a.html"),
+            "{err}"
+        );
+        assert!(
+            err.contains("templates/layout.html:7 references \"footer.html\" (not found)"),
+            "{err}"
+        );
         let err = bind_err(&fixture, "nav.html");
         assert!(err.contains("is in a dependency cycle"), "{err}");
         assert!(bind(&lit("pages/about.html"), &fixture.env()).is_ok());
@@ -364,14 +451,21 @@ pub(crate) mod tests {
     fn stale_files_are_errors() {
         let fixture = site();
         let env = fixture.env();
-        std::fs::write(fixture.dir.path().join("templates/nav.html"), "<nav>changed</nav>").unwrap();
+        std::fs::write(
+            fixture.dir.path().join("templates/nav.html"),
+            "<nav>changed</nav>",
+        )
+        .unwrap();
         let err = bind_err(&fixture, "pages/home.html");
         assert!(err.contains("templates/nav.html, which template \"pages/home.html\" depends on, changed after the build script recorded it"), "{err}");
         let err = bind(&lit("nav.html"), &env).unwrap_err().to_string();
         assert!(err.starts_with("templates/nav.html changed after"), "{err}");
         std::fs::remove_file(fixture.dir.path().join("templates/nav.html")).unwrap();
         let err = bind(&lit("nav.html"), &env).unwrap_err().to_string();
-        assert!(err.starts_with("cannot read template file templates/nav.html"), "{err}");
+        assert!(
+            err.starts_with("cannot read template file templates/nav.html"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -380,11 +474,19 @@ pub(crate) mod tests {
         let mut inconsistent = site();
         inconsistent.cache.templates.remove("nav.html");
         let err = bind_err(&inconsistent, "layout.html");
-        assert!(err.contains("lists \"nav.html\" among the dependencies of \"layout.html\""), "{err}");
+        assert!(
+            err.contains("lists \"nav.html\" among the dependencies of \"layout.html\""),
+            "{err}"
+        );
 
-        let err = bind(&lit("nav.html"), &Env::default()).unwrap_err().to_string();
+        let err = bind(&lit("nav.html"), &Env::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("SHIPWRIGHT_BUILD_CACHE is not set"), "{err}");
-        assert!(err.contains("[build-dependencies]\n    shipwright-build = \"0.1\""), "{err}");
+        assert!(
+            err.contains("[build-dependencies]\n    shipwright-build = \"0.1\""),
+            "{err}"
+        );
         assert!(err.contains("shipwright_build::Builder::new()"), "{err}");
 
         let env = fixture.env();
