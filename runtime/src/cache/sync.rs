@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use hashbrown::HashTable;
 use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
-use shipwright_build::format::BuildCache;
+use shipwright_build::format::{BuildCache, FormatError};
 
 use super::clock::Clock;
 use super::options::{CacheBuilder, DefaultWeigher, Parts, Weigher};
@@ -83,16 +83,24 @@ impl<V> TemplateCache<V> {
     }
 
     /// A cache with the default options whose `invalidate` follows the dependency graph of
-    /// `build`, holding at least as many entries as `build` has templates.
+    /// `build`, with room for twice as many entries as `build` has templates (at least the
+    /// default), so that every template fits even in the fullest shard.
     ///
     /// The values are not made here: the application inserts them (see
     /// [`warm`](Self::warm)).
     pub fn from_build_cache(build: &BuildCache) -> Self {
         Self::builder()
-            .max_entries(build.templates.len().max(super::DEFAULT_MAX_ENTRIES))
+            .max_entries(build.templates.len().saturating_mul(2).max(super::DEFAULT_MAX_ENTRIES))
             .build_cache(build)
             .build()
             .expect("the default options are valid")
+    }
+
+    /// [`from_build_cache`](Self::from_build_cache) on the BuildCache file at `path`, which
+    /// must be a whole BuildCache of this version: a torn file, another format or another
+    /// version is an error naming the file.
+    pub fn from_build_cache_file(path: impl AsRef<std::path::Path>) -> Result<Self, FormatError> {
+        Ok(Self::from_build_cache(&BuildCache::load(path)?))
     }
 }
 
