@@ -5,14 +5,7 @@
 const UI_TOOLCHAIN: &str = "rustc 1.95.";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let built = shipwright_build::Builder::new().root("templates").build()?;
-    // Until the Builder writes the registry itself.
-    let cache = shipwright_build::format::BuildCache::load(&built.path)?;
-    let registry = built.path.with_file_name("registry.rs");
-    let source = shipwright_build::registry::render(&cache);
-    if std::fs::read_to_string(&registry).ok().as_deref() != Some(source.as_str()) {
-        std::fs::write(&registry, source)?;
-    }
+    shipwright_build::Builder::new().root("templates").build()?;
 
     println!("cargo::rustc-check-cfg=cfg(ui_toolchain)");
     println!("cargo::rerun-if-env-changed=RUSTC");

@@ -8,8 +8,8 @@
 //! }
 //! ```
 //!
-//! `build()` scans the roots, writes `$OUT_DIR/shipwright/build-cache.json` (only when its bytes
-//! change), prints `cargo:rustc-env=SHIPWRIGHT_BUILD_CACHE=…` so that the macros and the runtime
+//! `build()` scans the roots, writes `$OUT_DIR/shipwright/build-cache.json` and the template
+//! registry `$OUT_DIR/shipwright/registry.rs` (each only when its bytes change), prints `cargo:rustc-env=SHIPWRIGHT_BUILD_CACHE=…` so that the macros and the runtime
 //! find it, `cargo:rerun-if-changed` for every root (so new files are seen too), and every
 //! problem as a `cargo:warning` naming the file and line.
 //!
@@ -184,12 +184,13 @@ impl Builder {
 
     fn run(&self, roots: &Roots, out_dir: &Path) -> Result<Built, Error> {
         let path = out_dir.join(FILE_NAME);
+        let registry_path = out_dir.join(crate::registry::FILE_NAME);
         let index_path = out_dir.join("shipwright/scan-index");
         let key = format!("{:?} {:?}", roots.dirs.iter().map(|(_, l)| l).collect::<Vec<_>>(), roots.extensions);
         let index = Index::load(&index_path).filter(|i| i.key == key);
         if let Some(index) = &index {
             let cache_intact = FileStat::of(usize::MAX, "", &path).is_ok_and(|now| index.cache.same_as(&now, index.written_ns));
-            if cache_intact && unchanged(roots, index)? {
+            if cache_intact && registry_path.is_file() && unchanged(roots, index)? {
                 let warnings = index.warnings.clone();
                 return Ok(Built { path, templates: index.files.len(), analysed: 0, changed: false, warnings });
             }
@@ -198,6 +199,8 @@ impl Builder {
         let scanned = scan(roots, previous.as_ref().map(|(i, c)| (*i, c)))?;
         let bytes = crate::write::cache_bytes(&scanned.cache);
         let changed = atomic_write(&path, &bytes).map_err(write_error(&path))?;
+        let registry = crate::registry::render(&scanned.cache);
+        atomic_write(&registry_path, registry.as_bytes()).map_err(write_error(&registry_path))?;
         let warnings: Vec<String> = scanned.warnings.iter().map(ToString::to_string).collect();
         let cache = FileStat::of(usize::MAX, "", &path).map_err(write_error(&path))?;
         let index = Index { key, cache, warnings: warnings.clone(), written_ns: 0, files: scanned.stats };

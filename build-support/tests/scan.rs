@@ -211,11 +211,19 @@ fn rescans_reuse_unchanged_files_and_catch_every_change() {
     fixture(&root, false);
     let first = builder(dir.path()).build().unwrap();
     assert_eq!((first.analysed, first.changed), (4, true));
+    let registry = dir.path().join("out/shipwright/registry.rs");
+    let registry_text = fs::read_to_string(&registry).unwrap();
+    assert!(registry_text.contains("name: \"partials/nav.html\","), "{registry_text}");
     past_racy_window();
 
     let same = builder(dir.path()).build().unwrap();
     assert_eq!((same.analysed, same.changed, same.templates), (0, false, 4), "nothing read when nothing moved");
     assert_eq!(same.warnings, first.warnings, "warnings are printed again from the index");
+    fs::remove_file(&registry).unwrap();
+    let restored = builder(dir.path()).build().unwrap();
+    assert_eq!((restored.analysed, restored.changed), (0, false), "a lost registry is written again from the kept records");
+    assert_eq!(fs::read_to_string(&registry).unwrap(), registry_text);
+    past_racy_window();
 
     // A touch with the same bytes: re-read, same BuildCache bytes.
     let nav = root.join("partials/nav.html");

@@ -4,11 +4,13 @@
 pub mod cache;
 pub mod graph;
 pub mod monitor;
+pub mod planner;
 mod template;
 
 pub use cache::{CacheStats, TemplateCache};
 pub use graph::{DependencyGraph, TemplateId};
 pub use monitor::PerformanceMonitor;
+pub use planner::{Binding, Change, Decision, Plan, Reason, RebuildPlanner, RenderMode};
 pub use shipwright_build::format::{BuildCache, FormatError};
 #[doc(hidden)]
 pub use template::__private;

@@ -23,6 +23,8 @@
 //! reported and left out. A file the lexer stops in is kept, with its hashes, and reported in
 //! [`BuildCache::errors`].
 
+#[doc(hidden)]
+pub mod fixture;
 pub mod index;
 mod walk;
 

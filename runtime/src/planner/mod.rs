@@ -51,13 +51,15 @@
 //!   one's decision.
 //! - Conservative: an added or removed template, a reference to no template, a cycle, a file that
 //!   does not lex, and an interface change in a template with a dynamic reference all need a
-//!   rebuild; a template with a dynamic reference is affected by every change.
+//!   rebuild; a template with a dynamic reference is in every plan's `affected` set (its cached
+//!   renders are dropped), since it may render whatever changed.
 
 mod reason;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use shipwright_build::analyze::{Analysis, analyze, content_hash};
 use shipwright_build::format::{BuildCache, DEFAULT_EXTENSIONS, DynamicRef};
@@ -138,9 +140,9 @@ pub struct Plan {
     /// decision; and every template the batch touched, `Unchanged` when it went back to the
     /// build's version.
     pub decisions: BTreeMap<String, Decision>,
-    /// The templates whose cached renders this batch made stale, sorted: the changed ones and
-    /// every template that renders them (and, conservatively, every template with a dynamic
-    /// reference).
+    /// The templates whose cached renders this batch made stale, sorted: the changed ones,
+    /// every template that renders them, and, conservatively, every template with a dynamic
+    /// reference (which keeps its own decision: it did not change).
     pub affected: Vec<String>,
 }
 
@@ -306,30 +308,27 @@ impl RebuildPlanner {
         // Each diverging template's own decision, then the same for what renders it.
         for (name, current) in &self.current {
             let own = self.own_decision(name, current);
-            for dependent in self.dependents(name) {
-                let reason = own.reason().map(|r| Reason::Dependency { template: dependent.clone(), cause: Box::new(r.clone()) });
-                let decision = match (&own, reason) {
-                    (Decision::Rebuild { .. }, Some(reason)) => Decision::Rebuild { reason },
-                    (Decision::HotReload { .. }, Some(reason)) => Decision::HotReload { reason },
-                    _ => Decision::Unchanged,
-                };
-                worst(&mut plan.decisions, &dependent, decision);
+            if let Some(cause) = own.reason() {
+                let cause = Arc::new(cause.clone());
+                for dependent in self.dependents(name) {
+                    let reason = Reason::Dependency { template: dependent.clone(), cause: Arc::clone(&cause) };
+                    let decision = match own {
+                        Decision::Rebuild { .. } => Decision::Rebuild { reason },
+                        _ => Decision::HotReload { reason },
+                    };
+                    worst(&mut plan.decisions, &dependent, decision);
+                }
             }
             worst(&mut plan.decisions, name, own);
         }
-        // A template whose references are expressions may render any changed template.
-        if !self.current.is_empty() {
-            for name in self.dynamic_templates() {
-                if let Some(first) = self.dynamic_refs(&name).first() {
-                    let reason = Reason::Dynamic { template: name.clone(), line: first.line, expr: first.expr.clone() };
-                    worst(&mut plan.decisions, &name, Decision::HotReload { reason });
-                }
-            }
-        }
         if self.mode == RenderMode::Runtime {
-            for name in plan.decisions.keys().cloned().collect::<Vec<_>>() {
-                if let Some(reason) = self.missing_variable(&name) {
-                    worst(&mut plan.decisions, &name, Decision::Rebuild { reason });
+            let introduced = self.introduced_variables();
+            if !introduced.is_empty() {
+                let bound: Vec<String> = plan.decisions.keys().filter(|n| self.bindings.contains_key(*n)).cloned().collect();
+                for name in bound {
+                    if let Some(reason) = self.missing_variable(&name, &introduced) {
+                        worst(&mut plan.decisions, &name, Decision::Rebuild { reason });
+                    }
                 }
             }
         }
@@ -338,8 +337,14 @@ impl RebuildPlanner {
             affected.insert(name.clone());
             affected.extend(self.dependents(name));
         }
+        // A template whose references are expressions may render any changed template.
         if !touched.is_empty() {
-            affected.extend(self.dynamic_templates());
+            affected.extend(self.with_dynamic.iter().cloned());
+            for (name, current) in &self.current {
+                if matches!(current, Current::Present { analysis: Ok(new), .. } if !new.dynamic.is_empty()) {
+                    affected.insert(name.clone());
+                }
+            }
         }
         plan.affected = affected.into_iter().collect();
         plan
@@ -390,23 +395,38 @@ impl RebuildPlanner {
         }
     }
 
-    /// For a bound template in runtime mode: a root variable that the templates it renders now
-    /// read, that the build's versions did not read, and that its struct lacks.
-    fn missing_variable(&self, name: &str) -> Option<Reason> {
+    /// Per changed template, the root variables its new text reads that its built text did
+    /// not.
+    fn introduced_variables(&self) -> HashMap<&str, Vec<&str>> {
+        let mut out = HashMap::new();
+        for (name, current) in &self.current {
+            let Current::Present { analysis: Ok(new), .. } = current else { continue };
+            let built: Vec<&str> = self.built_vars(name).collect();
+            let vars: Vec<&str> = new.vars.iter().map(String::as_str).filter(|v| !built.contains(v)).collect();
+            if !vars.is_empty() {
+                out.insert(name.as_str(), vars);
+            }
+        }
+        out
+    }
+
+    /// For a bound template in runtime mode: a variable introduced by a template it renders now,
+    /// that the build's versions of its templates did not read and that its struct lacks.
+    fn missing_variable(&self, name: &str, introduced: &HashMap<&str, Vec<&str>>) -> Option<Reason> {
         let binding = self.bindings.get(name)?;
+        let renders = self.closure_now(name);
+        let mut candidates = renders.iter().filter_map(|t| Some((t, introduced.get(t.as_str())?))).peekable();
+        candidates.peek()?;
         let built: HashSet<&str> = self.closure_built(name).iter().flat_map(|t| self.built_vars(t)).collect();
-        for template in self.closure_now(name) {
-            let Some(Current::Present { analysis: Ok(new), .. }) = self.current.get(&template) else { continue };
-            for var in &new.vars {
-                if !built.contains(var.as_str()) && !binding.fields.contains(var) {
-                    return Some(Reason::MissingVariable {
-                        template: name.to_string(),
-                        used_in: template.clone(),
-                        variable: var.clone(),
-                        type_name: binding.type_name.clone(),
-                        fields: binding.fields.clone(),
-                    });
-                }
+        for (template, vars) in candidates {
+            if let Some(var) = vars.iter().find(|v| !built.contains(**v) && !binding.fields.iter().any(|f| f == *v)) {
+                return Some(Reason::MissingVariable {
+                    template: name.to_string(),
+                    used_in: template.clone(),
+                    variable: var.to_string(),
+                    type_name: binding.type_name.clone(),
+                    fields: binding.fields.clone(),
+                });
             }
         }
         None
@@ -490,31 +510,6 @@ impl RebuildPlanner {
         let mut out: Vec<String> = self.graph.dependents_transitive(id).into_iter().map(|d| self.graph.name(d).to_string()).collect();
         out.sort_unstable();
         out
-    }
-
-    fn dynamic_templates(&self) -> Vec<String> {
-        let mut names: BTreeSet<String> = self.with_dynamic.iter().cloned().collect();
-        for (name, current) in &self.current {
-            match current {
-                Current::Present { analysis: Ok(new), .. } if !new.dynamic.is_empty() => {
-                    names.insert(name.clone());
-                }
-                _ => {
-                    if self.dynamic_refs(name).is_empty() {
-                        names.remove(name);
-                    }
-                }
-            }
-        }
-        names.into_iter().collect()
-    }
-
-    fn dynamic_refs(&self, name: &str) -> Vec<DynamicRef> {
-        match self.current.get(name) {
-            Some(Current::Present { analysis: Ok(new), .. }) => new.dynamic.clone(),
-            Some(_) => Vec::new(),
-            None => self.baseline.templates.get(name).map(|r| r.dynamic.clone()).unwrap_or_default(),
-        }
     }
 
     /// The first expression or tag the new text has that the build's text has not (or the

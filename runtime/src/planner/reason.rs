@@ -1,6 +1,7 @@
 //! What the planner decided for one template, and why, in words a person can act on.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The planner's verdict for one template, against the BuildCache the binary was built with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,8 +148,8 @@ pub enum Reason {
     Dependency {
         /// The template this decision is for.
         template: String,
-        /// Why the dependency changed.
-        cause: Box<Reason>,
+        /// Why the dependency changed (shared by every dependent).
+        cause: Arc<Reason>,
     },
 }
 
