@@ -82,9 +82,9 @@ pub struct TemplateInfo {
     pub path: &'static str,
     /// blake3 of the file's bytes, hex.
     pub hash: &'static str,
-    /// blake3 of the literal text only, hex.
+    /// xxh3-128 of the literal text only, hex.
     pub static_hash: &'static str,
-    /// blake3 of the dynamic parts only (expressions and tags, in order), hex.
+    /// xxh3-128 of the dynamic parts only (expressions and tags, in order), hex.
     pub interface_hash: &'static str,
     /// blake3 over the hashes of this template and of every template in `transitive`: it
     /// changes when any file this template renders with changes.
