@@ -35,9 +35,10 @@
 //! and every traversal is a breadth-first walk with a visited bitmap: no recursion, so a long
 //! chain cannot overflow the stack, and a cycle is walked once.
 //!
-//! A dependency name is *resolved* when it is a key of [`BuildCache::templates`], exactly as
-//! written; the build script writes names relative to the template root, so this is the rule it
-//! uses too. Other names are listed by [`DependencyGraph::unresolved`].
+//! A dependency name is *resolved* by the build script's own rule
+//! ([`shipwright_build::graph::resolve_name`]: relative to the roots, `./` and `a//b`
+//! normalised, nothing outside the root) and must then be a key of
+//! [`BuildCache::templates`]. Other names are listed by [`DependencyGraph::unresolved`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -108,7 +109,8 @@ impl DependencyGraph {
             let from = TemplateId(index as u32);
             let start = deps.len();
             for written in &record.deps {
-                match ids.get(written.as_str()) {
+                let resolved = shipwright_build::graph::resolve_name(written).ok();
+                match resolved.as_deref().and_then(|name| ids.get(name)) {
                     Some(&to) if !deps[start..].contains(&to) => deps.push(to),
                     Some(_) => {}
                     None => unresolved.push((from, written.as_str().into())),
@@ -379,9 +381,9 @@ mod tests {
     }
 
     #[test]
-    fn ids_follow_name_order_and_edges_resolve_exactly() {
+    fn ids_follow_name_order_and_edges_resolve_like_the_build_script() {
         let graph = DependencyGraph::from_build_cache(&build(&[
-            ("c.html", &["a.html", "./a.html", "a.html", "zz.html"]),
+            ("c.html", &["a.html", "./a.html", "a.html", "zz.html", "../a.html"]),
             ("a.html", &[]),
             ("b.html", &["c.html"]),
         ]));
@@ -393,7 +395,7 @@ mod tests {
         assert_eq!(graph.dependents(a), [c]);
         assert_eq!(graph.edge_count(), 2);
         let unresolved: Vec<_> = graph.unresolved().collect();
-        assert_eq!(unresolved, [(c, "./a.html"), (c, "zz.html")]);
+        assert_eq!(unresolved, [(c, "zz.html"), (c, "../a.html")]);
         assert_eq!(graph.id("zz.html"), None);
     }
 
