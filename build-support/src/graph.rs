@@ -30,6 +30,10 @@ use crate::format::{BuildCache, Missing};
 
 /// The name a reference resolves to, or why it cannot resolve.
 pub fn resolve_name(written: &str) -> Result<String, &'static str> {
+    let plain = |piece: &str| !matches!(piece, "" | "." | "..");
+    if !written.contains('\\') && written.split('/').all(plain) {
+        return Ok(written.to_string());
+    }
     if written.starts_with('/') || written.starts_with('\\') || written.get(1..3) == Some(":\\") {
         return Err("absolute path");
     }
@@ -115,13 +119,17 @@ fn reachable(start: u32, edges: &[Vec<u32>], seen: &mut [u32], stack: &mut Vec<u
 /// component's smallest name back to itself, shortest first; sorted.
 fn cycles(names: &[String], edges: &[Vec<u32>]) -> Vec<Vec<String>> {
     let component = strongly_connected(edges);
-    let mut smallest: HashMap<u32, u32> = HashMap::new();
+    let mut size: HashMap<u32, (u32, usize)> = HashMap::new();
     for (node, &c) in component.iter().enumerate() {
-        // Names are sorted, so the smallest id is the smallest name.
-        smallest.entry(c).or_insert(node as u32);
+        // Names are sorted, so the first node seen is the smallest name.
+        size.entry(c).or_insert((node as u32, 0)).1 += 1;
     }
     let mut found = Vec::new();
-    for (&c, &start) in &smallest {
+    for (&c, &(start, members)) in &size {
+        // A lone node is a cycle only through an edge to itself.
+        if members == 1 && !edges[start as usize].contains(&start) {
+            continue;
+        }
         if let Some(path) = shortest_cycle(start, edges, |n| component[n as usize] == c) {
             found.push(path.into_iter().map(|n| names[n as usize].clone()).collect::<Vec<_>>());
         }
