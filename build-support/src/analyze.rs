@@ -25,7 +25,7 @@
 
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::format::DynamicRef;
+use crate::format::{DynamicRef, TemplateError, TemplateRecord, template_id};
 use crate::lex::refs::{Reference, Target, references};
 use crate::lex::vars::root_variables;
 use crate::lex::{LexError, Lexed, Part, lex_into};
@@ -71,6 +71,46 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
         }
     }
     Ok(Analysis { static_hash, interface_hash, deps, dynamic, vars: root_variables(scratch), references })
+}
+
+/// The BuildCache record of a template's text (its `transitive` list is left empty: that is
+/// the graph's work), and the lexer's error if it stopped. A text that does not lex gets its
+/// content hash as both partial hashes, so any edit to it changes them all.
+///
+/// ```
+/// let (record, error) = shipwright_build::analyze::record("a.html", 0, "{% include 'b.html' %}");
+/// assert_eq!((record.deps, error), (vec!["b.html".to_string()], None));
+/// let (record, error) = shipwright_build::analyze::record("bad.html", 0, "\n{% if");
+/// assert_eq!((record.interface_hash.len(), error.unwrap().line), (64, 2));
+/// ```
+pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<TemplateError>) {
+    let hash = content_hash(src.as_bytes());
+    let mut record = TemplateRecord {
+        id: template_id(name),
+        root,
+        static_hash: hash.clone(),
+        interface_hash: hash.clone(),
+        hash,
+        size: src.len() as u64,
+        deps: Vec::new(),
+        dynamic: Vec::new(),
+        transitive: Vec::new(),
+        vars: Vec::new(),
+    };
+    match analyze(src) {
+        Ok(analysis) => {
+            record.static_hash = analysis.static_hash;
+            record.interface_hash = analysis.interface_hash;
+            record.deps = analysis.deps;
+            record.dynamic = analysis.dynamic;
+            record.vars = analysis.vars;
+            (record, None)
+        }
+        Err(e) => {
+            let error = TemplateError { template: name.to_string(), line: e.line, message: e.message };
+            (record, Some(error))
+        }
+    }
 }
 
 /// blake3 of the file's bytes, hex.

@@ -5,9 +5,8 @@
 //! use shipwright_build::graph::{link, resolve_name};
 //!
 //! # fn record(deps: &[&str]) -> TemplateRecord {
-//! #     let deps = deps.iter().map(|d| d.to_string()).collect();
-//! #     TemplateRecord { id: String::new(), root: 0, hash: String::new(), static_hash: String::new(),
-//! #         interface_hash: String::new(), size: 0, deps, dynamic: vec![], transitive: vec![], vars: vec![] }
+//! #     let src: String = deps.iter().map(|d| format!("{{% include '{d}' %}}")).collect();
+//! #     shipwright_build::analyze::record("t.html", 0, &src).0
 //! # }
 //! let mut cache = BuildCache::new(vec!["templates".into()]);
 //! cache.templates.insert("page.html".into(), record(&["./base.html", "nav.html"]));
@@ -222,18 +221,8 @@ mod tests {
     use crate::format::TemplateRecord;
 
     fn record(deps: &[&str]) -> TemplateRecord {
-        TemplateRecord {
-            id: String::new(),
-            root: 0,
-            hash: String::new(),
-            static_hash: String::new(),
-            interface_hash: String::new(),
-            size: 0,
-            deps: deps.iter().map(|d| d.to_string()).collect(),
-            dynamic: vec![],
-            transitive: vec![],
-            vars: vec![],
-        }
+        let src: String = deps.iter().map(|d| format!("{{% include '{d}' %}}")).collect();
+        crate::analyze::record("t.html", 0, &src).0
     }
 
     fn cache(edges: &[(&str, &[&str])]) -> BuildCache {

@@ -35,8 +35,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::analyze::content_hash;
-use crate::format::{BuildCache, TemplateError, TemplateRecord, template_id};
+use crate::format::{BuildCache, TemplateError, TemplateRecord};
 use crate::graph::link;
 use crate::lex::refs::Target;
 use index::{FileStat, Index};
@@ -211,7 +210,6 @@ fn read_one(roots: &Roots, file: &Found) -> FileResult {
         Ok(read) => read,
         Err(e) => return FileResult::Skipped(warning(roots, file, None, format!("cannot read: {e}"))),
     };
-    let hash = content_hash(&bytes);
     let src = match std::str::from_utf8(&bytes) {
         Ok(src) => src,
         Err(e) => {
@@ -219,36 +217,8 @@ fn read_one(roots: &Roots, file: &Found) -> FileResult {
             return FileResult::Skipped(warning(roots, file, Some(line), format!("not UTF-8 (byte {}); skipped", e.valid_up_to())));
         }
     };
-    let mut record = TemplateRecord {
-        id: template_id(&file.name),
-        root: file.root,
-        hash,
-        static_hash: String::new(),
-        interface_hash: String::new(),
-        size: bytes.len() as u64,
-        deps: Vec::new(),
-        dynamic: Vec::new(),
-        transitive: Vec::new(),
-        vars: Vec::new(),
-    };
-    match crate::analyze::analyze(src) {
-        Ok(analysis) => {
-            record.static_hash = analysis.static_hash;
-            record.interface_hash = analysis.interface_hash;
-            record.deps = analysis.deps;
-            record.dynamic = analysis.dynamic;
-            record.vars = analysis.vars;
-            FileResult::Read { record, error: None, stat }
-        }
-        Err(e) => {
-            // A file that does not lex gets its content hash as both partial hashes: any edit
-            // to it changes them all.
-            record.static_hash = record.hash.clone();
-            record.interface_hash = record.hash.clone();
-            let error = TemplateError { template: file.name.clone(), line: e.line, message: e.message };
-            FileResult::Read { record, error: Some(error), stat }
-        }
-    }
+    let (record, error) = crate::analyze::record(&file.name, file.root, src);
+    FileResult::Read { record, error, stat }
 }
 
 /// The line of the first static reference to `dep` in a file.
