@@ -52,10 +52,11 @@
 //!
 //! # Approximate memory usage
 //!
-//! Per entry: a 24-byte key (names up to 24 bytes stay inline, longer ones take a heap block
-//! of their length), the value, its 8-byte weight and two 4-byte links, rounded up to 8 bytes,
-//! plus about 5 to 10 bytes of hash table (one control byte and one 4-byte slot number per
-//! bucket, at most 7/8 full), and 8 bytes more with a maximum age. For `V = Arc<T>` that is
+//! Per entry: a node of the 24-byte key (names up to 24 bytes stay inline, longer ones take a
+//! heap block of their length) and the value, padded to the value's alignment; 8 bytes of
+//! list links and 8 of weight, kept in arrays of their own so that a lookup touches only the
+//! node; about 5 to 10 bytes of hash table (one control byte and one 4-byte slot number per
+//! bucket, at most 7/8 full); and 8 bytes more with a maximum age. For `V = Arc<T>` that is
 //! 48 bytes plus the table.
 
 mod clock;

@@ -5,6 +5,9 @@
 //! Every operation is O(1) apart from `clear` and `purge_expired`. The table stores only the
 //! `u32` slot of a node; the key is compared in the node. Keys are [`CompactString`]s, so a
 //! name of up to 24 bytes lives inside the node and the comparison needs no extra pointer.
+//! The list links live apart from the nodes, in an array of 8-byte pairs, so that moving an
+//! entry to the front touches its neighbours' links and not their (larger) nodes; slot 0 is
+//! the list's sentinel, which makes every link update free of branches.
 //! Before a value goes in, room is made first, so the entry and byte counts never go above the
 //! limits, not even for a moment.
 
@@ -17,23 +20,29 @@ use hashbrown::HashTable;
 use super::clock::Clock;
 use super::stats::{Cause, ShardStats};
 
-/// The end of a list.
-const NIL: u32 = u32::MAX;
+/// The sentinel of the LRU list (its `next` is the most recently used entry, its `prev` the
+/// least recently used) and the end of the free list.
+const SENTINEL: u32 = 0;
 
+/// What a lookup reads: 32 bytes for an 8-byte value, so a node never straddles two cache
+/// lines. The weight and the links, needed only when the entry moves or leaves, live apart.
 struct Node<V> {
     key: CompactString,
     value: V,
-    weight: u64,
-    /// Towards the most recently used end.
-    prev: u32,
-    /// Towards the least recently used end.
-    next: u32,
 }
 
 enum Slot<V> {
     Full(Node<V>),
-    /// A freed slot, linking to the next free one.
+    /// A freed slot (or the sentinel), linking to the next free one.
     Free(u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    /// Towards the most recently used end.
+    prev: u32,
+    /// Towards the least recently used end.
+    next: u32,
 }
 
 /// The limits of one shard (its share of the cache's limits).
@@ -59,14 +68,15 @@ pub(crate) enum Inserted {
 
 pub(crate) struct Shard<V> {
     table: HashTable<u32>,
+    /// Slot 0 is the sentinel and never holds a node.
     slots: Vec<Slot<V>>,
+    /// The list links of each slot.
+    links: Vec<Link>,
+    /// The weight of each slot's entry.
+    weights: Vec<u64>,
     /// When each slot's value was stored (ticks), only if there is a maximum age.
     stamps: Vec<u64>,
     free: u32,
-    /// Most recently used.
-    head: u32,
-    /// Least recently used.
-    tail: u32,
     bytes: u64,
     limits: Limits,
 }
@@ -75,11 +85,11 @@ impl<V> Shard<V> {
     pub(crate) fn new(limits: Limits) -> Self {
         Shard {
             table: HashTable::new(),
-            slots: Vec::new(),
-            stamps: Vec::new(),
-            free: NIL,
-            head: NIL,
-            tail: NIL,
+            slots: vec![Slot::Free(SENTINEL)],
+            links: vec![Link { prev: SENTINEL, next: SENTINEL }],
+            weights: vec![0],
+            stamps: if limits.max_age.is_some() { vec![0] } else { Vec::new() },
+            free: SENTINEL,
             bytes: 0,
             limits,
         }
@@ -90,7 +100,7 @@ impl<V> Shard<V> {
         self.table.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn node(&self, index: u32) -> &Node<V> {
         match &self.slots[index as usize] {
             Slot::Full(node) => node,
@@ -106,7 +116,7 @@ impl<V> Shard<V> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, hash: u64, key: &str) -> Option<u32> {
         let slots = &self.slots;
         self.table
@@ -127,7 +137,7 @@ impl<V> Shard<V> {
 
     /// Looks `key` up and makes it the most recently used. An expired entry is dropped and
     /// reported as a miss.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&mut self, hash: u64, key: &str, stats: &ShardStats, clock: &Clock) -> Option<&V> {
         let Some(index) = self.find(hash, key) else {
             stats.bump(Cause::Miss);
@@ -192,7 +202,8 @@ impl<V> Shard<V> {
             Some(node) => (node.key, Inserted::Replaced),
             None => (CompactString::new(key), Inserted::New),
         };
-        let index = self.alloc(Node { key, value, weight, prev: NIL, next: NIL });
+        let index = self.alloc(Node { key, value });
+        self.weights[index as usize] = weight;
         if self.limits.max_age.is_some() {
             self.stamps[index as usize] = now;
         }
@@ -232,11 +243,12 @@ impl<V> Shard<V> {
     pub(crate) fn clear(&mut self, cause: Cause, stats: &ShardStats) -> usize {
         let count = self.table.len();
         self.table.clear();
-        self.slots.clear();
-        self.stamps.clear();
-        self.free = NIL;
-        self.head = NIL;
-        self.tail = NIL;
+        self.slots.truncate(1);
+        self.links.truncate(1);
+        self.weights.truncate(1);
+        self.links[0] = Link { prev: SENTINEL, next: SENTINEL };
+        self.stamps.truncate(1);
+        self.free = SENTINEL;
         self.bytes = 0;
         stats.add(cause, count as u64);
         self.publish(stats);
@@ -250,9 +262,9 @@ impl<V> Shard<V> {
         }
         let now = clock.now();
         let mut removed = 0;
-        let mut index = self.head;
-        while index != NIL {
-            let next = self.node(index).next;
+        let mut index = self.links[0].next;
+        while index != SENTINEL {
+            let next = self.links[index as usize].next;
             if self.expired(index, now) {
                 let hash = hasher.hash_one(self.node(index).key.as_str());
                 self.unindex(hash, index);
@@ -268,51 +280,37 @@ impl<V> Shard<V> {
 
     /// The keys from the most to the least recently used.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> + '_ {
-        let mut index = self.head;
+        let mut index = self.links[0].next;
         std::iter::from_fn(move || {
-            (index != NIL).then(|| {
-                let node = self.node(index);
-                index = node.next;
-                node.key.as_str()
+            (index != SENTINEL).then(|| {
+                let key = self.node(index).key.as_str();
+                index = self.links[index as usize].next;
+                key
             })
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn promote(&mut self, index: u32) {
-        if self.head != index {
+        if self.links[0].next != index {
             self.unlink(index);
             self.push_front(index);
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn unlink(&mut self, index: u32) {
-        let Node { prev, next, .. } = *self.node(index);
-        if prev == NIL {
-            self.head = next;
-        } else {
-            self.node_mut(prev).next = next;
-        }
-        if next == NIL {
-            self.tail = prev;
-        } else {
-            self.node_mut(next).prev = prev;
-        }
+        let Link { prev, next } = self.links[index as usize];
+        self.links[prev as usize].next = next;
+        self.links[next as usize].prev = prev;
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_front(&mut self, index: u32) {
-        let head = self.head;
-        let node = self.node_mut(index);
-        node.prev = NIL;
-        node.next = head;
-        if head == NIL {
-            self.tail = index;
-        } else {
-            self.node_mut(head).prev = index;
-        }
-        self.head = index;
+        let head = self.links[0].next;
+        self.links[index as usize] = Link { prev: SENTINEL, next: head };
+        self.links[head as usize].prev = index;
+        self.links[0].next = index;
     }
 
     /// Drops the table's reference to `index`.
@@ -335,16 +333,17 @@ impl<V> Shard<V> {
             Slot::Free(_) => free_slot(index),
         };
         self.free = index;
-        self.bytes -= node.weight;
+        self.bytes -= self.weights[index as usize];
         node
     }
 
     #[inline]
     fn alloc(&mut self, node: Node<V>) -> u32 {
-        if self.free == NIL {
-            let index = u32::try_from(self.slots.len()).ok().filter(|&i| i != NIL);
-            let index = index.expect("a shard holds fewer than u32::MAX entries");
+        if self.free == SENTINEL {
+            let index = u32::try_from(self.slots.len()).expect("a shard holds fewer than u32::MAX entries");
             self.slots.push(Slot::Full(node));
+            self.links.push(Link { prev: SENTINEL, next: SENTINEL });
+            self.weights.push(0);
             if self.limits.max_age.is_some() {
                 self.stamps.push(0);
             }
@@ -360,8 +359,8 @@ impl<V> Shard<V> {
     }
 
     fn evict_tail(&mut self, cause: Cause, now: u64, stats: &ShardStats, hasher: &impl BuildHasher) {
-        let index = self.tail;
-        assert!(index != NIL, "nothing left to evict");
+        let index = self.links[0].prev;
+        assert!(index != SENTINEL, "nothing left to evict");
         let cause = if self.expired(index, now) { Cause::Age } else { cause };
         let hash = hasher.hash_one(self.node(index).key.as_str());
         self.unindex(hash, index);
@@ -380,24 +379,27 @@ impl<V> Shard<V> {
     pub(crate) fn validate(&self, stats: &ShardStats, hasher: &impl BuildHasher) {
         let mut count = 0usize;
         let mut bytes = 0u64;
-        let mut prev = NIL;
-        let mut index = self.head;
-        while index != NIL {
+        let mut prev = SENTINEL;
+        let mut index = self.links[0].next;
+        assert!(matches!(self.slots[0], Slot::Free(SENTINEL)), "slot 0 is not the sentinel");
+        assert_eq!(self.slots.len(), self.links.len(), "one link per slot");
+        assert_eq!(self.slots.len(), self.weights.len(), "one weight per slot");
+        while index != SENTINEL {
             let node = self.node(index);
-            assert_eq!(node.prev, prev, "slot {index}: back link");
+            assert_eq!(self.links[index as usize].prev, prev, "slot {index}: back link");
             let hash = hasher.hash_one(node.key.as_str());
             assert_eq!(self.find(hash, &node.key), Some(index), "slot {index}: {:?} not indexed", node.key);
-            bytes += node.weight;
+            bytes += self.weights[index as usize];
             count += 1;
             assert!(count <= self.slots.len(), "the list loops");
             prev = index;
-            index = node.next;
+            index = self.links[index as usize].next;
         }
-        assert_eq!(self.tail, prev, "tail");
+        assert_eq!(self.links[0].prev, prev, "tail");
         assert_eq!(count, self.table.len(), "list and table lengths");
-        let mut free = 0;
+        let mut free = 1;
         let mut index = self.free;
-        while index != NIL {
+        while index != SENTINEL {
             match self.slots[index as usize] {
                 Slot::Free(next) => index = next,
                 Slot::Full(_) => panic!("free list reaches used slot {index}"),
@@ -433,8 +435,9 @@ mod tests {
     #[test]
     fn a_slot_is_as_small_as_its_node() {
         // The free variant hides in the key's niche: no tag word.
-        assert_eq!(mem::size_of::<Slot<u64>>(), 48);
-        assert_eq!(mem::size_of::<Slot<std::sync::Arc<str>>>(), 56);
-        assert_eq!(mem::size_of::<Slot<std::sync::Arc<u8>>>(), 48);
+        assert_eq!(mem::size_of::<Slot<u64>>(), 32);
+        assert_eq!(mem::size_of::<Slot<std::sync::Arc<str>>>(), 40);
+        assert_eq!(mem::size_of::<Slot<std::sync::Arc<u8>>>(), 32);
+        assert_eq!(mem::size_of::<Link>(), 8);
     }
 }

@@ -63,7 +63,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn hash(&self, key: &str) -> u64 {
         self.hasher.hash_one(key)
     }
