@@ -6,10 +6,9 @@
 //! `cargo bench -p shipwright-runtime --bench planner` (`-- --smoke` for a quick run). Merges its
 //! figures into `target/shipwright-bench/summary.json`.
 
-use std::path::Path;
 use std::time::Instant;
 
-use shipwright_build::scan::fixture::generate_site;
+use shipwright_build::scan::fixture::{generate_site, merge_summary};
 use shipwright_build::scan::{Roots, scan};
 use shipwright_runtime::planner::{Binding, Change, RebuildPlanner, RenderMode};
 
@@ -67,20 +66,4 @@ fn main() {
     println!("target: one change in 10,000 templates <= 50 µs (the page cases)");
     let units = metrics.keys().map(|k| (k.clone(), serde_json::json!(if k.ends_with("_p50") { "µs" } else { "templates" }))).collect();
     merge_summary(units, metrics);
-}
-
-/// Adds these metrics to `target/shipwright-bench/summary.json`, keeping the other benches'.
-fn merge_summary(units: serde_json::Map<String, serde_json::Value>, metrics: serde_json::Map<String, serde_json::Value>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/shipwright-bench");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("summary.json");
-    let mut summary: serde_json::Value = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_else(|| serde_json::json!({ "unit": {}, "metrics": {} }));
-    for (section, values) in [("unit", units), ("metrics", metrics)] {
-        let target = summary[section].as_object_mut().expect("summary.json sections are objects");
-        target.extend(values);
-    }
-    std::fs::write(&path, serde_json::to_vec_pretty(&summary).unwrap()).unwrap();
 }

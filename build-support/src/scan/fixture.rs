@@ -1,5 +1,5 @@
-//! A generated template site for benchmarks: the scan benchmark and the planner's use the
-//! same one.
+//! Benchmark support: a generated template site (the scan benchmark and the planner's use the
+//! same one) and the shared summary file the benchmarks write their figures to.
 //!
 //! ```
 //! let dir = tempfile::tempdir()?;
@@ -51,3 +51,21 @@ pub fn generate_site(root: &Path, pages: usize) -> Vec<PathBuf> {
     files
 }
 
+
+/// Merges figures into `target/shipwright-bench/summary.json` (under the workspace root),
+/// `{"unit": {metric: unit}, "metrics": {metric: {implementation: value}}}`, keeping what other
+/// benchmarks wrote.
+pub fn merge_summary(units: serde_json::Map<String, serde_json::Value>, metrics: serde_json::Map<String, serde_json::Value>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/shipwright-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("summary.json");
+    let mut summary: serde_json::Value = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|v: &serde_json::Value| v["unit"].is_object() && v["metrics"].is_object())
+        .unwrap_or_else(|| serde_json::json!({ "unit": {}, "metrics": {} }));
+    for (section, values) in [("unit", units), ("metrics", metrics)] {
+        summary[section].as_object_mut().expect("checked above").extend(values);
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&summary).unwrap()).unwrap();
+}
