@@ -2,6 +2,8 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod graph;
 pub mod monitor;
 pub mod planner;

@@ -1,0 +1,409 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use shipwright_build::analyze::content_hash;
+use shipwright_build::format::BuildCache;
+
+use super::track::{Mode, Tracker};
+use super::*;
+use crate::planner::{Decision, Reason, RenderMode};
+
+/// Long enough for any batch on a loaded CI machine; a test waits this long only when it fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A root with `home.html` (extends `base.html`, includes `nav.html`) and its BuildCache.
+fn site() -> (tempfile::TempDir, PathBuf, BuildCache) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("templates");
+    write(&root, "base.html", "<body>{% block content %}{% endblock %}</body>");
+    write(&root, "home.html", "{% extends 'base.html' %}{% block content %}<h1>{{ title }}</h1>{% include 'parts/nav.html' %}{% endblock %}");
+    write(&root, "parts/nav.html", "<nav>home</nav>");
+    let roots = shipwright_build::scan::Roots::new(vec![(root.clone(), "templates".into())]);
+    let build = shipwright_build::scan::scan(&roots, None).unwrap().cache;
+    (dir, root, build)
+}
+
+fn tracker(build: &BuildCache, root: &Path) -> Tracker {
+    let planner = RebuildPlanner::new(build.clone(), RenderMode::Runtime);
+    Tracker::new(planner, vec![root.to_path_buf()], Vec::new())
+}
+
+fn only_batch(events: Vec<Event>) -> Batch {
+    let mut batches: Vec<Batch> = events.into_iter().filter_map(|e| e.batch().cloned()).collect();
+    assert_eq!(batches.len(), 1, "one batch");
+    batches.pop().unwrap()
+}
+
+#[test]
+fn a_text_edit_hot_reloads_the_file_and_what_renders_it() {
+    let (_dir, root, build) = site();
+    let mut tracker = tracker(&build, &root);
+    write(&root, "parts/nav.html", "<nav>Home</nav>");
+    let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    let Event::HotReload(batch) = &events[0] else { panic!("{events:?}") };
+    assert_eq!(batch.seq, 1);
+    assert_eq!(batch.affected(), ["home.html", "parts/nav.html"]);
+    assert_eq!(batch.templates.len(), 1);
+    let file = &batch.templates[0];
+    assert_eq!((file.name.as_str(), file.changed), ("parts/nav.html", true));
+    assert_eq!(file.hash.as_deref(), Some(content_hash(b"<nav>Home</nav>").as_str()));
+    assert!(batch.content_changed());
+}
+
+#[test]
+fn the_same_bytes_again_are_still_invalidated_but_not_changed() {
+    let (_dir, root, build) = site();
+    let invalidated = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = Arc::clone(&invalidated);
+    let planner = RebuildPlanner::new(build.clone(), RenderMode::Runtime);
+    let hook: track::Hook = Box::new(move |names: &[String]| log.lock().extend(names.iter().cloned()));
+    let mut tracker = Tracker::new(planner, vec![root.clone()], vec![hook]);
+    let batch = only_batch(tracker.batch(&[root.join("base.html")], Mode::Events));
+    assert!(!batch.content_changed());
+    assert_eq!(batch.plan.decisions["base.html"], Decision::Unchanged);
+    assert_eq!(*invalidated.lock(), ["base.html", "home.html"]);
+    // A rescan skips files whose bytes are known.
+    assert!(tracker.batch(&[root.clone()], Mode::Rescan).is_empty());
+}
+
+#[test]
+fn a_missing_include_needs_a_rebuild_and_its_undo_clears_it() {
+    let (_dir, root, build) = site();
+    let mut tracker = tracker(&build, &root);
+    write(&root, "parts/nav.html", "<nav>{% include 'menu.html' %}</nav>");
+    let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    let Event::RebuildNeeded(batch) = &events[0] else { panic!("{events:?}") };
+    let reasons: Vec<String> = batch.rebuild_reasons().map(|(t, r)| format!("{t}: {r}")).collect();
+    assert_eq!(reasons, [
+        "home.html: home.html renders parts/nav.html: parts/nav.html references menu.html, which is not a template",
+        "parts/nav.html: parts/nav.html references menu.html, which is not a template",
+    ]);
+    write(&root, "parts/nav.html", "<nav>home</nav>");
+    let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    let Event::HotReload(batch) = &events[0] else { panic!("{events:?}") };
+    assert!(!batch.plan.needs_rebuild());
+    assert_eq!(batch.plan.decisions["parts/nav.html"], Decision::Unchanged);
+}
+
+#[test]
+fn a_template_that_does_not_lex_is_an_error_with_file_and_line() {
+    let (_dir, root, build) = site();
+    let mut tracker = tracker(&build, &root);
+    write(&root, "parts/nav.html", "<nav>\n{{ title </nav>");
+    let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    let Event::Error(error) = &events[0] else { panic!("{events:?}") };
+    assert_eq!(error.path.as_deref(), Some(root.join("parts/nav.html").as_path()));
+    assert_eq!(error.line, Some(2));
+    assert!(error.to_string().starts_with(&format!("{}:2: ", root.join("parts/nav.html").display())), "{error}");
+    let Event::RebuildNeeded(batch) = &events[1] else { panic!("{events:?}") };
+    assert!(matches!(batch.plan.decisions["parts/nav.html"], Decision::Rebuild { reason: Reason::Parse { line: 2, .. } }));
+}
+
+#[test]
+fn a_removed_directory_removes_its_templates_and_a_new_one_adds_them() {
+    let (_dir, root, build) = site();
+    let mut tracker = tracker(&build, &root);
+    std::fs::remove_dir_all(root.join("parts")).unwrap();
+    let batch = only_batch(tracker.batch(&[root.join("parts")], Mode::Events));
+    assert_eq!(batch.templates.len(), 1);
+    assert_eq!((batch.templates[0].name.as_str(), batch.templates[0].hash.as_ref()), ("parts/nav.html", None));
+    assert_eq!(batch.plan.decisions["parts/nav.html"].to_string(), "rebuild: removed: parts/nav.html");
+
+    write(&root, "parts/nav.html", "<nav>home</nav>");
+    write(&root, "parts/extra.html", "new");
+    let batch = only_batch(tracker.batch(&[root.join("parts")], Mode::Events));
+    let names: Vec<&str> = batch.templates.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["parts/extra.html", "parts/nav.html"]);
+    assert_eq!(batch.plan.decisions["parts/nav.html"], Decision::Unchanged);
+    assert!(batch.plan.decisions["parts/extra.html"].to_string().starts_with("rebuild: added: parts/extra.html"));
+}
+
+#[test]
+fn files_that_are_not_templates_and_paths_outside_the_roots_are_ignored() {
+    let (dir, root, build) = site();
+    let mut tracker = tracker(&build, &root);
+    write(&root, "home.html.swp", "x");
+    write(dir.path(), "elsewhere.html", "x");
+    assert!(tracker.batch(&[root.join("home.html.swp"), dir.path().join("elsewhere.html")], Mode::Events).is_empty());
+}
+
+#[test]
+fn invalid_utf8_is_reported_and_planned_with_replacement_characters() {
+    let (_dir, root, build) = site();
+    let mut tracker = tracker(&build, &root);
+    std::fs::write(root.join("parts/nav.html"), b"<nav>\xff</nav>").unwrap();
+    let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    let Event::Error(error) = &events[0] else { panic!("{events:?}") };
+    assert_eq!(error.message, "not UTF-8: read with replacement characters");
+    let Event::HotReload(batch) = &events[1] else { panic!("{events:?}") };
+    assert_eq!(batch.templates[0].hash.as_deref(), Some(content_hash(b"<nav>\xff</nav>").as_str()));
+}
+
+// ---- the watcher on real files ----
+
+/// A watcher over `site()`, a cache of sources filled from disk, and a thread that keeps
+/// reading templates through the cache while the test saves (as requests would), so that
+/// half-written files do get into the cache.
+struct Live {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    cache: Arc<TemplateCache<Arc<str>>>,
+    watcher: Watcher,
+    events: Subscription,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Live {
+    fn start() -> Live {
+        let (dir, root, build) = site();
+        let cache: Arc<TemplateCache<Arc<str>>> = Arc::new(TemplateCache::from_build_cache(&build));
+        let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+        let watcher = Watcher::builder(planner, vec![root.clone()]).cache(Arc::clone(&cache)).start().unwrap();
+        let events = watcher.subscribe();
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers = (0..2)
+            .map(|_| {
+                let (cache, root, stop) = (Arc::clone(&cache), root.clone(), Arc::clone(&stop));
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        for name in ["parts/nav.html", "home.html"] {
+                            let _ = served(&cache, &root, name);
+                        }
+                        std::thread::yield_now();
+                    }
+                })
+            })
+            .collect();
+        Live { _dir: dir, root, cache, watcher, events, readers, stop }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Waits for the batch in which `name` has the hash of `text`.
+    fn wait_for(&self, name: &str, text: Option<&str>) -> Batch {
+        let hash = text.map(|t| content_hash(t.as_bytes()));
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(Event::HotReload(batch) | Event::RebuildNeeded(batch)) => {
+                    if batch.templates.iter().any(|t| t.name == name && t.hash == hash) {
+                        return batch;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => panic!("no batch with {name} at {hash:?}: {e}"),
+            }
+        }
+    }
+
+    /// Saves with `save`, waits for the final batch, and checks what the cache serves.
+    fn check(self, name: &str, last: &str, save: impl FnOnce(&Path)) {
+        save(&self.path(name));
+        self.wait_for(name, Some(last));
+        assert_eq!(served(&self.cache, &self.root, name).as_deref(), Some(last), "the cache serves the file's final content");
+        assert_eq!(std::fs::read_to_string(self.path(name)).unwrap(), last);
+        self.cache.validate();
+        self.finish();
+    }
+
+    fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for reader in self.readers {
+            reader.join().unwrap();
+        }
+        self.watcher.stop();
+        loop {
+            match self.events.recv_timeout(PATIENCE) {
+                Ok(_) => continue,
+                Err(e) => break assert_eq!(e, RecvError::Closed, "a stopped watcher closes its subscriptions"),
+            }
+        }
+    }
+}
+
+/// What a request would render: the cached source, or the file read into the cache.
+fn served(cache: &TemplateCache<Arc<str>>, root: &Path, name: &str) -> Option<Arc<str>> {
+    cache.try_get_or_insert_with(name, || std::fs::read_to_string(root.join(name)).map(Arc::from)).ok()
+}
+
+#[test]
+fn save_in_place() {
+    let live = Live::start();
+    live.check("parts/nav.html", "<nav>in place</nav>", |path| std::fs::write(path, "<nav>in place</nav>").unwrap());
+}
+
+#[test]
+fn save_to_a_temporary_file_renamed_over() {
+    let live = Live::start();
+    live.check("parts/nav.html", "<nav>renamed</nav>", |path| {
+        let temp = path.with_file_name(".nav.html.tmp~");
+        std::fs::write(&temp, "<nav>renamed</nav>").unwrap();
+        std::fs::rename(&temp, path).unwrap();
+    });
+}
+
+#[test]
+fn save_by_truncating_then_writing() {
+    use std::io::Write;
+    let live = Live::start();
+    live.check("parts/nav.html", "<nav>truncated, then written</nav>", |path| {
+        let mut file = std::fs::OpenOptions::new().write(true).truncate(true).open(path).unwrap();
+        file.sync_all().unwrap();
+        // Longer than the debounce window: the empty file is a batch of its own, and the
+        // readers cache it.
+        std::thread::sleep(Duration::from_millis(60));
+        file.write_all(b"<nav>truncated, ").unwrap();
+        file.write_all(b"then written</nav>").unwrap();
+    });
+}
+
+#[test]
+fn save_by_deleting_then_creating() {
+    let live = Live::start();
+    live.check("parts/nav.html", "<nav>made again</nav>", |path| {
+        std::fs::remove_file(path).unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+        std::fs::write(path, "<nav>made again</nav>").unwrap();
+    });
+}
+
+#[test]
+fn a_burst_of_a_thousand_saves() {
+    let live = Live::start();
+    live.check("parts/nav.html", "<nav>save 999</nav>", |path| {
+        for i in 0..1000 {
+            std::fs::write(path, format!("<nav>save {i}</nav>")).unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_burst_that_ends_where_it_began_leaves_no_half_written_file_cached() {
+    use std::io::Write;
+    let live = Live::start();
+    let name = "parts/nav.html";
+    let path = live.path(name);
+    for i in 0..200 {
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(format!("<nav>{i}").as_bytes()).unwrap();
+        file.write_all(b"</nav>").unwrap();
+    }
+    std::fs::write(&path, "<nav>home</nav>").unwrap();
+    live.wait_for(name, Some("<nav>home</nav>"));
+    assert_eq!(served(&live.cache, &live.root, name).as_deref(), Some("<nav>home</nav>"));
+    live.finish();
+}
+
+#[test]
+fn the_watcher_survives_errors_and_goes_on() {
+    let (_dir, root, build) = site();
+    let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+    let watcher = Watcher::builder(planner, vec![root.clone()])
+        .on_invalidate(|names| assert!(!names.iter().any(|n| n == "base.html"), "a hook that panics on base.html"))
+        .start()
+        .unwrap();
+    let events = watcher.subscribe();
+    let next = || events.recv_timeout(PATIENCE).unwrap();
+    let panicked = |event: &Event| matches!(event, Event::Error(e) if e.message.starts_with("internal error in the watcher: a hook that panics on base.html"));
+
+    write(&root, "base.html", "<body>{% block content %}{% endblock %}</body>!");
+    let event = next();
+    assert!(panicked(&event), "the hook's panic is reported: {event:?}");
+
+    write(&root, "parts/nav.html", "<nav>{{ title </nav>");
+    // The save of base.html may have been more than one batch, each one a panic.
+    let event = std::iter::repeat_with(next).find(|e| !panicked(e)).unwrap();
+    let Event::Error(error) = event else { panic!("the lexer's error is reported: {event:?}") };
+    assert_eq!((error.path.as_deref(), error.line), (Some(root.join("parts/nav.html").as_path()), Some(1)));
+    assert!(matches!(next(), Event::RebuildNeeded(_)));
+
+    write(&root, "parts/nav.html", "<nav>fine</nav>");
+    let Event::HotReload(batch) = next() else { panic!("the watcher goes on") };
+    assert_eq!(batch.templates[0].hash, Some(content_hash(b"<nav>fine</nav>")));
+}
+
+#[test]
+fn a_root_removed_and_made_again_is_watched_again() {
+    let live = Live::start();
+    std::fs::remove_dir_all(&live.root).unwrap();
+    let batch = live.wait_for("parts/nav.html", None);
+    assert!(batch.plan.needs_rebuild());
+    assert!(batch.templates.iter().all(|t| t.hash.is_none()));
+    assert_eq!(served(&live.cache, &live.root, "parts/nav.html"), None, "nothing is served from a removed root");
+
+    write(&live.root, "base.html", "<body>{% block content %}{% endblock %}</body>");
+    write(&live.root, "home.html", "{% extends 'base.html' %}{% block content %}<h1>{{ title }}</h1>{% include 'parts/nav.html' %}{% endblock %}");
+    write(&live.root, "parts/nav.html", "<nav>back</nav>");
+    live.wait_for("parts/nav.html", Some("<nav>back</nav>"));
+    // The new root is watched: an edit inside it is seen.
+    write(&live.root, "parts/nav.html", "<nav>edited after</nav>");
+    let batch = live.wait_for("parts/nav.html", Some("<nav>edited after</nav>"));
+    assert!(!batch.plan.needs_rebuild(), "{:?}", batch.plan);
+    assert_eq!(served(&live.cache, &live.root, "parts/nav.html").as_deref(), Some("<nav>edited after</nav>"));
+    live.finish();
+}
+
+#[test]
+fn start_up_reads_edits_made_before_it_and_drops_their_seeded_entries() {
+    let (_dir, root, build) = site();
+    let cache: Arc<TemplateCache<Arc<str>>> = Arc::new(TemplateCache::from_build_cache(&build));
+    cache.insert("parts/nav.html", Arc::from("<nav>home</nav>"));
+    cache.insert("base.html", Arc::from("<body>{% block content %}{% endblock %}</body>"));
+    write(&root, "parts/nav.html", "<nav>edited while stopped</nav>");
+    let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+    let watcher = Watcher::builder(planner, vec![root.clone()]).cache(Arc::clone(&cache)).start().unwrap();
+    assert!(cache.get("parts/nav.html").is_none());
+    assert!(cache.get("base.html").is_some(), "an unchanged template keeps its entry");
+    assert_eq!(watcher.plan().decisions["parts/nav.html"].to_string(), "hot reload: literal text changed in parts/nav.html");
+}
+
+#[test]
+fn a_root_whose_parent_is_missing_is_an_error_naming_it() {
+    let (dir, _root, build) = site();
+    let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+    let missing = dir.path().join("no/such/templates");
+    let error = Watcher::builder(planner, vec![missing]).start().unwrap_err();
+    assert_eq!(error.path.as_deref(), Some(dir.path().join("no/such").as_path()));
+    assert!(error.message.contains("cannot be watched"), "{error}");
+}
+
+#[test]
+fn subscriptions_can_be_awaited_without_a_runtime_of_their_own() {
+    let live = Live::start();
+    let events = live.watcher.subscribe();
+    write(&live.root, "parts/nav.html", "<nav>awaited</nav>");
+    let event = block_on(events.recv_async()).unwrap();
+    assert!(matches!(event, Event::HotReload(ref b) if b.templates[0].hash == Some(content_hash(b"<nav>awaited</nav>"))), "{event:?}");
+    live.finish();
+}
+
+/// The smallest executor: polls on the calling thread, parks until woken.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
