@@ -108,14 +108,6 @@ impl<V> Shard<V> {
         }
     }
 
-    #[inline]
-    fn node_mut(&mut self, index: u32) -> &mut Node<V> {
-        match &mut self.slots[index as usize] {
-            Slot::Full(node) => node,
-            Slot::Free(_) => free_slot(index),
-        }
-    }
-
     #[inline(always)]
     fn find(&self, hash: u64, key: &str) -> Option<u32> {
         let slots = &self.slots;
