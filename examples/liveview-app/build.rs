@@ -1,0 +1,7 @@
+//! The BuildCache and the template registry of `templates/`, for `#[derive(Template)]` and
+//! `embedded_templates!`.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    shipwright_build::Builder::new().root("templates").build()?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! minijinja over the `TemplateCache`: the loader takes each template's source from the
+//! cache (seeded from the sources embedded at build time), and a compiled template stays in
+//! use only while its cache entry does, so that the watcher's invalidation is all it takes to
+//! serve the new text. Then each page rendered whole and part by part, and the difference
+//! between two renders as the smallest set of parts to swap.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use minijinja::{Environment, TemplateSource};
+use shipwright_runtime::{TemplateCache, TemplateInfo, find_template};
+
+use crate::pages::{Page, Part};
+
+/// Where a template's source comes from when the cache does not hold it.
+#[derive(Debug, Clone)]
+pub enum Sources {
+    /// The sources embedded in the binary (`embedded_templates!()`).
+    Embedded(&'static [TemplateInfo]),
+    /// The files under a template root (dev: the watcher drops what changes).
+    Dir(PathBuf),
+}
+
+/// Renders pages.
+pub struct Renderer {
+    env: Environment<'static>,
+    cache: Arc<TemplateCache<Arc<str>>>,
+}
+
+/// A failed render, with the template and line minijinja names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderError {
+    /// The template, when known.
+    pub template: Option<String>,
+    /// The 1-based line, when known.
+    pub line: Option<usize>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.template, self.line) {
+            (Some(t), Some(l)) => write!(f, "{t}:{l}: {}", self.message),
+            (Some(t), None) => write!(f, "{t}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+impl From<minijinja::Error> for RenderError {
+    fn from(e: minijinja::Error) -> Self {
+        let message = match e.detail() {
+            Some(detail) => format!("{}: {detail}", e.kind()),
+            None => e.kind().to_string(),
+        };
+        RenderError { template: e.name().map(str::to_string), line: e.line(), message }
+    }
+}
+
+/// One page, rendered whole and by part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The document.
+    pub html: String,
+    /// Each part's content, by id.
+    pub parts: HashMap<&'static str, String>,
+}
+
+/// What to send to bring a browser from one render to the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Patch {
+    /// Nothing differs.
+    None,
+    /// These parts, each with its new content (no part inside another).
+    Parts(Vec<(&'static str, String)>),
+    /// Something outside every part differs: the whole document.
+    Page(String),
+}
+
+impl Renderer {
+    /// A renderer whose cache is seeded with `embedded`'s sources and falls back to `sources`.
+    pub fn new(embedded: &'static [TemplateInfo], cache: Arc<TemplateCache<Arc<str>>>, sources: Sources) -> Self {
+        cache.warm(embedded.iter().map(|t| (t.name, Arc::from(t.source))));
+        let mut env = Environment::new();
+        let loader_cache = Arc::clone(&cache);
+        env.set_loader(move |name| {
+            let name = shipwright_build::graph::resolve_name(name)
+                .map_err(|why| minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, format!("{name}: {why}")))?;
+            let loaded = loader_cache.try_get_or_insert_with(&name, || load(&sources, &name));
+            let text = match loaded {
+                Ok(text) => text,
+                Err(Missing::NotFound) => return Ok(None),
+                Err(Missing::Io(e)) => {
+                    return Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template {name}: {e}")));
+                }
+            };
+            let cache = Arc::clone(&loader_cache);
+            let current = Arc::clone(&text);
+            // Up to date while the cache still holds this very text: the watcher's
+            // invalidation makes minijinja load it again.
+            Ok(Some(TemplateSource::new(&*text).with_uptodate_check(move || cache.peek(&name).is_some_and(|t| Arc::ptr_eq(&t, &current)))))
+        });
+        Renderer { env, cache }
+    }
+
+    /// The template source cache.
+    pub fn cache(&self) -> &Arc<TemplateCache<Arc<str>>> {
+        &self.cache
+    }
+
+    /// Renders `page` with `context`, whole and every part.
+    pub fn render(&self, page: Page, context: minijinja::Value) -> Result<Rendered, RenderError> {
+        let template = self.env.get_template(page.template())?;
+        let mut captured = template.render_captured(context)?;
+        let mut parts = HashMap::new();
+        captured.with_state_mut(|state| -> Result<(), minijinja::Error> {
+            let mut stack: Vec<&Part> = page.parts().iter().collect();
+            while let Some(part) = stack.pop() {
+                parts.insert(part.id, state.render_block(part.id)?);
+                stack.extend(part.children);
+            }
+            Ok(())
+        })?;
+        Ok(Rendered { html: captured.into_output(), parts })
+    }
+}
+
+/// What a loader miss found.
+enum Missing {
+    NotFound,
+    Io(std::io::Error),
+}
+
+fn load(sources: &Sources, name: &str) -> Result<Arc<str>, Missing> {
+    match sources {
+        Sources::Embedded(templates) => find_template(templates, name).map(|t| Arc::from(t.source)).ok_or(Missing::NotFound),
+        Sources::Dir(dir) => match std::fs::read_to_string(dir.join(name)) {
+            Ok(text) => Ok(Arc::from(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Missing::NotFound),
+            Err(e) => Err(Missing::Io(e)),
+        },
+    }
+}
+
+/// The smallest patch from `old` to `new` over `page`'s parts: a part goes whole when its own
+/// content (without the parts inside it) changed, else its changed children go; the document
+/// goes whole when something outside every part changed.
+pub fn diff(page: Page, old: &Rendered, new: &Rendered) -> Patch {
+    if old == new {
+        return Patch::None;
+    }
+    if own(&old.html, page.parts(), old) != own(&new.html, page.parts(), new) {
+        return Patch::Page(new.html.clone());
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<&Part> = page.parts().iter().collect();
+    while let Some(part) = stack.pop() {
+        let (before, after) = (&old.parts[part.id], &new.parts[part.id]);
+        if before == after {
+            continue;
+        }
+        if own(before, part.children, old) != own(after, part.children, new) {
+            out.push((part.id, after.clone()));
+        } else {
+            stack.extend(part.children);
+        }
+    }
+    out.sort_unstable_by_key(|(id, _)| *id);
+    Patch::Parts(out)
+}
+
+/// `html` with the content of each of `children` cut out (the first place it occurs, in
+/// order): what is left is what no child renders.
+fn own(html: &str, children: &[Part], rendered: &Rendered) -> String {
+    let mut rest = html;
+    let mut out = String::with_capacity(html.len());
+    for child in children {
+        let content = &rendered.parts[child.id];
+        if content.is_empty() {
+            continue;
+        }
+        // Not found as such: the child's content stays in, so a change in it counts as a
+        // change of this part (the larger swap, never a missed one).
+        if let Some(at) = rest.find(content.as_str()) {
+            out.push_str(&rest[..at]);
+            out.push('\u{0}');
+            rest = &rest[at + content.len()..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
