@@ -7,8 +7,6 @@ use serde::Serialize;
 /// What a counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cause {
-    Hit,
-    Miss,
     Insert,
     Update,
     Rejected,
@@ -22,6 +20,10 @@ pub(crate) enum Cause {
     Invalidation,
     /// Evicted: `remove` or `clear`.
     Removal,
+    // The counters every lookup writes come last: in the sync cache they share a cache line
+    // with the shard's lock.
+    Hit,
+    Miss,
 }
 
 const COUNTERS: usize = 10;
@@ -30,10 +32,11 @@ const COUNTERS: usize = 10;
 /// sync cache), so a relaxed load and store is enough and no read-modify-write is paid; anyone
 /// can read them at any time.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct ShardStats {
-    counters: [AtomicU64; COUNTERS],
     entries: AtomicU64,
     bytes: AtomicU64,
+    counters: [AtomicU64; COUNTERS],
 }
 
 impl ShardStats {
