@@ -49,9 +49,17 @@ fn main() {
     let smoke = args.iter().any(|a| a == "--smoke")
         || std::env::var("SHIPWRIGHT_BENCH_SMOKE").is_ok_and(|v| v == "1");
     let config = if smoke {
-        Config { smoke, samples: 1, ops: 20_000 }
+        Config {
+            smoke,
+            samples: 1,
+            ops: 20_000,
+        }
     } else {
-        Config { smoke, samples: 9, ops: 1 << 20 }
+        Config {
+            smoke,
+            samples: 9,
+            ops: 1 << 20,
+        }
     };
     let started = Instant::now();
     let mut summary = Summary::default();
@@ -87,12 +95,24 @@ fn main() {
 
     summary.print();
     let path = summary.write();
-    println!("wrote {} in {:.1} s{}", path.display(), started.elapsed().as_secs_f64(), if smoke { " (smoke run)" } else { "" });
+    println!(
+        "wrote {} in {:.1} s{}",
+        path.display(),
+        started.elapsed().as_secs_f64(),
+        if smoke { " (smoke run)" } else { "" }
+    );
 }
 
 /// The `i`th template name: a mix of short and deep directories.
 fn name(i: usize) -> String {
-    const DIRS: [&str; 6] = ["pages", "partials", "layouts", "emails", "admin/users", "components/forms"];
+    const DIRS: [&str; 6] = [
+        "pages",
+        "partials",
+        "layouts",
+        "emails",
+        "admin/users",
+        "components/forms",
+    ];
     format!("{}/t{i}.html", DIRS[i % DIRS.len()])
 }
 
@@ -242,7 +262,12 @@ impl Shared for Moka {
 impl Shared for LruMutex {
     #[inline]
     fn get(&self, key: &str) -> bool {
-        self.0.lock().unwrap().get(key).map(|v| black_box(*v)).is_some()
+        self.0
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|v| black_box(*v))
+            .is_some()
     }
     #[inline]
     fn insert(&self, key: &str, value: u64) {
@@ -267,10 +292,18 @@ impl Shared for MapShared {
 }
 
 fn ours(capacity: usize) -> Ours {
-    Ours(unsync::TemplateCache::builder().max_entries(capacity).build_unsync().unwrap())
+    Ours(
+        unsync::TemplateCache::builder()
+            .max_entries(capacity)
+            .build_unsync()
+            .unwrap(),
+    )
 }
 fn lru_cache(capacity: usize) -> lru::LruCache<String, u64, ahash::RandomState> {
-    lru::LruCache::with_hasher(NonZeroUsize::new(capacity).unwrap(), ahash::RandomState::new())
+    lru::LruCache::with_hasher(
+        NonZeroUsize::new(capacity).unwrap(),
+        ahash::RandomState::new(),
+    )
 }
 fn quick_local(capacity: usize) -> QuickLocal {
     QuickLocal(quick_cache::unsync::Cache::new(capacity))
@@ -279,13 +312,22 @@ fn map() -> HashMap<String, u64, ahash::RandomState> {
     HashMap::with_hasher(ahash::RandomState::new())
 }
 fn ours_sync(capacity: usize) -> OursSync {
-    OursSync(TemplateCache::builder().max_entries(capacity).build().unwrap())
+    OursSync(
+        TemplateCache::builder()
+            .max_entries(capacity)
+            .build()
+            .unwrap(),
+    )
 }
 fn quick_sync(capacity: usize) -> QuickSync {
     QuickSync(quick_cache::sync::Cache::new(capacity))
 }
 fn moka(capacity: usize) -> Moka {
-    Moka(moka::sync::Cache::builder().max_capacity(capacity as u64).build_with_hasher(ahash::RandomState::new()))
+    Moka(
+        moka::sync::Cache::builder()
+            .max_capacity(capacity as u64)
+            .build_with_hasher(ahash::RandomState::new()),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,7 +382,11 @@ fn zipf_trace(n: usize, len: usize, seed: u64) -> Vec<u32> {
 /// Runs one sample of every implementation per round, `samples` rounds; returns each one's
 /// median nanoseconds per operation. `run(i)` runs implementation `i` once and returns
 /// (elapsed, operations).
-fn rounds(samples: usize, count: usize, mut run: impl FnMut(usize) -> (Duration, usize)) -> Vec<f64> {
+fn rounds(
+    samples: usize,
+    count: usize,
+    mut run: impl FnMut(usize) -> (Duration, usize),
+) -> Vec<f64> {
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); count];
     for _ in 0..samples {
         for (i, list) in per.iter_mut().enumerate() {
@@ -358,7 +404,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// Runs `work(thread)` on `threads` threads started together; returns the slowest thread's
 /// time and the operations of one thread.
-fn on_threads(threads: usize, work: impl Fn(usize) -> (Duration, usize) + Sync) -> (Duration, usize) {
+fn on_threads(
+    threads: usize,
+    work: impl Fn(usize) -> (Duration, usize) + Sync,
+) -> (Duration, usize) {
     let barrier = Barrier::new(threads);
     let results: Vec<(Duration, usize)> = thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -375,7 +424,6 @@ fn on_threads(threads: usize, work: impl Fn(usize) -> (Duration, usize) + Sync) 
     let slowest = results.iter().map(|r| r.0).max().unwrap();
     (slowest, results[0].1)
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // The loops, compiled once per implementation; a benchmark holds its implementations as trait
@@ -552,7 +600,9 @@ impl Removable for MapShared {
 
 fn get_hit(config: &Config, keys: &[String], summary: &mut Summary) {
     let keys = &keys[..ENTRIES];
-    let orders: Vec<Vec<u32>> = (0..2).map(|t| uniform(ENTRIES, 1 << 16, 7 + t as u64)).collect();
+    let orders: Vec<Vec<u32>> = (0..2)
+        .map(|t| uniform(ENTRIES, 1 << 16, 7 + t as u64))
+        .collect();
     let ops = config.ops;
 
     // Capacity twice the entries, so that no policy and no shard evicts any.
@@ -566,7 +616,9 @@ fn get_hit(config: &Config, keys: &[String], summary: &mut Summary) {
         cache.fill(keys);
         assert_eq!(cache.size(), ENTRIES, "{name} did not keep every entry");
     }
-    let values = rounds(config.samples, local.len(), |i| local[i].1.run_get(keys, &orders[0], ops));
+    let values = rounds(config.samples, local.len(), |i| {
+        local[i].1.run_get(keys, &orders[0], ops)
+    });
     summary.add("get_hit_unsync_1t", "ns/op", &names(&local), &values);
 
     let mut ceiling = Map(map());
@@ -575,7 +627,10 @@ fn get_hit(config: &Config, keys: &[String], summary: &mut Summary) {
         (OURS, Box::new(ours_sync(2 * ENTRIES))),
         ("quick_cache", Box::new(quick_sync(2 * ENTRIES))),
         ("moka", Box::new(moka(2 * ENTRIES))),
-        ("lru_mutex", Box::new(LruMutex(Mutex::new(lru_cache(2 * ENTRIES))))),
+        (
+            "lru_mutex",
+            Box::new(LruMutex(Mutex::new(lru_cache(2 * ENTRIES)))),
+        ),
         ("hashmap_ahash", Box::new(MapShared(ceiling.0))),
     ];
     for (name, cache) in &shared[..4] {
@@ -587,7 +642,12 @@ fn get_hit(config: &Config, keys: &[String], summary: &mut Summary) {
             let cache = &*shared[i].1;
             on_threads(threads, |t| cache.run_get(keys, &orders[t], ops))
         });
-        summary.add(&format!("get_hit_sync_{threads}t"), "ns/op", &names(&shared), &values);
+        summary.add(
+            &format!("get_hit_sync_{threads}t"),
+            "ns/op",
+            &names(&shared),
+            &values,
+        );
     }
 }
 
@@ -600,7 +660,11 @@ fn insert_evict(config: &Config, keys: &[String], summary: &mut Summary) {
     ];
     for (name, cache) in &mut local {
         cache.fill(keys);
-        assert!(cache.size() <= ENTRIES && cache.size() >= ENTRIES * 9 / 10, "{name}: {}", cache.size());
+        assert!(
+            cache.size() <= ENTRIES && cache.size() >= ENTRIES * 9 / 10,
+            "{name}: {}",
+            cache.size()
+        );
     }
     let mut cursor = vec![0usize; local.len()];
     let values = rounds(config.samples, local.len(), |i| {
@@ -611,18 +675,28 @@ fn insert_evict(config: &Config, keys: &[String], summary: &mut Summary) {
     summary.add("insert_evict_unsync", "ns/op", &names(&local), &values);
 
     let values = rounds(config.samples, local.len(), |i| {
-        let owned: Vec<String> = (cursor[i]..cursor[i] + ops).map(|k| keys[k % keys.len()].clone()).collect();
+        let owned: Vec<String> = (cursor[i]..cursor[i] + ops)
+            .map(|k| keys[k % keys.len()].clone())
+            .collect();
         let run = local[i].1.run_insert_owned(owned, cursor[i]);
         cursor[i] += ops;
         run
     });
-    summary.add("insert_evict_owned_unsync", "ns/op", &names(&local), &values);
+    summary.add(
+        "insert_evict_owned_unsync",
+        "ns/op",
+        &names(&local),
+        &values,
+    );
 
     let shared: Vec<(&str, Box<dyn SharedBench>)> = vec![
         (OURS, Box::new(ours_sync(ENTRIES))),
         ("quick_cache", Box::new(quick_sync(ENTRIES))),
         ("moka", Box::new(moka(ENTRIES))),
-        ("lru_mutex", Box::new(LruMutex(Mutex::new(lru_cache(ENTRIES))))),
+        (
+            "lru_mutex",
+            Box::new(LruMutex(Mutex::new(lru_cache(ENTRIES)))),
+        ),
     ];
     for (_, cache) in &shared {
         cache.fill(keys);
@@ -633,14 +707,23 @@ fn insert_evict(config: &Config, keys: &[String], summary: &mut Summary) {
             let cache = &*shared[i].1;
             cursor += threads * ops;
             // Each thread inserts its own run of keys.
-            on_threads(threads, |t| cache.run_insert(keys, cursor + t * UNIVERSE / 2, ops))
+            on_threads(threads, |t| {
+                cache.run_insert(keys, cursor + t * UNIVERSE / 2, ops)
+            })
         });
-        summary.add(&format!("insert_evict_sync_{threads}t"), "ns/op", &names(&shared), &values);
+        summary.add(
+            &format!("insert_evict_sync_{threads}t"),
+            "ns/op",
+            &names(&shared),
+            &values,
+        );
     }
 }
 
 fn mixed(config: &Config, keys: &[String], summary: &mut Summary) {
-    let traces: Vec<Vec<u32>> = (0..2).map(|t| zipf_trace(UNIVERSE, config.ops, 11 + t)).collect();
+    let traces: Vec<Vec<u32>> = (0..2)
+        .map(|t| zipf_trace(UNIVERSE, config.ops, 11 + t))
+        .collect();
     let mut local: Vec<(&str, Box<dyn LocalBench>)> = vec![
         (OURS, Box::new(ours(ENTRIES))),
         ("lru", Box::new(Lru(lru_cache(ENTRIES)))),
@@ -656,13 +739,21 @@ fn mixed(config: &Config, keys: &[String], summary: &mut Summary) {
         (elapsed, ops)
     });
     summary.add("mixed_zipf_unsync_1t", "ns/op", &names(&local), &values);
-    summary.add("mixed_zipf_unsync_1t_hit_ratio", "ratio", &names(&local), &ratio);
+    summary.add(
+        "mixed_zipf_unsync_1t_hit_ratio",
+        "ratio",
+        &names(&local),
+        &ratio,
+    );
 
     let shared: Vec<(&str, Box<dyn SharedBench>)> = vec![
         (OURS, Box::new(ours_sync(ENTRIES))),
         ("quick_cache", Box::new(quick_sync(ENTRIES))),
         ("moka", Box::new(moka(ENTRIES))),
-        ("lru_mutex", Box::new(LruMutex(Mutex::new(lru_cache(ENTRIES))))),
+        (
+            "lru_mutex",
+            Box::new(LruMutex(Mutex::new(lru_cache(ENTRIES)))),
+        ),
     ];
     let ratio = Mutex::new(vec![0.0; shared.len()]);
     for (_, cache) in &shared {
@@ -679,7 +770,12 @@ fn mixed(config: &Config, keys: &[String], summary: &mut Summary) {
         })
     });
     summary.add("mixed_zipf_sync_2t", "ns/op", &names(&shared), &values);
-    summary.add("mixed_zipf_sync_2t_hit_ratio", "ratio", &names(&shared), &ratio.into_inner().unwrap());
+    summary.add(
+        "mixed_zipf_sync_2t_hit_ratio",
+        "ratio",
+        &names(&shared),
+        &ratio.into_inner().unwrap(),
+    );
 }
 
 fn names<'a, T: ?Sized>(list: &[(&'a str, Box<T>)]) -> Vec<&'a str> {
@@ -693,16 +789,31 @@ fn names<'a, T: ?Sized>(list: &[(&'a str, Box<T>)]) -> Vec<&'a str> {
 fn bytes_per_entry(config: &Config, summary: &mut Summary) {
     let exe = std::env::current_exe().unwrap();
     let measure = |which: &str| -> f64 {
-        let out = Command::new(&exe).args(["--rss-child", which]).output().unwrap();
-        assert!(out.status.success(), "{which}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&exe)
+            .args(["--rss-child", which])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{which}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
-        let fields: Vec<f64> = text.split_whitespace().map(|f| f.parse().unwrap()).collect();
-        let [entries, grown, raw] = fields[..] else { panic!("{which}: {text}") };
+        let fields: Vec<f64> = text
+            .split_whitespace()
+            .map(|f| f.parse().unwrap())
+            .collect();
+        let [entries, grown, raw] = fields[..] else {
+            panic!("{which}: {text}")
+        };
         (grown - raw) / entries
     };
     let samples = if config.smoke { 1 } else { 3 };
     let mut run = |metric: &str, list: &[&str], labels: &[&str]| {
-        let values: Vec<f64> = list.iter().map(|w| median((0..samples).map(|_| measure(w)).collect())).collect();
+        let values: Vec<f64> = list
+            .iter()
+            .map(|w| median((0..samples).map(|_| measure(w)).collect()))
+            .collect();
         summary.add(metric, "bytes", labels, &values);
     };
     run(
@@ -727,7 +838,11 @@ fn rss() -> f64 {
 /// Fills one implementation with `UNIVERSE` entries (names built one at a time, moved into the
 /// peers) and prints: entries kept, resident growth, raw bytes of the kept keys and values.
 fn rss_child(which: &str) {
-    fn fill<C>(mut cache: C, mut insert: impl FnMut(&mut C, String, u64), len: impl Fn(&C) -> usize) {
+    fn fill<C>(
+        mut cache: C,
+        mut insert: impl FnMut(&mut C, String, u64),
+        len: impl Fn(&C) -> usize,
+    ) {
         let before = rss();
         let mut key_bytes = 0usize;
         for i in 0..UNIVERSE {
@@ -742,17 +857,37 @@ fn rss_child(which: &str) {
         black_box(&cache);
     }
     match which {
-        "shipwright" => fill(ours(UNIVERSE).0, |c, k, v| {
-            c.insert(&k, v);
-        }, |c| c.len()),
-        "shipwright_sync" => fill(ours_sync(UNIVERSE).0, |c, k, v| {
-            c.insert(&k, v);
-        }, |c| c.len()),
-        "lru" => fill(lru_cache(UNIVERSE), |c, k, v| {
-            c.put(k, v);
-        }, |c| c.len()),
-        "quick_cache" => fill(quick_local(UNIVERSE).0, |c, k, v| c.insert(k, v), |c| c.len()),
-        "quick_cache_sync" => fill(quick_sync(UNIVERSE).0, |c, k, v| c.insert(k, v), |c| c.len()),
+        "shipwright" => fill(
+            ours(UNIVERSE).0,
+            |c, k, v| {
+                c.insert(&k, v);
+            },
+            |c| c.len(),
+        ),
+        "shipwright_sync" => fill(
+            ours_sync(UNIVERSE).0,
+            |c, k, v| {
+                c.insert(&k, v);
+            },
+            |c| c.len(),
+        ),
+        "lru" => fill(
+            lru_cache(UNIVERSE),
+            |c, k, v| {
+                c.put(k, v);
+            },
+            |c| c.len(),
+        ),
+        "quick_cache" => fill(
+            quick_local(UNIVERSE).0,
+            |c, k, v| c.insert(k, v),
+            |c| c.len(),
+        ),
+        "quick_cache_sync" => fill(
+            quick_sync(UNIVERSE).0,
+            |c, k, v| c.insert(k, v),
+            |c| c.len(),
+        ),
         "moka" => fill(
             moka(UNIVERSE).0,
             |c, k, v| c.insert(k, v),
@@ -761,9 +896,13 @@ fn rss_child(which: &str) {
                 c.entry_count() as usize
             },
         ),
-        "hashmap_ahash" => fill(map(), |c, k, v| {
-            c.insert(k, v);
-        }, |c| c.len()),
+        "hashmap_ahash" => fill(
+            map(),
+            |c, k, v| {
+                c.insert(k, v);
+            },
+            |c| c.len(),
+        ),
         other => panic!("unknown implementation {other}"),
     }
 }
@@ -794,11 +933,17 @@ fn site() -> BuildCache {
         add(format!("bases/b{b}.html"), Vec::new());
     }
     for l in 0..40 {
-        add(format!("layouts/l{l}.html"), vec![format!("bases/b{}.html", l % 10)]);
+        add(
+            format!("layouts/l{l}.html"),
+            vec![format!("bases/b{}.html", l % 10)],
+        );
     }
     let mut rng = Rng(42);
     for p in 0..450 {
-        let deps = (0..rng.below(3)).filter(|_| p > 0).map(|_| format!("partials/p{}.html", rng.below(p))).collect();
+        let deps = (0..rng.below(3))
+            .filter(|_| p > 0)
+            .map(|_| format!("partials/p{}.html", rng.below(p)))
+            .collect();
         add(format!("partials/p{p}.html"), deps);
     }
     for i in 0..9_500 {
@@ -813,19 +958,31 @@ fn invalidation(config: &Config, summary: &mut Summary) {
     let build = site();
     let graph = Arc::new(DependencyGraph::from_build_cache(&build));
     let all: Vec<String> = build.templates.keys().cloned().collect();
-    let ours = OursSync(TemplateCache::builder().max_entries(4 * all.len()).graph(Arc::clone(&graph)).build().unwrap());
+    let ours = OursSync(
+        TemplateCache::builder()
+            .max_entries(4 * all.len())
+            .graph(Arc::clone(&graph))
+            .build()
+            .unwrap(),
+    );
     let quick = QuickSync(quick_cache::sync::Cache::new(4 * all.len()));
     ours.fill(&all);
     quick.fill(&all);
     let runs = if config.smoke { 20 } else { 400 };
-    for (metric, prefix) in [("invalidation_cascade_partial", "partials/"), ("invalidation_cascade_base", "bases/")] {
+    for (metric, prefix) in [
+        ("invalidation_cascade_partial", "partials/"),
+        ("invalidation_cascade_base", "bases/"),
+    ] {
         let targets: Vec<&String> = all.iter().filter(|n| n.starts_with(prefix)).collect();
         let mut times = [Vec::new(), Vec::new()];
         let mut affected_total = 0;
         for r in 0..runs {
             let target = targets[r * 7 % targets.len()];
-            let affected: Vec<&str> =
-                graph.affected(&[graph.id(target).unwrap()]).into_iter().map(|id| graph.name(id)).collect();
+            let affected: Vec<&str> = graph
+                .affected(&[graph.id(target).unwrap()])
+                .into_iter()
+                .map(|id| graph.name(id))
+                .collect();
             affected_total += affected.len();
             let start = Instant::now();
             let removed = ours.0.invalidate(target);
@@ -833,8 +990,11 @@ fn invalidation(config: &Config, summary: &mut Summary) {
             assert_eq!(removed, affected.len());
             // The peer: the same graph walk, then one remove per name.
             let start = Instant::now();
-            let walked: Vec<&str> =
-                graph.affected(&[graph.id(target).unwrap()]).into_iter().map(|id| graph.name(id)).collect();
+            let walked: Vec<&str> = graph
+                .affected(&[graph.id(target).unwrap()])
+                .into_iter()
+                .map(|id| graph.name(id))
+                .collect();
             quick.remove_all(&walked);
             times[1].push(start.elapsed().as_nanos() as f64 / 1e3);
             for name in &affected {
@@ -842,9 +1002,17 @@ fn invalidation(config: &Config, summary: &mut Summary) {
                 quick.insert(name, 1);
             }
         }
-        println!("{metric}: {:.0} templates affected on average", affected_total as f64 / runs as f64);
+        println!(
+            "{metric}: {:.0} templates affected on average",
+            affected_total as f64 / runs as f64
+        );
         let [a, b] = times;
-        summary.add(metric, "us/op", &[OURS, "quick_cache_with_our_graph"], &[median(a), median(b)]);
+        summary.add(
+            metric,
+            "us/op",
+            &[OURS, "quick_cache_with_our_graph"],
+            &[median(a), median(b)],
+        );
     }
 }
 
@@ -890,7 +1058,12 @@ fn monitor(config: &Config, summary: &mut Summary) {
         }
         (start.elapsed(), ops)
     });
-    summary.add("monitor_scope", "ns/op", &[OURS, "two_quanta_now", "two_std_instant_now"], &values);
+    summary.add(
+        "monitor_scope",
+        "ns/op",
+        &[OURS, "two_quanta_now", "two_std_instant_now"],
+        &values,
+    );
 
     let values = rounds(config.samples, 1, |_| {
         let start = Instant::now();
@@ -921,7 +1094,10 @@ fn monitor(config: &Config, summary: &mut Summary) {
     });
     summary.add("monitor_counter", "ns/op", &[OURS], &values);
     let recorded = timer.summary().count;
-    assert!(recorded >= (ops * config.samples) as u64, "records were lost: {recorded}");
+    assert!(
+        recorded >= (ops * config.samples) as u64,
+        "records were lost: {recorded}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -952,18 +1128,28 @@ impl Summary {
             let values = &self.metrics[metric];
             let unit = &self.units[metric];
             let ours = values[OURS];
-            let better = if unit == "ratio" { "higher is better" } else { "lower is better" };
+            let better = if unit == "ratio" {
+                "higher is better"
+            } else {
+                "lower is better"
+            };
             println!("{metric} ({unit}, {better})");
             println!("  {OURS:<28} {ours:>10.2}");
             for (name, value) in values.iter().filter(|(n, _)| *n != OURS) {
-                println!("  {name:<28} {value:>10.2}   shipwright/{name} = {:.2}", ours / value);
+                println!(
+                    "  {name:<28} {value:>10.2}   shipwright/{name} = {:.2}",
+                    ours / value
+                );
             }
         }
         println!();
     }
 
     fn write(&self) -> PathBuf {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let dir = root.join("target/shipwright-bench");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("summary.json");
@@ -972,14 +1158,23 @@ impl Summary {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(serde_json::Value::is_object)
             .unwrap_or_else(|| serde_json::json!({}));
-        for (key, value) in [("unit", serde_json::to_value(&self.units)), ("metrics", serde_json::to_value(&self.metrics))] {
+        for (key, value) in [
+            ("unit", serde_json::to_value(&self.units)),
+            ("metrics", serde_json::to_value(&self.metrics)),
+        ] {
             let value = value.unwrap();
-            let slot = doc.as_object_mut().unwrap().entry(key).or_insert_with(|| serde_json::json!({}));
+            let slot = doc
+                .as_object_mut()
+                .unwrap()
+                .entry(key)
+                .or_insert_with(|| serde_json::json!({}));
             if !slot.is_object() {
                 *slot = serde_json::json!({});
             }
             for (metric, v) in value.as_object().unwrap() {
-                slot.as_object_mut().unwrap().insert(metric.clone(), v.clone());
+                slot.as_object_mut()
+                    .unwrap()
+                    .insert(metric.clone(), v.clone());
             }
         }
         std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();

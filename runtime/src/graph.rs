@@ -94,9 +94,17 @@ impl DependencyGraph {
     /// If `build` holds `u32::MAX` templates or more, or as many edges.
     pub fn from_build_cache(build: &BuildCache) -> Self {
         let count = build.templates.len();
-        assert!(count < u32::MAX as usize, "too many templates for u32 ids: {count}");
-        let names: Box<[Arc<str>]> = build.templates.keys().map(|name| Arc::from(name.as_str())).collect();
-        let mut ids = hashbrown::HashMap::with_capacity_and_hasher(count, ahash::RandomState::new());
+        assert!(
+            count < u32::MAX as usize,
+            "too many templates for u32 ids: {count}"
+        );
+        let names: Box<[Arc<str>]> = build
+            .templates
+            .keys()
+            .map(|name| Arc::from(name.as_str()))
+            .collect();
+        let mut ids =
+            hashbrown::HashMap::with_capacity_and_hasher(count, ahash::RandomState::new());
         for (index, name) in names.iter().enumerate() {
             ids.insert(Arc::clone(name), TemplateId(index as u32));
         }
@@ -269,7 +277,10 @@ impl DependencyGraph {
         };
         let mut order = Vec::with_capacity(starts.len());
         for &id in starts {
-            assert!(id.index() < self.names.len(), "{id} is not an id of this graph");
+            assert!(
+                id.index() < self.names.len(),
+                "{id} is not an id of this graph"
+            );
             if mark(id) {
                 order.push(id);
             }
@@ -292,33 +303,60 @@ impl DependencyGraph {
     #[cfg(any(test, fuzzing))]
     pub fn validate(&self) {
         let count = self.names.len();
-        assert!(self.names.windows(2).all(|w| w[0] < w[1]), "names are not sorted and unique");
+        assert!(
+            self.names.windows(2).all(|w| w[0] < w[1]),
+            "names are not sorted and unique"
+        );
         assert_eq!(self.ids.len(), count, "name map size");
         for (index, name) in self.names.iter().enumerate() {
-            assert_eq!(self.ids.get(&**name), Some(&TemplateId(index as u32)), "id of {name}");
+            assert_eq!(
+                self.ids.get(&**name),
+                Some(&TemplateId(index as u32)),
+                "id of {name}"
+            );
         }
-        for (at, targets, what) in
-            [(&self.deps_at, &self.deps, "dependencies"), (&self.users_at, &self.users, "dependents")]
-        {
+        for (at, targets, what) in [
+            (&self.deps_at, &self.deps, "dependencies"),
+            (&self.users_at, &self.users, "dependents"),
+        ] {
             assert_eq!(at.len(), count + 1, "{what}: offsets length");
             assert_eq!(at[0], 0, "{what}: first offset");
             assert_eq!(at[count] as usize, targets.len(), "{what}: last offset");
-            assert!(at.windows(2).all(|w| w[0] <= w[1]), "{what}: offsets decrease");
-            assert!(targets.iter().all(|t| t.index() < count), "{what}: target out of range");
+            assert!(
+                at.windows(2).all(|w| w[0] <= w[1]),
+                "{what}: offsets decrease"
+            );
+            assert!(
+                targets.iter().all(|t| t.index() < count),
+                "{what}: target out of range"
+            );
         }
-        assert_eq!(self.deps.len(), self.users.len(), "edge counts of both directions");
+        assert_eq!(
+            self.deps.len(),
+            self.users.len(),
+            "edge counts of both directions"
+        );
         for from in self.ids() {
             let deps = self.dependencies(from);
             for (i, to) in deps.iter().enumerate() {
                 assert!(!deps[..i].contains(to), "{from} lists {to} twice");
-                assert!(self.dependents(*to).contains(&from), "{from} -> {to} missing in reverse");
+                assert!(
+                    self.dependents(*to).contains(&from),
+                    "{from} -> {to} missing in reverse"
+                );
             }
         }
         for to in self.ids() {
             let users = self.dependents(to);
-            assert!(users.windows(2).all(|w| w[0] < w[1]), "dependents of {to} not sorted");
+            assert!(
+                users.windows(2).all(|w| w[0] < w[1]),
+                "dependents of {to} not sorted"
+            );
             for from in users {
-                assert!(self.dependencies(*from).contains(&to), "{from} <- {to} missing forward");
+                assert!(
+                    self.dependencies(*from).contains(&to),
+                    "{from} <- {to} missing forward"
+                );
             }
         }
         for (from, name) in self.unresolved() {
@@ -383,13 +421,19 @@ mod tests {
     #[test]
     fn ids_follow_name_order_and_edges_resolve_like_the_build_script() {
         let graph = DependencyGraph::from_build_cache(&build(&[
-            ("c.html", &["a.html", "./a.html", "a.html", "zz.html", "../a.html"]),
+            (
+                "c.html",
+                &["a.html", "./a.html", "a.html", "zz.html", "../a.html"],
+            ),
             ("a.html", &[]),
             ("b.html", &["c.html"]),
         ]));
         graph.validate();
         assert_eq!(graph.len(), 3);
-        assert_eq!(names(&graph, &graph.ids().collect::<Vec<_>>()), ["a.html", "b.html", "c.html"]);
+        assert_eq!(
+            names(&graph, &graph.ids().collect::<Vec<_>>()),
+            ["a.html", "b.html", "c.html"]
+        );
         let (a, c) = (graph.id("a.html").unwrap(), graph.id("c.html").unwrap());
         assert_eq!(graph.dependencies(c), [a]);
         assert_eq!(graph.dependents(a), [c]);
@@ -425,7 +469,14 @@ mod tests {
         let nav = graph.id("nav.html").unwrap();
         assert_eq!(
             names(&graph, &graph.affected(&[nav, base, nav])),
-            ["nav.html", "base.html", "page1.html", "layout.html", "page2.html", "home.html"]
+            [
+                "nav.html",
+                "base.html",
+                "page1.html",
+                "layout.html",
+                "page2.html",
+                "home.html"
+            ]
         );
     }
 
@@ -440,8 +491,14 @@ mod tests {
         ]));
         graph.validate();
         let a = graph.id("a.html").unwrap();
-        assert_eq!(names(&graph, &graph.dependents_transitive(a)), ["c.html", "b.html", "user.html"]);
-        assert_eq!(names(&graph, &graph.dependencies_transitive(a)), ["b.html", "c.html"]);
+        assert_eq!(
+            names(&graph, &graph.dependents_transitive(a)),
+            ["c.html", "b.html", "user.html"]
+        );
+        assert_eq!(
+            names(&graph, &graph.dependencies_transitive(a)),
+            ["b.html", "c.html"]
+        );
         let own = graph.id("self.html").unwrap();
         assert_eq!(graph.dependencies(own), [own]);
         assert!(graph.dependents_transitive(own).is_empty());
@@ -462,8 +519,11 @@ mod tests {
             ("c.html", &["a.html", "b.html", "c.html", "d.html"][..]),
             ("d.html", &[][..]),
         ] {
-            cache.templates.get_mut(name).unwrap().transitive =
-                list.iter().filter(|n| **n != name).map(|n| n.to_string()).collect();
+            cache.templates.get_mut(name).unwrap().transitive = list
+                .iter()
+                .filter(|n| **n != name)
+                .map(|n| n.to_string())
+                .collect();
         }
         let graph = DependencyGraph::from_build_cache(&cache);
         graph.validate();
@@ -479,10 +539,20 @@ mod tests {
     fn long_chain_needs_no_recursion() {
         const N: usize = 10_000;
         let names: Vec<String> = (0..N).map(|i| format!("t{i:05}.html")).collect();
-        let deps: Vec<Vec<&str>> =
-            (0..N).map(|i| if i + 1 < N { vec![names[i + 1].as_str()] } else { vec![] }).collect();
-        let list: Vec<(&str, &[&str])> =
-            names.iter().zip(&deps).map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+        let deps: Vec<Vec<&str>> = (0..N)
+            .map(|i| {
+                if i + 1 < N {
+                    vec![names[i + 1].as_str()]
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
+        let list: Vec<(&str, &[&str])> = names
+            .iter()
+            .zip(&deps)
+            .map(|(n, d)| (n.as_str(), d.as_slice()))
+            .collect();
         let graph = DependencyGraph::from_build_cache(&build(&list));
         graph.validate();
         let last = graph.id(&names[N - 1]).unwrap();
@@ -500,7 +570,10 @@ mod tests {
         graph.validate();
         assert!(graph.is_empty());
         assert!(graph.affected(&[]).is_empty());
-        assert_eq!(format!("{graph:?}"), "DependencyGraph { templates: 0, edges: 0, unresolved: 0 }");
+        assert_eq!(
+            format!("{graph:?}"),
+            "DependencyGraph { templates: 0, edges: 0, unresolved: 0 }"
+        );
     }
 
     #[test]

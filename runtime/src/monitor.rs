@@ -103,7 +103,11 @@ impl PerformanceMonitor {
         if let Some(counter) = found {
             return counter;
         }
-        self.counters.write().entry(name.into()).or_default().clone()
+        self.counters
+            .write()
+            .entry(name.into())
+            .or_default()
+            .clone()
     }
 
     /// Adds `n` to the counter named `name`.
@@ -118,13 +122,20 @@ impl PerformanceMonitor {
             return timer;
         }
         let stripes = self.stripes;
-        self.timers.write().entry(name.into()).or_insert_with(|| Timer::new(stripes)).clone()
+        self.timers
+            .write()
+            .entry(name.into())
+            .or_insert_with(|| Timer::new(stripes))
+            .clone()
     }
 
     /// Starts timing into the timer named `name`; the time is recorded when the guard drops.
     pub fn time(&self, name: &str) -> TimerGuard<'static> {
         let stripes = self.timer(name).0;
-        TimerGuard { stripes: Held::Shared(stripes), start: quanta::Instant::now() }
+        TimerGuard {
+            stripes: Held::Shared(stripes),
+            start: quanta::Instant::now(),
+        }
     }
 
     /// Records one duration into the timer named `name`.
@@ -146,9 +157,23 @@ impl PerformanceMonitor {
 
     /// Every counter and timer now, by name.
     pub fn report(&self) -> MonitorReport {
-        let counters = self.counters.read().iter().map(|(name, counter)| (name.to_string(), counter.get())).collect();
-        let timers = self.timers.read().iter().map(|(name, timer)| (name.to_string(), timer.summary())).collect();
-        MonitorReport { uptime_ms: self.started.elapsed().as_millis() as u64, counters, timers }
+        let counters = self
+            .counters
+            .read()
+            .iter()
+            .map(|(name, counter)| (name.to_string(), counter.get()))
+            .collect();
+        let timers = self
+            .timers
+            .read()
+            .iter()
+            .map(|(name, timer)| (name.to_string(), timer.summary()))
+            .collect();
+        MonitorReport {
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            counters,
+            timers,
+        }
     }
 }
 
@@ -188,7 +213,11 @@ impl Counter {
 
 impl Timer {
     fn new(stripes: usize) -> Self {
-        let stripe = || Stripe(Mutex::new(Histogram::new(PRECISION).expect("valid precision")));
+        let stripe = || {
+            Stripe(Mutex::new(
+                Histogram::new(PRECISION).expect("valid precision"),
+            ))
+        };
         Timer(Arc::new(Stripes((0..stripes).map(|_| stripe()).collect())))
     }
 
@@ -201,14 +230,19 @@ impl Timer {
     /// Starts timing; the time is recorded when the guard drops.
     #[inline]
     pub fn start(&self) -> TimerGuard<'_> {
-        TimerGuard { stripes: Held::Borrowed(&self.0), start: quanta::Instant::now() }
+        TimerGuard {
+            stripes: Held::Borrowed(&self.0),
+            start: quanta::Instant::now(),
+        }
     }
 
     /// The percentiles of everything recorded so far.
     pub fn summary(&self) -> LatencySummary {
         let mut total = Histogram::<u64>::new(PRECISION).expect("valid precision");
         for stripe in self.0.0.iter() {
-            total.add(&*stripe.0.lock()).expect("auto-resizing histograms of one precision add up");
+            total
+                .add(&*stripe.0.lock())
+                .expect("auto-resizing histograms of one precision add up");
         }
         LatencySummary {
             count: total.len(),
@@ -302,8 +336,19 @@ pub struct LatencySummary {
 
 impl fmt::Display for MonitorReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self.counters.keys().chain(self.timers.keys()).map(|n| n.len()).max().unwrap_or(0).max(7);
-        writeln!(f, "uptime {}", Nanos(self.uptime_ms.saturating_mul(1_000_000)))?;
+        let width = self
+            .counters
+            .keys()
+            .chain(self.timers.keys())
+            .map(|n| n.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        writeln!(
+            f,
+            "uptime {}",
+            Nanos(self.uptime_ms.saturating_mul(1_000_000))
+        )?;
         if !self.counters.is_empty() {
             writeln!(f, "{:width$} {:>12}", "counter", "total")?;
             for (name, total) in &self.counters {
@@ -362,7 +407,12 @@ mod tests {
         }
         let s = timer.summary();
         assert_eq!(s.count, 10_000);
-        for (got, want) in [(s.p50_ns, 500_000), (s.p95_ns, 950_000), (s.p99_ns, 990_000), (s.max_ns, 1_000_000)] {
+        for (got, want) in [
+            (s.p50_ns, 500_000),
+            (s.p95_ns, 950_000),
+            (s.p99_ns, 990_000),
+            (s.max_ns, 1_000_000),
+        ] {
             assert!(got.abs_diff(want) * 100 <= want, "{got} vs {want}");
         }
         assert!(s.min_ns.abs_diff(100) <= 1, "{}", s.min_ns);
@@ -407,15 +457,29 @@ mod tests {
         let text = monitor.report().to_string();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("uptime "), "{text}");
-        assert!(lines[1].starts_with("counter") && lines[1].ends_with("total"), "{text}");
-        assert!(lines[2].starts_with("cache.hits") && lines[2].ends_with(" 12"), "{text}");
+        assert!(
+            lines[1].starts_with("counter") && lines[1].ends_with("total"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("cache.hits") && lines[2].ends_with(" 12"),
+            "{text}"
+        );
         assert!(lines[3].starts_with("timer"), "{text}");
-        assert!(lines[4].starts_with("render") && lines[4].contains("1.50ms"), "{text}");
+        assert!(
+            lines[4].starts_with("render") && lines[4].contains("1.50ms"),
+            "{text}"
+        );
     }
 
     #[test]
     fn units() {
-        let cases = [(999, "999ns"), (1_500, "1.5µs"), (2_340_000, "2.34ms"), (3_000_000_000, "3.00s")];
+        let cases = [
+            (999, "999ns"),
+            (1_500, "1.5µs"),
+            (2_340_000, "2.34ms"),
+            (3_000_000_000, "3.00s"),
+        ];
         for (nanos, text) in cases {
             assert_eq!(Nanos(nanos).to_string(), text);
         }

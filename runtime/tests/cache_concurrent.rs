@@ -116,11 +116,24 @@ fn mixed_operations_keep_limits_and_counters() {
     assert!(watcher.join().unwrap() > 0);
 
     let stats = cache.stats();
-    assert!(stats.entries <= MAX_ENTRIES && stats.bytes <= MAX_BYTES, "{stats:?}");
+    assert!(
+        stats.entries <= MAX_ENTRIES && stats.bytes <= MAX_BYTES,
+        "{stats:?}"
+    );
     assert_eq!(stats.hits + stats.misses, lookups.load(SeqCst), "{stats:?}");
-    assert_eq!(stats.entries, stats.inserts - stats.evictions.total(), "{stats:?}");
-    assert!(stats.evictions.entries + stats.evictions.bytes > 0, "{stats:?}");
-    assert!(stats.evictions.removal > 0 && stats.evictions.invalidation > 0, "{stats:?}");
+    assert_eq!(
+        stats.entries,
+        stats.inserts - stats.evictions.total(),
+        "{stats:?}"
+    );
+    assert!(
+        stats.evictions.entries + stats.evictions.bytes > 0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.evictions.removal > 0 && stats.evictions.invalidation > 0,
+        "{stats:?}"
+    );
     let present = (0..300).filter(|&i| cache.contains(&name(i))).count() as u64;
     assert_eq!(present, stats.entries);
     assert_eq!(cache.len() as u64, stats.entries);
@@ -130,7 +143,12 @@ fn mixed_operations_keep_limits_and_counters() {
 fn no_update_is_lost() {
     const KEYS: u64 = 500;
     const ROUNDS: u64 = 20;
-    let cache = Arc::new(TemplateCache::<u64>::builder().max_entries(10_000).build().unwrap());
+    let cache = Arc::new(
+        TemplateCache::<u64>::builder()
+            .max_entries(10_000)
+            .build()
+            .unwrap(),
+    );
     let start = Arc::new(Barrier::new(THREADS));
     let workers: Vec<_> = (0..THREADS as u64)
         .map(|t| {
@@ -152,7 +170,11 @@ fn no_update_is_lost() {
         worker.join().unwrap();
     }
     for i in 0..KEYS {
-        assert_eq!(cache.peek(&name(i)), Some((ROUNDS - 1) * KEYS + i), "key {i}");
+        assert_eq!(
+            cache.peek(&name(i)),
+            Some((ROUNDS - 1) * KEYS + i),
+            "key {i}"
+        );
     }
     let stats = cache.stats();
     assert_eq!(stats.inserts, KEYS);
@@ -164,7 +186,13 @@ fn no_update_is_lost() {
 #[test]
 fn one_init_per_key_when_threads_race() {
     const KEYS: usize = 200;
-    let cache = Arc::new(TemplateCache::<Arc<str>>::builder().max_entries(1_000).shards(2).build().unwrap());
+    let cache = Arc::new(
+        TemplateCache::<Arc<str>>::builder()
+            .max_entries(1_000)
+            .shards(2)
+            .build()
+            .unwrap(),
+    );
     let runs: Arc<Vec<AtomicUsize>> = Arc::new((0..KEYS).map(|_| AtomicUsize::new(0)).collect());
     let start = Arc::new(Barrier::new(THREADS));
     let workers: Vec<_> = (0..THREADS)
@@ -207,7 +235,8 @@ fn a_failed_init_hands_over_to_a_waiter() {
     let start = Arc::new(Barrier::new(THREADS));
     let workers: Vec<_> = (0..THREADS)
         .map(|_| {
-            let (cache, calls, start) = (Arc::clone(&cache), Arc::clone(&calls), Arc::clone(&start));
+            let (cache, calls, start) =
+                (Arc::clone(&cache), Arc::clone(&calls), Arc::clone(&start));
             thread::spawn(move || {
                 start.wait();
                 cache.try_get_or_insert_with("broken.html", || {
@@ -215,23 +244,43 @@ fn a_failed_init_hands_over_to_a_waiter() {
                     for _ in 0..50 {
                         thread::yield_now();
                     }
-                    if call == 0 { Err(format!("syntax error on call {call}")) } else { Ok(42) }
+                    if call == 0 {
+                        Err(format!("syntax error on call {call}"))
+                    } else {
+                        Ok(42)
+                    }
                 })
             })
         })
         .collect();
-    let results: Vec<Result<u64, String>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let results: Vec<Result<u64, String>> =
+        workers.into_iter().map(|w| w.join().unwrap()).collect();
     let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert_eq!(errors, [&"syntax error on call 0".to_string()], "{results:?}");
-    assert!(results.iter().filter_map(|r| r.as_ref().ok()).all(|&v| v == 42));
-    assert_eq!(calls.load(SeqCst), 2, "one failed init, then one that succeeded");
+    assert_eq!(
+        errors,
+        [&"syntax error on call 0".to_string()],
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .all(|&v| v == 42)
+    );
+    assert_eq!(
+        calls.load(SeqCst),
+        2,
+        "one failed init, then one that succeeded"
+    );
     assert_eq!(cache.peek("broken.html"), Some(42));
 }
 
 #[test]
 fn a_panicking_init_leaves_the_key_loadable() {
     let cache = TemplateCache::<u64>::new();
-    let outcome = catch_unwind(AssertUnwindSafe(|| cache.get_or_insert_with("p.html", || panic!("compiler bug"))));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        cache.get_or_insert_with("p.html", || panic!("compiler bug"))
+    }));
     assert!(outcome.is_err());
     assert_eq!(cache.get_or_insert_with("p.html", || 3), 3);
     assert_eq!(cache.get("p.html"), Some(3));
@@ -262,7 +311,11 @@ fn a_write_during_a_load_wins() {
         }
         release_tx.send(()).unwrap();
         // The caller still gets what it computed...
-        assert_eq!(loader.join().unwrap(), "compiled from the old source", "{write}");
+        assert_eq!(
+            loader.join().unwrap(),
+            "compiled from the old source",
+            "{write}"
+        );
         // ...but the cache keeps the later write.
         let want = if write == "insert" { Some("new") } else { None };
         assert_eq!(cache.peek("t.html"), want, "{write}");
@@ -271,7 +324,10 @@ fn a_write_during_a_load_wins() {
 
 #[test]
 fn expired_entries_are_never_returned() {
-    let cache = TemplateCache::<u64>::builder().max_age(std::time::Duration::from_millis(20)).build().unwrap();
+    let cache = TemplateCache::<u64>::builder()
+        .max_age(std::time::Duration::from_millis(20))
+        .build()
+        .unwrap();
     cache.insert("old.html", 1);
     thread::sleep(std::time::Duration::from_millis(40));
     assert_eq!(cache.peek("old.html"), None);
@@ -283,7 +339,10 @@ fn expired_entries_are_never_returned() {
     thread::sleep(std::time::Duration::from_millis(40));
     assert_eq!(cache.purge_expired(), 2);
 
-    let cache = TemplateCache::<u64>::builder().max_age(std::time::Duration::from_secs(3600)).build().unwrap();
+    let cache = TemplateCache::<u64>::builder()
+        .max_age(std::time::Duration::from_secs(3600))
+        .build()
+        .unwrap();
     cache.insert("fresh.html", 1);
     assert_eq!(cache.get("fresh.html"), Some(1));
     assert_eq!(cache.purge_expired(), 0);
@@ -304,18 +363,29 @@ impl Drop for Gate {
 
 #[test]
 fn try_get_fails_only_while_the_shard_is_locked() {
-    let cache = TemplateCache::<Option<Arc<Gate>>>::builder().shards(1).build().unwrap();
+    let cache = TemplateCache::<Option<Arc<Gate>>>::builder()
+        .shards(1)
+        .build()
+        .unwrap();
     let (dropping_tx, dropping_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel();
-    let gate = Gate { dropping: dropping_tx, release: std::sync::Mutex::new(release_rx) };
+    let gate = Gate {
+        dropping: dropping_tx,
+        release: std::sync::Mutex::new(release_rx),
+    };
     cache.insert("a.html", Some(Arc::new(gate)));
     assert!(matches!(cache.try_get("a.html"), Ok(Some(Some(_)))));
     thread::scope(|scope| {
         // Replacing the value drops the gate while the only shard is locked.
         let writer = scope.spawn(|| cache.insert("a.html", None));
         dropping_rx.recv().unwrap();
-        let Err(contention) = cache.try_get("a.html") else { panic!("the shard was not locked") };
-        assert_eq!(contention.to_string(), "the cache shard is locked by another thread");
+        let Err(contention) = cache.try_get("a.html") else {
+            panic!("the shard was not locked")
+        };
+        assert_eq!(
+            contention.to_string(),
+            "the cache shard is locked by another thread"
+        );
         assert!(cache.try_get("b.html").is_err());
         release_tx.send(()).unwrap();
         assert!(writer.join().unwrap());

@@ -28,8 +28,14 @@ fn site() -> BuildCache {
         ("layouts/base.html", &[][..]),
         ("partials/nav.html", &[][..]),
         ("partials/footer.html", &["partials/nav.html"][..]),
-        ("pages/home.html", &["layouts/base.html", "partials/nav.html"][..]),
-        ("pages/about.html", &["layouts/base.html", "partials/footer.html"][..]),
+        (
+            "pages/home.html",
+            &["layouts/base.html", "partials/nav.html"][..],
+        ),
+        (
+            "pages/about.html",
+            &["layouts/base.html", "partials/footer.html"][..],
+        ),
         ("pages/plain.html", &[][..]),
     ] {
         build.templates.insert(name.into(), record(name, deps));
@@ -39,7 +45,10 @@ fn site() -> BuildCache {
 
 /// A file in a fresh directory under the system's temporary directory.
 fn temp_file(test: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("shipwright-cache-seeding-{}-{test}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "shipwright-cache-seeding-{}-{test}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("build-cache.json");
     std::fs::write(&path, bytes).unwrap();
@@ -51,7 +60,14 @@ fn invalidation_follows_the_graph_of_the_file() {
     let path = temp_file("graph", &site().to_bytes());
     let cache: TemplateCache<Arc<str>> = TemplateCache::from_build_cache_file(&path).unwrap();
     let names: Vec<String> = site().templates.keys().cloned().collect();
-    assert_eq!(cache.warm(names.iter().map(|n| (n.as_str(), Arc::from(format!("compiled {n}"))))), 6);
+    assert_eq!(
+        cache.warm(
+            names
+                .iter()
+                .map(|n| (n.as_str(), Arc::from(format!("compiled {n}"))))
+        ),
+        6
+    );
 
     // nav.html is used by footer.html, and through it by about.html, and by home.html.
     assert_eq!(cache.invalidate("partials/nav.html"), 4);
@@ -63,7 +79,10 @@ fn invalidation_follows_the_graph_of_the_file() {
     assert_eq!(cache.invalidate("partials/nav.html"), 0);
     cache.insert("adhoc.html", Arc::from("x"));
     assert_eq!(cache.invalidate("adhoc.html"), 1);
-    assert_eq!(cache.invalidate_many(["layouts/base.html", "pages/plain.html", "nowhere.html"]), 2);
+    assert_eq!(
+        cache.invalidate_many(["layouts/base.html", "pages/plain.html", "nowhere.html"]),
+        2
+    );
     assert!(cache.is_empty());
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
@@ -73,7 +92,11 @@ fn a_new_graph_replaces_the_old_one() {
     let cache: TemplateCache<u8> = TemplateCache::new();
     assert!(cache.graph().is_none());
     cache.warm([("partials/nav.html", 1), ("pages/home.html", 2)]);
-    assert_eq!(cache.invalidate("partials/nav.html"), 1, "no graph: only the name itself");
+    assert_eq!(
+        cache.invalidate("partials/nav.html"),
+        1,
+        "no graph: only the name itself"
+    );
     cache.set_graph(Some(Arc::new((&site()).into())));
     cache.insert("partials/nav.html", 1);
     assert_eq!(cache.invalidate("partials/nav.html"), 2);
@@ -86,15 +109,28 @@ fn a_torn_or_foreign_file_is_rejected_with_its_name() {
     let torn = temp_file("torn", &bytes[..bytes.len() / 2]);
     let err = TemplateCache::<u8>::from_build_cache_file(&torn).unwrap_err();
     assert!(matches!(err, FormatError::Malformed { .. }), "{err}");
-    assert!(err.to_string().starts_with(&format!("{}:", torn.display())), "{err}");
+    assert!(
+        err.to_string().starts_with(&format!("{}:", torn.display())),
+        "{err}"
+    );
 
-    let other = temp_file("version", br#"{"format":"shipwright-build-cache","version":7}"#);
+    let other = temp_file(
+        "version",
+        br#"{"format":"shipwright-build-cache","version":7}"#,
+    );
     let err = TemplateCache::<u8>::from_build_cache_file(&other).unwrap_err();
-    assert!(err.to_string().contains("version 7 is not supported"), "{err}");
+    assert!(
+        err.to_string().contains("version 7 is not supported"),
+        "{err}"
+    );
 
     let missing = torn.with_file_name("absent.json");
     let err = TemplateCache::<u8>::from_build_cache_file(&missing).unwrap_err();
-    assert!(err.to_string().contains("absent.json: cannot read the BuildCache"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("absent.json: cannot read the BuildCache"),
+        "{err}"
+    );
     for path in [torn, other] {
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
@@ -108,7 +144,10 @@ fn the_cache_holds_every_template_of_a_large_build() {
         build.templates.insert(name.clone(), record(&name, &[]));
     }
     let cache = TemplateCache::<u32>::from_build_cache(&build);
-    assert_eq!(cache.warm((0..12_000u32).map(|i| (format!("t{i}.html"), i))), 12_000);
+    assert_eq!(
+        cache.warm((0..12_000u32).map(|i| (format!("t{i}.html"), i))),
+        12_000
+    );
     assert_eq!(cache.len(), 12_000);
     assert_eq!(cache.stats().evictions.total(), 0);
 }

@@ -29,11 +29,20 @@ fn a_ten_thousand_template_chain_walks_without_recursion() {
     let name = |i: usize| format!("chain/t{i:05}.html");
     let mut build = BuildCache::new(vec!["templates".into()]);
     for i in 0..N {
-        let deps = if i + 1 < N { vec![name(i + 1)] } else { Vec::new() };
+        let deps = if i + 1 < N {
+            vec![name(i + 1)]
+        } else {
+            Vec::new()
+        };
         build.templates.insert(name(i), record(&name(i), deps));
     }
     // One more edge closes the chain into a cycle of 10,000.
-    build.templates.get_mut(&name(N - 1)).unwrap().deps.push(name(0));
+    build
+        .templates
+        .get_mut(&name(N - 1))
+        .unwrap()
+        .deps
+        .push(name(0));
     let graph = DependencyGraph::from_build_cache(&reload(&build));
     assert_eq!(graph.len(), N);
     assert_eq!(graph.edge_count(), N);
@@ -53,10 +62,15 @@ fn a_ten_thousand_template_chain_walks_without_recursion() {
 fn a_wide_fan_in_is_listed_once_per_template() {
     // 1,000 pages include the same 10 partials, which all extend one layout.
     let mut build = BuildCache::new(vec!["templates".into()]);
-    build.templates.insert("layout.html".into(), record("layout.html", Vec::new()));
+    build
+        .templates
+        .insert("layout.html".into(), record("layout.html", Vec::new()));
     for p in 0..10 {
         let partial = format!("partials/p{p}.html");
-        build.templates.insert(partial.clone(), record(&partial, vec!["layout.html".into()]));
+        build.templates.insert(
+            partial.clone(),
+            record(&partial, vec!["layout.html".into()]),
+        );
     }
     for i in 0..1_000 {
         let page = format!("pages/{i}.html");
@@ -72,15 +86,26 @@ fn a_wide_fan_in_is_listed_once_per_template() {
     unique.dedup();
     assert_eq!(unique.len(), affected.len());
     // Breadth first: the ten partials come before any page.
-    assert!(affected[..10].iter().all(|&id| graph.name(id).starts_with("partials/")));
-    assert_eq!(graph.dependents(graph.id("partials/p3.html").unwrap()).len(), 1_000);
+    assert!(
+        affected[..10]
+            .iter()
+            .all(|&id| graph.name(id).starts_with("partials/"))
+    );
+    assert_eq!(
+        graph
+            .dependents(graph.id("partials/p3.html").unwrap())
+            .len(),
+        1_000
+    );
 }
 
 #[test]
 fn ids_are_the_same_for_the_same_build() {
     let mut build = BuildCache::new(vec!["templates".into()]);
     for name in ["z.html", "a.html", "m.html"] {
-        build.templates.insert(name.into(), record(name, vec!["a.html".into()]));
+        build
+            .templates
+            .insert(name.into(), record(name, vec!["a.html".into()]));
     }
     let one = DependencyGraph::from_build_cache(&build);
     let two = DependencyGraph::from_build_cache(&reload(&build));

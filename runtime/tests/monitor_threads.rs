@@ -59,7 +59,10 @@ fn the_report_serializes_to_json() {
     let p50 = json["timers"]["compile"]["p50_ns"].as_u64().unwrap();
     assert!(p50.abs_diff(250_000) <= 2_500, "{json}");
     for field in ["min_ns", "mean_ns", "p95_ns", "p99_ns", "max_ns"] {
-        assert!(json["timers"]["compile"][field].is_number(), "{field} in {json}");
+        assert!(
+            json["timers"]["compile"][field].is_number(),
+            "{field} in {json}"
+        );
     }
     assert!(json["uptime_ms"].is_u64());
 }

@@ -234,7 +234,9 @@ impl<V, W: Weigher<V>> CacheBuilder<V, W> {
             return fail("max_bytes must be at least 1".into());
         }
         if !shards.is_power_of_two() || shards > 1 << 16 {
-            return fail(format!("shards must be a power of two from 1 to 65536, got {shards}"));
+            return fail(format!(
+                "shards must be a power of two from 1 to 65536, got {shards}"
+            ));
         }
         if shards > self.max_entries {
             return fail(format!(
@@ -268,7 +270,12 @@ impl<V, W: Weigher<V>> CacheBuilder<V, W> {
         let clock = self.clock.unwrap_or_else(Clock::new);
         #[cfg(not(test))]
         let clock = Clock::new();
-        Ok(Parts { limits, graph: self.graph, weigher: self.weigher, clock })
+        Ok(Parts {
+            limits,
+            graph: self.graph,
+            weigher: self.weigher,
+            clock,
+        })
     }
 }
 
@@ -311,19 +318,46 @@ mod tests {
     #[test]
     fn bad_options_are_named() {
         let cases: [(CacheBuilder<u8>, &str); 7] = [
-            (CacheBuilder::default().max_entries(0), "max_entries must be at least 1"),
-            (CacheBuilder::default().max_bytes(0), "max_bytes must be at least 1"),
-            (CacheBuilder::default().shards(0), "shards must be a power of two from 1 to 65536, got 0"),
+            (
+                CacheBuilder::default().max_entries(0),
+                "max_entries must be at least 1",
+            ),
+            (
+                CacheBuilder::default().max_bytes(0),
+                "max_bytes must be at least 1",
+            ),
+            (
+                CacheBuilder::default().shards(0),
+                "shards must be a power of two from 1 to 65536, got 0",
+            ),
             (CacheBuilder::default().shards(12), "got 12"),
-            (CacheBuilder::default().shards(8).max_entries(4), "8 shards need max_entries of at least 8"),
-            (CacheBuilder::default().shards(8).max_bytes(7), "8 shards need max_bytes of at least 8"),
-            (CacheBuilder::default().max_age(Duration::ZERO), "max_age must be longer than zero"),
+            (
+                CacheBuilder::default().shards(8).max_entries(4),
+                "8 shards need max_entries of at least 8",
+            ),
+            (
+                CacheBuilder::default().shards(8).max_bytes(7),
+                "8 shards need max_bytes of at least 8",
+            ),
+            (
+                CacheBuilder::default().max_age(Duration::ZERO),
+                "max_age must be longer than zero",
+            ),
         ];
         for (builder, message) in cases {
-            let err = builder.build().err().expect(message);
+            let err = builder.build().expect_err(message);
             assert!(err.to_string().contains(message), "{err}");
-            assert!(err.to_string().starts_with("invalid template cache options: "));
+            assert!(
+                err.to_string()
+                    .starts_with("invalid template cache options: ")
+            );
         }
-        assert!(CacheBuilder::<u8>::default().shards(12).build_unsync().is_ok(), "unsync ignores shards");
+        assert!(
+            CacheBuilder::<u8>::default()
+                .shards(12)
+                .build_unsync()
+                .is_ok(),
+            "unsync ignores shards"
+        );
     }
 }

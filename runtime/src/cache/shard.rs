@@ -86,9 +86,16 @@ impl<V> Shard<V> {
         Shard {
             table: HashTable::new(),
             slots: vec![Slot::Free(SENTINEL)],
-            links: vec![Link { prev: SENTINEL, next: SENTINEL }],
+            links: vec![Link {
+                prev: SENTINEL,
+                next: SENTINEL,
+            }],
             weights: vec![0],
-            stamps: if limits.max_age.is_some() { vec![0] } else { Vec::new() },
+            stamps: if limits.max_age.is_some() {
+                vec![0]
+            } else {
+                Vec::new()
+            },
             free: SENTINEL,
             bytes: 0,
             limits,
@@ -130,7 +137,13 @@ impl<V> Shard<V> {
     /// Looks `key` up and makes it the most recently used. An expired entry is dropped and
     /// reported as a miss.
     #[inline(always)]
-    pub(crate) fn get(&mut self, hash: u64, key: &str, stats: &ShardStats, clock: &Clock) -> Option<&V> {
+    pub(crate) fn get(
+        &mut self,
+        hash: u64,
+        key: &str,
+        stats: &ShardStats,
+        clock: &Clock,
+    ) -> Option<&V> {
         let Some(index) = self.find(hash, key) else {
             stats.bump(Cause::Miss);
             return None;
@@ -166,6 +179,7 @@ impl<V> Shard<V> {
 
     /// Stores `value` under `key` as the most recently used entry, after evicting from the
     /// least recently used end until both limits leave room for it.
+    #[allow(clippy::too_many_arguments)] // the key, the value and the shard's surroundings
     pub(crate) fn insert(
         &mut self,
         hash: u64,
@@ -183,7 +197,11 @@ impl<V> Shard<V> {
         if weight > self.limits.max_bytes {
             return self.reject(old.is_some(), stats);
         }
-        let now = if self.limits.max_age.is_some() { clock.now() } else { 0 };
+        let now = if self.limits.max_age.is_some() {
+            clock.now()
+        } else {
+            0
+        };
         while self.table.len() >= self.limits.max_entries {
             self.evict_tail(Cause::Entries, now, stats, hasher);
         }
@@ -202,11 +220,16 @@ impl<V> Shard<V> {
         self.push_front(index);
         self.bytes += weight;
         let slots = &self.slots;
-        self.table.insert_unique(hash, index, |&i| match &slots[i as usize] {
-            Slot::Full(node) => hasher.hash_one(node.key.as_str()),
-            Slot::Free(_) => free_slot(i),
+        self.table
+            .insert_unique(hash, index, |&i| match &slots[i as usize] {
+                Slot::Full(node) => hasher.hash_one(node.key.as_str()),
+                Slot::Free(_) => free_slot(i),
+            });
+        stats.bump(if outcome == Inserted::New {
+            Cause::Insert
+        } else {
+            Cause::Update
         });
-        stats.bump(if outcome == Inserted::New { Cause::Insert } else { Cause::Update });
         self.publish(stats);
         outcome
     }
@@ -222,7 +245,13 @@ impl<V> Shard<V> {
     }
 
     /// Removes `key`, counting the removal under `cause`.
-    pub(crate) fn remove(&mut self, hash: u64, key: &str, cause: Cause, stats: &ShardStats) -> Option<V> {
+    pub(crate) fn remove(
+        &mut self,
+        hash: u64,
+        key: &str,
+        cause: Cause,
+        stats: &ShardStats,
+    ) -> Option<V> {
         let index = self.find(hash, key)?;
         self.unindex(hash, index);
         let node = self.release(index);
@@ -238,7 +267,10 @@ impl<V> Shard<V> {
         self.slots.truncate(1);
         self.links.truncate(1);
         self.weights.truncate(1);
-        self.links[0] = Link { prev: SENTINEL, next: SENTINEL };
+        self.links[0] = Link {
+            prev: SENTINEL,
+            next: SENTINEL,
+        };
         self.stamps.truncate(1);
         self.free = SENTINEL;
         self.bytes = 0;
@@ -248,7 +280,12 @@ impl<V> Shard<V> {
     }
 
     /// Removes every expired entry; returns how many.
-    pub(crate) fn purge_expired(&mut self, stats: &ShardStats, clock: &Clock, hasher: &impl BuildHasher) -> usize {
+    pub(crate) fn purge_expired(
+        &mut self,
+        stats: &ShardStats,
+        clock: &Clock,
+        hasher: &impl BuildHasher,
+    ) -> usize {
         if self.limits.max_age.is_none() {
             return 0;
         }
@@ -300,7 +337,10 @@ impl<V> Shard<V> {
     #[inline(always)]
     fn push_front(&mut self, index: u32) {
         let head = self.links[0].next;
-        self.links[index as usize] = Link { prev: SENTINEL, next: head };
+        self.links[index as usize] = Link {
+            prev: SENTINEL,
+            next: head,
+        };
         self.links[head as usize].prev = index;
         self.links[0].next = index;
     }
@@ -332,9 +372,13 @@ impl<V> Shard<V> {
     #[inline]
     fn alloc(&mut self, node: Node<V>) -> u32 {
         if self.free == SENTINEL {
-            let index = u32::try_from(self.slots.len()).expect("a shard holds fewer than u32::MAX entries");
+            let index =
+                u32::try_from(self.slots.len()).expect("a shard holds fewer than u32::MAX entries");
             self.slots.push(Slot::Full(node));
-            self.links.push(Link { prev: SENTINEL, next: SENTINEL });
+            self.links.push(Link {
+                prev: SENTINEL,
+                next: SENTINEL,
+            });
             self.weights.push(0);
             if self.limits.max_age.is_some() {
                 self.stamps.push(0);
@@ -350,10 +394,20 @@ impl<V> Shard<V> {
         }
     }
 
-    fn evict_tail(&mut self, cause: Cause, now: u64, stats: &ShardStats, hasher: &impl BuildHasher) {
+    fn evict_tail(
+        &mut self,
+        cause: Cause,
+        now: u64,
+        stats: &ShardStats,
+        hasher: &impl BuildHasher,
+    ) {
         let index = self.links[0].prev;
         assert!(index != SENTINEL, "nothing left to evict");
-        let cause = if self.expired(index, now) { Cause::Age } else { cause };
+        let cause = if self.expired(index, now) {
+            Cause::Age
+        } else {
+            cause
+        };
         let hash = hasher.hash_one(self.node(index).key.as_str());
         self.unindex(hash, index);
         drop(self.release(index));
@@ -373,14 +427,25 @@ impl<V> Shard<V> {
         let mut bytes = 0u64;
         let mut prev = SENTINEL;
         let mut index = self.links[0].next;
-        assert!(matches!(self.slots[0], Slot::Free(SENTINEL)), "slot 0 is not the sentinel");
+        assert!(
+            matches!(self.slots[0], Slot::Free(SENTINEL)),
+            "slot 0 is not the sentinel"
+        );
         assert_eq!(self.slots.len(), self.links.len(), "one link per slot");
         assert_eq!(self.slots.len(), self.weights.len(), "one weight per slot");
         while index != SENTINEL {
             let node = self.node(index);
-            assert_eq!(self.links[index as usize].prev, prev, "slot {index}: back link");
+            assert_eq!(
+                self.links[index as usize].prev, prev,
+                "slot {index}: back link"
+            );
             let hash = hasher.hash_one(node.key.as_str());
-            assert_eq!(self.find(hash, &node.key), Some(index), "slot {index}: {:?} not indexed", node.key);
+            assert_eq!(
+                self.find(hash, &node.key),
+                Some(index),
+                "slot {index}: {:?} not indexed",
+                node.key
+            );
             bytes += self.weights[index as usize];
             count += 1;
             assert!(count <= self.slots.len(), "the list loops");
@@ -399,10 +464,22 @@ impl<V> Shard<V> {
             free += 1;
             assert!(free <= self.slots.len(), "the free list loops");
         }
-        assert_eq!(count + free, self.slots.len(), "slots neither used nor free");
+        assert_eq!(
+            count + free,
+            self.slots.len(),
+            "slots neither used nor free"
+        );
         assert_eq!(bytes, self.bytes, "byte total");
-        assert!(count <= self.limits.max_entries, "{count} entries over {}", self.limits.max_entries);
-        assert!(bytes <= self.limits.max_bytes, "{bytes} bytes over {}", self.limits.max_bytes);
+        assert!(
+            count <= self.limits.max_entries,
+            "{count} entries over {}",
+            self.limits.max_entries
+        );
+        assert!(
+            bytes <= self.limits.max_bytes,
+            "{bytes} bytes over {}",
+            self.limits.max_bytes
+        );
         if self.limits.max_age.is_some() {
             assert_eq!(self.stamps.len(), self.slots.len(), "one stamp per slot");
         } else {

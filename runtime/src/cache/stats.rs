@@ -130,7 +130,11 @@ impl CacheStats {
     /// `hits / (hits + misses)`, or 0 before the first lookup.
     pub fn hit_ratio(&self) -> f64 {
         let lookups = self.hits + self.misses;
-        if lookups == 0 { 0.0 } else { self.hits as f64 / lookups as f64 }
+        if lookups == 0 {
+            0.0
+        } else {
+            self.hits as f64 / lookups as f64
+        }
     }
 
     pub(crate) fn merge(mut self, other: CacheStats) -> CacheStats {

@@ -76,7 +76,9 @@ impl std::error::Error for LockContention {}
 impl<V> TemplateCache<V> {
     /// A cache with the default options (see [`CacheBuilder`]).
     pub fn new() -> Self {
-        Self::builder().build().expect("the default options are valid")
+        Self::builder()
+            .build()
+            .expect("the default options are valid")
     }
 
     /// Options for a new cache.
@@ -92,7 +94,13 @@ impl<V> TemplateCache<V> {
     /// [`warm`](Self::warm)).
     pub fn from_build_cache(build: &BuildCache) -> Self {
         Self::builder()
-            .max_entries(build.templates.len().saturating_mul(2).max(super::DEFAULT_MAX_ENTRIES))
+            .max_entries(
+                build
+                    .templates
+                    .len()
+                    .saturating_mul(2)
+                    .max(super::DEFAULT_MAX_ENTRIES),
+            )
             .build_cache(build)
             .build()
             .expect("the default options are valid")
@@ -118,7 +126,10 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
             .limits
             .into_iter()
             .map(|limits| ShardSlot {
-                locked: Mutex::new(Locked { shard: Shard::new(limits), loading: HashTable::new() }),
+                locked: Mutex::new(Locked {
+                    shard: Shard::new(limits),
+                    loading: HashTable::new(),
+                }),
                 stats: ShardStats::default(),
             })
             .collect();
@@ -157,7 +168,11 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     {
         let hash = self.hash(key);
         let slot = self.slot(hash);
-        slot.locked.lock().shard.get(hash, key, &slot.stats, &self.clock).cloned()
+        slot.locked
+            .lock()
+            .shard
+            .get(hash, key, &slot.stats, &self.clock)
+            .cloned()
     }
 
     /// Like [`get`](Self::get), but fails instead of waiting when the shard is locked.
@@ -169,7 +184,10 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         let hash = self.hash(key);
         let slot = self.slot(hash);
         let mut locked = slot.locked.try_lock().ok_or(LockContention)?;
-        Ok(locked.shard.get(hash, key, &slot.stats, &self.clock).cloned())
+        Ok(locked
+            .shard
+            .get(hash, key, &slot.stats, &self.clock)
+            .cloned())
     }
 
     /// The value of `key` without making it recently used and without counting a hit or a
@@ -179,13 +197,23 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         V: Clone,
     {
         let hash = self.hash(key);
-        self.slot(hash).locked.lock().shard.peek(hash, key, &self.clock).cloned()
+        self.slot(hash)
+            .locked
+            .lock()
+            .shard
+            .peek(hash, key, &self.clock)
+            .cloned()
     }
 
     /// Whether `key` has a live value (without making it recently used).
     pub fn contains(&self, key: &str) -> bool {
         let hash = self.hash(key);
-        self.slot(hash).locked.lock().shard.peek(hash, key, &self.clock).is_some()
+        self.slot(hash)
+            .locked
+            .lock()
+            .shard
+            .peek(hash, key, &self.clock)
+            .is_some()
     }
 
     /// Stores `value` as the most recently used entry, evicting least recently used entries of
@@ -201,7 +229,15 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         let slot = self.slot(hash);
         let mut locked = slot.locked.lock();
         locked.forget_loads(hash, key);
-        locked.shard.insert(hash, key, value, weight, &slot.stats, &self.clock, &self.hasher) != Inserted::Rejected
+        locked.shard.insert(
+            hash,
+            key,
+            value,
+            weight,
+            &slot.stats,
+            &self.clock,
+            &self.hasher,
+        ) != Inserted::Rejected
     }
 
     /// Inserts every pair, in order; returns how many were stored.
@@ -236,7 +272,11 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     /// Like [`get_or_insert_with`](Self::get_or_insert_with) for an `init` that can fail (a
     /// template that does not compile). The error goes to the caller whose `init` failed;
     /// the callers waiting for it try again, one of them running its own `init`.
-    pub fn try_get_or_insert_with<E>(&self, key: &str, init: impl FnOnce() -> Result<V, E>) -> Result<V, E>
+    pub fn try_get_or_insert_with<E>(
+        &self,
+        key: &str,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
     where
         V: Clone,
     {
@@ -262,9 +302,15 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
                 done: Condvar::new(),
                 stale: AtomicBool::new(false),
             });
-            locked.loading.insert_unique(hash, Arc::clone(&pending), |p| p.hash);
+            locked
+                .loading
+                .insert_unique(hash, Arc::clone(&pending), |p| p.hash);
             drop(locked);
-            let guard = LoadGuard { cache: self, slot, pending: Some(pending) };
+            let guard = LoadGuard {
+                cache: self,
+                slot,
+                pending: Some(pending),
+            };
             let value = init()?;
             return Ok(guard.finish(value));
         }
@@ -298,8 +344,15 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
                 None => outside.push(name),
             }
         }
-        let affected = graph.as_deref().map(|g| g.affected(&known)).unwrap_or_default();
-        let names = outside.into_iter().chain(affected.iter().map(|&id| graph.as_deref().unwrap().name(id)));
+        let affected = graph
+            .as_deref()
+            .map(|g| g.affected(&known))
+            .unwrap_or_default();
+        let names = outside.into_iter().chain(
+            affected
+                .iter()
+                .map(|&id| graph.as_deref().unwrap().name(id)),
+        );
         // (shard, hash, name), grouped by shard so that each lock is taken once.
         let mut targets: Vec<(usize, u64, &str)> = names
             .map(|name| {
@@ -314,7 +367,12 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
             let mut locked = slot.locked.lock();
             for &(_, hash, name) in group {
                 locked.forget_loads(hash, name);
-                removed += usize::from(locked.shard.remove(hash, name, Cause::Invalidation, &slot.stats).is_some());
+                removed += usize::from(
+                    locked
+                        .shard
+                        .remove(hash, name, Cause::Invalidation, &slot.stats)
+                        .is_some(),
+                );
             }
         }
         removed
@@ -339,13 +397,21 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     pub fn purge_expired(&self) -> usize {
         self.shards
             .iter()
-            .map(|slot| slot.locked.lock().shard.purge_expired(&slot.stats, &self.clock, &self.hasher))
+            .map(|slot| {
+                slot.locked
+                    .lock()
+                    .shard
+                    .purge_expired(&slot.stats, &self.clock, &self.hasher)
+            })
             .sum()
     }
 
     /// The counters of every shard, added up, read without locking.
     pub fn stats(&self) -> CacheStats {
-        self.shards.iter().map(|slot| slot.stats.snapshot()).fold(CacheStats::default(), CacheStats::merge)
+        self.shards
+            .iter()
+            .map(|slot| slot.stats.snapshot())
+            .fold(CacheStats::default(), CacheStats::merge)
     }
 
     /// The number of entries, read without locking.
@@ -376,7 +442,10 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
             locked.shard.validate(&slot.stats, &self.hasher);
             for pending in &locked.loading {
                 assert_eq!(pending.hash, self.hash(&pending.key), "placeholder hash");
-                assert!(std::ptr::eq(self.slot(pending.hash), slot), "placeholder in the wrong shard");
+                assert!(
+                    std::ptr::eq(self.slot(pending.hash), slot),
+                    "placeholder in the wrong shard"
+                );
             }
         }
     }
@@ -384,7 +453,10 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     /// The keys of each shard from the most to the least recently used (tests only).
     #[cfg(test)]
     pub(crate) fn keys_by_shard(&self) -> Vec<Vec<String>> {
-        self.shards.iter().map(|slot| slot.locked.lock().shard.keys().map(str::to_owned).collect()).collect()
+        self.shards
+            .iter()
+            .map(|slot| slot.locked.lock().shard.keys().map(str::to_owned).collect())
+            .collect()
     }
 }
 
@@ -407,7 +479,10 @@ impl<V> Locked<V> {
 
     /// Removes `pending` from the loads in flight, if it is still there.
     fn finish_load(&mut self, pending: &Arc<Pending<V>>) {
-        if let Ok(entry) = self.loading.find_entry(pending.hash, |p| Arc::ptr_eq(p, pending)) {
+        if let Ok(entry) = self
+            .loading
+            .find_entry(pending.hash, |p| Arc::ptr_eq(p, pending))
+        {
             entry.remove();
         }
     }
@@ -449,7 +524,15 @@ impl<V: Clone, W: Weigher<V>> LoadGuard<'_, V, W> {
             locked.finish_load(&pending);
             if !pending.stale.load(Relaxed) {
                 let (cache, stats) = (self.cache, &self.slot.stats);
-                locked.shard.insert(pending.hash, &pending.key, value.clone(), weight, stats, &cache.clock, &cache.hasher);
+                locked.shard.insert(
+                    pending.hash,
+                    &pending.key,
+                    value.clone(),
+                    weight,
+                    stats,
+                    &cache.clock,
+                    &cache.hasher,
+                );
             }
         }
         pending.settle(Load::Ready(value.clone()));
@@ -468,8 +551,11 @@ impl<V: Clone, W: Weigher<V>> Drop for LoadGuard<'_, V, W> {
 
 impl<V, W> fmt::Debug for TemplateCache<V, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stats =
-            self.shards.iter().map(|slot| slot.stats.snapshot()).fold(CacheStats::default(), CacheStats::merge);
+        let stats = self
+            .shards
+            .iter()
+            .map(|slot| slot.stats.snapshot())
+            .fold(CacheStats::default(), CacheStats::merge);
         f.debug_struct("TemplateCache")
             .field("shards", &self.shards.len())
             .field("entries", &stats.entries)

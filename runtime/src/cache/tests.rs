@@ -36,7 +36,10 @@ const GRAPH: [(&str, &[&str]); 9] = [
     ("f.html", &["e.html"]),
     ("g.html", &["g.html"]),
     ("pages/a-rather-long-name-0.html", &["c.html"]),
-    ("pages/a-rather-long-name-1.html", &["pages/a-rather-long-name-1.html"]),
+    (
+        "pages/a-rather-long-name-1.html",
+        &["pages/a-rather-long-name-1.html"],
+    ),
 ];
 
 fn graph() -> Arc<DependencyGraph> {
@@ -195,14 +198,19 @@ impl Model {
     fn purge(&mut self) -> usize {
         let before = self.entries.len();
         let (now, max_age) = (self.now, self.max_age);
-        self.entries.retain(|e| !max_age.is_some_and(|max| now - e.2 >= max));
+        self.entries
+            .retain(|e| max_age.is_none_or(|max| now - e.2 < max));
         let removed = before - self.entries.len();
         self.stats.evictions.age += removed as u64;
         removed
     }
 
     fn published(&self) -> CacheStats {
-        CacheStats { entries: self.entries.len() as u64, bytes: self.bytes(), ..self.stats }
+        CacheStats {
+            entries: self.entries.len() as u64,
+            bytes: self.bytes(),
+            ..self.stats
+        }
     }
 }
 
@@ -223,7 +231,14 @@ fn check(max_entries: usize, max_bytes: u64, max_age: Option<u64>, ops: &[Op]) {
     };
     let sync = options().shards(1).build().unwrap();
     let mut unsync: unsync::TemplateCache<u64, _> = options().build_unsync().unwrap();
-    let mut model = Model { entries: Vec::new(), max_entries, max_bytes, max_age, now: 0, stats: CacheStats::default() };
+    let mut model = Model {
+        entries: Vec::new(),
+        max_entries,
+        max_bytes,
+        max_age,
+        now: 0,
+        stats: CacheStats::default(),
+    };
 
     for (step, op) in ops.iter().enumerate() {
         let context = format!("step {step}: {op:?}");
@@ -274,12 +289,20 @@ fn check(max_entries: usize, max_bytes: u64, max_age: Option<u64>, ops: &[Op]) {
         sync.validate();
         unsync.validate();
         let order: Vec<&str> = model.entries.iter().map(|e| e.0).collect();
-        assert_eq!(sync.keys_by_shard(), [order.clone()], "{context}");
+        assert_eq!(
+            sync.keys_by_shard(),
+            std::slice::from_ref(&order),
+            "{context}"
+        );
         assert_eq!(unsync.keys().collect::<Vec<_>>(), order, "{context}");
         assert_eq!(sync.stats(), model.published(), "{context}");
         assert_eq!(unsync.stats(), model.published(), "{context}");
         let stats = sync.stats();
-        assert_eq!(stats.entries, stats.inserts - stats.evictions.total(), "{context}");
+        assert_eq!(
+            stats.entries,
+            stats.inserts - stats.evictions.total(),
+            "{context}"
+        );
     }
 }
 
@@ -339,7 +362,10 @@ fn shards_share_the_limits_and_never_exceed_them() {
     let stats = cache.stats();
     assert!(stats.entries <= 100 && stats.bytes <= 1_000, "{stats:?}");
     assert_eq!(stats.entries, stats.inserts - stats.evictions.total());
-    assert!(stats.evictions.entries > 0 && stats.evictions.bytes > 0, "{stats:?}");
+    assert!(
+        stats.evictions.entries > 0 && stats.evictions.bytes > 0,
+        "{stats:?}"
+    );
     let per_shard: Vec<usize> = cache.keys_by_shard().iter().map(Vec::len).collect();
     assert!(per_shard.iter().all(|&n| n <= 25), "{per_shard:?}");
 }

@@ -35,7 +35,9 @@ pub struct TemplateCache<V, W = DefaultWeigher> {
 impl<V> TemplateCache<V> {
     /// A cache with the default options (see [`CacheBuilder`]).
     pub fn new() -> Self {
-        Self::builder().build_unsync().expect("the default options are valid")
+        Self::builder()
+            .build_unsync()
+            .expect("the default options are valid")
     }
 
     /// Options for a new cache; finish with [`CacheBuilder::build_unsync`].
@@ -52,7 +54,9 @@ impl<V> Default for TemplateCache<V> {
 
 impl<V, W: Weigher<V>> TemplateCache<V, W> {
     pub(crate) fn from_parts(parts: Parts<W>) -> Self {
-        let [limits] = parts.limits[..] else { unreachable!("one shard") };
+        let [limits] = parts.limits[..] else {
+            unreachable!("one shard")
+        };
         TemplateCache {
             shard: Shard::new(limits),
             stats: ShardStats::default(),
@@ -93,7 +97,15 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     pub fn insert(&mut self, key: &str, value: V) -> bool {
         let weight = self.weigher.weigh(key, &value);
         let hash = self.hash(key);
-        self.shard.insert(hash, key, value, weight, &self.stats, &self.clock, &self.hasher) != Inserted::Rejected
+        self.shard.insert(
+            hash,
+            key,
+            value,
+            weight,
+            &self.stats,
+            &self.clock,
+            &self.hasher,
+        ) != Inserted::Rejected
     }
 
     /// Inserts every pair, in order; returns how many were stored.
@@ -118,7 +130,11 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
 
     /// Like [`get_or_insert_with`](Self::get_or_insert_with) for an `init` that can fail; on
     /// error nothing is stored.
-    pub fn try_get_or_insert_with<E>(&mut self, key: &str, init: impl FnOnce() -> Result<V, E>) -> Result<V, E>
+    pub fn try_get_or_insert_with<E>(
+        &mut self,
+        key: &str,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
     where
         V: Clone,
     {
@@ -164,7 +180,11 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
 
     fn drop_invalid(&mut self, name: &str) -> usize {
         let hash = self.hash(name);
-        usize::from(self.shard.remove(hash, name, Cause::Invalidation, &self.stats).is_some())
+        usize::from(
+            self.shard
+                .remove(hash, name, Cause::Invalidation, &self.stats)
+                .is_some(),
+        )
     }
 
     /// Removes every entry; returns how many there were.
@@ -174,7 +194,8 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
 
     /// Removes every expired entry now rather than when it is met; returns how many.
     pub fn purge_expired(&mut self) -> usize {
-        self.shard.purge_expired(&self.stats, &self.clock, &self.hasher)
+        self.shard
+            .purge_expired(&self.stats, &self.clock, &self.hasher)
     }
 
     /// The keys from the most to the least recently used (expired ones included).
