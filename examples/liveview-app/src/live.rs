@@ -159,7 +159,7 @@ impl Session {
     fn status(&self) -> Value {
         let mut status: Status = self.app.status.lock().expect("status lock").clone();
         if let Some(e) = &self.error {
-            status.errors.push(crate::server::StatusError { file: e.template.clone(), line: e.line.map(|l| l as u32), message: e.message.clone() });
+            status.errors.push(crate::server::StatusError { file: e.template.as_ref().map(|t| format!("templates/{t}")), line: e.line.map(|l| l as u32), message: e.message.clone() });
         }
         json!({ "type": "status", "rebuild": status.rebuild, "errors": status.errors })
     }

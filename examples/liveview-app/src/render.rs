@@ -195,3 +195,42 @@ fn own(html: &str, children: &[Part], rendered: &Rendered) -> String {
     out.push_str(rest);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(title: &str, counter: &str, extra: &str) -> Rendered {
+        let content = format!("<h1>Live</h1><div>{counter}</div>{extra}");
+        let html = format!("<title>{title}</title><header>nav</header><main>{content}</main><div>foot</div>");
+        let parts = HashMap::from([("title", title.to_string()), ("nav", "nav".into()), ("content", content), ("counter", counter.into()), ("footer", "foot".into())]);
+        Rendered { html, parts }
+    }
+
+    #[test]
+    fn the_same_render_is_no_patch() {
+        let a = rendered("T", "Count: 1", "");
+        assert_eq!(diff(Page::Counter, &a, &a.clone()), Patch::None);
+    }
+
+    #[test]
+    fn a_change_inside_a_nested_part_sends_that_part_only() {
+        let (a, b) = (rendered("T", "Count: 1", ""), rendered("T", "Count: 2", ""));
+        assert_eq!(diff(Page::Counter, &a, &b), Patch::Parts(vec![("counter", "Count: 2".into())]));
+    }
+
+    #[test]
+    fn a_change_around_a_nested_part_sends_the_outer_part() {
+        let (a, b) = (rendered("T", "Count: 1", ""), rendered("U", "Count: 1", "<p>new</p>"));
+        let Patch::Parts(parts) = diff(Page::Counter, &a, &b) else { panic!() };
+        assert_eq!(parts.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ["content", "title"]);
+    }
+
+    #[test]
+    fn a_change_outside_every_part_sends_the_page() {
+        let a = rendered("T", "Count: 1", "");
+        let mut b = a.clone();
+        b.html = b.html.replace("<header>", "<p>banner</p><header>");
+        assert_eq!(diff(Page::Counter, &a, &b), Patch::Page(b.html.clone()));
+    }
+}
