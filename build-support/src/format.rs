@@ -85,6 +85,21 @@ pub struct TemplateRecord {
     pub vars: Vec<String>,
 }
 
+impl TemplateRecord {
+    /// The record the build script writes for a template whose text is one
+    /// `{% include '…' %}` per name in `deps`, found in root 0: a graph for tests and benchmarks
+    /// without writing files.
+    ///
+    /// ```
+    /// let record = shipwright_build::format::TemplateRecord::including("page.html", &["base.html"]);
+    /// assert_eq!(record.deps, ["base.html"]);
+    /// ```
+    pub fn including(name: &str, deps: &[&str]) -> TemplateRecord {
+        let src: String = deps.iter().map(|d| format!("{{% include {d:?} %}}")).collect();
+        crate::analyze::record(name, 0, &src).0
+    }
+}
+
 /// A reference whose template name is only known when the template renders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DynamicRef {

@@ -4,13 +4,9 @@
 //! use shipwright_build::format::{BuildCache, TemplateRecord};
 //! use shipwright_build::graph::{link, resolve_name};
 //!
-//! # fn record(deps: &[&str]) -> TemplateRecord {
-//! #     let src: String = deps.iter().map(|d| format!("{{% include '{d}' %}}")).collect();
-//! #     shipwright_build::analyze::record("t.html", 0, &src).0
-//! # }
 //! let mut cache = BuildCache::new(vec!["templates".into()]);
-//! cache.templates.insert("page.html".into(), record(&["./base.html", "nav.html"]));
-//! cache.templates.insert("base.html".into(), record(&["page.html"]));
+//! cache.templates.insert("page.html".into(), TemplateRecord::including("page.html", &["./base.html", "nav.html"]));
+//! cache.templates.insert("base.html".into(), TemplateRecord::including("base.html", &["page.html"]));
 //! link(&mut cache, |_template, _dep| 1);
 //! assert_eq!(cache.templates["base.html"].transitive, ["page.html"]);
 //! assert_eq!(cache.missing[0].name, "nav.html");
@@ -221,8 +217,7 @@ mod tests {
     use crate::format::TemplateRecord;
 
     fn record(deps: &[&str]) -> TemplateRecord {
-        let src: String = deps.iter().map(|d| format!("{{% include '{d}' %}}")).collect();
-        crate::analyze::record("t.html", 0, &src).0
+        TemplateRecord::including("t.html", deps)
     }
 
     fn cache(edges: &[(&str, &[&str])]) -> BuildCache {

@@ -24,7 +24,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shipwright_build::format::{BuildCache, TemplateRecord, template_id};
+use shipwright_build::format::{BuildCache, TemplateRecord};
 use shipwright_runtime::cache::{TemplateCache, unsync};
 use shipwright_runtime::graph::DependencyGraph;
 use shipwright_runtime::monitor::PerformanceMonitor;
@@ -911,17 +911,9 @@ fn rss_child(which: &str) {
 // The invalidation cascade on a generated site of 10,000 templates.
 
 fn site() -> BuildCache {
-    let record = |name: &str, deps: Vec<String>| TemplateRecord {
-        id: template_id(name),
-        root: 0,
-        hash: String::new(),
-        static_hash: String::new(),
-        interface_hash: String::new(),
-        size: 0,
-        deps,
-        dynamic: Vec::new(),
-        transitive: Vec::new(),
-        vars: Vec::new(),
+    let record = |name: &str, deps: Vec<String>| {
+        let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+        TemplateRecord::including(name, &deps)
     };
     let mut build = BuildCache::new(vec!["templates".into()]);
     let mut add = |name: String, deps: Vec<String>| {

@@ -1,17 +1,10 @@
 //! The dependency graph of a [`BuildCache`], with dense integer ids.
 //!
 //! ```
-//! use shipwright_build::format::{BuildCache, TemplateRecord, template_id};
+//! use shipwright_build::format::{BuildCache, TemplateRecord};
 //! use shipwright_runtime::graph::DependencyGraph;
 //!
-//! # fn record(name: &str, deps: &[&str]) -> TemplateRecord {
-//! #     TemplateRecord {
-//! #         id: template_id(name), root: 0, hash: String::new(), static_hash: String::new(),
-//! #         interface_hash: String::new(), size: 0,
-//! #         deps: deps.iter().map(|d| d.to_string()).collect(),
-//! #         dynamic: Vec::new(), transitive: Vec::new(), vars: Vec::new(),
-//! #     }
-//! # }
+//! # fn record(name: &str, deps: &[&str]) -> TemplateRecord { TemplateRecord::including(name, deps) }
 //! let mut build = BuildCache::new(vec!["templates".into()]);
 //! for (name, deps) in [
 //!     ("base.html", &[][..]),
@@ -390,26 +383,12 @@ impl fmt::Debug for DependencyGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shipwright_build::format::{TemplateRecord, template_id};
+    use shipwright_build::format::TemplateRecord;
 
     fn build(templates: &[(&str, &[&str])]) -> BuildCache {
         let mut build = BuildCache::new(vec!["templates".into()]);
         for (name, deps) in templates {
-            build.templates.insert(
-                (*name).into(),
-                TemplateRecord {
-                    id: template_id(name),
-                    root: 0,
-                    hash: String::new(),
-                    static_hash: String::new(),
-                    interface_hash: String::new(),
-                    size: 0,
-                    deps: deps.iter().map(|d| d.to_string()).collect(),
-                    dynamic: Vec::new(),
-                    transitive: Vec::new(),
-                    vars: Vec::new(),
-                },
-            );
+            build.templates.insert((*name).into(), TemplateRecord::including(name, deps));
         }
         build
     }

@@ -1,21 +1,11 @@
 //! The dependency graph of BuildCaches read from bytes, as the application gets them.
 
-use shipwright_build::format::{BuildCache, TemplateRecord, template_id};
+use shipwright_build::format::{BuildCache, TemplateRecord};
 use shipwright_runtime::graph::{DependencyGraph, TemplateId};
 
 fn record(name: &str, deps: Vec<String>) -> TemplateRecord {
-    TemplateRecord {
-        id: template_id(name),
-        root: 0,
-        hash: String::new(),
-        static_hash: String::new(),
-        interface_hash: String::new(),
-        size: 0,
-        deps,
-        dynamic: Vec::new(),
-        transitive: Vec::new(),
-        vars: Vec::new(),
-    }
+    let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+    TemplateRecord::including(name, &deps)
 }
 
 /// Round-trips through the file format, as a loaded BuildCache would.

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use shipwright_build::format::{BuildCache, TemplateRecord, template_id};
+use shipwright_build::format::{BuildCache, TemplateRecord};
 
 use super::clock::Clock;
 use super::{CacheStats, TemplateCache, unsync};
@@ -45,21 +45,7 @@ const GRAPH: [(&str, &[&str]); 9] = [
 fn graph() -> Arc<DependencyGraph> {
     let mut build = BuildCache::new(vec!["templates".into()]);
     for (name, deps) in GRAPH {
-        build.templates.insert(
-            name.into(),
-            TemplateRecord {
-                id: template_id(name),
-                root: 0,
-                hash: String::new(),
-                static_hash: String::new(),
-                interface_hash: String::new(),
-                size: 0,
-                deps: deps.iter().map(|d| d.to_string()).collect(),
-                dynamic: Vec::new(),
-                transitive: Vec::new(),
-                vars: Vec::new(),
-            },
-        );
+        build.templates.insert(name.into(), TemplateRecord::including(name, deps));
     }
     Arc::new(DependencyGraph::from_build_cache(&build))
 }
