@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::target_dir;
+
 const TEMPLATES: usize = 1_000;
 const PARTIALS: usize = 10;
 const RUNS: usize = 7;
@@ -178,18 +182,3 @@ fn cargo(dir: &Path, target: &Path, args: &[&str], incremental: &str) {
     );
 }
 
-fn target_dir() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["metadata", "--no-deps", "--format-version=1"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    PathBuf::from(metadata["target_directory"].as_str().unwrap())
-}

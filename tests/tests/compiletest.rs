@@ -10,8 +10,10 @@
 //! The `.stderr` files are rustc's output on the toolchain named in `build.rs`; elsewhere this
 //! test is ignored.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+
+mod support;
+use support::{copy_dir, target_dir};
 
 /// Compiled with this crate's BuildCache.
 const WITH_CACHE: &[&str] = &[
@@ -48,7 +50,8 @@ fn ui() {
     every_case_runs_in_one_environment();
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let project = target_dir().join("tests/trybuild/shipwright-tests");
-    copy_templates(&manifest_dir.join("templates"), &project.join("templates"));
+    let _ = std::fs::remove_dir_all(project.join("templates"));
+    copy_dir(&manifest_dir.join("templates"), &project.join("templates"));
     let stale = project.join("templates/stale.html");
     let mut bytes = std::fs::read(&stale).unwrap();
     bytes.extend_from_slice(b"<p>edited after the build script ran</p>\n");
@@ -106,35 +109,4 @@ fn every_case_runs_in_one_environment() {
     assert_eq!(on_disk, listed);
 }
 
-/// The target directory trybuild uses too: cargo metadata's.
-fn target_dir() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["metadata", "--no-deps", "--format-version=1"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    PathBuf::from(metadata["target_directory"].as_str().unwrap())
-}
 
-fn copy_templates(from: &Path, to: &Path) {
-    if to.exists() {
-        std::fs::remove_dir_all(to).unwrap();
-    }
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_templates(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
