@@ -153,7 +153,12 @@ impl Browser {
             if std::env::var_os("CI").is_some() {
                 panic!("no Chromium on PATH (install the Debian packages chromium and chromium-driver; .ci/run does)");
             }
-            eprintln!("\n!!!!!!!!\n!!!!!!!! SKIPPED: no Chromium on PATH; `apt-get install chromium chromium-driver` to run the browser test\n!!!!!!!!\n");
+            // Straight to the process's stderr: the test harness hides what `eprintln!` prints
+            // in a passing test.
+            use std::io::Write;
+            let _ = std::io::stderr().write_all(
+                b"\n!!!!!!!!\n!!!!!!!! SKIPPED: no Chromium on PATH; `apt-get install chromium chromium-driver` to run the browser test\n!!!!!!!!\n\n",
+            );
             return None;
         };
         let profile = tempfile::tempdir().expect("profile directory");
