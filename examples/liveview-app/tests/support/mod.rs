@@ -42,8 +42,13 @@ impl Templates {
         std::fs::read_to_string(self.path(name)).unwrap()
     }
 
+    /// Saves as many editors do, a temporary file renamed over the template, so that no
+    /// reader ever sees it half-written (the watcher's own tests cover every other way).
     pub fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.path(name), text).unwrap();
+        let path = self.path(name);
+        let temp = path.with_extension("html.saving");
+        std::fs::write(&temp, text).unwrap();
+        std::fs::rename(&temp, &path).unwrap();
     }
 }
 
