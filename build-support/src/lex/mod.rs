@@ -428,10 +428,9 @@ fn lex_code<'s>(
                     b'(' => brackets.push(b')'),
                     b'[' => brackets.push(b']'),
                     b'{' => brackets.push(b'}'),
-                    b')' | b']' | b'}' => {
-                        if brackets.pop() != Some(b) {
-                            return Err(error(src, start, format!("unexpected `{}`", b as char)));
-                        }
+                    // A closer pops its opener in the guard; only a mismatch takes this arm.
+                    b')' | b']' | b'}' if brackets.pop() != Some(b) => {
+                        return Err(error(src, start, format!("unexpected `{}`", b as char)));
                     }
                     _ => {}
                 }

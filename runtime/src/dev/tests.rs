@@ -71,7 +71,7 @@ fn the_same_bytes_again_are_still_invalidated_but_not_changed() {
     assert_eq!(batch.plan.decisions["base.html"], Decision::Unchanged);
     assert_eq!(*invalidated.lock(), ["base.html", "home.html"]);
     // A rescan skips files whose bytes are known.
-    assert!(tracker.batch(&[root.clone()], Mode::Rescan).is_empty());
+    assert!(tracker.batch(std::slice::from_ref(&root), Mode::Rescan).is_empty());
 }
 
 #[test]
