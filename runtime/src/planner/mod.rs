@@ -423,6 +423,7 @@ impl RebuildPlanner {
                 return Some(Reason::MissingVariable {
                     template: name.to_string(),
                     used_in: template.clone(),
+                    line: self.first_use(template, var),
                     variable: var.to_string(),
                     type_name: binding.type_name.clone(),
                     fields: binding.fields.clone(),
@@ -430,6 +431,17 @@ impl RebuildPlanner {
             }
         }
         None
+    }
+
+    /// The line of the first name token `var` in the current text of `template` (0 if none).
+    fn first_use(&self, template: &str, var: &str) -> u32 {
+        let Some(Current::Present { source, .. }) = self.current.get(template) else { return 0 };
+        let Ok(lexed) = lex(source) else { return 0 };
+        lexed
+            .code()
+            .flat_map(|(_, tokens)| tokens.iter())
+            .find(|t| t.is_name(var))
+            .map_or(0, |t| line_of(source, t.start))
     }
 
     fn built_vars<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {

@@ -104,6 +104,8 @@ pub enum Reason {
         template: String,
         /// The template that reads the variable (the bound one or one it includes).
         used_in: String,
+        /// 1-based line of its first use in `used_in` (0 if unknown).
+        line: u32,
         /// The variable.
         variable: String,
         /// The struct bound to `template`.
@@ -178,6 +180,7 @@ impl Reason {
         match self {
             Reason::Interface { template, line, .. } if *line > 0 => Some((template, *line)),
             Reason::Dynamic { template, line, .. } | Reason::Parse { template, line, .. } => Some((template, *line)),
+            Reason::MissingVariable { used_in, line, .. } if *line > 0 => Some((used_in, *line)),
             Reason::Dependency { cause, .. } => cause.location(),
             _ => None,
         }
@@ -195,7 +198,7 @@ impl fmt::Display for Reason {
             Reason::MissingDependency { template, dependency } => {
                 write!(f, "{template} references {dependency}, which is not a template")
             }
-            Reason::MissingVariable { template, used_in, variable, type_name, fields } => {
+            Reason::MissingVariable { template, used_in, variable, type_name, fields, .. } => {
                 write!(f, "new variable `{variable}` is not a field of `{type_name}` (fields: {})", fields.join(", "))?;
                 if used_in != template {
                     write!(f, "; it is read in {used_in}, which {template} renders")?;

@@ -91,6 +91,8 @@ fn a_deep_dependency_change_reaches_the_bound_page() {
         "rebuild: new variable `cart` is not a field of `Home` (fields: title, links); it is read in partials/nav.html, which pages/home.html renders"
     );
     assert_eq!(said(&plan, "base.html"), "hot reload: base.html renders partials/nav.html: interface of partials/nav.html changed: new expression `cart . count`");
+    let reason = plan.decisions["pages/home.html"].reason().unwrap();
+    assert_eq!(reason.location(), Some(("partials/nav.html", 1)), "the overlay can point at the use");
 }
 
 #[test]
