@@ -23,7 +23,7 @@
 //! leaves the root (`missing`), a cycle (`cycles`). A file that is not UTF-8 or cannot be read is
 //! left out with a warning; binding it is then an "unknown template" error.
 //!
-//! A second build with nothing changed walks the roots and stats the files, and reads none
+//! A second build with nothing changed stats the directories and the files, and reads none
 //! ([`crate::scan::index`]).
 
 use std::fmt;
@@ -190,7 +190,7 @@ impl Builder {
         let index = Index::load(&index_path).filter(|i| i.key == key);
         if let Some(index) = &index {
             let cache_intact = FileStat::of(usize::MAX, "", &path).is_ok_and(|now| index.cache.same_as(&now, index.written_ns));
-            if cache_intact && registry_path.is_file() && unchanged(roots, index)? {
+            if cache_intact && registry_path.is_file() && unchanged(roots, index) {
                 let warnings = index.warnings.clone();
                 return Ok(Built { path, templates: index.files.len(), analysed: 0, changed: false, warnings });
             }
@@ -203,7 +203,7 @@ impl Builder {
         atomic_write(&registry_path, registry.as_bytes()).map_err(write_error(&registry_path))?;
         let warnings: Vec<String> = scanned.warnings.iter().map(ToString::to_string).collect();
         let cache = FileStat::of(usize::MAX, "", &path).map_err(write_error(&path))?;
-        let index = Index { key, cache, warnings: warnings.clone(), written_ns: 0, files: scanned.stats };
+        let index = Index { key, cache, warnings: warnings.clone(), written_ns: 0, files: scanned.stats, dirs: scanned.dirs };
         index.save(&index_path).map_err(write_error(&index_path))?;
         Ok(Built { path, templates: scanned.cache.templates.len(), analysed: scanned.analysed, changed, warnings })
     }

@@ -248,6 +248,30 @@ fn rescans_reuse_unchanged_files_and_catch_every_change() {
 }
 
 #[test]
+fn a_file_added_or_removed_alone_is_seen_without_reading_directories_each_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("templates");
+    fixture(&root, false);
+    assert_eq!(builder(dir.path()).build().unwrap().templates, 4);
+    past_racy_window();
+    assert_eq!(builder(dir.path()).build().unwrap().analysed, 0);
+    // Nothing else moves: only the directories' mtimes tell.
+    write(&root, "partials/added.html", "new");
+    let built = builder(dir.path()).build().unwrap();
+    assert_eq!((built.templates, built.analysed), (5, 1));
+    past_racy_window();
+    write(&root, "deep/new/dir/x.html", "x");
+    assert_eq!(builder(dir.path()).build().unwrap().templates, 6);
+    past_racy_window();
+    fs::remove_file(root.join("partials/added.html")).unwrap();
+    let built = builder(dir.path()).build().unwrap();
+    assert_eq!((built.templates, built.analysed), (5, 0));
+    let cache = BuildCache::load(&built.path).unwrap();
+    assert!(!cache.templates.contains_key("partials/added.html"));
+    assert!(cache.templates.contains_key("deep/new/dir/x.html"));
+}
+
+#[test]
 fn a_damaged_build_cache_is_never_reused() {
     let dir = tempfile::tempdir().unwrap();
     fixture(&dir.path().join("templates"), false);

@@ -8,7 +8,7 @@
 //! let path = dir.path().join("a.html");
 //! std::fs::write(&path, "hello")?;
 //! let stat = FileStat::of(0, "a.html", &path)?;
-//! let index = Index { key: "roots".into(), cache: stat.clone(), warnings: vec![], written_ns: 0, files: vec![stat.clone()] };
+//! let index = Index { key: "roots".into(), cache: stat.clone(), warnings: vec![], written_ns: 0, files: vec![stat.clone()], dirs: vec![] };
 //! let file = dir.path().join("index");
 //! index.save(&file)?;
 //! let back = Index::load(&file).unwrap();
@@ -18,6 +18,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! It also keeps the stat of every directory walked: adding, removing or renaming an entry moves
+//! the directory's mtime, so an unchanged tree is confirmed without reading any directory.
+//!
 //! Like git's index, a file is taken as unchanged only when its size, mtime, ctime and inode all
 //! match, and only when its mtime is older than the moment the index was written: a file changed
 //! within the same clock tick as the write ("racily clean") is read again.
@@ -26,7 +29,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-const HEADER: &str = "shipwright-scan-index 1";
+const HEADER: &str = "shipwright-scan-index 2";
 
 /// The stat of one template file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +96,8 @@ pub struct Index {
     pub written_ns: i128,
     /// Every template file read.
     pub files: Vec<FileStat>,
+    /// Every directory walked (`name` relative to its root, `""` for the root).
+    pub dirs: Vec<FileStat>,
 }
 
 impl Index {
@@ -116,7 +121,12 @@ impl Index {
         for _ in 0..file_count {
             files.push(parse_stat(lines.next()?)?);
         }
-        (lines.next()? == "end").then_some(Index { key, cache, warnings, written_ns, files })
+        let dir_count: usize = lines.next()?.strip_prefix("dirs\t")?.parse().ok()?;
+        let mut dirs = Vec::with_capacity(dir_count);
+        for _ in 0..dir_count {
+            dirs.push(parse_stat(lines.next()?)?);
+        }
+        (lines.next()? == "end").then_some(Index { key, cache, warnings, written_ns, files, dirs })
     }
 
     /// Writes the index atomically, stamping it with the current time.
@@ -134,6 +144,10 @@ impl Index {
         writeln!(out, "files\t{}", self.files.len())?;
         for f in &self.files {
             writeln!(out, "{}", stat_line(f))?;
+        }
+        writeln!(out, "dirs\t{}", self.dirs.len())?;
+        for d in &self.dirs {
+            writeln!(out, "{}", stat_line(d))?;
         }
         writeln!(out, "end")?;
         crate::write::atomic_write(path, &out).map(drop)
@@ -162,6 +176,9 @@ fn escape(s: &str) -> String {
 }
 
 fn unescape(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
@@ -195,13 +212,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index");
         let cache = FileStat { root: 0, name: "c".into(), size: 1, mtime_ns: 1, ctime_ns: 1, ino: 1 };
-        let index = Index { key: "k".into(), cache, warnings: vec!["w1".into()], written_ns: 0, files: vec![] };
+        let index = Index { key: "k".into(), cache, warnings: vec!["w1".into()], written_ns: 0, files: vec![], dirs: vec![] };
         index.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(Index::load(&path).is_some());
         std::fs::write(&path, &text[..text.len() - 4]).unwrap();
         assert!(Index::load(&path).is_none(), "a torn index must not load");
-        std::fs::write(&path, text.replace("index 1", "index 2")).unwrap();
+        std::fs::write(&path, text.replace("index 2", "index 3")).unwrap();
         assert!(Index::load(&path).is_none());
     }
 

@@ -113,6 +113,8 @@ pub struct Scanned {
     pub warnings: Vec<Warning>,
     /// The stat of every template read, for the next scan's fast path.
     pub stats: Vec<FileStat>,
+    /// The stat of every directory walked, likewise.
+    pub dirs: Vec<FileStat>,
     /// How many files were read and analysed (the others were taken from `previous`).
     pub analysed: usize,
 }
@@ -121,7 +123,7 @@ pub struct Scanned {
 /// did not move are not read again.
 pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Scanned, ScanError> {
     let mut warnings = Vec::new();
-    let found = walk(roots, previous.is_some(), &mut warnings)?;
+    let (found, dirs) = walk(roots, previous.is_some(), &mut warnings)?;
     let known: HashMap<(usize, &str), &FileStat> = previous
         .map(|(index, _)| index.files.iter().map(|f| ((f.root, f.name.as_str()), f)).collect())
         .unwrap_or_default();
@@ -175,20 +177,20 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
         warnings.push(warning(roots, file, None, format!("dependency cycle: {}", cycle.join(" -> "))));
     }
     warnings.sort();
-    Ok(Scanned { cache, warnings, stats, analysed })
+    Ok(Scanned { cache, warnings, stats, dirs, analysed })
 }
 
 /// The fast path: did no template file appear, vanish or change its stat since `index`?
-/// Walks the roots and stats every file; reads none.
-pub fn unchanged(roots: &Roots, index: &Index) -> Result<bool, ScanError> {
-    let mut warnings = Vec::new();
-    let found = walk(roots, true, &mut warnings)?;
-    if found.len() != index.files.len() {
-        return Ok(false);
-    }
-    Ok(found.iter().zip(&index.files).all(|(file, old)| {
-        file.root == old.root && file.name == old.name && file.stat.as_ref().is_some_and(|now| old.same_as(now, index.written_ns))
-    }))
+/// Stats every directory and every file the index lists, in parallel, and reads no directory:
+/// a file added, removed or renamed moves its directory's mtime (git's untracked cache uses
+/// the same fact).
+pub fn unchanged(roots: &Roots, index: &Index) -> bool {
+    let same = |old: &FileStat| {
+        let Some((dir, _)) = roots.dirs.get(old.root) else { return false };
+        let path = if old.name.is_empty() { dir.clone() } else { dir.join(&old.name) };
+        FileStat::of(old.root, &old.name, &path).is_ok_and(|now| old.same_as(&now, index.written_ns))
+    };
+    !index.dirs.is_empty() && index.dirs.par_iter().all(same) && index.files.par_iter().all(same)
 }
 
 enum FileResult {

@@ -35,10 +35,12 @@ pub(crate) struct Found {
     pub(crate) stat: Option<FileStat>,
 }
 
-/// Every template file under the roots, sorted by name; the first root holding a name wins.
-/// Directories are read in parallel.
-pub(crate) fn walk(roots: &Roots, with_stat: bool, warnings: &mut Vec<Warning>) -> Result<Vec<Found>, ScanError> {
+/// Every template file under the roots, sorted by name (the first root holding a name wins),
+/// and the stat of every directory read (for the stat index: a directory's mtime moves when an
+/// entry is added, removed or renamed in it). Directories are read in parallel.
+pub(crate) fn walk(roots: &Roots, with_stat: bool, warnings: &mut Vec<Warning>) -> Result<(Vec<Found>, Vec<FileStat>), ScanError> {
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    let mut dirs = Vec::new();
     for (root, (dir, label)) in roots.dirs.iter().enumerate() {
         let missing = || ScanError::MissingRoot(dir.clone());
         let real_root = dir.canonicalize().map_err(|_| missing())?;
@@ -46,13 +48,24 @@ pub(crate) fn walk(roots: &Roots, with_stat: bool, warnings: &mut Vec<Warning>) 
             return Err(missing());
         }
         let walker = Walker { roots, root, label, real_root: &real_root, with_stat };
-        let (files, problems) = walker.dir(dir.clone(), String::new(), real_root.clone());
+        let listing = walker.dir(dir.clone(), String::new(), real_root.clone());
+        let (files, problems) = (listing.files, listing.problems);
         warnings.extend(problems);
+        dirs.extend(listing.dirs);
         for file in files {
             found.entry(file.name.clone()).or_insert(file);
         }
     }
-    Ok(found.into_values().collect())
+    dirs.sort_by(|a, b| (a.root, &a.name).cmp(&(b.root, &b.name)));
+    Ok((found.into_values().collect(), dirs))
+}
+
+/// What one directory and everything below it hold.
+#[derive(Default)]
+struct Listing {
+    files: Vec<Found>,
+    dirs: Vec<FileStat>,
+    problems: Vec<Warning>,
 }
 
 struct Walker<'a> {
@@ -65,10 +78,14 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     /// The files under `disk` (named `prefix…`, really at `real`), and the problems met.
-    fn dir(&self, disk: PathBuf, prefix: String, real: PathBuf) -> (Vec<Found>, Vec<Warning>) {
+    fn dir(&self, disk: PathBuf, prefix: String, real: PathBuf) -> Listing {
         let mut files = Vec::new();
         let mut problems = Vec::new();
         let mut subdirs = Vec::new();
+        let mut dirs = Vec::new();
+        if let Ok(stat) = FileStat::of(self.root, prefix.trim_end_matches('/'), &disk) {
+            dirs.push(stat);
+        }
         let warn = |problems: &mut Vec<Warning>, name: &str, message: String| {
             problems.push(Warning { file: format!("{}/{name}", self.label), line: None, message });
         };
@@ -76,7 +93,7 @@ impl Walker<'_> {
             Ok(entries) => entries,
             Err(e) => {
                 warn(&mut problems, prefix.trim_end_matches('/'), format!("cannot read directory: {e}"));
-                return (files, problems);
+                return Listing { files, dirs, problems };
             }
         };
         for entry in entries {
@@ -132,12 +149,12 @@ impl Walker<'_> {
                 files.push(Found { root: self.root, name, path, stat });
             }
         }
-        let nested: Vec<(Vec<Found>, Vec<Warning>)> =
-            subdirs.into_par_iter().map(|(disk, prefix, real)| self.dir(disk, prefix, real)).collect();
-        for (more_files, more_problems) in nested {
-            files.extend(more_files);
-            problems.extend(more_problems);
+        let nested: Vec<Listing> = subdirs.into_par_iter().map(|(disk, prefix, real)| self.dir(disk, prefix, real)).collect();
+        for more in nested {
+            files.extend(more.files);
+            dirs.extend(more.dirs);
+            problems.extend(more.problems);
         }
-        (files, problems)
+        Listing { files, dirs, problems }
     }
 }
