@@ -196,24 +196,19 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     where
         V: Clone,
     {
-        let hash = self.hash(key);
-        self.slot(hash)
-            .locked
-            .lock()
-            .shard
-            .peek(hash, key, &self.clock)
-            .cloned()
+        self.peek_with(key, |value| value.cloned())
     }
 
     /// Whether `key` has a live value (without making it recently used).
     pub fn contains(&self, key: &str) -> bool {
+        self.peek_with(key, |value| value.is_some())
+    }
+
+    /// `read` applied to the live value of `key`, under its shard's lock, without making it
+    /// recently used or counting a hit or a miss.
+    fn peek_with<R>(&self, key: &str, read: impl FnOnce(Option<&V>) -> R) -> R {
         let hash = self.hash(key);
-        self.slot(hash)
-            .locked
-            .lock()
-            .shard
-            .peek(hash, key, &self.clock)
-            .is_some()
+        read(self.slot(hash).locked.lock().shard.peek(hash, key, &self.clock))
     }
 
     /// Stores `value` as the most recently used entry, evicting least recently used entries of
