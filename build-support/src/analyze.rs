@@ -23,7 +23,7 @@
 //! is several times faster than blake3 on the many small pieces a template splits into (the
 //! scan benchmark measures this against reading and blake3-hashing the files).
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{DynamicRef, TemplateError, TemplateRecord, template_id};
 use crate::lex::refs::{Reference, Target, references};
@@ -67,10 +67,20 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
                     deps.push(name.clone());
                 }
             }
-            Target::Dynamic(expr) => dynamic.push(DynamicRef { line: reference.line, expr: expr.clone() }),
+            Target::Dynamic(expr) => dynamic.push(DynamicRef {
+                line: reference.line,
+                expr: expr.clone(),
+            }),
         }
     }
-    Ok(Analysis { static_hash, interface_hash, deps, dynamic, vars: root_variables(scratch), references })
+    Ok(Analysis {
+        static_hash,
+        interface_hash,
+        deps,
+        dynamic,
+        vars: root_variables(scratch),
+        references,
+    })
 }
 
 /// The BuildCache record of a template's text (its `transitive` list is left empty: that is
@@ -107,7 +117,11 @@ pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<Tem
             (record, None)
         }
         Err(e) => {
-            let error = TemplateError { template: name.to_string(), line: e.line, message: e.message };
+            let error = TemplateError {
+                template: name.to_string(),
+                line: e.line,
+                message: e.message,
+            };
             (record, Some(error))
         }
     }
@@ -118,26 +132,48 @@ pub fn content_hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// The two partial hashes. The pieces of each are laid end to end in one buffer and hashed in
+/// one call: the same digest as feeding them one by one to a streaming xxh3, at a fraction of
+/// the cost for the many small pieces of a template.
 fn hashes(lexed: &Lexed<'_>) -> (String, String) {
-    let mut literal = Xxh3::new();
-    let mut interface = Xxh3::new();
-    for part in &lexed.parts {
-        match part {
-            Part::Text { text, .. } => {
-                literal.update(&(text.len() as u64).to_le_bytes());
-                literal.update(text.as_bytes());
-            }
-            Part::Comment(_) => {}
-            Part::Expr(d) | Part::Tag(d) => {
-                let open: &[u8] = if matches!(part, Part::Expr(_)) { b"{{" } else { b"{%" };
-                interface.update(open);
-                interface.update(&[d.open_trim, d.close_trim]);
-                for token in lexed.tokens(d) {
-                    interface.update(&(token.text.len() as u32).to_le_bytes());
-                    interface.update(token.text.as_bytes());
+    thread_local! {
+        static PIECES: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+    PIECES.with_borrow_mut(|(literal, interface)| {
+        literal.clear();
+        interface.clear();
+        for part in &lexed.parts {
+            match part {
+                Part::Text { text, .. } => {
+                    literal.extend_from_slice(&(text.len() as u64).to_le_bytes());
+                    literal.extend_from_slice(text.as_bytes());
+                }
+                Part::Comment(_) => {}
+                Part::Expr(d) | Part::Tag(d) => {
+                    let open: &[u8] = if matches!(part, Part::Expr(_)) {
+                        b"{{"
+                    } else {
+                        b"{%"
+                    };
+                    interface.extend_from_slice(open);
+                    interface.extend_from_slice(&[d.open_trim, d.close_trim]);
+                    for token in lexed.tokens(d) {
+                        interface.extend_from_slice(&(token.text.len() as u32).to_le_bytes());
+                        interface.extend_from_slice(token.text.as_bytes());
+                    }
                 }
             }
         }
-    }
-    (format!("{:032x}", literal.digest128()), format!("{:032x}", interface.digest128()))
+        let hashes = (hex128(xxh3_128(literal)), hex128(xxh3_128(interface)));
+        // A huge template's buffers are not kept for the next one.
+        if literal.capacity() + interface.capacity() > 1 << 20 {
+            *literal = Vec::new();
+            *interface = Vec::new();
+        }
+        hashes
+    })
+}
+
+fn hex128(digest: u128) -> String {
+    format!("{digest:032x}")
 }

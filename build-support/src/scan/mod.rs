@@ -29,8 +29,8 @@ pub mod index;
 mod walk;
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -55,7 +55,10 @@ pub struct Roots {
 impl Roots {
     /// Roots with the default extensions.
     pub fn new(dirs: Vec<(PathBuf, String)>) -> Self {
-        Roots { dirs, extensions: DEFAULT_EXTENSIONS.iter().map(|e| e.to_string()).collect() }
+        Roots {
+            dirs,
+            extensions: DEFAULT_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
+        }
     }
 
     fn is_template(&self, path: &Path) -> bool {
@@ -96,7 +99,11 @@ impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ScanError::MissingRoot(path) => {
-                write!(f, "template root {} does not exist or is not a directory", path.display())
+                write!(
+                    f,
+                    "template root {} does not exist or is not a directory",
+                    path.display()
+                )
             }
         }
     }
@@ -125,17 +132,37 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
     let mut warnings = Vec::new();
     let (found, dirs) = walk(roots, previous.is_some(), &mut warnings)?;
     let known: HashMap<(usize, &str), &FileStat> = previous
-        .map(|(index, _)| index.files.iter().map(|f| ((f.root, f.name.as_str()), f)).collect())
+        .map(|(index, _)| {
+            index
+                .files
+                .iter()
+                .map(|f| ((f.root, f.name.as_str()), f))
+                .collect()
+        })
         .unwrap_or_default();
     let kept = |file: &Found| -> Option<FileResult> {
         let (index, old_cache) = previous?;
         let old = known.get(&(file.root, file.name.as_str()))?;
         let stat = file.stat.clone()?;
-        let record = old_cache.templates.get(&file.name).filter(|r| r.root == file.root && old.same_as(&stat, index.written_ns))?;
-        let error = old_cache.errors.iter().find(|e| e.template == file.name).cloned();
-        Some(FileResult::Kept { record: record.clone(), error, stat })
+        let record = old_cache
+            .templates
+            .get(&file.name)
+            .filter(|r| r.root == file.root && old.same_as(&stat, index.written_ns))?;
+        let error = old_cache
+            .errors
+            .iter()
+            .find(|e| e.template == file.name)
+            .cloned();
+        Some(FileResult::Kept {
+            record: record.clone(),
+            error,
+            stat,
+        })
     };
-    let results: Vec<FileResult> = found.par_iter().map(|file| kept(file).unwrap_or_else(|| read_one(roots, file))).collect();
+    let results: Vec<FileResult> = found
+        .par_iter()
+        .map(|file| kept(file).unwrap_or_else(|| read_one(roots, file)))
+        .collect();
 
     let mut cache = BuildCache::new(roots.dirs.iter().map(|(_, label)| label.clone()).collect());
     let mut stats = Vec::with_capacity(results.len());
@@ -146,14 +173,27 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
                 warnings.push(w);
                 continue;
             }
-            FileResult::Kept { record, error, stat } => (record, error, stat),
-            FileResult::Read { record, error, stat } => {
+            FileResult::Kept {
+                record,
+                error,
+                stat,
+            } => (record, error, stat),
+            FileResult::Read {
+                record,
+                error,
+                stat,
+            } => {
                 analysed += 1;
                 (record, error, stat)
             }
         };
         if let Some(error) = &error {
-            warnings.push(warning(roots, file, Some(error.line), error.message.clone()));
+            warnings.push(warning(
+                roots,
+                file,
+                Some(error.line),
+                error.message.clone(),
+            ));
         }
         cache.errors.extend(error);
         cache.templates.insert(file.name.clone(), record);
@@ -163,21 +203,45 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
     link(&mut cache, |template, dep| {
         // Only for references that do not resolve, so rare: the last report knows the line of
         // an old one, otherwise the file is read again.
-        let old = previous.and_then(|(_, c)| c.missing.iter().find(|m| m.template == template && m.name == dep));
+        let old = previous.and_then(|(_, c)| {
+            c.missing
+                .iter()
+                .find(|m| m.template == template && m.name == dep)
+        });
         old.map(|m| m.line)
-            .or_else(|| by_name.get(template).and_then(|f| line_of_reference(&f.path, dep)))
+            .or_else(|| {
+                by_name
+                    .get(template)
+                    .and_then(|f| line_of_reference(&f.path, dep))
+            })
             .unwrap_or(0)
     });
     for m in &cache.missing {
         let file = by_name[m.template.as_str()];
-        warnings.push(warning(roots, file, Some(m.line), format!("`{}` {}: reference does not resolve", m.name, m.reason)));
+        warnings.push(warning(
+            roots,
+            file,
+            Some(m.line),
+            format!("`{}` {}: reference does not resolve", m.name, m.reason),
+        ));
     }
     for cycle in &cache.cycles {
         let file = by_name[cycle[0].as_str()];
-        warnings.push(warning(roots, file, None, format!("dependency cycle: {}", cycle.join(" -> "))));
+        warnings.push(warning(
+            roots,
+            file,
+            None,
+            format!("dependency cycle: {}", cycle.join(" -> ")),
+        ));
     }
     warnings.sort();
-    Ok(Scanned { cache, warnings, stats, dirs, analysed })
+    Ok(Scanned {
+        cache,
+        warnings,
+        stats,
+        dirs,
+        analysed,
+    })
 }
 
 /// The fast path: did no template file appear, vanish or change its stat since `index`?
@@ -186,41 +250,107 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
 /// the same fact).
 pub fn unchanged(roots: &Roots, index: &Index) -> bool {
     let same = |old: &FileStat| {
-        let Some((dir, _)) = roots.dirs.get(old.root) else { return false };
-        let path = if old.name.is_empty() { dir.clone() } else { dir.join(&old.name) };
-        FileStat::of(old.root, &old.name, &path).is_ok_and(|now| old.same_as(&now, index.written_ns))
+        let Some((dir, _)) = roots.dirs.get(old.root) else {
+            return false;
+        };
+        let path = if old.name.is_empty() {
+            dir.clone()
+        } else {
+            dir.join(&old.name)
+        };
+        FileStat::of(old.root, &old.name, &path)
+            .is_ok_and(|now| old.same_as(&now, index.written_ns))
     };
     !index.dirs.is_empty() && index.dirs.par_iter().all(same) && index.files.par_iter().all(same)
 }
 
 enum FileResult {
     Skipped(Warning),
-    Kept { record: TemplateRecord, error: Option<TemplateError>, stat: FileStat },
-    Read { record: TemplateRecord, error: Option<TemplateError>, stat: FileStat },
+    Kept {
+        record: TemplateRecord,
+        error: Option<TemplateError>,
+        stat: FileStat,
+    },
+    Read {
+        record: TemplateRecord,
+        error: Option<TemplateError>,
+        stat: FileStat,
+    },
 }
 
 /// Reads (one open, one fstat, one read), hashes and analyses one file.
 fn read_one(roots: &Roots, file: &Found) -> FileResult {
-    let read = || -> std::io::Result<(FileStat, Vec<u8>)> {
-        let mut handle = std::fs::File::open(&file.path)?;
-        let stat = FileStat::from_metadata(file.root, &file.name, &handle.metadata()?);
-        let mut bytes = Vec::with_capacity(stat.size as usize + 1);
-        handle.read_to_end(&mut bytes)?;
-        Ok((stat, bytes))
+    thread_local! {
+        // The bytes of the file being analysed: one buffer per worker thread, reused.
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with_borrow_mut(|bytes| {
+        let result = read_and_analyse(roots, file, bytes);
+        if bytes.capacity() > KEPT_BUFFER {
+            *bytes = Vec::new();
+        }
+        result
+    })
+}
+
+/// A worker keeps a read buffer up to this size for the next file.
+const KEPT_BUFFER: usize = 1 << 20;
+
+fn read_and_analyse(roots: &Roots, file: &Found, bytes: &mut Vec<u8>) -> FileResult {
+    let stat = match read_file(file, bytes) {
+        Ok(stat) => stat,
+        Err(e) => {
+            return FileResult::Skipped(warning(roots, file, None, format!("cannot read: {e}")));
+        }
     };
-    let (stat, bytes) = match read() {
-        Ok(read) => read,
-        Err(e) => return FileResult::Skipped(warning(roots, file, None, format!("cannot read: {e}"))),
-    };
-    let src = match std::str::from_utf8(&bytes) {
+    let src = match std::str::from_utf8(bytes) {
         Ok(src) => src,
         Err(e) => {
             let line = memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u32 + 1;
-            return FileResult::Skipped(warning(roots, file, Some(line), format!("not UTF-8 (byte {}); skipped", e.valid_up_to())));
+            return FileResult::Skipped(warning(
+                roots,
+                file,
+                Some(line),
+                format!("not UTF-8 (byte {}); skipped", e.valid_up_to()),
+            ));
         }
     };
     let (record, error) = crate::analyze::record(&file.name, file.root, src);
-    FileResult::Read { record, error, stat }
+    FileResult::Read {
+        record,
+        error,
+        stat,
+    }
+}
+
+/// Reads the whole file into `bytes` with one open, one fstat and, for a file that did not
+/// grow since the fstat, one `read` (`read_to_end` would stat and seek again, and read once
+/// more to see the end).
+fn read_file(file: &Found, bytes: &mut Vec<u8>) -> std::io::Result<FileStat> {
+    let mut handle = std::fs::File::open(&file.path)?;
+    let stat = FileStat::from_metadata(file.root, &file.name, &handle.metadata()?);
+    // One byte more than the stat says, so that a file that grew is seen to have grown.
+    bytes.clear();
+    bytes.resize(stat.size as usize + 1, 0);
+    let mut filled = 0;
+    loop {
+        match handle.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                // A short read of a regular file is its end (once the stat's size is reached:
+                // one `read` returns at most about 2 GiB).
+                if filled < bytes.len() && filled as u64 >= stat.size {
+                    break;
+                }
+                bytes.resize(bytes.len() * 2, 0);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(stat)
 }
 
 /// The line of the first static reference to `dep` in a file.
@@ -228,10 +358,18 @@ fn read_one(roots: &Roots, file: &Found) -> FileResult {
 fn line_of_reference(path: &Path, dep: &str) -> Option<u32> {
     let src = std::fs::read_to_string(path).ok()?;
     let analysis = crate::analyze::analyze(&src).ok()?;
-    analysis.references.iter().find(|r| matches!(&r.target, Target::Static(name) if name == dep)).map(|r| r.line)
+    analysis
+        .references
+        .iter()
+        .find(|r| matches!(&r.target, Target::Static(name) if name == dep))
+        .map(|r| r.line)
 }
 
 #[cold]
 fn warning(roots: &Roots, file: &Found, line: Option<u32>, message: String) -> Warning {
-    Warning { file: format!("{}/{}", roots.dirs[file.root].1, file.name), line, message }
+    Warning {
+        file: format!("{}/{}", roots.dirs[file.root].1, file.name),
+        line,
+        message,
+    }
 }

@@ -38,7 +38,11 @@ pub(crate) struct Found {
 /// Every template file under the roots, sorted by name (the first root holding a name wins),
 /// and the stat of every directory read (for the stat index: a directory's mtime moves when an
 /// entry is added, removed or renamed in it). Directories are read in parallel.
-pub(crate) fn walk(roots: &Roots, with_stat: bool, warnings: &mut Vec<Warning>) -> Result<(Vec<Found>, Vec<FileStat>), ScanError> {
+pub(crate) fn walk(
+    roots: &Roots,
+    with_stat: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<(Vec<Found>, Vec<FileStat>), ScanError> {
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut dirs = Vec::new();
     for (root, (dir, label)) in roots.dirs.iter().enumerate() {
@@ -47,7 +51,13 @@ pub(crate) fn walk(roots: &Roots, with_stat: bool, warnings: &mut Vec<Warning>) 
         if !real_root.is_dir() {
             return Err(missing());
         }
-        let walker = Walker { roots, root, label, real_root: &real_root, with_stat };
+        let walker = Walker {
+            roots,
+            root,
+            label,
+            real_root: &real_root,
+            with_stat,
+        };
         let listing = walker.dir(dir.clone(), String::new(), real_root.clone());
         let (files, problems) = (listing.files, listing.problems);
         warnings.extend(problems);
@@ -87,13 +97,25 @@ impl Walker<'_> {
             dirs.push(stat);
         }
         let warn = |problems: &mut Vec<Warning>, name: &str, message: String| {
-            problems.push(Warning { file: format!("{}/{name}", self.label), line: None, message });
+            problems.push(Warning {
+                file: format!("{}/{name}", self.label),
+                line: None,
+                message,
+            });
         };
         let entries = match std::fs::read_dir(&disk) {
             Ok(entries) => entries,
             Err(e) => {
-                warn(&mut problems, prefix.trim_end_matches('/'), format!("cannot read directory: {e}"));
-                return Listing { files, dirs, problems };
+                warn(
+                    &mut problems,
+                    prefix.trim_end_matches('/'),
+                    format!("cannot read directory: {e}"),
+                );
+                return Listing {
+                    files,
+                    dirs,
+                    problems,
+                };
             }
         };
         for entry in entries {
@@ -101,28 +123,43 @@ impl Walker<'_> {
             let file_name = entry.file_name();
             let Some(file_name) = file_name.to_str() else {
                 let shown = format!("{prefix}{}", file_name.to_string_lossy());
-                warn(&mut problems, &shown, "file name is not UTF-8; skipped".into());
+                warn(
+                    &mut problems,
+                    &shown,
+                    "file name is not UTF-8; skipped".into(),
+                );
                 continue;
             };
             let name = format!("{prefix}{file_name}");
-            let Ok(mut kind) = entry.file_type() else { continue };
+            let Ok(mut kind) = entry.file_type() else {
+                continue;
+            };
             let path = entry.path();
-            let mut real_path = real.join(file_name);
-            let mut linked = false;
+            // Where a followed link really leads; a plain entry is at `real/file_name`.
+            let mut target = None;
             if kind.is_symlink() {
                 match path.canonicalize() {
-                    Ok(target) if target.starts_with(self.real_root) => {
-                        let Ok(meta) = std::fs::metadata(&target) else { continue };
+                    Ok(linked) if linked.starts_with(self.real_root) => {
+                        let Ok(meta) = std::fs::metadata(&linked) else {
+                            continue;
+                        };
                         kind = meta.file_type();
-                        if kind.is_dir() && real.starts_with(&target) {
-                            warn(&mut problems, &name, "symbolic link loop; not followed".into());
+                        if kind.is_dir() && real.starts_with(&linked) {
+                            warn(
+                                &mut problems,
+                                &name,
+                                "symbolic link loop; not followed".into(),
+                            );
                             continue;
                         }
-                        real_path = target;
-                        linked = true;
+                        target = Some(linked);
                     }
                     Ok(_) => {
-                        warn(&mut problems, &name, "symbolic link leads out of the template root; not read".into());
+                        warn(
+                            &mut problems,
+                            &name,
+                            "symbolic link leads out of the template root; not read".into(),
+                        );
                         continue;
                     }
                     Err(e) => {
@@ -137,24 +174,40 @@ impl Walker<'_> {
                 }
             }
             if kind.is_dir() {
+                let real_path = target.unwrap_or_else(|| real.join(file_name));
                 subdirs.push((path, format!("{name}/"), real_path));
             } else if kind.is_file() && self.roots.is_template(Path::new(file_name)) {
                 let stat = if !self.with_stat {
                     None
-                } else if linked {
+                } else if target.is_some() {
                     FileStat::of(self.root, &name, &path).ok()
                 } else {
-                    entry.metadata().ok().map(|meta| FileStat::from_metadata(self.root, &name, &meta))
+                    entry
+                        .metadata()
+                        .ok()
+                        .map(|meta| FileStat::from_metadata(self.root, &name, &meta))
                 };
-                files.push(Found { root: self.root, name, path, stat });
+                files.push(Found {
+                    root: self.root,
+                    name,
+                    path,
+                    stat,
+                });
             }
         }
-        let nested: Vec<Listing> = subdirs.into_par_iter().map(|(disk, prefix, real)| self.dir(disk, prefix, real)).collect();
+        let nested: Vec<Listing> = subdirs
+            .into_par_iter()
+            .map(|(disk, prefix, real)| self.dir(disk, prefix, real))
+            .collect();
         for more in nested {
             files.extend(more.files);
             dirs.extend(more.dirs);
             problems.extend(more.problems);
         }
-        Listing { files, dirs, problems }
+        Listing {
+            files,
+            dirs,
+            problems,
+        }
     }
 }
