@@ -14,7 +14,11 @@ fn write(root: &Path, name: &str, text: impl AsRef<[u8]>) {
 }
 
 fn scan_dir(dir: &Path) -> Scanned {
-    scan(&Roots::new(vec![(dir.to_path_buf(), "templates".into())]), None).unwrap()
+    scan(
+        &Roots::new(vec![(dir.to_path_buf(), "templates".into())]),
+        None,
+    )
+    .unwrap()
 }
 
 fn warnings(scanned: &Scanned) -> Vec<String> {
@@ -29,16 +33,34 @@ fn unterminated_constructs_are_recorded_with_file_and_line() {
     write(dir.path(), "string.html", "{{ 'abc }}");
     write(dir.path(), "fine.html", "{% include 'tag.html' %}");
     let scanned = scan_dir(dir.path());
-    let errors: Vec<(&str, u32)> = scanned.cache.errors.iter().map(|e| (e.template.as_str(), e.line)).collect();
-    assert_eq!(errors, [("comment.html", 3), ("string.html", 1), ("tag.html", 2)]);
+    let errors: Vec<(&str, u32)> = scanned
+        .cache
+        .errors
+        .iter()
+        .map(|e| (e.template.as_str(), e.line))
+        .collect();
+    assert_eq!(
+        errors,
+        [("comment.html", 3), ("string.html", 1), ("tag.html", 2)]
+    );
     let w = warnings(&scanned);
-    assert!(w.contains(&"templates/tag.html:2: unterminated tag: `{%` has no closing `%}`".to_string()), "{w:?}");
-    assert!(w.iter().any(|w| w.starts_with("templates/comment.html:3: unterminated comment")), "{w:?}");
+    assert!(
+        w.contains(&"templates/tag.html:2: unterminated tag: `{%` has no closing `%}`".to_string()),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("templates/comment.html:3: unterminated comment")),
+        "{w:?}"
+    );
     // Nothing is lost: the broken templates are still listed, with their content hash.
     assert_eq!(scanned.cache.templates.len(), 4);
     let broken = &scanned.cache.templates["tag.html"];
     assert_eq!(broken.hash.len(), 64);
-    assert_eq!(scanned.cache.templates["fine.html"].transitive, ["tag.html"]);
+    assert_eq!(
+        scanned.cache.templates["fine.html"].transitive,
+        ["tag.html"]
+    );
 }
 
 #[test]
@@ -47,11 +69,17 @@ fn non_utf8_and_empty_files() {
     write(dir.path(), "latin1.html", b"line one\ncaf\xe9 {{ x }}");
     write(dir.path(), "empty.html", "");
     let scanned = scan_dir(dir.path());
-    assert_eq!(scanned.cache.templates.keys().collect::<Vec<_>>(), ["empty.html"]);
+    assert_eq!(
+        scanned.cache.templates.keys().collect::<Vec<_>>(),
+        ["empty.html"]
+    );
     let empty = &scanned.cache.templates["empty.html"];
     assert_eq!((empty.size, empty.deps.len()), (0, 0));
     assert_eq!(empty.hash, blake3::hash(b"").to_hex().to_string());
-    assert_eq!(warnings(&scanned), ["templates/latin1.html:2: not UTF-8 (byte 12); skipped"]);
+    assert_eq!(
+        warnings(&scanned),
+        ["templates/latin1.html:2: not UTF-8 (byte 12); skipped"]
+    );
 }
 
 #[test]
@@ -66,7 +94,10 @@ fn a_50_mb_template() {
     assert_eq!(record.size, big.len() as u64);
     assert_eq!(record.deps, ["row.html"]);
     assert_eq!(record.vars, ["row"]);
-    assert_eq!(record.hash, blake3::hash(big.as_bytes()).to_hex().to_string());
+    assert_eq!(
+        record.hash,
+        blake3::hash(big.as_bytes()).to_hex().to_string()
+    );
 }
 
 #[test]
@@ -74,11 +105,23 @@ fn ten_thousand_templates_in_one_root() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "base.html", "{% block body %}{% endblock %}");
     for i in 0..10_000 {
-        write(dir.path(), &format!("pages/p{i:05}.html"), format!("{{% extends 'base.html' %}}{{% block body %}}{i}{{% endblock %}}"));
+        write(
+            dir.path(),
+            &format!("pages/p{i:05}.html"),
+            format!("{{% extends 'base.html' %}}{{% block body %}}{i}{{% endblock %}}"),
+        );
     }
     let scanned = scan_dir(dir.path());
     assert_eq!(scanned.cache.templates.len(), 10_001);
-    assert!(scanned.cache.templates.values().filter(|r| r.deps == ["base.html"]).count() == 10_000);
+    assert!(
+        scanned
+            .cache
+            .templates
+            .values()
+            .filter(|r| r.deps == ["base.html"])
+            .count()
+            == 10_000
+    );
     assert!(scanned.warnings.is_empty());
 }
 
@@ -86,18 +129,31 @@ fn ten_thousand_templates_in_one_root() {
 fn names_that_escape_the_root_are_reported_and_never_read() {
     let outer = tempfile::tempdir().unwrap();
     let root = outer.path().join("templates");
-    write(&root, "a.html", "{% include '../../etc/passwd' %}\n{% include '/etc/hostname' %}\n{% extends '../secret.html' %}");
+    write(
+        &root,
+        "a.html",
+        "{% include '../../etc/passwd' %}\n{% include '/etc/hostname' %}\n{% extends '../secret.html' %}",
+    );
     write(outer.path(), "secret.html", "outside the root");
     let scanned = scan_dir(&root);
-    let missing: Vec<(&str, u32, &str)> =
-        scanned.cache.missing.iter().map(|m| (m.name.as_str(), m.line, m.reason.as_str())).collect();
-    assert_eq!(missing, [
-        ("../../etc/passwd", 1, "escapes the template root"),
-        ("/etc/hostname", 2, "absolute path"),
-        ("../secret.html", 3, "escapes the template root"),
-    ]);
+    let missing: Vec<(&str, u32, &str)> = scanned
+        .cache
+        .missing
+        .iter()
+        .map(|m| (m.name.as_str(), m.line, m.reason.as_str()))
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            ("../../etc/passwd", 1, "escapes the template root"),
+            ("/etc/hostname", 2, "absolute path"),
+            ("../secret.html", 3, "escapes the template root"),
+        ]
+    );
     assert!(!scanned.cache.templates.contains_key("../secret.html"));
-    assert!(warnings(&scanned).iter().any(|w| w.starts_with("templates/a.html:1: `../../etc/passwd` escapes the template root")));
+    assert!(warnings(&scanned).iter().any(|w| {
+        w.starts_with("templates/a.html:1: `../../etc/passwd` escapes the template root")
+    }));
 }
 
 #[cfg(unix)]
@@ -111,31 +167,66 @@ fn symlinks_loops_and_links_out_of_the_root() {
     std::os::unix::fs::symlink(outer.path().join("outside"), root.join("escape")).unwrap();
     std::os::unix::fs::symlink(root.join("sub/a.html"), root.join("alias.html")).unwrap();
     let scanned = scan_dir(&root);
-    assert_eq!(scanned.cache.templates.keys().collect::<Vec<_>>(), ["alias.html", "sub/a.html"]);
+    assert_eq!(
+        scanned.cache.templates.keys().collect::<Vec<_>>(),
+        ["alias.html", "sub/a.html"]
+    );
     let w = warnings(&scanned);
-    assert!(w.contains(&"templates/escape: symbolic link leads out of the template root; not read".to_string()), "{w:?}");
-    assert!(w.iter().any(|w| w.starts_with("templates/sub/loop") && w.contains("symbolic link loop")), "{w:?}");
+    assert!(
+        w.contains(
+            &"templates/escape: symbolic link leads out of the template root; not read".to_string()
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("templates/sub/loop") && w.contains("symbolic link loop")),
+        "{w:?}"
+    );
 }
 
 #[test]
 fn a_cycle_of_a_thousand_templates() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..1000 {
-        write(dir.path(), &format!("c{i:04}.html"), format!("{{% include 'c{:04}.html' %}}", (i + 1) % 1000));
+        write(
+            dir.path(),
+            &format!("c{i:04}.html"),
+            format!("{{% include 'c{:04}.html' %}}", (i + 1) % 1000),
+        );
     }
     let scanned = scan_dir(dir.path());
     assert_eq!(scanned.cache.cycles.len(), 1);
     let cycle = &scanned.cache.cycles[0];
-    assert_eq!((cycle.len(), cycle[0].as_str(), cycle[1].as_str(), cycle[1000].as_str()), (1001, "c0000.html", "c0001.html", "c0000.html"));
-    assert!(warnings(&scanned)[0].starts_with("templates/c0000.html: dependency cycle: c0000.html -> c0001.html -> "));
+    assert_eq!(
+        (
+            cycle.len(),
+            cycle[0].as_str(),
+            cycle[1].as_str(),
+            cycle[1000].as_str()
+        ),
+        (1001, "c0000.html", "c0001.html", "c0000.html")
+    );
+    assert!(
+        warnings(&scanned)[0]
+            .starts_with("templates/c0000.html: dependency cycle: c0000.html -> c0001.html -> ")
+    );
 }
 
 #[test]
 fn a_missing_root_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = scan(&Roots::new(vec![(dir.path().join("nope"), "nope".into())]), None).unwrap_err();
+    let err = scan(
+        &Roots::new(vec![(dir.path().join("nope"), "nope".into())]),
+        None,
+    )
+    .unwrap_err();
     assert!(matches!(err, ScanError::MissingRoot(_)));
-    assert!(err.to_string().ends_with("nope does not exist or is not a directory"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("nope does not exist or is not a directory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -143,21 +234,49 @@ fn first_root_wins_and_extensions_filter() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("app"), "nav.html", "app nav");
     write(&dir.path().join("theme"), "nav.html", "theme nav");
-    write(&dir.path().join("theme"), "base.jinja", "{% include 'nav.html' %}");
+    write(
+        &dir.path().join("theme"),
+        "base.jinja",
+        "{% include 'nav.html' %}",
+    );
     write(&dir.path().join("theme"), "style.css", "{{ not scanned }}");
-    let roots = Roots::new(vec![(dir.path().join("app"), "app".into()), (dir.path().join("theme"), "theme".into())]);
+    let roots = Roots::new(vec![
+        (dir.path().join("app"), "app".into()),
+        (dir.path().join("theme"), "theme".into()),
+    ]);
     let cache = scan(&roots, None).unwrap().cache;
-    assert_eq!(cache.templates.keys().collect::<Vec<_>>(), ["base.jinja", "nav.html"]);
-    assert_eq!((cache.templates["nav.html"].root, cache.templates["base.jinja"].root), (0, 1));
+    assert_eq!(
+        cache.templates.keys().collect::<Vec<_>>(),
+        ["base.jinja", "nav.html"]
+    );
+    assert_eq!(
+        (
+            cache.templates["nav.html"].root,
+            cache.templates["base.jinja"].root
+        ),
+        (0, 1)
+    );
     assert_eq!(cache.relative_path("nav.html").unwrap(), "app/nav.html");
 }
 
 fn fixture(root: &Path, reverse: bool) {
     let mut files = vec![
-        ("layouts/base.html", "<html>{% block body %}{% endblock %}{% include 'partials/nav.html' %}</html>"),
-        ("partials/nav.html", "{% for l in links %}<a href='{{ l.href }}'>{{ l.label }}</a>{% endfor %}"),
-        ("pages/home.html", "{% extends 'layouts/base.html' %}{% block body %}{{ greeting }}{% endblock %}"),
-        ("pages/icons.html", "{% include 'icons/' ~ icon %}{% include 'nope.html' %}"),
+        (
+            "layouts/base.html",
+            "<html>{% block body %}{% endblock %}{% include 'partials/nav.html' %}</html>",
+        ),
+        (
+            "partials/nav.html",
+            "{% for l in links %}<a href='{{ l.href }}'>{{ l.label }}</a>{% endfor %}",
+        ),
+        (
+            "pages/home.html",
+            "{% extends 'layouts/base.html' %}{% block body %}{{ greeting }}{% endblock %}",
+        ),
+        (
+            "pages/icons.html",
+            "{% include 'icons/' ~ icon %}{% include 'nope.html' %}",
+        ),
     ];
     if reverse {
         files.reverse();
@@ -175,26 +294,44 @@ fn the_same_tree_in_two_places_and_two_orders_gives_the_same_bytes() {
     fixture(&b_manifest.join("templates"), true);
     let built_a = builder(a.path()).build().unwrap();
     let built_b = builder(&b_manifest).build().unwrap();
-    let (bytes_a, bytes_b) = (fs::read(&built_a.path).unwrap(), fs::read(&built_b.path).unwrap());
+    let (bytes_a, bytes_b) = (
+        fs::read(&built_a.path).unwrap(),
+        fs::read(&built_b.path).unwrap(),
+    );
     assert_eq!(bytes_a, bytes_b);
     let text = String::from_utf8(bytes_a).unwrap();
-    assert!(!text.contains(a.path().to_str().unwrap()) && !text.contains("/tmp"), "no absolute path inside");
+    assert!(
+        !text.contains(a.path().to_str().unwrap()) && !text.contains("/tmp"),
+        "no absolute path inside"
+    );
 }
 
 #[test]
 fn snapshot_of_a_fixture_tree() {
     let dir = tempfile::tempdir().unwrap();
     fixture(&dir.path().join("templates"), false);
-    let built = Builder::new().manifest_dir(dir.path()).out_dir(dir.path().join("out")).cargo_directives(false).build().unwrap();
+    let built = Builder::new()
+        .manifest_dir(dir.path())
+        .out_dir(dir.path().join("out"))
+        .cargo_directives(false)
+        .build()
+        .unwrap();
     let bytes = fs::read(&built.path).unwrap();
     insta::assert_snapshot!(BuildCache::parse(&bytes, "cache").unwrap().to_pretty());
-    assert_eq!(built.warnings, [
-        "templates/pages/icons.html:1: `nope.html` not found: reference does not resolve".to_string()
-    ]);
+    assert_eq!(
+        built.warnings,
+        [
+            "templates/pages/icons.html:1: `nope.html` not found: reference does not resolve"
+                .to_string()
+        ]
+    );
 }
 
 fn builder(dir: &Path) -> Builder {
-    Builder::new().manifest_dir(dir).out_dir(dir.join("out")).cargo_directives(false)
+    Builder::new()
+        .manifest_dir(dir)
+        .out_dir(dir.join("out"))
+        .cargo_directives(false)
 }
 
 /// Lets the clock move past the index's timestamp, so that the next write is not "racily
@@ -213,15 +350,29 @@ fn rescans_reuse_unchanged_files_and_catch_every_change() {
     assert_eq!((first.analysed, first.changed), (4, true));
     let registry = dir.path().join("out/shipwright/registry.rs");
     let registry_text = fs::read_to_string(&registry).unwrap();
-    assert!(registry_text.contains("name: \"partials/nav.html\","), "{registry_text}");
+    assert!(
+        registry_text.contains(", \"partials/nav.html\", "),
+        "{registry_text}"
+    );
     past_racy_window();
 
     let same = builder(dir.path()).build().unwrap();
-    assert_eq!((same.analysed, same.changed, same.templates), (0, false, 4), "nothing read when nothing moved");
-    assert_eq!(same.warnings, first.warnings, "warnings are printed again from the index");
+    assert_eq!(
+        (same.analysed, same.changed, same.templates),
+        (0, false, 4),
+        "nothing read when nothing moved"
+    );
+    assert_eq!(
+        same.warnings, first.warnings,
+        "warnings are printed again from the index"
+    );
     fs::remove_file(&registry).unwrap();
     let restored = builder(dir.path()).build().unwrap();
-    assert_eq!((restored.analysed, restored.changed), (0, false), "a lost registry is written again from the kept records");
+    assert_eq!(
+        (restored.analysed, restored.changed),
+        (0, false),
+        "a lost registry is written again from the kept records"
+    );
     assert_eq!(fs::read_to_string(&registry).unwrap(), registry_text);
     past_racy_window();
 
@@ -244,7 +395,14 @@ fn rescans_reuse_unchanged_files_and_catch_every_change() {
     let cold = scan_dir(&root).cache.to_bytes();
     assert_eq!(incremental, cold);
     let cache = BuildCache::parse(&incremental, "x").unwrap();
-    assert_eq!(cache.templates["pages/home.html"].transitive, ["layouts/base.html", "partials/nav.html", "partials/new.html"]);
+    assert_eq!(
+        cache.templates["pages/home.html"].transitive,
+        [
+            "layouts/base.html",
+            "partials/nav.html",
+            "partials/new.html"
+        ]
+    );
 }
 
 #[test]
@@ -280,7 +438,11 @@ fn a_damaged_build_cache_is_never_reused() {
     past_racy_window();
     fs::write(&first.path, &good[..good.len() / 2]).unwrap();
     let again = builder(dir.path()).build().unwrap();
-    assert_eq!((again.analysed, again.changed), (4, true), "torn cache: everything read again");
+    assert_eq!(
+        (again.analysed, again.changed),
+        (4, true),
+        "torn cache: everything read again"
+    );
     assert_eq!(fs::read(&again.path).unwrap(), good);
 }
 
