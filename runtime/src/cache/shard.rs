@@ -1,18 +1,23 @@
-//! One shard: an exact LRU over a slab of nodes linked both ways, indexed by a hash table of
-//! slot numbers. No locks here; the sync cache wraps each shard in a mutex, the unsync cache
-//! owns one.
+//! One shard: an exact LRU whose entries live inside the hash table, with the recency list
+//! kept apart, over slot numbers. No locks here; the sync cache wraps each shard in a mutex,
+//! the unsync cache owns one.
 //!
-//! Every operation is O(1) apart from `clear` and `purge_expired`. The table stores only the
-//! `u32` slot of a node; the key is compared in the node. Keys are [`CompactString`]s, so a
-//! name of up to 24 bytes lives inside the node and the comparison needs no extra pointer.
-//! The list links live apart from the nodes, in an array of 8-byte pairs, so that moving an
-//! entry to the front touches its neighbours' links and not their (larger) nodes; slot 0 is
-//! the list's sentinel, which makes every link update free of branches.
-//! Before a value goes in, room is made first, so the entry and byte counts never go above the
-//! limits, not even for a moment.
+//! Every operation is O(1) apart from `clear` and `purge_expired`. A lookup reads the table's
+//! control bytes and then one bucket, which holds the key, the value and the entry's slot: no
+//! second load depends on the first, as it would through a table of indices into a slab. Keys
+//! are [`CompactString`]s, so a name of up to 24 bytes lives in the bucket and comparing it
+//! follows no pointer.
+//!
+//! The slot is the entry's place in the recency list, an array of 8-byte link pairs: moving an
+//! entry to the front touches only its own and its neighbours' links, and slot 0 is the list's
+//! sentinel, which makes every link update free of branches. Beside each link, apart from the
+//! hot path, the slot keeps what eviction needs: the key's hash (to find the bucket of the
+//! least recently used slot) and the entry's weight. Buckets move when the table grows; slots
+//! never do. Before a value goes in, room is made first, so the entry and byte counts never go
+//! above the limits, not even for a moment.
 
+#[cfg(any(test, fuzzing))]
 use std::hash::BuildHasher;
-use std::mem;
 
 use compact_str::CompactString;
 use hashbrown::HashTable;
@@ -24,25 +29,34 @@ use super::stats::{Cause, ShardStats};
 /// least recently used) and the end of the free list.
 const SENTINEL: u32 = 0;
 
-/// What a lookup reads: 32 bytes for an 8-byte value, so a node never straddles two cache
-/// lines. The weight and the links, needed only when the entry moves or leaves, live apart.
-struct Node<V> {
+/// The `prev` of a free slot.
+const FREE: u32 = u32::MAX;
+
+/// How many hits wait before their moves to the front are made (a power of two).
+const HITS: usize = 64;
+
+/// A bucket of the table: 40 bytes for an 8-byte value.
+struct Entry<V> {
     key: CompactString,
     value: V,
-}
-
-enum Slot<V> {
-    Full(Node<V>),
-    /// A freed slot (or the sentinel), linking to the next free one.
-    Free(u32),
+    /// The entry's slot in the recency list.
+    slot: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Link {
-    /// Towards the most recently used end.
+    /// Towards the most recently used end; [`FREE`] for a free slot.
     prev: u32,
-    /// Towards the least recently used end.
+    /// Towards the least recently used end; the next free slot for a free slot.
     next: u32,
+}
+
+/// What eviction and removal need of a slot, kept off the lookup path.
+#[derive(Debug, Clone, Copy, Default)]
+struct Meta {
+    /// The hash of the entry's key, which finds its bucket.
+    hash: u64,
+    weight: u64,
 }
 
 /// The limits of one shard (its share of the cache's limits).
@@ -67,39 +81,66 @@ pub(crate) enum Inserted {
 }
 
 pub(crate) struct Shard<V> {
-    table: HashTable<u32>,
-    /// Slot 0 is the sentinel and never holds a node.
-    slots: Vec<Slot<V>>,
-    /// The list links of each slot.
+    table: HashTable<Entry<V>>,
+    /// The recency list and the free list, one link pair per slot; slot 0 is the sentinel.
     links: Vec<Link>,
-    /// The weight of each slot's entry.
-    weights: Vec<u64>,
+    /// One per slot.
+    metas: Vec<Meta>,
     /// When each slot's value was stored (ticks), only if there is a maximum age.
     stamps: Vec<u64>,
     free: u32,
     bytes: u64,
     limits: Limits,
+    /// The slots of the latest hits, oldest first, whose moves to the front are still to be
+    /// made: the first `waiting` of them.
+    hits: [u32; HITS],
+    waiting: usize,
 }
 
 impl<V> Shard<V> {
     pub(crate) fn new(limits: Limits) -> Self {
-        Shard {
+        let mut shard = Shard {
             table: HashTable::new(),
-            slots: vec![Slot::Free(SENTINEL)],
-            links: vec![Link {
-                prev: SENTINEL,
-                next: SENTINEL,
-            }],
-            weights: vec![0],
-            stamps: if limits.max_age.is_some() {
-                vec![0]
-            } else {
-                Vec::new()
-            },
+            links: Vec::new(),
+            metas: Vec::new(),
+            stamps: Vec::new(),
             free: SENTINEL,
             bytes: 0,
             limits,
+            hits: [SENTINEL; HITS],
+            waiting: 0,
+        };
+        shard.reset();
+        shard
+    }
+
+    /// Back to the sentinel alone.
+    fn reset(&mut self) {
+        self.table.clear();
+        self.links.clear();
+        self.links.push(Link {
+            prev: SENTINEL,
+            next: SENTINEL,
+        });
+        self.metas.clear();
+        self.metas.push(Meta::default());
+        self.stamps.clear();
+        if self.limits.max_age.is_some() {
+            self.stamps.push(0);
         }
+        self.free = SENTINEL;
+        self.bytes = 0;
+        self.waiting = 0;
+    }
+
+    /// Makes the waiting moves to the front, in the order of the hits. Everything that reads
+    /// or changes the list calls this first, so that the order is always the exact LRU order
+    /// of the operations; a hit only notes its slot, and the moves are made together, where
+    /// the loads of the neighbours' links overlap instead of each waiting behind a lookup.
+    #[inline]
+    fn settle(&mut self) {
+        replay(&mut self.links, &self.hits[..self.waiting]);
+        self.waiting = 0;
     }
 
     #[inline]
@@ -108,28 +149,14 @@ impl<V> Shard<V> {
     }
 
     #[inline(always)]
-    fn node(&self, index: u32) -> &Node<V> {
-        match &self.slots[index as usize] {
-            Slot::Full(node) => node,
-            Slot::Free(_) => free_slot(index),
-        }
-    }
-
-    #[inline(always)]
-    fn find(&self, hash: u64, key: &str) -> Option<u32> {
-        let slots = &self.slots;
-        self.table
-            .find(hash, |&index| match &slots[index as usize] {
-                Slot::Full(node) => node.key == key,
-                Slot::Free(_) => false,
-            })
-            .copied()
+    fn find(&self, hash: u64, key: &str) -> Option<&Entry<V>> {
+        self.table.find(hash, |entry| same(&entry.key, key))
     }
 
     #[inline]
-    fn expired(&self, index: u32, now: u64) -> bool {
+    fn expired(&self, slot: u32, now: u64) -> bool {
         match self.limits.max_age {
-            Some(max) => now.saturating_sub(self.stamps[index as usize]) >= max,
+            Some(max) => now.saturating_sub(self.stamps[slot as usize]) >= max,
             None => false,
         }
     }
@@ -144,42 +171,58 @@ impl<V> Shard<V> {
         stats: &ShardStats,
         clock: &Clock,
     ) -> Option<&V> {
-        let Some(index) = self.find(hash, key) else {
+        if self.limits.max_age.is_some() && self.expire_at_lookup(hash, key, stats, clock) {
+            return None;
+        }
+        let Some(entry) = self.table.find(hash, |entry| same(&entry.key, key)) else {
             stats.bump(Cause::Miss);
             return None;
         };
-        if self.limits.max_age.is_some() && self.expired(index, clock.now()) {
-            self.expire(hash, index, stats);
-            return None;
+        self.hits[self.waiting % HITS] = entry.slot;
+        self.waiting += 1;
+        if self.waiting == HITS {
+            replay(&mut self.links, &self.hits);
+            self.waiting = 0;
         }
-        self.promote(index);
         stats.bump(Cause::Hit);
-        Some(&self.node(index).value)
+        Some(&entry.value)
     }
 
-    #[cold]
-    fn expire(&mut self, hash: u64, index: u32, stats: &ShardStats) {
-        self.unindex(hash, index);
-        drop(self.release(index));
+    /// With a maximum age: drops `key` if it has expired, counting the miss.
+    fn expire_at_lookup(
+        &mut self,
+        hash: u64,
+        key: &str,
+        stats: &ShardStats,
+        clock: &Clock,
+    ) -> bool {
+        let Some(slot) = self.find(hash, key).map(|entry| entry.slot) else {
+            return false;
+        };
+        if !self.expired(slot, clock.now()) {
+            return false;
+        }
+        self.settle();
+        drop(self.take(slot));
         stats.bump(Cause::Age);
         stats.bump(Cause::Miss);
         self.publish(stats);
+        true
     }
 
     /// Looks `key` up without touching the order or the statistics; expired entries are not
     /// returned (but stay until something removes them).
     #[inline]
     pub(crate) fn peek(&self, hash: u64, key: &str, clock: &Clock) -> Option<&V> {
-        let index = self.find(hash, key)?;
-        if self.limits.max_age.is_some() && self.expired(index, clock.now()) {
+        let entry = self.find(hash, key)?;
+        if self.limits.max_age.is_some() && self.expired(entry.slot, clock.now()) {
             return None;
         }
-        Some(&self.node(index).value)
+        Some(&entry.value)
     }
 
     /// Stores `value` under `key` as the most recently used entry, after evicting from the
     /// least recently used end until both limits leave room for it.
-    #[allow(clippy::too_many_arguments)] // the key, the value and the shard's surroundings
     pub(crate) fn insert(
         &mut self,
         hash: u64,
@@ -188,12 +231,16 @@ impl<V> Shard<V> {
         weight: u64,
         stats: &ShardStats,
         clock: &Clock,
-        hasher: &impl BuildHasher,
     ) -> Inserted {
-        let old = self.find(hash, key).map(|index| {
-            self.unindex(hash, index);
-            self.release(index)
-        });
+        self.settle();
+        let old = match self.table.find_entry(hash, |entry| same(&entry.key, key)) {
+            Ok(bucket) => {
+                let (old, _) = bucket.remove();
+                self.release(old.slot);
+                Some(old.key)
+            }
+            Err(_) => None,
+        };
         if weight > self.limits.max_bytes {
             return self.reject(old.is_some(), stats);
         }
@@ -203,27 +250,20 @@ impl<V> Shard<V> {
             0
         };
         while self.table.len() >= self.limits.max_entries {
-            self.evict_tail(Cause::Entries, now, stats, hasher);
+            self.evict_tail(Cause::Entries, now, stats);
         }
         while self.limits.max_bytes - self.bytes < weight {
-            self.evict_tail(Cause::Bytes, now, stats, hasher);
+            self.evict_tail(Cause::Bytes, now, stats);
         }
         let (key, outcome) = match old {
-            Some(node) => (node.key, Inserted::Replaced),
+            Some(key) => (key, Inserted::Replaced),
             None => (CompactString::new(key), Inserted::New),
         };
-        let index = self.alloc(Node { key, value });
-        self.weights[index as usize] = weight;
-        if self.limits.max_age.is_some() {
-            self.stamps[index as usize] = now;
-        }
-        self.push_front(index);
-        self.bytes += weight;
-        let slots = &self.slots;
+        let slot = self.alloc(hash, weight, now);
+        let metas = &self.metas;
         self.table
-            .insert_unique(hash, index, |&i| match &slots[i as usize] {
-                Slot::Full(node) => hasher.hash_one(node.key.as_str()),
-                Slot::Free(_) => free_slot(i),
+            .insert_unique(hash, Entry { key, value, slot }, |entry| {
+                metas[entry.slot as usize].hash
             });
         stats.bump(if outcome == Inserted::New {
             Cause::Insert
@@ -252,56 +292,44 @@ impl<V> Shard<V> {
         cause: Cause,
         stats: &ShardStats,
     ) -> Option<V> {
-        let index = self.find(hash, key)?;
-        self.unindex(hash, index);
-        let node = self.release(index);
+        self.settle();
+        let (entry, _) = self
+            .table
+            .find_entry(hash, |entry| same(&entry.key, key))
+            .ok()?
+            .remove();
+        self.release(entry.slot);
         stats.bump(cause);
         self.publish(stats);
-        Some(node.value)
+        Some(entry.value)
     }
 
     /// Removes every entry, counting them under `cause`.
     pub(crate) fn clear(&mut self, cause: Cause, stats: &ShardStats) -> usize {
         let count = self.table.len();
-        self.table.clear();
-        self.slots.truncate(1);
-        self.links.truncate(1);
-        self.weights.truncate(1);
-        self.links[0] = Link {
-            prev: SENTINEL,
-            next: SENTINEL,
-        };
-        self.stamps.truncate(1);
-        self.free = SENTINEL;
-        self.bytes = 0;
+        self.reset();
         stats.add(cause, count as u64);
         self.publish(stats);
         count
     }
 
     /// Removes every expired entry; returns how many.
-    pub(crate) fn purge_expired(
-        &mut self,
-        stats: &ShardStats,
-        clock: &Clock,
-        hasher: &impl BuildHasher,
-    ) -> usize {
+    pub(crate) fn purge_expired(&mut self, stats: &ShardStats, clock: &Clock) -> usize {
         if self.limits.max_age.is_none() {
             return 0;
         }
+        self.settle();
         let now = clock.now();
         let mut removed = 0;
-        let mut index = self.links[0].next;
-        while index != SENTINEL {
-            let next = self.links[index as usize].next;
-            if self.expired(index, now) {
-                let hash = hasher.hash_one(self.node(index).key.as_str());
-                self.unindex(hash, index);
-                drop(self.release(index));
+        let mut slot = self.links[0].next;
+        while slot != SENTINEL {
+            let next = self.links[slot as usize].next;
+            if self.expired(slot, now) {
+                drop(self.take(slot));
                 stats.bump(Cause::Age);
                 removed += 1;
             }
-            index = next;
+            slot = next;
         }
         self.publish(stats);
         removed
@@ -309,108 +337,102 @@ impl<V> Shard<V> {
 
     /// The keys from the most to the least recently used.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> + '_ {
-        let mut index = self.links[0].next;
-        std::iter::from_fn(move || {
-            (index != SENTINEL).then(|| {
-                let key = self.node(index).key.as_str();
-                index = self.links[index as usize].next;
-                key
-            })
-        })
-    }
-
-    #[inline(always)]
-    fn promote(&mut self, index: u32) {
-        if self.links[0].next != index {
-            self.unlink(index);
-            self.push_front(index);
-        }
-    }
-
-    #[inline(always)]
-    fn unlink(&mut self, index: u32) {
-        let Link { prev, next } = self.links[index as usize];
-        self.links[prev as usize].next = next;
-        self.links[next as usize].prev = prev;
-    }
-
-    #[inline(always)]
-    fn push_front(&mut self, index: u32) {
-        let head = self.links[0].next;
-        self.links[index as usize] = Link {
-            prev: SENTINEL,
-            next: head,
-        };
-        self.links[head as usize].prev = index;
-        self.links[0].next = index;
-    }
-
-    /// Drops the table's reference to `index`.
-    #[inline]
-    fn unindex(&mut self, hash: u64, index: u32) {
-        match self.table.find_entry(hash, |&i| i == index) {
-            Ok(entry) => {
-                entry.remove();
+        // The order the waiting moves will make: the waiting hits, latest first and each once,
+        // then the rest of the list as it is.
+        let mut moved: Vec<u32> = Vec::with_capacity(self.waiting);
+        for &slot in self.hits[..self.waiting].iter().rev() {
+            if !moved.contains(&slot) {
+                moved.push(slot);
             }
-            Err(_) => unreachable!("slot {index} is not in the table"),
+        }
+        let mut skip = moved.clone();
+        skip.sort_unstable();
+        let mut slot = self.links[0].next;
+        let rest = std::iter::from_fn(move || {
+            while slot != SENTINEL {
+                let here = slot;
+                slot = self.links[here as usize].next;
+                if skip.binary_search(&here).is_err() {
+                    return Some(here);
+                }
+            }
+            None
+        });
+        moved.into_iter().chain(rest).map(|slot| self.key(slot))
+    }
+
+    /// The key of the entry in `slot`.
+    fn key(&self, slot: u32) -> &str {
+        let hash = self.metas[slot as usize].hash;
+        match self.table.find(hash, |entry| entry.slot == slot) {
+            Some(entry) => entry.key.as_str(),
+            None => unreachable!("slot {slot} is not in the table"),
         }
     }
 
-    /// Unlinks `index`, frees its slot and returns its node; the table must not point to it.
+    /// Removes the entry in `slot` from the table and the list.
     #[inline]
-    fn release(&mut self, index: u32) -> Node<V> {
-        self.unlink(index);
-        let node = match mem::replace(&mut self.slots[index as usize], Slot::Free(self.free)) {
-            Slot::Full(node) => node,
-            Slot::Free(_) => free_slot(index),
+    fn take(&mut self, slot: u32) -> Entry<V> {
+        let hash = self.metas[slot as usize].hash;
+        let Ok(bucket) = self.table.find_entry(hash, |entry| entry.slot == slot) else {
+            unreachable!("slot {slot} is not in the table")
         };
-        self.free = index;
-        self.bytes -= self.weights[index as usize];
-        node
+        let (entry, _) = bucket.remove();
+        self.release(slot);
+        entry
     }
 
+    /// Unlinks `slot` and frees it; its bucket must be gone.
     #[inline]
-    fn alloc(&mut self, node: Node<V>) -> u32 {
-        if self.free == SENTINEL {
-            let index =
-                u32::try_from(self.slots.len()).expect("a shard holds fewer than u32::MAX entries");
-            self.slots.push(Slot::Full(node));
+    fn release(&mut self, slot: u32) {
+        unlink(&mut self.links, slot);
+        self.links[slot as usize] = Link {
+            prev: FREE,
+            next: self.free,
+        };
+        self.free = slot;
+        self.bytes -= self.metas[slot as usize].weight;
+    }
+
+    /// A slot at the front of the list for a new entry.
+    #[inline]
+    fn alloc(&mut self, hash: u64, weight: u64, now: u64) -> u32 {
+        let slot = if self.free == SENTINEL {
+            let slot =
+                u32::try_from(self.links.len()).expect("a shard holds fewer than u32::MAX entries");
+            assert!(slot != FREE, "a shard holds fewer than u32::MAX entries");
             self.links.push(Link {
                 prev: SENTINEL,
                 next: SENTINEL,
             });
-            self.weights.push(0);
+            self.metas.push(Meta::default());
             if self.limits.max_age.is_some() {
                 self.stamps.push(0);
             }
-            index
+            slot
         } else {
-            let index = self.free;
-            match mem::replace(&mut self.slots[index as usize], Slot::Full(node)) {
-                Slot::Free(next) => self.free = next,
-                Slot::Full(_) => unreachable!("slot {index} on the free list is in use"),
-            }
-            index
+            let slot = self.free;
+            self.free = self.links[slot as usize].next;
+            slot
+        };
+        self.metas[slot as usize] = Meta { hash, weight };
+        if self.limits.max_age.is_some() {
+            self.stamps[slot as usize] = now;
         }
+        push_front(&mut self.links, slot);
+        self.bytes += weight;
+        slot
     }
 
-    fn evict_tail(
-        &mut self,
-        cause: Cause,
-        now: u64,
-        stats: &ShardStats,
-        hasher: &impl BuildHasher,
-    ) {
-        let index = self.links[0].prev;
-        assert!(index != SENTINEL, "nothing left to evict");
-        let cause = if self.expired(index, now) {
+    fn evict_tail(&mut self, cause: Cause, now: u64, stats: &ShardStats) {
+        let slot = self.links[0].prev;
+        assert!(slot != SENTINEL, "nothing left to evict");
+        let cause = if self.expired(slot, now) {
             Cause::Age
         } else {
             cause
         };
-        let hash = hasher.hash_one(self.node(index).key.as_str());
-        self.unindex(hash, index);
-        drop(self.release(index));
+        drop(self.take(slot));
         stats.bump(cause);
     }
 
@@ -423,52 +445,61 @@ impl<V> Shard<V> {
     /// Checks every invariant; panics with a description of the first broken one.
     #[cfg(any(test, fuzzing))]
     pub(crate) fn validate(&self, stats: &ShardStats, hasher: &impl BuildHasher) {
+        let slots = self.links.len();
+        assert!(self.links[0].prev != FREE, "slot 0 is not the sentinel");
+        assert_eq!(self.metas.len(), slots, "one meta per slot");
         let mut count = 0usize;
         let mut bytes = 0u64;
         let mut prev = SENTINEL;
-        let mut index = self.links[0].next;
-        assert!(
-            matches!(self.slots[0], Slot::Free(SENTINEL)),
-            "slot 0 is not the sentinel"
-        );
-        assert_eq!(self.slots.len(), self.links.len(), "one link per slot");
-        assert_eq!(self.slots.len(), self.weights.len(), "one weight per slot");
-        while index != SENTINEL {
-            let node = self.node(index);
+        let mut slot = self.links[0].next;
+        while slot != SENTINEL {
+            let link = self.links[slot as usize];
+            assert_eq!(link.prev, prev, "slot {slot}: back link");
+            let meta = self.metas[slot as usize];
+            let Some(entry) = self.table.find(meta.hash, |entry| entry.slot == slot) else {
+                panic!("slot {slot} in the list has no bucket")
+            };
             assert_eq!(
-                self.links[index as usize].prev, prev,
-                "slot {index}: back link"
+                hasher.hash_one(entry.key.as_str()),
+                meta.hash,
+                "slot {slot}: the hash of {:?}",
+                entry.key
             );
-            let hash = hasher.hash_one(node.key.as_str());
-            assert_eq!(
-                self.find(hash, &node.key),
-                Some(index),
-                "slot {index}: {:?} not indexed",
-                node.key
+            assert!(
+                self.find(meta.hash, &entry.key)
+                    .is_some_and(|found| found.slot == slot),
+                "slot {slot}: {:?} is not found by its key",
+                entry.key
             );
-            bytes += self.weights[index as usize];
+            bytes += meta.weight;
             count += 1;
-            assert!(count <= self.slots.len(), "the list loops");
-            prev = index;
-            index = self.links[index as usize].next;
+            assert!(count < slots, "the list loops");
+            prev = slot;
+            slot = link.next;
         }
         assert_eq!(self.links[0].prev, prev, "tail");
         assert_eq!(count, self.table.len(), "list and table lengths");
-        let mut free = 1;
-        let mut index = self.free;
-        while index != SENTINEL {
-            match self.slots[index as usize] {
-                Slot::Free(next) => index = next,
-                Slot::Full(_) => panic!("free list reaches used slot {index}"),
-            }
+        let mut free = 0;
+        let mut slot = self.free;
+        while slot != SENTINEL {
+            let link = self.links[slot as usize];
+            assert_eq!(link.prev, FREE, "free list reaches used slot {slot}");
             free += 1;
-            assert!(free <= self.slots.len(), "the free list loops");
+            assert!(free < slots, "the free list loops");
+            slot = link.next;
         }
-        assert_eq!(
-            count + free,
-            self.slots.len(),
-            "slots neither used nor free"
-        );
+        assert_eq!(1 + count + free, slots, "slots neither used nor free");
+        assert!(self.waiting < HITS, "{} hits waiting", self.waiting);
+        for &slot in &self.hits[..self.waiting] {
+            assert!(
+                slot != SENTINEL
+                    && self
+                        .links
+                        .get(slot as usize)
+                        .is_some_and(|link| link.prev != FREE),
+                "a waiting hit on free slot {slot}"
+            );
+        }
         assert_eq!(bytes, self.bytes, "byte total");
         assert!(
             count <= self.limits.max_entries,
@@ -481,7 +512,7 @@ impl<V> Shard<V> {
             self.limits.max_bytes
         );
         if self.limits.max_age.is_some() {
-            assert_eq!(self.stamps.len(), self.slots.len(), "one stamp per slot");
+            assert_eq!(self.stamps.len(), slots, "one stamp per slot");
         } else {
             assert!(self.stamps.is_empty(), "stamps without a maximum age");
         }
@@ -491,10 +522,59 @@ impl<V> Shard<V> {
     }
 }
 
-#[cold]
-#[inline(never)]
-fn free_slot(index: u32) -> ! {
-    unreachable!("slot {index} is free")
+/// `a == b`, without a call to `memcmp` for names of up to 24 bytes: the library call and its
+/// set-up cost more than comparing a short name in one, two or three words.
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    match n {
+        // Overlapping words: the first and the last eight bytes cover 8..=16.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        17..=24 => {
+            word(a, 0) == word(b, 0) && word(a, 8) == word(b, 8) && word(a, n - 8) == word(b, n - 8)
+        }
+        _ => a == b,
+    }
+}
+
+/// Moves each slot of `hits` to the front, in turn.
+#[inline]
+fn replay(links: &mut [Link], hits: &[u32]) {
+    for &slot in hits {
+        promote(links, slot);
+    }
+}
+
+/// Makes `slot` the most recently used.
+#[inline(always)]
+fn promote(links: &mut [Link], slot: u32) {
+    if links[0].next != slot {
+        unlink(links, slot);
+        push_front(links, slot);
+    }
+}
+
+#[inline(always)]
+fn unlink(links: &mut [Link], slot: u32) {
+    let Link { prev, next } = links[slot as usize];
+    links[prev as usize].next = next;
+    links[next as usize].prev = prev;
+}
+
+#[inline(always)]
+fn push_front(links: &mut [Link], slot: u32) {
+    let head = links[0].next;
+    links[slot as usize] = Link {
+        prev: SENTINEL,
+        next: head,
+    };
+    links[head as usize].prev = slot;
+    links[0].next = slot;
 }
 
 #[cfg(test)]
@@ -502,11 +582,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_slot_is_as_small_as_its_node() {
-        // The free variant hides in the key's niche: no tag word.
-        assert_eq!(mem::size_of::<Slot<u64>>(), 32);
-        assert_eq!(mem::size_of::<Slot<std::sync::Arc<str>>>(), 40);
-        assert_eq!(mem::size_of::<Slot<std::sync::Arc<u8>>>(), 32);
-        assert_eq!(mem::size_of::<Link>(), 8);
+    fn short_names_compare_word_by_word() {
+        let names = [
+            "",
+            "a",
+            "a.html",
+            "abcdefgh",
+            "abcdefghi",
+            "pages/home.html",
+            "0123456789abcdef",
+            "0123456789abcdefg",
+            "components/forms/t1.html",
+            "components/forms/t12.html",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+            // Every single-byte difference, at every position, is seen.
+            for at in 0..a.len() {
+                let mut other = a.as_bytes().to_vec();
+                other[at] ^= 1;
+                assert!(
+                    !same(a, std::str::from_utf8(&other).unwrap()),
+                    "{a:?} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_bucket_is_the_key_the_value_and_a_slot() {
+        assert_eq!(std::mem::size_of::<Entry<u64>>(), 40);
+        assert_eq!(std::mem::size_of::<Entry<std::sync::Arc<str>>>(), 48);
+        assert_eq!(std::mem::size_of::<Link>(), 8);
+        assert_eq!(std::mem::size_of::<Meta>(), 16);
     }
 }

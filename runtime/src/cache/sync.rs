@@ -208,7 +208,13 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     /// recently used or counting a hit or a miss.
     fn peek_with<R>(&self, key: &str, read: impl FnOnce(Option<&V>) -> R) -> R {
         let hash = self.hash(key);
-        read(self.slot(hash).locked.lock().shard.peek(hash, key, &self.clock))
+        read(
+            self.slot(hash)
+                .locked
+                .lock()
+                .shard
+                .peek(hash, key, &self.clock),
+        )
     }
 
     /// Stores `value` as the most recently used entry, evicting least recently used entries of
@@ -224,15 +230,10 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         let slot = self.slot(hash);
         let mut locked = slot.locked.lock();
         locked.forget_loads(hash, key);
-        locked.shard.insert(
-            hash,
-            key,
-            value,
-            weight,
-            &slot.stats,
-            &self.clock,
-            &self.hasher,
-        ) != Inserted::Rejected
+        locked
+            .shard
+            .insert(hash, key, value, weight, &slot.stats, &self.clock)
+            != Inserted::Rejected
     }
 
     /// Inserts every pair, in order; returns how many were stored.
@@ -396,7 +397,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
                 slot.locked
                     .lock()
                     .shard
-                    .purge_expired(&slot.stats, &self.clock, &self.hasher)
+                    .purge_expired(&slot.stats, &self.clock)
             })
             .sum()
     }
@@ -526,7 +527,6 @@ impl<V: Clone, W: Weigher<V>> LoadGuard<'_, V, W> {
                     weight,
                     stats,
                     &cache.clock,
-                    &cache.hasher,
                 );
             }
         }

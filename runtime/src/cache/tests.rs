@@ -45,7 +45,9 @@ const GRAPH: [(&str, &[&str]); 9] = [
 fn graph() -> Arc<DependencyGraph> {
     let mut build = BuildCache::new(vec!["templates".into()]);
     for (name, deps) in GRAPH {
-        build.templates.insert(name.into(), TemplateRecord::including(name, deps));
+        build
+            .templates
+            .insert(name.into(), TemplateRecord::including(name, deps));
     }
     Arc::new(DependencyGraph::from_build_cache(&build))
 }
@@ -310,6 +312,26 @@ proptest! {
     ) {
         check(max_entries, max_bytes, Some(max_age), &ops);
     }
+
+    /// Runs of hits longer than the shard lets wait before it moves them to the front.
+    #[test]
+    fn matches_the_reference_lru_over_long_runs_of_hits(
+        (max_entries, ops) in (4usize..12)
+            .prop_flat_map(|e| (Just(e), proptest::collection::vec(hit_heavy(), 100..400)))
+    ) {
+        let fill = (0..KEYS.len()).map(|k| Op::Insert(k, 1));
+        check(max_entries, 1_000, None, &fill.chain(ops).collect::<Vec<_>>());
+    }
+}
+
+/// Mostly lookups, now and then an insert or a removal.
+fn hit_heavy() -> impl Strategy<Value = Op> {
+    let key = 0..KEYS.len();
+    prop_oneof![
+        60 => key.clone().prop_map(Op::Get),
+        2 => key.clone().prop_map(|k| Op::Insert(k, 1)),
+        1 => key.prop_map(Op::Remove),
+    ]
 }
 
 #[test]

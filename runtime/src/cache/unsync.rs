@@ -97,15 +97,9 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     pub fn insert(&mut self, key: &str, value: V) -> bool {
         let weight = self.weigher.weigh(key, &value);
         let hash = self.hash(key);
-        self.shard.insert(
-            hash,
-            key,
-            value,
-            weight,
-            &self.stats,
-            &self.clock,
-            &self.hasher,
-        ) != Inserted::Rejected
+        self.shard
+            .insert(hash, key, value, weight, &self.stats, &self.clock)
+            != Inserted::Rejected
     }
 
     /// Inserts every pair, in order; returns how many were stored.
@@ -194,8 +188,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
 
     /// Removes every expired entry now rather than when it is met; returns how many.
     pub fn purge_expired(&mut self) -> usize {
-        self.shard
-            .purge_expired(&self.stats, &self.clock, &self.hasher)
+        self.shard.purge_expired(&self.stats, &self.clock)
     }
 
     /// The keys from the most to the least recently used (expired ones included).
