@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::format::{BuildCache, ENV_VAR, FILE_NAME};
 use crate::scan::index::{FileStat, Index};
-use crate::scan::{DEFAULT_EXTENSIONS, Roots, ScanError, scan, unchanged};
+use crate::scan::{DEFAULT_EXTENSIONS, Roots, ScanError, Scanned, scan, unchanged};
 use crate::write::atomic_write;
 
 /// Configures and runs a scan from `build.rs`.
@@ -85,7 +85,10 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::MissingEnv(var) => write!(f, "{var} is not set: shipwright_build::Builder runs from a build script under cargo (or set .manifest_dir() and .out_dir())"),
+            Error::MissingEnv(var) => write!(
+                f,
+                "{var} is not set: shipwright_build::Builder runs from a build script under cargo (or set .manifest_dir() and .out_dir())"
+            ),
             Error::Scan(e) => write!(f, "{e}"),
             Error::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
         }
@@ -164,7 +167,10 @@ impl Builder {
             root_dirs.push(PathBuf::from("templates"));
         }
         let roots = Roots {
-            dirs: root_dirs.iter().map(|r| (manifest_dir.join(r), label(r))).collect(),
+            dirs: root_dirs
+                .iter()
+                .map(|r| (manifest_dir.join(r), label(r)))
+                .collect(),
             extensions: self.extensions.clone(),
         };
         if self.cargo {
@@ -186,36 +192,97 @@ impl Builder {
         let path = out_dir.join(FILE_NAME);
         let registry_path = out_dir.join(crate::registry::FILE_NAME);
         let index_path = out_dir.join("shipwright/scan-index");
-        let key = format!("{:?} {:?}", roots.dirs.iter().map(|(_, l)| l).collect::<Vec<_>>(), roots.extensions);
+        let key = format!(
+            "{:?} {:?}",
+            roots.dirs.iter().map(|(_, l)| l).collect::<Vec<_>>(),
+            roots.extensions
+        );
         let index = Index::load(&index_path).filter(|i| i.key == key);
         if let Some(index) = &index {
-            let cache_intact = FileStat::of(usize::MAX, "", &path).is_ok_and(|now| index.cache.same_as(&now, index.written_ns));
+            let cache_intact = FileStat::of(usize::MAX, "", &path)
+                .is_ok_and(|now| index.cache.same_as(&now, index.written_ns));
             if cache_intact && registry_path.is_file() && unchanged(roots, index) {
                 let warnings = index.warnings.clone();
-                return Ok(Built { path, templates: index.files.len(), analysed: 0, changed: false, warnings });
+                return Ok(Built {
+                    path,
+                    templates: index.files.len(),
+                    analysed: 0,
+                    changed: false,
+                    warnings,
+                });
             }
         }
-        let previous = index.as_ref().and_then(|i| Some((i, BuildCache::load(&path).ok()?)));
+        let previous = index
+            .as_ref()
+            .and_then(|i| Some((i, BuildCache::load(&path).ok()?)));
         let scanned = scan(roots, previous.as_ref().map(|(i, c)| (*i, c)))?;
-        let bytes = crate::write::cache_bytes(&scanned.cache);
-        let changed = atomic_write(&path, &bytes).map_err(write_error(&path))?;
-        let registry = crate::registry::render(&scanned.cache);
-        atomic_write(&registry_path, registry.as_bytes()).map_err(write_error(&registry_path))?;
-        let warnings: Vec<String> = scanned.warnings.iter().map(ToString::to_string).collect();
-        let cache = FileStat::of(usize::MAX, "", &path).map_err(write_error(&path))?;
-        let index = Index { key, cache, warnings: warnings.clone(), written_ns: 0, files: scanned.stats, dirs: scanned.dirs };
+        drop(previous);
+        let Scanned {
+            cache,
+            warnings,
+            stats,
+            dirs,
+            analysed,
+        } = scanned;
+        let templates = cache.templates.len();
+        let (bytes, registry) = rayon::join(
+            || crate::write::cache_bytes(&cache),
+            || crate::registry::render(&cache),
+        );
+        // The two files are written side by side while the records are freed; the index, which
+        // vouches for both, only after both are in place.
+        let ((changed, registry_written), ()) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        let changed = atomic_write(&path, &bytes).map_err(write_error(&path))?;
+                        let stat =
+                            FileStat::of(usize::MAX, "", &path).map_err(write_error(&path))?;
+                        Ok::<_, Error>((changed, stat))
+                    },
+                    || {
+                        atomic_write(&registry_path, registry.as_bytes())
+                            .map_err(write_error(&registry_path))
+                    },
+                )
+            },
+            || drop(cache),
+        );
+        let (changed, cache) = changed?;
+        registry_written?;
+        let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        let index = Index {
+            key,
+            cache,
+            warnings: warnings.clone(),
+            written_ns: 0,
+            files: stats,
+            dirs,
+        };
         index.save(&index_path).map_err(write_error(&index_path))?;
-        Ok(Built { path, templates: scanned.cache.templates.len(), analysed: scanned.analysed, changed, warnings })
+        Ok(Built {
+            path,
+            templates,
+            analysed,
+            changed,
+            warnings,
+        })
     }
 }
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Write { path: path.to_path_buf(), source }
+    move |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The label of a root in the BuildCache: the path as given, `/`-separated.
 fn label(root: &Path) -> String {
-    root.to_string_lossy().replace('\\', "/").trim_end_matches('/').to_string()
+    root.to_string_lossy()
+        .replace('\\', "/")
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// Reads a variable cargo sets, and says so to cargo (BLAKE3's build.rs habit).
@@ -223,5 +290,7 @@ fn env_path(var: &'static str, cargo: bool) -> Result<PathBuf, Error> {
     if cargo {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    std::env::var_os(var).map(PathBuf::from).ok_or(Error::MissingEnv(var))
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .ok_or(Error::MissingEnv(var))
 }
