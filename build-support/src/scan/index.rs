@@ -24,12 +24,16 @@
 //! Like git's index, a file is taken as unchanged only when its size, mtime, ctime and inode all
 //! match, and only when its mtime is older than the moment the index was written: a file changed
 //! within the same clock tick as the write ("racily clean") is read again.
+//!
+//! The file is binary ([`super::binary`]): read with one `read`, checked as a whole by its
+//! checksum, so that a torn or damaged index is never taken as good and the scan starts over.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-const HEADER: &str = "shipwright-scan-index 2";
+use super::binary::{Reader, Writer};
+
+const HEADER: &str = "shipwright-scan-index 3";
 
 /// The stat of one template file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,14 +52,17 @@ pub struct FileStat {
     pub ino: u64,
 }
 
-impl FileStat {
-    /// Stats `path` (following links).
-    pub fn of(root: usize, name: &str, path: &Path) -> std::io::Result<FileStat> {
-        Ok(FileStat::from_metadata(root, name, &std::fs::metadata(path)?))
-    }
+/// What a stat says of a file's content, without its name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+}
 
-    /// The stat of an open file or a path already looked up.
-    pub fn from_metadata(root: usize, name: &str, meta: &std::fs::Metadata) -> FileStat {
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
         let mtime_ns = meta
             .modified()
             .ok()
@@ -64,22 +71,74 @@ impl FileStat {
         #[cfg(unix)]
         let (ctime_ns, ino) = {
             use std::os::unix::fs::MetadataExt;
-            (i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()), meta.ino())
+            (
+                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                meta.ino(),
+            )
         };
         #[cfg(not(unix))]
         let (ctime_ns, ino) = (0, 0);
-        FileStat { root, name: name.to_string(), size: meta.len(), mtime_ns, ctime_ns, ino }
+        Stamp {
+            size: meta.len(),
+            mtime_ns,
+            ctime_ns,
+            ino,
+        }
+    }
+}
+
+impl FileStat {
+    /// Stats `path` (following links).
+    pub fn of(root: usize, name: &str, path: &Path) -> std::io::Result<FileStat> {
+        Ok(FileStat::from_metadata(
+            root,
+            name,
+            &std::fs::metadata(path)?,
+        ))
+    }
+
+    /// The stat of an open file or a path already looked up.
+    pub fn from_metadata(root: usize, name: &str, meta: &std::fs::Metadata) -> FileStat {
+        let Stamp {
+            size,
+            mtime_ns,
+            ctime_ns,
+            ino,
+        } = Stamp::of(meta);
+        FileStat {
+            root,
+            name: name.to_string(),
+            size,
+            mtime_ns,
+            ctime_ns,
+            ino,
+        }
+    }
+
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            ctime_ns: self.ctime_ns,
+            ino: self.ino,
+        }
     }
 
     /// Same file, same stat, and changed before `racy_after` (the index's write time)?
     #[inline]
     pub fn same_as(&self, now: &FileStat, racy_after: i128) -> bool {
-        self.size == now.size
-            && self.mtime_ns == now.mtime_ns
-            && self.ctime_ns == now.ctime_ns
-            && self.ino == now.ino
-            && now.mtime_ns < racy_after
-            && now.ctime_ns < racy_after
+        self.stamp_still(now.stamp(), racy_after)
+    }
+
+    /// Does the file at `path` (following links) still have this stat, changed before
+    /// `racy_after`? A file that cannot be stat-ed has not.
+    pub fn still_at(&self, path: &Path, racy_after: i128) -> bool {
+        std::fs::metadata(path).is_ok_and(|meta| self.stamp_still(Stamp::of(&meta), racy_after))
+    }
+
+    #[inline]
+    fn stamp_still(&self, now: Stamp, racy_after: i128) -> bool {
+        self.stamp() == now && now.mtime_ns < racy_after && now.ctime_ns < racy_after
     }
 }
 
@@ -103,97 +162,86 @@ pub struct Index {
 impl Index {
     /// Reads an index; `None` if it is missing, of another version or damaged in any way.
     pub fn load(path: &Path) -> Option<Index> {
-        let text = std::fs::read_to_string(path).ok()?;
-        let mut lines = text.lines();
-        if lines.next()? != HEADER {
-            return None;
-        }
-        let key = unescape(lines.next()?.strip_prefix("key\t")?);
-        let cache = parse_stat(lines.next()?.strip_prefix("cache\t")?)?;
-        let written_ns = lines.next()?.strip_prefix("written\t")?.parse().ok()?;
-        let warning_count: usize = lines.next()?.strip_prefix("warnings\t")?.parse().ok()?;
-        let mut warnings = Vec::with_capacity(warning_count);
-        for _ in 0..warning_count {
-            warnings.push(unescape(lines.next()?));
-        }
-        let file_count: usize = lines.next()?.strip_prefix("files\t")?.parse().ok()?;
-        let mut files = Vec::with_capacity(file_count);
-        for _ in 0..file_count {
-            files.push(parse_stat(lines.next()?)?);
-        }
-        let dir_count: usize = lines.next()?.strip_prefix("dirs\t")?.parse().ok()?;
-        let mut dirs = Vec::with_capacity(dir_count);
-        for _ in 0..dir_count {
-            dirs.push(parse_stat(lines.next()?)?);
-        }
-        (lines.next()? == "end").then_some(Index { key, cache, warnings, written_ns, files, dirs })
+        let bytes = std::fs::read(path).ok()?;
+        let mut r = Reader::open(&bytes, HEADER)?;
+        let key = r.str()?.to_string();
+        let cache = read_stat(&mut r)?;
+        let written_ns = r.i128()?;
+        let warnings = (0..r.len()?)
+            .map(|_| r.str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()?;
+        let files = (0..r.len()?)
+            .map(|_| read_stat(&mut r))
+            .collect::<Option<Vec<_>>>()?;
+        let dirs = (0..r.len()?)
+            .map(|_| read_stat(&mut r))
+            .collect::<Option<Vec<_>>>()?;
+        r.at_end().then_some(Index {
+            key,
+            cache,
+            warnings,
+            written_ns,
+            files,
+            dirs,
+        })
     }
 
     /// Writes the index atomically, stamping it with the current time.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let now = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
-        let mut out = Vec::with_capacity(64 * self.files.len() + 256);
-        writeln!(out, "{HEADER}")?;
-        writeln!(out, "key\t{}", escape(&self.key))?;
-        writeln!(out, "cache\t{}", stat_line(&self.cache))?;
-        writeln!(out, "written\t{now}")?;
-        writeln!(out, "warnings\t{}", self.warnings.len())?;
-        for w in &self.warnings {
-            writeln!(out, "{}", escape(w))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        let names: usize = self
+            .files
+            .iter()
+            .chain(&self.dirs)
+            .map(|f| f.name.len())
+            .sum();
+        let mut w = Writer::new(
+            HEADER,
+            60 * (self.files.len() + self.dirs.len()) + names + 256,
+        );
+        w.str(&self.key);
+        write_stat(&mut w, &self.cache);
+        w.i128(now);
+        w.len(self.warnings.len());
+        for warning in &self.warnings {
+            w.str(warning);
         }
-        writeln!(out, "files\t{}", self.files.len())?;
-        for f in &self.files {
-            writeln!(out, "{}", stat_line(f))?;
+        for list in [&self.files, &self.dirs] {
+            w.len(list.len());
+            for stat in list {
+                write_stat(&mut w, stat);
+            }
         }
-        writeln!(out, "dirs\t{}", self.dirs.len())?;
-        for d in &self.dirs {
-            writeln!(out, "{}", stat_line(d))?;
-        }
-        writeln!(out, "end")?;
-        crate::write::atomic_write(path, &out).map(drop)
+        crate::write::atomic_write(path, &w.finish()).map(drop)
     }
 }
 
-fn stat_line(f: &FileStat) -> String {
-    format!("{}\t{}\t{}\t{}\t{}\t{}", f.root, f.size, f.mtime_ns, f.ctime_ns, f.ino, escape(&f.name))
+fn write_stat(w: &mut Writer, f: &FileStat) {
+    // The BuildCache's own stat has no root (`usize::MAX`): written as `u32::MAX`.
+    w.u32(u32::try_from(f.root).unwrap_or(u32::MAX));
+    w.u64(f.size);
+    w.i128(f.mtime_ns);
+    w.i128(f.ctime_ns);
+    w.u64(f.ino);
+    w.str(&f.name);
 }
 
-fn parse_stat(line: &str) -> Option<FileStat> {
-    let mut f = line.split('\t');
-    let stat = FileStat {
-        root: f.next()?.parse().ok()?,
-        size: f.next()?.parse().ok()?,
-        mtime_ns: f.next()?.parse().ok()?,
-        ctime_ns: f.next()?.parse().ok()?,
-        ino: f.next()?.parse().ok()?,
-        name: unescape(f.next()?),
+fn read_stat(r: &mut Reader<'_>) -> Option<FileStat> {
+    let root = match r.u32()? {
+        u32::MAX => usize::MAX,
+        root => root as usize,
     };
-    f.next().is_none().then_some(stat)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('\n', "\\n").replace('\t', "\\t")
-}
-
-fn unescape(s: &str) -> String {
-    if !s.contains('\\') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some(other) => out.push(other),
-            None => {}
-        }
-    }
-    out
+    let (size, mtime_ns, ctime_ns, ino) = (r.u64()?, r.i128()?, r.i128()?, r.u64()?);
+    Some(FileStat {
+        root,
+        size,
+        mtime_ns,
+        ctime_ns,
+        ino,
+        name: r.str()?.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -201,33 +249,64 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_round_trip() {
-        for s in ["plain", "tab\there", "new\nline", "back\\slash\\n"] {
-            assert_eq!(unescape(&escape(s)), s);
-        }
-    }
-
-    #[test]
     fn damaged_index_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index");
-        let cache = FileStat { root: 0, name: "c".into(), size: 1, mtime_ns: 1, ctime_ns: 1, ino: 1 };
-        let index = Index { key: "k".into(), cache, warnings: vec!["w1".into()], written_ns: 0, files: vec![], dirs: vec![] };
+        let cache = FileStat {
+            root: usize::MAX,
+            name: String::new(),
+            size: 1,
+            mtime_ns: 1,
+            ctime_ns: 1,
+            ino: 1,
+        };
+        let file = FileStat {
+            root: 0,
+            name: "a\tb.html".into(),
+            size: 2,
+            mtime_ns: -3,
+            ctime_ns: 4,
+            ino: 5,
+        };
+        let index = Index {
+            key: "k".into(),
+            cache,
+            warnings: vec!["w1".into()],
+            written_ns: 0,
+            files: vec![file],
+            dirs: vec![],
+        };
         index.save(&path).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(Index::load(&path).is_some());
-        std::fs::write(&path, &text[..text.len() - 4]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let back = Index::load(&path).unwrap();
+        assert_eq!(
+            (back.key, back.cache, back.warnings, back.files),
+            (index.key, index.cache, index.warnings, index.files)
+        );
+        std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
         assert!(Index::load(&path).is_none(), "a torn index must not load");
-        std::fs::write(&path, text.replace("index 2", "index 3")).unwrap();
-        assert!(Index::load(&path).is_none());
+        let mut other = bytes.clone();
+        other[HEADER.len() - 1] = b'2';
+        std::fs::write(&path, other).unwrap();
+        assert!(Index::load(&path).is_none(), "another version");
     }
 
     #[test]
     fn racily_clean_files_are_not_trusted() {
-        let stat = FileStat { root: 0, name: "a".into(), size: 1, mtime_ns: 100, ctime_ns: 100, ino: 1 };
+        let stat = FileStat {
+            root: 0,
+            name: "a".into(),
+            size: 1,
+            mtime_ns: 100,
+            ctime_ns: 100,
+            ino: 1,
+        };
         assert!(stat.same_as(&stat, 101));
         assert!(!stat.same_as(&stat, 100));
-        let moved = FileStat { ino: 2, ..stat.clone() };
+        let moved = FileStat {
+            ino: 2,
+            ..stat.clone()
+        };
         assert!(!stat.same_as(&moved, 1000));
     }
 }

@@ -23,6 +23,7 @@
 //! reported and left out. A file the lexer stops in is kept, with its hashes, and reported in
 //! [`BuildCache::errors`].
 
+mod binary;
 #[doc(hidden)]
 pub mod fixture;
 pub mod index;
@@ -249,19 +250,29 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
 /// a file added, removed or renamed moves its directory's mtime (git's untracked cache uses
 /// the same fact).
 pub fn unchanged(roots: &Roots, index: &Index) -> bool {
-    let same = |old: &FileStat| {
+    // Each worker builds its paths in one buffer.
+    let same = |path: &mut PathBuf, old: &FileStat| {
         let Some((dir, _)) = roots.dirs.get(old.root) else {
             return false;
         };
-        let path = if old.name.is_empty() {
-            dir.clone()
-        } else {
-            dir.join(&old.name)
-        };
-        FileStat::of(old.root, &old.name, &path)
-            .is_ok_and(|now| old.same_as(&now, index.written_ns))
+        path.clear();
+        path.push(dir);
+        if !old.name.is_empty() {
+            path.push(&old.name);
+        }
+        old.still_at(path, index.written_ns)
     };
-    !index.dirs.is_empty() && index.dirs.par_iter().all(same) && index.files.par_iter().all(same)
+    !index.dirs.is_empty()
+        && index
+            .dirs
+            .par_iter()
+            .map_init(PathBuf::new, same)
+            .all(|same| same)
+        && index
+            .files
+            .par_iter()
+            .map_init(PathBuf::new, same)
+            .all(|same| same)
 }
 
 enum FileResult {
