@@ -40,24 +40,29 @@
 //!
 //! # Eviction policy
 //!
-//! Exact least-recently-used order, kept per shard by a doubly linked list through a slab of
-//! nodes, so `get`, `insert` and `remove` are O(1). [`TemplateCache`] splits the keys over a
+//! Exact least-recently-used order, kept per shard by a doubly linked list over slot numbers,
+//! so `get`, `insert` and `remove` are O(1). [`TemplateCache`] splits the keys over a
 //! power-of-two number of shards, each with its own mutex and its share of the limits: a
 //! lookup hashes the key, picks the shard, locks it and looks up. Across shards the order is
 //! only approximately LRU; with [`shards(1)`](CacheBuilder::shards) or the single-threaded
 //! [`unsync::TemplateCache`] it is exact.
+//!
+//! A hit notes its slot and returns; the moves to the front of the last 64 hits are made
+//! together, in order, when the 64th comes or before anything that evicts, removes or lists
+//! keys. The order every operation sees is therefore the exact LRU order; a hit just does not
+//! wait on its neighbours' links.
 //!
 //! Room is made before a value goes in, so neither limit is ever exceeded. An entry older than
 //! the [maximum age](CacheBuilder::max_age) is never returned.
 //!
 //! # Approximate memory usage
 //!
-//! Per entry: a node of the 24-byte key (names up to 24 bytes stay inline, longer ones take a
-//! heap block of their length) and the value, padded to the value's alignment; 8 bytes of
-//! list links and 8 of weight, kept in arrays of their own so that a lookup touches only the
-//! node; about 5 to 10 bytes of hash table (one control byte and one 4-byte slot number per
-//! bucket, at most 7/8 full); and 8 bytes more with a maximum age. For `V = Arc<T>` that is
-//! 48 bytes plus the table.
+//! Per entry: a hash-table bucket holding the 24-byte key (names up to 24 bytes stay inline,
+//! longer ones take a heap block of their length), the value and a 4-byte slot number, padded
+//! to the value's alignment, at most 7/8 of the buckets full, with one control byte each; then
+//! per slot 8 bytes of list links, 8 of hash and 8 of weight, in arrays of their own so that a
+//! lookup touches only the bucket; and 8 bytes more with a maximum age. For `V = Arc<T>` that
+//! is about 40 bytes of bucket and 24 per slot.
 
 mod clock;
 mod options;
