@@ -24,13 +24,16 @@
 //! left out with a warning; binding it is then an "unknown template" error.
 //!
 //! A second build with nothing changed stats the directories and the files, and reads none
-//! ([`crate::scan::index`]).
+//! ([`crate::scan::index`]). After an edit, only the files whose stat moved are read; the others'
+//! records come from the records side file ([`crate::scan::records`]), which the index vouches
+//! for, not from the BuildCache JSON.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::format::{BuildCache, ENV_VAR, FILE_NAME};
+use crate::format::{ENV_VAR, FILE_NAME};
 use crate::scan::index::{FileStat, Index};
+use crate::scan::records;
 use crate::scan::{DEFAULT_EXTENSIONS, Roots, ScanError, Scanned, scan, unchanged};
 use crate::write::atomic_write;
 
@@ -192,6 +195,7 @@ impl Builder {
         let path = out_dir.join(FILE_NAME);
         let registry_path = out_dir.join(crate::registry::FILE_NAME);
         let index_path = out_dir.join("shipwright/scan-index");
+        let records_path = out_dir.join(records::FILE_NAME);
         let key = format!(
             "{:?} {:?}",
             roots.dirs.iter().map(|(_, l)| l).collect::<Vec<_>>(),
@@ -212,11 +216,12 @@ impl Builder {
                 });
             }
         }
+        // The records of the last scan, from the side file the index vouches for; without it
+        // (first build, another configuration, a damaged or replaced file) every file is read.
         let previous = index
             .as_ref()
-            .and_then(|i| Some((i, BuildCache::load(&path).ok()?)));
+            .and_then(|i| Some((i, records::load(&records_path, &i.records, i.written_ns)?)));
         let scanned = scan(roots, previous.as_ref().map(|(i, c)| (*i, c)))?;
-        drop(previous);
         let Scanned {
             cache,
             warnings,
@@ -225,35 +230,46 @@ impl Builder {
             analysed,
         } = scanned;
         let templates = cache.templates.len();
-        let (bytes, registry) = rayon::join(
+        let (bytes, (registry, records)) = rayon::join(
             || crate::write::cache_bytes(&cache),
-            || crate::registry::render(&cache),
-        );
-        // The two files are written side by side while the records are freed; the index, which
-        // vouches for both, only after both are in place.
-        let ((changed, registry_written), ()) = rayon::join(
             || {
                 rayon::join(
+                    || crate::registry::render(&cache),
+                    || records::encode(&cache),
+                )
+            },
+        );
+        // The files are written side by side while the records are freed; the index, which
+        // vouches for all three, only after all three are in place.
+        let write = |path: &Path, bytes: &[u8]| -> Result<(bool, FileStat), Error> {
+            let changed = atomic_write(path, bytes).map_err(write_error(path))?;
+            Ok((
+                changed,
+                FileStat::of(usize::MAX, "", path).map_err(write_error(path))?,
+            ))
+        };
+        let ((cache_written, (registry_written, records_written)), ()) = rayon::join(
+            || {
+                rayon::join(
+                    || write(&path, &bytes),
                     || {
-                        let changed = atomic_write(&path, &bytes).map_err(write_error(&path))?;
-                        let stat =
-                            FileStat::of(usize::MAX, "", &path).map_err(write_error(&path))?;
-                        Ok::<_, Error>((changed, stat))
-                    },
-                    || {
-                        atomic_write(&registry_path, registry.as_bytes())
-                            .map_err(write_error(&registry_path))
+                        rayon::join(
+                            || write(&registry_path, registry.as_bytes()),
+                            || write(&records_path, &records),
+                        )
                     },
                 )
             },
-            || drop(cache),
+            || drop((cache, previous)),
         );
-        let (changed, cache) = changed?;
+        let (changed, cache) = cache_written?;
         registry_written?;
+        let (_, records) = records_written?;
         let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
         let index = Index {
             key,
             cache,
+            records,
             warnings: warnings.clone(),
             written_ns: 0,
             files: stats,

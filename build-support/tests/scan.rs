@@ -438,12 +438,58 @@ fn a_damaged_build_cache_is_never_reused() {
     past_racy_window();
     fs::write(&first.path, &good[..good.len() / 2]).unwrap();
     let again = builder(dir.path()).build().unwrap();
+    // The JSON is never read back: the records come from the side file, which is intact.
     assert_eq!(
         (again.analysed, again.changed),
-        (4, true),
-        "torn cache: everything read again"
+        (0, true),
+        "torn cache: written again"
     );
     assert_eq!(fs::read(&again.path).unwrap(), good);
+}
+
+#[test]
+fn a_damaged_or_replaced_records_file_is_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("templates");
+    fixture(&root, false);
+    let first = builder(dir.path()).build().unwrap();
+    let good = fs::read(&first.path).unwrap();
+    let records = dir
+        .path()
+        .join("out")
+        .join(shipwright_build::scan::records::FILE_NAME);
+    let bytes = fs::read(&records).unwrap();
+    let edit = |text: &str| {
+        past_racy_window();
+        write(&root, "partials/nav.html", text);
+    };
+    let nav = fs::read_to_string(root.join("partials/nav.html")).unwrap();
+
+    // Torn: everything is read again, and the result is the cold scan's.
+    edit("{{ x }}");
+    fs::write(&records, &bytes[..bytes.len() - 3]).unwrap();
+    let torn = builder(dir.path()).build().unwrap();
+    assert_eq!(torn.analysed, 4, "torn records: everything read again");
+
+    // Replaced by a well-formed file of another scan (its stat is not the one the index
+    // vouches for): not read either.
+    let stale = fs::read(&records).unwrap();
+    edit(&nav);
+    builder(dir.path()).build().unwrap();
+    past_racy_window();
+    fs::write(&records, &stale).unwrap();
+    edit("{{ y }}");
+    let replaced = builder(dir.path()).build().unwrap();
+    assert_eq!(
+        replaced.analysed, 4,
+        "replaced records: everything read again"
+    );
+
+    // And an intact one is used: only the edited file is read.
+    edit(&nav);
+    let intact = builder(dir.path()).build().unwrap();
+    assert_eq!(intact.analysed, 1);
+    assert_eq!(fs::read(&intact.path).unwrap(), good);
 }
 
 #[test]

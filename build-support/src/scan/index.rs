@@ -8,7 +8,10 @@
 //! let path = dir.path().join("a.html");
 //! std::fs::write(&path, "hello")?;
 //! let stat = FileStat::of(0, "a.html", &path)?;
-//! let index = Index { key: "roots".into(), cache: stat.clone(), warnings: vec![], written_ns: 0, files: vec![stat.clone()], dirs: vec![] };
+//! let index = Index {
+//!     key: "roots".into(), cache: stat.clone(), records: stat.clone(), warnings: vec![],
+//!     written_ns: 0, files: vec![stat.clone()], dirs: vec![],
+//! };
 //! let file = dir.path().join("index");
 //! index.save(&file)?;
 //! let back = Index::load(&file).unwrap();
@@ -33,7 +36,7 @@ use std::time::UNIX_EPOCH;
 
 use super::binary::{Reader, Writer};
 
-const HEADER: &str = "shipwright-scan-index 3";
+const HEADER: &str = "shipwright-scan-index 4";
 
 /// The stat of one template file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +152,8 @@ pub struct Index {
     pub key: String,
     /// The stat of the BuildCache file written with this index.
     pub cache: FileStat,
+    /// The stat of the records side file written with it ([`super::records`]).
+    pub records: FileStat,
     /// The warnings of that scan, to print again when nothing changed.
     pub warnings: Vec<String>,
     /// When the index was written, ns since the epoch (set by [`Index::save`]).
@@ -166,6 +171,7 @@ impl Index {
         let mut r = Reader::open(&bytes, HEADER)?;
         let key = r.str()?.to_string();
         let cache = read_stat(&mut r)?;
+        let records = read_stat(&mut r)?;
         let written_ns = r.i128()?;
         let warnings = (0..r.len()?)
             .map(|_| r.str().map(str::to_string))
@@ -179,6 +185,7 @@ impl Index {
         r.at_end().then_some(Index {
             key,
             cache,
+            records,
             warnings,
             written_ns,
             files,
@@ -203,6 +210,7 @@ impl Index {
         );
         w.str(&self.key);
         write_stat(&mut w, &self.cache);
+        write_stat(&mut w, &self.records);
         w.i128(now);
         w.len(self.warnings.len());
         for warning in &self.warnings {
@@ -270,6 +278,10 @@ mod tests {
         };
         let index = Index {
             key: "k".into(),
+            records: FileStat {
+                size: 9,
+                ..cache.clone()
+            },
             cache,
             warnings: vec!["w1".into()],
             written_ns: 0,
@@ -280,13 +292,25 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         let back = Index::load(&path).unwrap();
         assert_eq!(
-            (back.key, back.cache, back.warnings, back.files),
-            (index.key, index.cache, index.warnings, index.files)
+            (
+                back.key,
+                back.cache,
+                back.records,
+                back.warnings,
+                back.files
+            ),
+            (
+                index.key,
+                index.cache,
+                index.records,
+                index.warnings,
+                index.files
+            )
         );
         std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
         assert!(Index::load(&path).is_none(), "a torn index must not load");
         let mut other = bytes.clone();
-        other[HEADER.len() - 1] = b'2';
+        other[HEADER.len() - 1] = b'3';
         std::fs::write(&path, other).unwrap();
         assert!(Index::load(&path).is_none(), "another version");
     }

@@ -27,6 +27,7 @@ mod binary;
 #[doc(hidden)]
 pub mod fixture;
 pub mod index;
+pub mod records;
 mod walk;
 
 use std::collections::HashMap;
