@@ -57,7 +57,8 @@
 mod reason;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,7 +69,7 @@ use shipwright_build::lex::{LexError, Part, lex, line_of};
 
 pub use reason::{Decision, Reason};
 
-use crate::graph::DependencyGraph;
+use crate::graph::{DependencyGraph, TemplateId};
 use crate::template::{Template, TemplateInfo};
 use shipwright_build::format::TemplateRecord;
 
@@ -178,14 +179,15 @@ pub struct RebuildPlanner {
     sources: HashMap<String, Cow<'static, str>>,
     root_dirs: Vec<PathBuf>,
     current: BTreeMap<String, Current>,
-    with_dynamic: Vec<String>,
+    /// The templates with a dynamic reference in the build.
+    with_dynamic: Vec<TemplateId>,
 }
 
 impl RebuildPlanner {
     /// A planner against `baseline`, the BuildCache the binary was built with.
     pub fn new(baseline: BuildCache, mode: RenderMode) -> Self {
         let graph = DependencyGraph::from_build_cache(&baseline);
-        let with_dynamic = baseline.templates.iter().filter(|(_, r)| !r.dynamic.is_empty()).map(|(n, _)| n.clone()).collect();
+        let with_dynamic = baseline.templates.iter().filter(|(_, r)| !r.dynamic.is_empty()).filter_map(|(n, _)| graph.id(n)).collect();
         RebuildPlanner {
             baseline,
             graph,
@@ -300,57 +302,80 @@ impl RebuildPlanner {
         self.decide(&touched)
     }
 
-    fn decide(&self, touched: &[String]) -> Plan {
-        let mut plan = Plan::default();
+    fn decide<'a>(&'a self, touched: &'a [String]) -> Plan {
+        // Decisions by name, each with its graph id: ids follow the names' order, so sorting by
+        // id sorts by name without comparing strings.
+        let mut decisions: Decisions<'_> = HashMap::new();
         for name in touched {
-            plan.decisions.insert(name.clone(), Decision::Unchanged);
+            decisions.insert(name, (self.graph.id(name), Decision::Unchanged));
         }
         // Each diverging template's own decision, then the same for what renders it.
         for (name, current) in &self.current {
             let own = self.own_decision(name, current);
             if let Some(cause) = own.reason() {
                 let cause = Arc::new(cause.clone());
-                for dependent in self.dependents(name) {
-                    let reason = Reason::Dependency { template: dependent.clone(), cause: Arc::clone(&cause) };
-                    let decision = match own {
-                        Decision::Rebuild { .. } => Decision::Rebuild { reason },
-                        _ => Decision::HotReload { reason },
-                    };
-                    worst(&mut plan.decisions, &dependent, decision);
+                let rebuild = own.needs_rebuild();
+                for id in self.dependents(name) {
+                    let template = self.graph.name(id);
+                    worst(&mut decisions, template, Some(id), own.severity(), || {
+                        let reason = Reason::Dependency { template: template.to_string(), cause: Arc::clone(&cause) };
+                        if rebuild { Decision::Rebuild { reason } } else { Decision::HotReload { reason } }
+                    });
                 }
             }
-            worst(&mut plan.decisions, name, own);
+            worst(&mut decisions, name, self.graph.id(name), own.severity(), || own);
         }
         if self.mode == RenderMode::Runtime {
             let introduced = self.introduced_variables();
             if !introduced.is_empty() {
-                let bound: Vec<String> = plan.decisions.keys().filter(|n| self.bindings.contains_key(*n)).cloned().collect();
+                let bound: Vec<&str> = decisions.keys().copied().filter(|n| self.bindings.contains_key(*n)).collect();
                 for name in bound {
-                    if let Some(reason) = self.missing_variable(&name, &introduced) {
-                        worst(&mut plan.decisions, &name, Decision::Rebuild { reason });
+                    if let Some(reason) = self.missing_variable(name, &introduced) {
+                        let rebuild = Decision::Rebuild { reason };
+                        worst(&mut decisions, name, self.graph.id(name), rebuild.severity(), || rebuild);
                     }
                 }
             }
         }
-        let mut affected: BTreeSet<String> = BTreeSet::new();
+        let mut sorted: Vec<_> = decisions.into_iter().map(|(name, (id, decision))| (id, name, decision)).collect();
+        sorted.sort_unstable_by(|a, b| match (a.0, b.0) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => a.1.cmp(b.1),
+        });
+        // Already in order: the map is built without a search per entry.
+        let decisions = sorted.into_iter().map(|(_, name, decision)| (name.to_string(), decision)).collect();
+
+        let mut ids: Vec<TemplateId> = Vec::new();
+        let mut unknown: Vec<&'_ str> = Vec::new();
+        let mut add = |name: &'a str| match self.graph.id(name) {
+            Some(id) => ids.push(id),
+            None => unknown.push(name),
+        };
         for name in touched {
-            affected.insert(name.clone());
-            affected.extend(self.dependents(name));
+            add(name);
         }
         // A template whose references are expressions may render any changed template.
         if !touched.is_empty() {
-            affected.extend(self.with_dynamic.iter().cloned());
             for (name, current) in &self.current {
                 if matches!(current, Current::Present { analysis: Ok(new), .. } if !new.dynamic.is_empty()) {
-                    affected.insert(name.clone());
+                    add(name);
                 }
             }
+            ids.extend(&self.with_dynamic);
         }
-        plan.affected = affected.into_iter().collect();
-        plan
+        for name in touched {
+            ids.extend(self.dependents(name));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut affected: Vec<String> = ids.iter().map(|&id| self.graph.name(id).to_string()).collect();
+        // Names the build did not have, merged in.
+        affected.extend(unknown.into_iter().map(str::to_string));
+        affected.sort();
+        affected.dedup();
+        Plan { decisions, affected }
     }
 
-    /// The decision for a template that differs from the build, on its own.
     fn own_decision(&self, name: &str, current: &Current) -> Decision {
         let rebuild = |reason| Decision::Rebuild { reason };
         let template = || name.to_string();
@@ -516,12 +541,12 @@ impl RebuildPlanner {
         }
     }
 
-    /// Every template that renders `name`, as built (by name, sorted).
-    fn dependents(&self, name: &str) -> Vec<String> {
-        let Some(id) = self.graph.id(name) else { return Vec::new() };
-        let mut out: Vec<String> = self.graph.dependents_transitive(id).into_iter().map(|d| self.graph.name(d).to_string()).collect();
-        out.sort_unstable();
-        out
+    /// Every template that renders `name`, as built.
+    fn dependents(&self, name: &str) -> Vec<TemplateId> {
+        match self.graph.id(name) {
+            Some(id) => self.graph.dependents_transitive(id),
+            None => Vec::new(),
+        }
     }
 
     /// The first expression or tag the new text has that the build's text has not (or the
@@ -585,13 +610,16 @@ fn build_cache_of(templates: &[TemplateInfo]) -> BuildCache {
     cache
 }
 
-/// Keeps the more severe decision for `name`.
-fn worst(decisions: &mut BTreeMap<String, Decision>, name: &str, decision: Decision) {
-    match decisions.get_mut(name) {
-        Some(existing) if existing.severity() >= decision.severity() => {}
-        Some(existing) => *existing = decision,
-        None => {
-            decisions.insert(name.to_string(), decision);
+/// Decisions by template name, with the template's graph id.
+type Decisions<'a> = HashMap<&'a str, (Option<TemplateId>, Decision)>;
+
+/// Keeps the more severe decision for `name`; `decision` is made only if it is kept.
+fn worst<'a>(decisions: &mut Decisions<'a>, name: &'a str, id: Option<TemplateId>, severity: u8, decision: impl FnOnce() -> Decision) {
+    match decisions.entry(name) {
+        Entry::Occupied(existing) if existing.get().1.severity() >= severity => {}
+        Entry::Occupied(mut existing) => existing.get_mut().1 = decision(),
+        Entry::Vacant(slot) => {
+            slot.insert((id, decision()));
         }
     }
 }
