@@ -19,15 +19,21 @@
 //! absolute path are reported in [`BuildCache::missing`] and never read. Every walk here is
 //! iterative, so a chain of any depth cannot overflow the stack, and a cycle cannot hang it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::format::{BuildCache, Missing};
 
 /// The name a reference resolves to, or why it cannot resolve.
 pub fn resolve_name(written: &str) -> Result<String, &'static str> {
+    resolve(written).map(Cow::into_owned)
+}
+
+/// [`resolve_name`] without a copy of a name that is already plain (nearly all of them).
+fn resolve(written: &str) -> Result<Cow<'_, str>, &'static str> {
     let plain = |piece: &str| !matches!(piece, "" | "." | "..");
     if !written.contains('\\') && written.split('/').all(plain) {
-        return Ok(written.to_string());
+        return Ok(Cow::Borrowed(written));
     }
     if written.starts_with('/') || written.starts_with('\\') || written.get(1..3) == Some(":\\") {
         return Err("absolute path");
@@ -47,50 +53,79 @@ pub fn resolve_name(written: &str) -> Result<String, &'static str> {
     if parts.is_empty() {
         return Err("empty name");
     }
-    Ok(parts.join("/"))
+    Ok(Cow::Owned(parts.join("/")))
 }
 
 /// Resolves every template's `deps`, fills `transitive`, `missing` and `cycles`.
 /// `line_of(template, dep)` gives the line of a reference for the missing-reference report.
+///
+/// Templates are numbered in name order, so a closure sorted by number is sorted by name. The
+/// closures are found in parallel with the `scan` feature.
 pub fn link(cache: &mut BuildCache, mut line_of: impl FnMut(&str, &str) -> u32) {
-    let names: Vec<String> = cache.templates.keys().cloned().collect();
-    let index: HashMap<&str, u32> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i as u32)).collect();
-    let mut edges: Vec<Vec<u32>> = Vec::with_capacity(names.len());
-    let mut missing = Vec::new();
-    for (name, record) in &cache.templates {
-        let mut out = Vec::with_capacity(record.deps.len());
-        for dep in &record.deps {
-            match resolve_name(dep) {
-                Ok(resolved) => match index.get(resolved.as_str()) {
-                    Some(&id) => {
-                        if !out.contains(&id) {
-                            out.push(id);
+    let (transitive, missing, cycles) = {
+        let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
+        let index: HashMap<&str, u32> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, i as u32))
+            .collect();
+        let mut edges: Vec<Vec<u32>> = Vec::with_capacity(names.len());
+        let mut missing = Vec::new();
+        for (name, record) in &cache.templates {
+            let mut out = Vec::with_capacity(record.deps.len());
+            for dep in &record.deps {
+                match resolve(dep) {
+                    Ok(resolved) => match index.get(&*resolved) {
+                        Some(&id) => {
+                            if !out.contains(&id) {
+                                out.push(id);
+                            }
                         }
-                    }
-                    None => missing.push(missing_entry(name, dep, "not found", &mut line_of)),
-                },
-                Err(reason) => missing.push(missing_entry(name, dep, reason, &mut line_of)),
+                        None => missing.push(missing_entry(name, dep, "not found", &mut line_of)),
+                    },
+                    Err(reason) => missing.push(missing_entry(name, dep, reason, &mut line_of)),
+                }
             }
+            edges.push(out);
         }
-        edges.push(out);
-    }
-    missing.sort();
+        missing.sort();
+        let cycles = cycles(&names, &edges);
+        let ids: Vec<u32> = (0..names.len() as u32).collect();
+        let transitive = crate::par::map_with(
+            &ids,
+            || (vec![u32::MAX; names.len()], Vec::new()),
+            |(seen, stack), &id| {
+                let mut reached = reachable(id, &edges, seen, stack);
+                reached.retain(|&r| r != id);
+                reached.sort_unstable();
+                reached
+                    .into_iter()
+                    .map(|r| names[r as usize].to_string())
+                    .collect::<Vec<String>>()
+            },
+        );
+        (transitive, missing, cycles)
+    };
     cache.missing = missing;
-    cache.cycles = cycles(&names, &edges);
-    let mut seen = vec![u32::MAX; names.len()];
-    let mut stack = Vec::new();
-    for (id, record) in cache.templates.values_mut().enumerate() {
-        let reached = reachable(id as u32, &edges, &mut seen, &mut stack);
-        let mut transitive: Vec<String> =
-            reached.into_iter().filter(|&r| r as usize != id).map(|r| names[r as usize].clone()).collect();
-        transitive.sort_unstable();
+    cache.cycles = cycles;
+    for (record, transitive) in cache.templates.values_mut().zip(transitive) {
         record.transitive = transitive;
     }
 }
 
 #[cold]
-fn missing_entry(template: &str, dep: &str, reason: &str, line_of: &mut impl FnMut(&str, &str) -> u32) -> Missing {
-    Missing { template: template.to_string(), line: line_of(template, dep), name: dep.to_string(), reason: reason.to_string() }
+fn missing_entry(
+    template: &str,
+    dep: &str,
+    reason: &str,
+    line_of: &mut impl FnMut(&str, &str) -> u32,
+) -> Missing {
+    Missing {
+        template: template.to_string(),
+        line: line_of(template, dep),
+        name: dep.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Every node reachable from `start` in one or more steps (`start` itself only on a cycle).
@@ -105,14 +140,18 @@ fn reachable(start: u32, edges: &[Vec<u32>], seen: &mut [u32], stack: &mut Vec<u
         }
         seen[node as usize] = start;
         out.push(node);
-        stack.extend(edges[node as usize].iter().filter(|&&n| seen[n as usize] != start));
+        stack.extend(
+            edges[node as usize]
+                .iter()
+                .filter(|&&n| seen[n as usize] != start),
+        );
     }
     out
 }
 
 /// One cycle per strongly connected component that has one, as a name path from the
 /// component's smallest name back to itself, shortest first; sorted.
-fn cycles(names: &[String], edges: &[Vec<u32>]) -> Vec<Vec<String>> {
+fn cycles(names: &[&str], edges: &[Vec<u32>]) -> Vec<Vec<String>> {
     let component = strongly_connected(edges);
     let mut size: HashMap<u32, (u32, usize)> = HashMap::new();
     for (node, &c) in component.iter().enumerate() {
@@ -126,7 +165,11 @@ fn cycles(names: &[String], edges: &[Vec<u32>]) -> Vec<Vec<String>> {
             continue;
         }
         if let Some(path) = shortest_cycle(start, edges, |n| component[n as usize] == c) {
-            found.push(path.into_iter().map(|n| names[n as usize].clone()).collect::<Vec<_>>());
+            found.push(
+                path.into_iter()
+                    .map(|n| names[n as usize].to_string())
+                    .collect::<Vec<_>>(),
+            );
         }
     }
     found.sort();
@@ -134,7 +177,11 @@ fn cycles(names: &[String], edges: &[Vec<u32>]) -> Vec<Vec<String>> {
 }
 
 /// Breadth-first from `start` back to `start` inside one component.
-fn shortest_cycle(start: u32, edges: &[Vec<u32>], inside: impl Fn(u32) -> bool) -> Option<Vec<u32>> {
+fn shortest_cycle(
+    start: u32,
+    edges: &[Vec<u32>],
+    inside: impl Fn(u32) -> bool,
+) -> Option<Vec<u32>> {
     let mut parent: HashMap<u32, u32> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
@@ -233,7 +280,10 @@ mod tests {
     fn names_normalise_and_escapes_are_refused() {
         assert_eq!(resolve_name("./a//b.html").unwrap(), "a/b.html");
         assert_eq!(resolve_name("a/../b.html").unwrap(), "b.html");
-        assert_eq!(resolve_name("../../etc/passwd"), Err("escapes the template root"));
+        assert_eq!(
+            resolve_name("../../etc/passwd"),
+            Err("escapes the template root")
+        );
         assert_eq!(resolve_name("a/../../b"), Err("escapes the template root"));
         assert_eq!(resolve_name("/etc/passwd"), Err("absolute path"));
         assert_eq!(resolve_name("C:\\x"), Err("absolute path"));
@@ -242,7 +292,12 @@ mod tests {
 
     #[test]
     fn transitive_closure_is_sorted_and_resolved() {
-        let c = cache(&[("a", &["./b", "c"]), ("b", &["d"]), ("c", &["d"]), ("d", &[])]);
+        let c = cache(&[
+            ("a", &["./b", "c"]),
+            ("b", &["d"]),
+            ("c", &["d"]),
+            ("d", &[]),
+        ]);
         assert_eq!(c.templates["a"].transitive, ["b", "c", "d"]);
         assert_eq!(c.templates["d"].transitive, Vec::<String>::new());
         assert!(c.missing.is_empty() && c.cycles.is_empty());
@@ -251,14 +306,30 @@ mod tests {
     #[test]
     fn missing_and_escaping_references_are_reported_with_lines() {
         let c = cache(&[("a", &["nope", "../../etc/passwd", "/abs"])]);
-        let got: Vec<(&str, &str, u32)> =
-            c.missing.iter().map(|m| (m.name.as_str(), m.reason.as_str(), m.line)).collect();
-        assert_eq!(got, [("../../etc/passwd", "escapes the template root", 7), ("/abs", "absolute path", 7), ("nope", "not found", 7)]);
+        let got: Vec<(&str, &str, u32)> = c
+            .missing
+            .iter()
+            .map(|m| (m.name.as_str(), m.reason.as_str(), m.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("../../etc/passwd", "escapes the template root", 7),
+                ("/abs", "absolute path", 7),
+                ("nope", "not found", 7)
+            ]
+        );
     }
 
     #[test]
     fn cycles_are_reported_once_from_their_smallest_name() {
-        let c = cache(&[("a", &["b"]), ("b", &["c"]), ("c", &["a", "d"]), ("d", &[]), ("s", &["s"])]);
+        let c = cache(&[
+            ("a", &["b"]),
+            ("b", &["c"]),
+            ("c", &["a", "d"]),
+            ("d", &[]),
+            ("s", &["s"]),
+        ]);
         assert_eq!(c.cycles, [vec!["a", "b", "c", "a"], vec!["s", "s"]]);
         assert_eq!(c.templates["b"].transitive, ["a", "c", "d"]);
         assert_eq!(c.templates["s"].transitive, Vec::<String>::new());
@@ -267,8 +338,12 @@ mod tests {
     #[test]
     fn a_cycle_of_a_thousand_and_a_deep_chain_neither_hang_nor_overflow() {
         let names: Vec<String> = (0..1000).map(|i| format!("t{i:04}")).collect();
-        let deps: Vec<[&str; 1]> = (0..1000).map(|i| [names[(i + 1) % 1000].as_str()]).collect();
-        let edges: Vec<(&str, &[&str])> = (0..1000).map(|i| (names[i].as_str(), &deps[i][..])).collect();
+        let deps: Vec<[&str; 1]> = (0..1000)
+            .map(|i| [names[(i + 1) % 1000].as_str()])
+            .collect();
+        let edges: Vec<(&str, &[&str])> = (0..1000)
+            .map(|i| (names[i].as_str(), &deps[i][..]))
+            .collect();
         let c = cache(&edges);
         assert_eq!(c.cycles.len(), 1);
         assert_eq!(c.cycles[0].len(), 1001);
@@ -279,7 +354,11 @@ mod tests {
         let names: Vec<String> = (0..n).map(|i| format!("c{i:05}")).collect();
         let mut chain = BuildCache::new(vec!["t".into()]);
         for i in 0..n {
-            let deps: Vec<&str> = if i + 1 < n { vec![names[i + 1].as_str()] } else { vec![] };
+            let deps: Vec<&str> = if i + 1 < n {
+                vec![names[i + 1].as_str()]
+            } else {
+                vec![]
+            };
             chain.templates.insert(names[i].clone(), record(&deps));
         }
         link(&mut chain, |_, _| 1);
@@ -291,13 +370,24 @@ mod tests {
     #[test]
     fn components_of_a_million_deep_chain_without_recursion() {
         let n = 1_000_000u32;
-        let mut edges: Vec<Vec<u32>> = (0..n).map(|i| if i + 1 < n { vec![i + 1] } else { vec![] }).collect();
+        let mut edges: Vec<Vec<u32>> = (0..n)
+            .map(|i| if i + 1 < n { vec![i + 1] } else { vec![] })
+            .collect();
         let component = strongly_connected(&edges);
-        assert_eq!(component.iter().collect::<std::collections::HashSet<_>>().len(), n as usize);
+        assert_eq!(
+            component
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
+            n as usize
+        );
         edges[(n - 1) as usize].push(0);
         let component = strongly_connected(&edges);
         assert!(component.iter().all(|&c| c == component[0]));
         let mut seen = vec![u32::MAX; n as usize];
-        assert_eq!(reachable(0, &edges, &mut seen, &mut Vec::new()).len(), n as usize);
+        assert_eq!(
+            reachable(0, &edges, &mut seen, &mut Vec::new()).len(),
+            n as usize
+        );
     }
 }

@@ -26,12 +26,13 @@
 #![deny(missing_docs)]
 
 pub mod analyze;
+#[cfg(feature = "scan")]
+mod builder;
 pub mod format;
 pub mod graph;
 pub mod lex;
+mod par;
 pub mod registry;
-#[cfg(feature = "scan")]
-mod builder;
 #[cfg(feature = "scan")]
 pub mod scan;
 #[cfg(feature = "scan")]

@@ -40,6 +40,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::format::{BuildCache, TemplateRecord};
+use crate::par::map;
 
 /// Where the registry sits under `OUT_DIR`.
 pub const FILE_NAME: &str = "shipwright/registry.rs";
@@ -92,18 +93,6 @@ pub fn render(cache: &BuildCache) -> String {
     }
     out.push_str("]\n}\n");
     out
-}
-
-/// `items.map(f)`, in parallel with the `scan` feature (the build script's side).
-#[cfg(feature = "scan")]
-fn map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync + Send) -> Vec<U> {
-    use rayon::prelude::*;
-    items.par_iter().map(f).collect()
-}
-
-#[cfg(not(feature = "scan"))]
-fn map<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
-    items.iter().map(f).collect()
 }
 
 /// `macro_rules! tN`: the `TemplateInfo` of a template of root `index`, from its fields.

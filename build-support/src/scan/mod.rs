@@ -30,7 +30,6 @@ pub mod index;
 pub mod records;
 mod walk;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -133,23 +132,18 @@ pub struct Scanned {
 pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Scanned, ScanError> {
     let mut warnings = Vec::new();
     let (found, dirs) = walk(roots, previous.is_some(), &mut warnings)?;
-    let known: HashMap<(usize, &str), &FileStat> = previous
-        .map(|(index, _)| {
-            index
-                .files
-                .iter()
-                .map(|f| ((f.root, f.name.as_str()), f))
-                .collect()
-        })
-        .unwrap_or_default();
     let kept = |file: &Found| -> Option<FileResult> {
         let (index, old_cache) = previous?;
-        let old = known.get(&(file.root, file.name.as_str()))?;
+        // The index lists the files in name order, as the walk does.
+        let at = index
+            .files
+            .binary_search_by(|f| f.name.as_str().cmp(&file.name))
+            .ok()?;
+        let old = &index.files[at];
         let stat = file.stat.clone()?;
-        let record = old_cache
-            .templates
-            .get(&file.name)
-            .filter(|r| r.root == file.root && old.same_as(&stat, index.written_ns))?;
+        let record = old_cache.templates.get(&file.name).filter(|r| {
+            r.root == file.root && old.root == file.root && old.same_as(&stat, index.written_ns)
+        })?;
         let error = old_cache
             .errors
             .iter()
@@ -168,6 +162,7 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
 
     let mut cache = BuildCache::new(roots.dirs.iter().map(|(_, label)| label.clone()).collect());
     let mut stats = Vec::with_capacity(results.len());
+    let mut records = Vec::with_capacity(results.len());
     let mut analysed = 0;
     for (file, result) in found.iter().zip(results) {
         let (record, error, stat) = match result {
@@ -198,10 +193,18 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
             ));
         }
         cache.errors.extend(error);
-        cache.templates.insert(file.name.clone(), record);
+        records.push((file.name.clone(), record));
         stats.push(stat);
     }
-    let by_name: HashMap<&str, &Found> = found.iter().map(|f| (f.name.as_str(), f)).collect();
+    // In name order already: the map is built in bulk, without a search per record.
+    cache.templates = records.into_iter().collect();
+    // The walk lists the files in name order.
+    let by_name = |name: &str| {
+        found
+            .binary_search_by(|f| f.name.as_str().cmp(name))
+            .ok()
+            .map(|at| &found[at])
+    };
     link(&mut cache, |template, dep| {
         // Only for references that do not resolve, so rare: the last report knows the line of
         // an old one, otherwise the file is read again.
@@ -211,15 +214,11 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
                 .find(|m| m.template == template && m.name == dep)
         });
         old.map(|m| m.line)
-            .or_else(|| {
-                by_name
-                    .get(template)
-                    .and_then(|f| line_of_reference(&f.path, dep))
-            })
+            .or_else(|| by_name(template).and_then(|f| line_of_reference(&f.path, dep)))
             .unwrap_or(0)
     });
     for m in &cache.missing {
-        let file = by_name[m.template.as_str()];
+        let file = by_name(&m.template).expect("a template of the scan");
         warnings.push(warning(
             roots,
             file,
@@ -228,7 +227,7 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
         ));
     }
     for cycle in &cache.cycles {
-        let file = by_name[cycle[0].as_str()];
+        let file = by_name(&cycle[0]).expect("a template of the scan");
         warnings.push(warning(
             roots,
             file,

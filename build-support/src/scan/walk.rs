@@ -18,7 +18,6 @@
 //! directory that contains the link (a loop) and a link that leads out of the root are reported
 //! and not followed.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -43,7 +42,7 @@ pub(crate) fn walk(
     with_stat: bool,
     warnings: &mut Vec<Warning>,
 ) -> Result<(Vec<Found>, Vec<FileStat>), ScanError> {
-    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    let mut found: Vec<Found> = Vec::new();
     let mut dirs = Vec::new();
     for (root, (dir, label)) in roots.dirs.iter().enumerate() {
         let missing = || ScanError::MissingRoot(dir.clone());
@@ -62,12 +61,13 @@ pub(crate) fn walk(
         let (files, problems) = (listing.files, listing.problems);
         warnings.extend(problems);
         dirs.extend(listing.dirs);
-        for file in files {
-            found.entry(file.name.clone()).or_insert(file);
-        }
+        found.extend(files);
     }
+    // By name, and for one name the first root's file only.
+    found.sort_unstable_by(|a, b| (&a.name, a.root).cmp(&(&b.name, b.root)));
+    found.dedup_by(|later, first| later.name == first.name);
     dirs.sort_by(|a, b| (a.root, &a.name).cmp(&(b.root, &b.name)));
-    Ok((found.into_values().collect(), dirs))
+    Ok((found, dirs))
 }
 
 /// What one directory and everything below it hold.
