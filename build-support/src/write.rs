@@ -23,17 +23,22 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::format::BuildCache;
+use crate::format::{BuildCache, TemplateRecord};
 
-/// [`BuildCache::to_bytes`], with the template records serialised in parallel: the same bytes.
+/// [`BuildCache::to_bytes`], with the template records written in parallel, by hand: the same
+/// bytes (the tests compare them with serde_json's on every kind of field and string).
 pub fn cache_bytes(cache: &BuildCache) -> Vec<u8> {
-    let records: Vec<Vec<u8>> = cache
-        .templates
-        .par_iter()
-        .map(|(name, record)| {
-            let mut out = serde_json::to_vec(name).expect("a string serializes");
-            out.push(b':');
-            serde_json::to_writer(&mut out, record).expect("a record serializes");
+    let templates: Vec<(&String, &TemplateRecord)> = cache.templates.iter().collect();
+    let chunks: Vec<Vec<u8>> = templates
+        .par_chunks(256)
+        .map(|chunk| {
+            let mut out = Vec::with_capacity(600 * chunk.len());
+            for (name, record) in chunk {
+                out.push(b',');
+                json::string(&mut out, name);
+                out.push(b':');
+                json::record(&mut out, record);
+            }
             out
         })
         .collect();
@@ -41,17 +46,15 @@ pub fn cache_bytes(cache: &BuildCache) -> Vec<u8> {
         out.extend_from_slice(format!(",\"{key}\":").as_bytes());
         value.write(out);
     };
-    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum::<usize>() + 4096);
+    let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum::<usize>() + 4096);
     out.extend_from_slice(b"{\"format\":");
     serde_json::to_writer(&mut out, &cache.format).expect("a string serializes");
     field(&mut out, "version", &cache.version);
     field(&mut out, "roots", &cache.roots);
     out.extend_from_slice(b",\"templates\":{");
-    for (i, record) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(record);
+    for (i, chunk) in chunks.iter().enumerate() {
+        // Every record starts with a comma; the first one's is left out.
+        out.extend_from_slice(if i == 0 { &chunk[1..] } else { chunk });
     }
     out.push(b'}');
     field(&mut out, "missing", &cache.missing);
@@ -59,6 +62,83 @@ pub fn cache_bytes(cache: &BuildCache) -> Vec<u8> {
     field(&mut out, "errors", &cache.errors);
     out.extend_from_slice(b"}\n");
     out
+}
+
+/// A template record as serde_json writes it (compact, fields in declaration order).
+mod json {
+    use std::io::Write as _;
+
+    use crate::format::TemplateRecord;
+
+    pub(super) fn record(out: &mut Vec<u8>, r: &TemplateRecord) {
+        out.extend_from_slice(b"{\"id\":");
+        string(out, &r.id);
+        let _ = write!(out, ",\"root\":{},\"hash\":", r.root);
+        string(out, &r.hash);
+        out.extend_from_slice(b",\"static_hash\":");
+        string(out, &r.static_hash);
+        out.extend_from_slice(b",\"interface_hash\":");
+        string(out, &r.interface_hash);
+        let _ = write!(out, ",\"size\":{},\"deps\":", r.size);
+        strings(out, &r.deps);
+        out.extend_from_slice(b",\"dynamic\":[");
+        for (i, d) in r.dynamic.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{}{{\"line\":{},\"expr\":",
+                if i == 0 { "" } else { "," },
+                d.line
+            );
+            string(out, &d.expr);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"transitive\":");
+        strings(out, &r.transitive);
+        out.extend_from_slice(b",\"vars\":");
+        strings(out, &r.vars);
+        out.push(b'}');
+    }
+
+    fn strings(out: &mut Vec<u8>, items: &[String]) {
+        out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(out, item);
+        }
+        out.push(b']');
+    }
+
+    /// A JSON string with serde_json's escapes: `\"`, `\\`, the short forms of the usual
+    /// control characters and `\u00XX` for the others; everything else as it is.
+    pub(super) fn string(out: &mut Vec<u8>, text: &str) {
+        out.push(b'"');
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        for (at, &b) in bytes.iter().enumerate() {
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0..0x20 => b"",
+                _ => continue,
+            };
+            out.extend_from_slice(&bytes[start..at]);
+            if escape.is_empty() {
+                let _ = write!(out, "\\u{:04x}", b);
+            } else {
+                out.extend_from_slice(escape);
+            }
+            start = at + 1;
+        }
+        out.extend_from_slice(&bytes[start..]);
+        out.push(b'"');
+    }
 }
 
 /// A serialisable value behind a `dyn`, for the field list above.
@@ -80,7 +160,10 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
@@ -113,17 +196,51 @@ mod tests {
                 interface_hash: "i".into(),
                 size: i as u64,
                 deps: vec![format!("d{i}"), "quote\"d".into()],
-                dynamic: vec![DynamicRef { line: 3, expr: "'a' ~ b".into() }],
+                dynamic: vec![DynamicRef {
+                    line: 3,
+                    expr: "'a' ~ b".into(),
+                }],
                 transitive: vec![],
                 vars: vec!["x".into()],
             };
             cache.templates.insert(name, record);
         }
-        cache.missing.push(Missing { template: "a".into(), line: 1, name: "b".into(), reason: "not found".into() });
+        cache.missing.push(Missing {
+            template: "a".into(),
+            line: 1,
+            name: "b".into(),
+            reason: "not found".into(),
+        });
         cache.cycles.push(vec!["a".into(), "a".into()]);
-        cache.errors.push(TemplateError { template: "e".into(), line: 2, message: "unterminated".into() });
+        cache.errors.push(TemplateError {
+            template: "e".into(),
+            line: 2,
+            message: "unterminated".into(),
+        });
         assert_eq!(cache_bytes(&cache), cache.to_bytes());
         let empty = BuildCache::new(vec![]);
         assert_eq!(cache_bytes(&empty), empty.to_bytes());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_strings_are_escaped_as_serde_json_does(texts in proptest::collection::vec("\\PC*|[\\x00-\\x7f]*", 6)) {
+            let mut cache = BuildCache::new(vec![texts[0].clone()]);
+            let record = TemplateRecord {
+                id: texts[1].clone(),
+                root: 0,
+                hash: texts[2].clone(),
+                static_hash: String::new(),
+                interface_hash: texts[3].clone(),
+                size: u64::MAX,
+                deps: vec![texts[4].clone(), texts[5].clone()],
+                dynamic: vec![DynamicRef { line: u32::MAX, expr: texts[5].clone() }],
+                transitive: vec![texts[3].clone()],
+                vars: vec![],
+            };
+            cache.templates.insert(texts[4].clone(), record.clone());
+            cache.templates.insert(texts[5].clone() + "x", record);
+            proptest::prop_assert_eq!(String::from_utf8(cache_bytes(&cache)).unwrap(), String::from_utf8(cache.to_bytes()).unwrap());
+        }
     }
 }
