@@ -305,7 +305,7 @@ impl RebuildPlanner {
     fn decide<'a>(&'a self, touched: &'a [String]) -> Plan {
         // Decisions by name, each with its graph id: ids follow the names' order, so sorting by
         // id sorts by name without comparing strings.
-        let mut decisions: Decisions<'_> = HashMap::new();
+        let mut decisions: Decisions<'_> = HashMap::default();
         for name in touched {
             decisions.insert(name, (self.graph.id(name), Decision::Unchanged));
         }
@@ -337,13 +337,22 @@ impl RebuildPlanner {
                 }
             }
         }
-        let mut sorted: Vec<_> = decisions.into_iter().map(|(name, (id, decision))| (id, name, decision)).collect();
-        sorted.sort_unstable_by(|a, b| match (a.0, b.0) {
+        // Sorted by reference, not moving the (large) decisions around; then the map is built
+        // from entries already in order, without a search per entry.
+        let mut entries: Vec<(Option<TemplateId>, &str, Option<Decision>)> =
+            decisions.into_iter().map(|(name, (id, decision))| (id, name, Some(decision))).collect();
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_unstable_by(|&a, &b| match (entries[a].0, entries[b].0) {
             (Some(x), Some(y)) => x.cmp(&y),
-            _ => a.1.cmp(b.1),
+            _ => entries[a].1.cmp(entries[b].1),
         });
-        // Already in order: the map is built without a search per entry.
-        let decisions = sorted.into_iter().map(|(_, name, decision)| (name.to_string(), decision)).collect();
+        let decisions = order
+            .into_iter()
+            .map(|i| {
+                let (_, name, decision) = &mut entries[i];
+                (name.to_string(), decision.take().expect("each entry is taken once"))
+            })
+            .collect();
 
         let mut ids: Vec<TemplateId> = Vec::new();
         let mut unknown: Vec<&'_ str> = Vec::new();
@@ -369,10 +378,12 @@ impl RebuildPlanner {
         ids.sort_unstable();
         ids.dedup();
         let mut affected: Vec<String> = ids.iter().map(|&id| self.graph.name(id).to_string()).collect();
-        // Names the build did not have, merged in.
-        affected.extend(unknown.into_iter().map(str::to_string));
-        affected.sort();
-        affected.dedup();
+        if !unknown.is_empty() {
+            // Names the build did not have, merged in.
+            affected.extend(unknown.into_iter().map(str::to_string));
+            affected.sort();
+            affected.dedup();
+        }
         Plan { decisions, affected }
     }
 
@@ -611,7 +622,7 @@ fn build_cache_of(templates: &[TemplateInfo]) -> BuildCache {
 }
 
 /// Decisions by template name, with the template's graph id.
-type Decisions<'a> = HashMap<&'a str, (Option<TemplateId>, Decision)>;
+type Decisions<'a> = HashMap<&'a str, (Option<TemplateId>, Decision), ahash::RandomState>;
 
 /// Keeps the more severe decision for `name`; `decision` is made only if it is kept.
 fn worst<'a>(decisions: &mut Decisions<'a>, name: &'a str, id: Option<TemplateId>, severity: u8, decision: impl FnOnce() -> Decision) {
