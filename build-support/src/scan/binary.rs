@@ -1,7 +1,9 @@
 //! The byte encoding of the scan's side files (the stat index, the records): a header line that
-//! names the file and its version, little-endian integers, length-prefixed UTF-8 strings, and
-//! at the end an xxh3-64 checksum of everything before it, so that a torn, cut or damaged file is
-//! rejected as a whole instead of being half read.
+//! names the file and its version, little-endian integers, counts and lengths as LEB128 varints
+//! (one byte for most), length-prefixed UTF-8 strings, hex digests as their bytes, and at the end
+//! an xxh3-64 checksum of everything before it, so that a torn, cut or damaged file is rejected as
+//! a whole instead of being half read. The files are small because every byte written costs: a
+//! cold build writes them beside the BuildCache and the registry.
 //!
 //! ```text
 //! header\n | fields ... | xxh3-64 of header and fields (8 bytes, little-endian)
@@ -23,21 +25,68 @@ impl Writer {
         Writer { out }
     }
 
-    pub(crate) fn u32(&mut self, value: u32) {
-        self.out.extend_from_slice(&value.to_le_bytes());
+    /// Fields without a header or a checksum, to be added to a file with [`Writer::raw`]
+    /// (pieces of a file written in parallel).
+    pub(crate) fn bare(capacity: usize) -> Writer {
+        Writer {
+            out: Vec::with_capacity(capacity),
+        }
     }
 
-    pub(crate) fn u64(&mut self, value: u64) {
-        self.out.extend_from_slice(&value.to_le_bytes());
+    /// The bytes of a [`Writer::bare`].
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.out
+    }
+
+    /// Bytes as they are.
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
     }
 
     pub(crate) fn i128(&mut self, value: i128) {
         self.out.extend_from_slice(&value.to_le_bytes());
     }
 
-    /// A count or a length (a side file never holds 4 G of anything).
+    /// An unsigned LEB128 varint: 7 bits a byte, one byte below 128.
+    pub(crate) fn varint(&mut self, value: u64) {
+        let mut rest = value;
+        while rest >= 0x80 {
+            self.out.push(rest as u8 | 0x80);
+            rest >>= 7;
+        }
+        self.out.push(rest as u8);
+    }
+
+    /// A count or a length, as a varint.
     pub(crate) fn len(&mut self, len: usize) {
-        self.u32(u32::try_from(len).expect("fewer than 2^32 items"));
+        self.varint(len as u64);
+    }
+
+    /// A time in ns since the epoch: 8 bytes (a time outside the years 1678-2262 is written as
+    /// `i64::MIN`, which no stat taken now equals, so such a file is read again).
+    pub(crate) fn time(&mut self, ns: i128) {
+        self.out
+            .extend_from_slice(&i64::try_from(ns).unwrap_or(i64::MIN).to_le_bytes());
+    }
+
+    /// A digest: its bytes when it is lowercase hex of an even length, else the text.
+    pub(crate) fn hex(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let is_hex = bytes.len().is_multiple_of(2)
+            && bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !is_hex {
+            self.out.push(0);
+            self.str(text);
+            return;
+        }
+        self.out.push(1);
+        self.len(bytes.len() / 2);
+        let digit = |b: u8| if b <= b'9' { b - b'0' } else { b - b'a' + 10 };
+        self.out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|pair| digit(pair[0]) << 4 | digit(pair[1])),
+        );
     }
 
     pub(crate) fn str(&mut self, text: &str) {
@@ -72,22 +121,48 @@ impl<'a> Reader<'a> {
         Some(*head)
     }
 
-    pub(crate) fn u32(&mut self) -> Option<u32> {
-        self.take().map(u32::from_le_bytes)
-    }
-
-    pub(crate) fn u64(&mut self) -> Option<u64> {
-        self.take().map(u64::from_le_bytes)
-    }
-
     pub(crate) fn i128(&mut self) -> Option<i128> {
         self.take().map(i128::from_le_bytes)
     }
 
-    /// A count, bounded by what is left (so a damaged count cannot ask for a huge allocation).
+    /// A count or a length, bounded by what is left (so that a bad count cannot ask for a huge
+    /// allocation: every item takes at least one byte).
     pub(crate) fn len(&mut self) -> Option<usize> {
-        let len = self.u32()? as usize;
+        let len = usize::try_from(self.varint()?).ok()?;
         (len <= self.bytes.len()).then_some(len)
+    }
+
+    pub(crate) fn varint(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let [byte] = self.take::<1>()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    pub(crate) fn time(&mut self) -> Option<i128> {
+        self.take().map(|b| i128::from(i64::from_le_bytes(b)))
+    }
+
+    pub(crate) fn hex(&mut self) -> Option<String> {
+        let [kind] = self.take::<1>()?;
+        if kind == 0 {
+            return self.str().map(str::to_string);
+        }
+        let len = self.len()?;
+        let (digest, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(2 * len);
+        for b in digest {
+            text.push(DIGITS[usize::from(b >> 4)] as char);
+            text.push(DIGITS[usize::from(b & 15)] as char);
+        }
+        Some(text)
     }
 
     pub(crate) fn str(&mut self) -> Option<&'a str> {
@@ -110,18 +185,37 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_any_damage() {
         let mut w = Writer::new("test 1", 64);
-        w.u32(7);
+        w.varint(7);
         w.str("naïve\tname");
         w.i128(-5);
-        w.u64(u64::MAX);
+        for len in [0, 1, 2] {
+            w.len(len);
+        }
+        w.varint(u64::MAX);
+        w.time(-1_700_000_000_123_456_789);
+        w.time(i128::MAX);
+        for text in ["00ff7a", "", "0F", "abc", "xyz"] {
+            w.hex(text);
+        }
         let bytes = w.finish();
         let mut r = Reader::open(&bytes, "test 1").unwrap();
         assert_eq!(
-            (r.u32(), r.str(), r.i128(), r.u64()),
-            (Some(7), Some("naïve\tname"), Some(-5), Some(u64::MAX))
+            (r.varint(), r.str(), r.i128()),
+            (Some(7), Some("naïve\tname"), Some(-5))
         );
+        for len in [0, 1, 2] {
+            assert_eq!(r.len(), Some(len));
+        }
+        assert_eq!(r.varint(), Some(u64::MAX));
+        assert_eq!(
+            (r.time(), r.time()),
+            (Some(-1_700_000_000_123_456_789), Some(i64::MIN.into()))
+        );
+        for text in ["00ff7a", "", "0F", "abc", "xyz"] {
+            assert_eq!(r.hex().as_deref(), Some(text));
+        }
         assert!(r.at_end());
-        assert_eq!(r.u32(), None);
+        assert_eq!(r.varint(), None);
         assert!(Reader::open(&bytes, "test 2").is_none(), "another version");
         for cut in 0..bytes.len() {
             assert!(
@@ -140,9 +234,27 @@ mod tests {
     }
 
     #[test]
+    fn long_strings_and_varints_of_every_width() {
+        let mut w = Writer::new("t", 8);
+        let widths = [0, 127, 128, 300, 1 << 20, 1 << 40, u64::MAX];
+        for value in widths {
+            w.varint(value);
+        }
+        w.str(&"x".repeat(1 << 20));
+        let bytes = w.finish();
+        let mut r = Reader::open(&bytes, "t").unwrap();
+        for value in widths {
+            assert_eq!(r.varint(), Some(value));
+        }
+        assert_eq!(r.str().map(str::len), Some(1 << 20));
+        assert!(r.at_end());
+    }
+
+    #[test]
     fn a_count_larger_than_the_file_is_refused() {
         let mut w = Writer::new("t", 8);
-        w.u32(u32::MAX);
+        w.len(1000);
+        w.varint(0);
         let bytes = w.finish();
         assert_eq!(Reader::open(&bytes, "t").unwrap().len(), None);
     }

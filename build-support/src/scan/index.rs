@@ -36,7 +36,7 @@ use std::time::UNIX_EPOCH;
 
 use super::binary::{Reader, Writer};
 
-const HEADER: &str = "shipwright-scan-index 4";
+const HEADER: &str = "shipwright-scan-index 5";
 
 /// The stat of one template file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +206,7 @@ impl Index {
             .sum();
         let mut w = Writer::new(
             HEADER,
-            60 * (self.files.len() + self.dirs.len()) + names + 256,
+            32 * (self.files.len() + self.dirs.len()) + names + 256,
         );
         w.str(&self.key);
         write_stat(&mut w, &self.cache);
@@ -227,21 +227,25 @@ impl Index {
 }
 
 fn write_stat(w: &mut Writer, f: &FileStat) {
-    // The BuildCache's own stat has no root (`usize::MAX`): written as `u32::MAX`.
-    w.u32(u32::try_from(f.root).unwrap_or(u32::MAX));
-    w.u64(f.size);
-    w.i128(f.mtime_ns);
-    w.i128(f.ctime_ns);
-    w.u64(f.ino);
+    // Roots count from 1; 0 is the BuildCache's and the records' own stat (`usize::MAX`).
+    w.varint(if f.root == usize::MAX {
+        0
+    } else {
+        f.root as u64 + 1
+    });
+    w.varint(f.size);
+    w.time(f.mtime_ns);
+    w.time(f.ctime_ns);
+    w.varint(f.ino);
     w.str(&f.name);
 }
 
 fn read_stat(r: &mut Reader<'_>) -> Option<FileStat> {
-    let root = match r.u32()? {
-        u32::MAX => usize::MAX,
-        root => root as usize,
+    let root = match r.varint()? {
+        0 => usize::MAX,
+        root => usize::try_from(root - 1).ok()?,
     };
-    let (size, mtime_ns, ctime_ns, ino) = (r.u64()?, r.i128()?, r.i128()?, r.u64()?);
+    let (size, mtime_ns, ctime_ns, ino) = (r.varint()?, r.time()?, r.time()?, r.varint()?);
     Some(FileStat {
         root,
         size,
@@ -310,7 +314,7 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
         assert!(Index::load(&path).is_none(), "a torn index must not load");
         let mut other = bytes.clone();
-        other[HEADER.len() - 1] = b'3';
+        other[HEADER.len() - 1] = b'4';
         std::fs::write(&path, other).unwrap();
         assert!(Index::load(&path).is_none(), "another version");
     }

@@ -3,7 +3,8 @@
 //! templates' records from it instead of parsing the whole BuildCache JSON again.
 //!
 //! It holds the BuildCache minus what the graph recomputes (`transitive`, `cycles`): the roots,
-//! every record, the lexer errors and the missing references (whose lines a re-scan reuses).
+//! every record, the lexer errors and the missing references (whose lines a re-scan reuses),
+//! in about a quarter of the JSON's bytes (every byte a cold build writes costs time).
 //! It is trusted only when the stat index vouches for it: the index keeps the file's stat,
 //! taken after it was written, and the file is read only if it still has that stat (and changed
 //! before the index was written); a file that was cut, damaged or replaced is not read, and the
@@ -27,38 +28,62 @@ use super::binary::{Reader, Writer};
 use super::index::FileStat;
 use crate::format::{BuildCache, DynamicRef, Missing, TemplateError, TemplateRecord};
 
-const HEADER: &str = "shipwright-scan-records 1";
+const HEADER: &str = "shipwright-scan-records 2";
 
 /// Where the file sits under `OUT_DIR`, beside the stat index.
 pub const FILE_NAME: &str = "shipwright/scan-records";
 
-/// The bytes of the side file for `cache`.
+/// A reference to a name that is not a template's (in [`encode`]'s lists of names).
+const NOT_A_TEMPLATE: u64 = 0;
+
+/// The bytes of the side file for `cache`: the template names once, then each record in name
+/// order, its digests as bytes and each dependency that names a template as the template's
+/// number (written in parallel chunks with the `scan` feature).
 pub fn encode(cache: &BuildCache) -> Vec<u8> {
-    let mut w = Writer::new(HEADER, 400 * cache.templates.len() + 1024);
-    list(&mut w, &cache.roots, |w, root| w.str(root));
-    w.len(cache.templates.len());
-    for (name, r) in &cache.templates {
-        w.str(name);
-        w.len(r.root);
-        for text in [&r.id, &r.hash, &r.static_hash, &r.interface_hash] {
-            w.str(text);
+    let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
+    let records: Vec<&TemplateRecord> = cache.templates.values().collect();
+    let chunks = crate::par::map(&records.chunks(512).collect::<Vec<_>>(), |chunk| {
+        let mut w = Writer::bare(128 * chunk.len());
+        for r in *chunk {
+            w.len(r.root);
+            for digest in [&r.id, &r.hash, &r.static_hash, &r.interface_hash] {
+                w.hex(digest);
+            }
+            w.varint(r.size);
+            w.len(r.deps.len());
+            for dep in &r.deps {
+                match names.binary_search(&dep.as_str()) {
+                    Ok(at) => w.varint(at as u64 + 1),
+                    Err(_) => {
+                        w.varint(NOT_A_TEMPLATE);
+                        w.str(dep);
+                    }
+                }
+            }
+            list(&mut w, &r.dynamic, |w, d| {
+                w.varint(d.line.into());
+                w.str(&d.expr);
+            });
+            list(&mut w, &r.vars, |w, var| w.str(var));
         }
-        w.u64(r.size);
-        list(&mut w, &r.deps, |w, dep| w.str(dep));
-        list(&mut w, &r.dynamic, |w, d| {
-            w.u32(d.line);
-            w.str(&d.expr);
-        });
-        list(&mut w, &r.vars, |w, var| w.str(var));
+        w.into_bytes()
+    });
+    let size = names.iter().map(|n| n.len() + 2).sum::<usize>()
+        + chunks.iter().map(Vec::len).sum::<usize>();
+    let mut w = Writer::new(HEADER, size + 1024);
+    list(&mut w, &cache.roots, |w, root| w.str(root));
+    list(&mut w, &names, |w, name| w.str(name));
+    for chunk in &chunks {
+        w.raw(chunk);
     }
     list(&mut w, &cache.errors, |w, e| {
         w.str(&e.template);
-        w.u32(e.line);
+        w.varint(e.line.into());
         w.str(&e.message);
     });
     list(&mut w, &cache.missing, |w, m| {
         w.str(&m.template);
-        w.u32(m.line);
+        w.varint(m.line.into());
         w.str(&m.name);
         w.str(&m.reason);
     });
@@ -77,36 +102,54 @@ fn list<T>(w: &mut Writer, items: &[T], mut item: impl FnMut(&mut Writer, &T)) {
 pub fn decode(bytes: &[u8]) -> Option<BuildCache> {
     let mut r = Reader::open(bytes, HEADER)?;
     let string = |r: &mut Reader<'_>| r.str().map(str::to_string);
-    let strings = |r: &mut Reader<'_>| (0..r.len()?).map(|_| string(r)).collect::<Option<Vec<_>>>();
-    let mut cache = BuildCache::new(strings(&mut r)?);
-    let count = r.len()?;
-    let mut records = Vec::with_capacity(count);
-    for _ in 0..count {
-        let name = string(&mut r)?;
+    let line = |r: &mut Reader<'_>| r.varint().and_then(|l| u32::try_from(l).ok());
+    let roots = (0..r.len()?)
+        .map(|_| string(&mut r))
+        .collect::<Option<Vec<_>>>()?;
+    let mut cache = BuildCache::new(roots);
+    let names = (0..r.len()?)
+        .map(|_| r.str())
+        .collect::<Option<Vec<&str>>>()?;
+    let mut records = Vec::with_capacity(names.len());
+    for &name in &names {
         let root = r.len()?;
         if root >= cache.roots.len() {
             return None;
         }
-        let record = TemplateRecord {
-            root,
-            id: string(&mut r)?,
-            hash: string(&mut r)?,
-            static_hash: string(&mut r)?,
-            interface_hash: string(&mut r)?,
-            size: r.u64()?,
-            deps: strings(&mut r)?,
-            dynamic: (0..r.len()?)
-                .map(|_| {
-                    Some(DynamicRef {
-                        line: r.u32()?,
-                        expr: string(&mut r)?,
-                    })
+        let (id, hash, static_hash, interface_hash) = (r.hex()?, r.hex()?, r.hex()?, r.hex()?);
+        let size = r.varint()?;
+        let deps = (0..r.len()?)
+            .map(|_| match r.varint()? {
+                NOT_A_TEMPLATE => string(&mut r),
+                at => names
+                    .get(usize::try_from(at - 1).ok()?)
+                    .map(|n| n.to_string()),
+            })
+            .collect::<Option<_>>()?;
+        let dynamic = (0..r.len()?)
+            .map(|_| {
+                Some(DynamicRef {
+                    line: line(&mut r)?,
+                    expr: string(&mut r)?,
                 })
-                .collect::<Option<_>>()?,
+            })
+            .collect::<Option<_>>()?;
+        let vars = (0..r.len()?)
+            .map(|_| string(&mut r))
+            .collect::<Option<_>>()?;
+        let record = TemplateRecord {
+            id,
+            root,
+            hash,
+            static_hash,
+            interface_hash,
+            size,
+            deps,
+            dynamic,
             transitive: Vec::new(),
-            vars: strings(&mut r)?,
+            vars,
         };
-        records.push((name, record));
+        records.push((name.to_string(), record));
     }
     // Written in name order: a bulk build, no search per record.
     cache.templates = records.into_iter().collect();
@@ -114,7 +157,7 @@ pub fn decode(bytes: &[u8]) -> Option<BuildCache> {
         .map(|_| {
             Some(TemplateError {
                 template: string(&mut r)?,
-                line: r.u32()?,
+                line: line(&mut r)?,
                 message: string(&mut r)?,
             })
         })
@@ -123,13 +166,13 @@ pub fn decode(bytes: &[u8]) -> Option<BuildCache> {
         .map(|_| {
             Some(Missing {
                 template: string(&mut r)?,
-                line: r.u32()?,
+                line: line(&mut r)?,
                 name: string(&mut r)?,
                 reason: string(&mut r)?,
             })
         })
         .collect::<Option<_>>()?;
-    (r.at_end() && cache.templates.len() == count).then_some(cache)
+    (r.at_end() && cache.templates.len() == names.len()).then_some(cache)
 }
 
 /// Reads the side file at `path` if it still has the stat `vouched` (changed before
