@@ -49,8 +49,14 @@ pub struct Analysis {
 
 /// Lexes `src` and computes its [`Analysis`].
 pub fn analyze(src: &str) -> Result<Analysis, LexError> {
-    let mut lexed = Lexed::default();
-    analyze_with(src, &mut lexed)
+    thread_local! {
+        // The lexer's lists, kept empty between templates so that their memory is reused.
+        static SCRATCH: std::cell::Cell<Lexed<'static>> = std::cell::Cell::new(Lexed::default());
+    }
+    let mut lexed = SCRATCH.take().recycle();
+    let analysis = analyze_with(src, &mut lexed);
+    SCRATCH.set(lexed.recycle());
+    analysis
 }
 
 /// Like [`analyze`], reusing `scratch`'s allocations across calls.
@@ -95,28 +101,39 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
 /// ```
 pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<TemplateError>) {
     let hash = content_hash(src.as_bytes());
-    let mut record = TemplateRecord {
-        id: template_id(name),
-        root,
-        static_hash: hash.clone(),
-        interface_hash: hash.clone(),
-        hash,
-        size: src.len() as u64,
-        deps: Vec::new(),
-        dynamic: Vec::new(),
-        transitive: Vec::new(),
-        vars: Vec::new(),
-    };
+    let (id, size) = (template_id(name), src.len() as u64);
     match analyze(src) {
-        Ok(analysis) => {
-            record.static_hash = analysis.static_hash;
-            record.interface_hash = analysis.interface_hash;
-            record.deps = analysis.deps;
-            record.dynamic = analysis.dynamic;
-            record.vars = analysis.vars;
+        Ok(a) => {
+            let (static_hash, interface_hash, deps, dynamic, vars) =
+                (a.static_hash, a.interface_hash, a.deps, a.dynamic, a.vars);
+            let record = TemplateRecord {
+                id,
+                root,
+                hash,
+                static_hash,
+                interface_hash,
+                size,
+                deps,
+                dynamic,
+                transitive: Vec::new(),
+                vars,
+            };
             (record, None)
         }
         Err(e) => {
+            let (static_hash, interface_hash) = (hash.clone(), hash.clone());
+            let record = TemplateRecord {
+                id,
+                root,
+                hash,
+                static_hash,
+                interface_hash,
+                size,
+                deps: Vec::new(),
+                dynamic: Vec::new(),
+                transitive: Vec::new(),
+                vars: Vec::new(),
+            };
             let error = TemplateError {
                 template: name.to_string(),
                 line: e.line,
@@ -175,5 +192,12 @@ fn hashes(lexed: &Lexed<'_>) -> (String, String) {
 }
 
 fn hex128(digest: u128) -> String {
-    format!("{digest:032x}")
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let bytes = digest.to_be_bytes();
+    let mut text = String::with_capacity(32);
+    for b in bytes {
+        text.push(DIGITS[usize::from(b >> 4)] as char);
+        text.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    text
 }

@@ -230,17 +230,8 @@ impl Builder {
             analysed,
         } = scanned;
         let templates = cache.templates.len();
-        let (bytes, (registry, records)) = rayon::join(
-            || crate::write::cache_bytes(&cache),
-            || {
-                rayon::join(
-                    || crate::registry::render(&cache),
-                    || records::encode(&cache),
-                )
-            },
-        );
-        // The files are written side by side while the records are freed; the index, which
-        // vouches for all three, only after all three are in place.
+        // Each file is written as soon as its bytes are ready, beside the rendering of the
+        // others; the index, which vouches for all three, only after all three are in place.
         let write = |path: &Path, bytes: &[u8]| -> Result<(bool, FileStat), Error> {
             let changed = atomic_write(path, bytes).map_err(write_error(path))?;
             Ok((
@@ -248,34 +239,31 @@ impl Builder {
                 FileStat::of(usize::MAX, "", path).map_err(write_error(path))?,
             ))
         };
-        let ((cache_written, (registry_written, records_written)), ()) = rayon::join(
+        let (cache_written, (registry_written, records_written)) = rayon::join(
+            || write(&path, &crate::write::cache_bytes(&cache)),
             || {
                 rayon::join(
-                    || write(&path, &bytes),
-                    || {
-                        rayon::join(
-                            || write(&registry_path, registry.as_bytes()),
-                            || write(&records_path, &records),
-                        )
-                    },
+                    || write(&registry_path, crate::registry::render(&cache).as_bytes()),
+                    || write(&records_path, &records::encode(&cache)),
                 )
             },
-            || drop((cache, previous)),
         );
-        let (changed, cache) = cache_written?;
+        let (changed, cache_stat) = cache_written?;
         registry_written?;
         let (_, records) = records_written?;
         let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
         let index = Index {
             key,
-            cache,
+            cache: cache_stat,
             records,
             warnings: warnings.clone(),
             written_ns: 0,
             files: stats,
             dirs,
         };
-        index.save(&index_path).map_err(write_error(&index_path))?;
+        // The records are freed while the index is written.
+        let (saved, ()) = rayon::join(|| index.save(&index_path), || drop((cache, previous)));
+        saved.map_err(write_error(&index_path))?;
         Ok(Built {
             path,
             templates,

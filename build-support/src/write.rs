@@ -115,6 +115,15 @@ mod json {
     pub(super) fn string(out: &mut Vec<u8>, text: &str) {
         out.push(b'"');
         let bytes = text.as_bytes();
+        // Most strings (digests, names) need no escape: checked without an early exit, so many
+        // bytes at a time, and copied whole.
+        if bytes.iter().fold(true, |plain, &b| {
+            plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+        }) {
+            out.extend_from_slice(bytes);
+            out.push(b'"');
+            return;
+        }
         let mut start = 0;
         for (at, &b) in bytes.iter().enumerate() {
             let escape: &[u8] = match b {

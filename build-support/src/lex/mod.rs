@@ -145,7 +145,9 @@ pub fn line_of(src: &str, offset: usize) -> u32 {
 }
 
 /// The tokens outside any bracket, with their index (the brackets themselves are left out).
-pub(crate) fn top_level<'t, 's>(tokens: &'t [Token<'s>]) -> impl Iterator<Item = (usize, &'t Token<'s>)> {
+pub(crate) fn top_level<'t, 's>(
+    tokens: &'t [Token<'s>],
+) -> impl Iterator<Item = (usize, &'t Token<'s>)> {
     let mut depth = 0isize;
     tokens.iter().enumerate().filter(move |(_, t)| {
         let outside = depth == 0;
@@ -182,10 +184,35 @@ impl Lines {
 
 #[cold]
 fn error(src: &str, offset: usize, message: String) -> LexError {
-    LexError { line: line_of(src, offset), offset, message }
+    LexError {
+        line: line_of(src, offset),
+        offset,
+        message,
+    }
 }
 
 impl<'s> Lexed<'s> {
+    /// Empties the lists and hands their memory over for another template (a huge template's is
+    /// let go).
+    pub fn recycle<'t>(self) -> Lexed<'t> {
+        /// An empty vector of one lifetime as one of another: collected in place, the same
+        /// allocation (the closure never runs).
+        fn reuse<T, U>(mut items: Vec<T>) -> Vec<U> {
+            items.clear();
+            if items.capacity() > 1 << 16 {
+                return Vec::new();
+            }
+            items
+                .into_iter()
+                .map(|_| unreachable!("the vector is empty"))
+                .collect()
+        }
+        Lexed {
+            parts: reuse(self.parts),
+            tokens: reuse(self.tokens),
+        }
+    }
+
     /// The tokens of an expression, tag or comment (a comment has none).
     #[inline]
     pub fn tokens(&self, part: &Delimited) -> &[Token<'s>] {
@@ -234,7 +261,10 @@ pub fn lex_into<'s>(src: &'s str, out: &mut Lexed<'s>) -> Result<(), LexError> {
             }
         };
         if open > text_start {
-            out.parts.push(Part::Text { text: &src[text_start..open], start: text_start });
+            out.parts.push(Part::Text {
+                text: &src[text_start..open],
+                start: text_start,
+            });
         }
         let mut inner = open + 2;
         let open_trim = match bytes.get(inner) {
@@ -250,7 +280,9 @@ pub fn lex_into<'s>(src: &'s str, out: &mut Lexed<'s>) -> Result<(), LexError> {
             _ => {
                 let end = lex_code(src, open, inner, open_trim, b'%', out)?;
                 match out.parts.last() {
-                    Some(Part::Tag(tag)) if is_raw_tag(out.tokens(tag)) => lex_raw(src, open, end, out)?,
+                    Some(Part::Tag(tag)) if is_raw_tag(out.tokens(tag)) => {
+                        lex_raw(src, open, end, out)?
+                    }
                     _ => end,
                 }
             }
@@ -258,7 +290,10 @@ pub fn lex_into<'s>(src: &'s str, out: &mut Lexed<'s>) -> Result<(), LexError> {
         text_start = pos;
     }
     if text_start < src.len() {
-        out.parts.push(Part::Text { text: &src[text_start..], start: text_start });
+        out.parts.push(Part::Text {
+            text: &src[text_start..],
+            start: text_start,
+        });
     }
     Ok(())
 }
@@ -276,7 +311,11 @@ fn lex_comment<'s>(
     out: &mut Lexed<'s>,
 ) -> Result<usize, LexError> {
     let Some(found) = memchr::memmem::find(&src.as_bytes()[inner..], b"#}") else {
-        return Err(error(src, open, "unterminated comment: `{#` has no closing `#}`".into()));
+        return Err(error(
+            src,
+            open,
+            "unterminated comment: `{#` has no closing `#}`".into(),
+        ));
     };
     let close = inner + found;
     let close_trim = trim_sign_before(src.as_bytes(), close, inner);
@@ -299,14 +338,22 @@ fn trim_sign_before(bytes: &[u8], close: usize, inner: usize) -> u8 {
 }
 
 /// The body of a raw block, up to `{% endraw %}` (any whitespace control), as literal text.
-fn lex_raw<'s>(src: &'s str, open: usize, body: usize, out: &mut Lexed<'s>) -> Result<usize, LexError> {
+fn lex_raw<'s>(
+    src: &'s str,
+    open: usize,
+    body: usize,
+    out: &mut Lexed<'s>,
+) -> Result<usize, LexError> {
     let bytes = src.as_bytes();
     let mut from = body;
     while let Some(found) = memchr::memmem::find(&bytes[from..], b"{%") {
         let tag = from + found;
         if is_endraw(src, tag) {
             if tag > body {
-                out.parts.push(Part::Text { text: &src[body..tag], start: body });
+                out.parts.push(Part::Text {
+                    text: &src[body..tag],
+                    start: body,
+                });
             }
             let (open_trim, inner) = match bytes[tag + 2] {
                 sign @ (b'-' | b'+') => (sign, tag + 3),
@@ -316,7 +363,11 @@ fn lex_raw<'s>(src: &'s str, open: usize, body: usize, out: &mut Lexed<'s>) -> R
         }
         from = tag + 2;
     }
-    Err(error(src, open, "unterminated raw block: `{% raw %}` has no `{% endraw %}`".into()))
+    Err(error(
+        src,
+        open,
+        "unterminated raw block: `{% raw %}` has no `{% endraw %}`".into(),
+    ))
 }
 
 /// Does `{%[-+]? endraw [-+]?%}` start at `at`?
@@ -381,8 +432,19 @@ fn lex_code<'s>(
     loop {
         i = skip_blanks(src, i);
         let Some(&b) = bytes.get(i) else {
-            let what = if close == b'}' { "`{{` has no closing `}}`" } else { "`{%` has no closing `%}`" };
-            return Err(error(src, open, format!("unterminated {}: {what}", if close == b'}' { "expression" } else { "tag" })));
+            let what = if close == b'}' {
+                "`{{` has no closing `}}`"
+            } else {
+                "`{%` has no closing `%}`"
+            };
+            return Err(error(
+                src,
+                open,
+                format!(
+                    "unterminated {}: {what}",
+                    if close == b'}' { "expression" } else { "tag" }
+                ),
+            ));
         };
         if brackets.is_empty() {
             let (trim, len) = match b {
@@ -390,14 +452,17 @@ fn lex_code<'s>(
                 _ => (0, 0),
             };
             if bytes.get(i + len) == Some(&close) && bytes.get(i + len + 1) == Some(&b'}') {
-                out.parts.push(if close == b'}' { Part::Expr } else { Part::Tag }(Delimited {
-                    start: open,
-                    end: i + len + 2,
-                    open_trim,
-                    close_trim: trim,
-                    first_token: first_token as u32,
-                    token_count: (out.tokens.len() - first_token) as u32,
-                }));
+                out.parts
+                    .push(if close == b'}' { Part::Expr } else { Part::Tag }(
+                        Delimited {
+                            start: open,
+                            end: i + len + 2,
+                            open_trim,
+                            close_trim: trim,
+                            first_token: first_token as u32,
+                            token_count: (out.tokens.len() - first_token) as u32,
+                        },
+                    ));
                 return Ok(i + len + 2);
             }
         }
@@ -408,16 +473,18 @@ fn lex_code<'s>(
                 TokenKind::Str
             }
             b'0'..=b'9' => {
-                let after_dot = out.tokens.last().is_some_and(|t| t.is_op(".") && t.end() == start);
+                let after_dot = out
+                    .tokens
+                    .last()
+                    .is_some_and(|t| t.is_op(".") && t.end() == start);
                 i = end_of_number(bytes, i, after_dot);
                 TokenKind::Number
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' | 0x80.. => {
                 // Non-ASCII letters belong to names; a non-ASCII blank ends them.
-                while bytes
-                    .get(i)
-                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || (c >= 0x80 && blank_len(src, i) == 0))
-                {
+                while bytes.get(i).is_some_and(|&c| {
+                    c.is_ascii_alphanumeric() || c == b'_' || (c >= 0x80 && blank_len(src, i) == 0)
+                }) {
                     i += 1;
                 }
                 TokenKind::Name
@@ -437,7 +504,11 @@ fn lex_code<'s>(
                 TokenKind::Op
             }
         };
-        out.tokens.push(Token { kind, text: &src[start..i], start });
+        out.tokens.push(Token {
+            kind,
+            text: &src[start..i],
+            start,
+        });
     }
 }
 
@@ -458,27 +529,42 @@ fn end_of_string(src: &str, start: usize) -> Result<usize, LexError> {
     let bytes = src.as_bytes();
     let quote = bytes[start];
     let mut i = start + 1;
-    while let Some(found) = bytes.get(i..).and_then(|rest| memchr::memchr2(quote, b'\\', rest)) {
+    while let Some(found) = bytes
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(quote, b'\\', rest))
+    {
         if bytes[i + found] != b'\\' {
             return Ok(i + found + 1);
         }
         i += found + 2;
     }
-    Err(error(src, start, format!("unterminated string: `{}` is never closed", quote as char)))
+    Err(error(
+        src,
+        start,
+        format!("unterminated string: `{}` is never closed", quote as char),
+    ))
 }
 
 /// Offset past an integer or float literal (`1_000`, `0x1f`, `1.5e-3`). After a `.` (as in
 /// `items.0.name`) a number never takes a fraction.
 fn end_of_number(bytes: &[u8], start: usize, after_dot: bool) -> usize {
-    let word = |i: usize| bytes.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_');
+    let word = |i: usize| {
+        bytes
+            .get(i)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+    };
     let mut i = start;
     while word(i) {
-        if matches!(bytes[i], b'e' | b'E') && matches!(bytes.get(i + 1), Some(b'+' | b'-')) && bytes[start] != b'0' {
+        if matches!(bytes[i], b'e' | b'E')
+            && matches!(bytes.get(i + 1), Some(b'+' | b'-'))
+            && bytes[start] != b'0'
+        {
             i += 1;
         }
         i += 1;
     }
-    if !after_dot && bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+    if !after_dot && bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+    {
         i += 1;
         while word(i) {
             if matches!(bytes[i], b'e' | b'E') && matches!(bytes.get(i + 1), Some(b'+' | b'-')) {
@@ -517,7 +603,9 @@ pub fn unquote(literal: &str) -> String {
         };
         let hex = |chars: &mut std::str::Chars<'_>, n: usize| -> Option<char> {
             let digits: String = chars.clone().take(n).collect();
-            let value = u32::from_str_radix(&digits, 16).ok().filter(|_| digits.len() == n)?;
+            let value = u32::from_str_radix(&digits, 16)
+                .ok()
+                .filter(|_| digits.len() == n)?;
             chars.nth(n - 1);
             char::from_u32(value)
         };
