@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::format::{BuildCache, Missing};
+use crate::format::{BuildCache, Missing, TemplateRecord};
 
 /// The name a reference resolves to, or why it cannot resolve.
 pub fn resolve_name(written: &str) -> Result<String, &'static str> {
@@ -64,27 +64,39 @@ fn resolve(written: &str) -> Result<Cow<'_, str>, &'static str> {
 pub fn link(cache: &mut BuildCache, mut line_of: impl FnMut(&str, &str) -> u32) {
     let (transitive, missing, cycles) = {
         let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
+        let records: Vec<(&str, &TemplateRecord)> = cache
+            .templates
+            .iter()
+            .map(|(n, r)| (n.as_str(), r))
+            .collect();
+        // Each template's references resolved to numbers, in parallel; the ones that resolve to
+        // nothing are reported after.
         let index: HashMap<&str, u32> = names
             .iter()
             .enumerate()
             .map(|(i, n)| (*n, i as u32))
             .collect();
+        let resolved = crate::par::map(&records, |(_, record)| {
+            let mut out = Vec::with_capacity(record.deps.len());
+            let mut unresolved = Vec::new();
+            for dep in &record.deps {
+                match resolve(dep).map(|name| index.get(&*name).copied()) {
+                    Ok(Some(id)) => {
+                        if !out.contains(&id) {
+                            out.push(id);
+                        }
+                    }
+                    Ok(None) => unresolved.push((dep.as_str(), "not found")),
+                    Err(reason) => unresolved.push((dep.as_str(), reason)),
+                }
+            }
+            (out, unresolved)
+        });
         let mut edges: Vec<Vec<u32>> = Vec::with_capacity(names.len());
         let mut missing = Vec::new();
-        for (name, record) in &cache.templates {
-            let mut out = Vec::with_capacity(record.deps.len());
-            for dep in &record.deps {
-                match resolve(dep) {
-                    Ok(resolved) => match index.get(&*resolved) {
-                        Some(&id) => {
-                            if !out.contains(&id) {
-                                out.push(id);
-                            }
-                        }
-                        None => missing.push(missing_entry(name, dep, "not found", &mut line_of)),
-                    },
-                    Err(reason) => missing.push(missing_entry(name, dep, reason, &mut line_of)),
-                }
+        for ((name, _), (out, unresolved)) in records.iter().zip(resolved) {
+            for (dep, reason) in unresolved {
+                missing.push(missing_entry(name, dep, reason, &mut line_of));
             }
             edges.push(out);
         }
@@ -153,13 +165,22 @@ fn reachable(start: u32, edges: &[Vec<u32>], seen: &mut [u32], stack: &mut Vec<u
 /// component's smallest name back to itself, shortest first; sorted.
 fn cycles(names: &[&str], edges: &[Vec<u32>]) -> Vec<Vec<String>> {
     let component = strongly_connected(edges);
-    let mut size: HashMap<u32, (u32, usize)> = HashMap::new();
+    // Per component (numbered from 0, fewer than the nodes): its first node and its size.
+    let mut size: Vec<(u32, usize)> = vec![(u32::MAX, 0); edges.len()];
     for (node, &c) in component.iter().enumerate() {
         // Names are sorted, so the first node seen is the smallest name.
-        size.entry(c).or_insert((node as u32, 0)).1 += 1;
+        let (first, members) = &mut size[c as usize];
+        if *members == 0 {
+            *first = node as u32;
+        }
+        *members += 1;
     }
     let mut found = Vec::new();
-    for (&c, &(start, members)) in &size {
+    for (c, &(start, members)) in size.iter().enumerate() {
+        let c = c as u32;
+        if members == 0 {
+            continue;
+        }
         // A lone node is a cycle only through an edge to itself.
         if members == 1 && !edges[start as usize].contains(&start) {
             continue;
