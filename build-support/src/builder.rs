@@ -221,7 +221,7 @@ impl Builder {
         let previous = index
             .as_ref()
             .and_then(|i| Some((i, records::load(&records_path, &i.records, i.written_ns)?)));
-        let scanned = scan(roots, previous.as_ref().map(|(i, c)| (*i, c)))?;
+        let scanned = scan(roots, previous)?;
         let Scanned {
             cache,
             warnings,
@@ -262,7 +262,7 @@ impl Builder {
             dirs,
         };
         // The records are freed while the index is written.
-        let (saved, ()) = rayon::join(|| index.save(&index_path), || drop((cache, previous)));
+        let (saved, ()) = rayon::join(|| index.save(&index_path), || drop(cache));
         saved.map_err(write_error(&index_path))?;
         Ok(Built {
             path,

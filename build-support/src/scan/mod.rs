@@ -128,12 +128,13 @@ pub struct Scanned {
 }
 
 /// Scans every root. With `previous` (the last index and its BuildCache), files whose stat
-/// did not move are not read again.
-pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Scanned, ScanError> {
+/// did not move are not read again: their records are moved over from that BuildCache.
+pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Scanned, ScanError> {
     let mut warnings = Vec::new();
     let (found, dirs) = walk(roots, previous.is_some(), &mut warnings)?;
+    let (index, mut old_cache) = previous.unzip();
     let kept = |file: &Found| -> Option<FileResult> {
-        let (index, old_cache) = previous?;
+        let (index, old_cache) = (index?, old_cache.as_ref()?);
         // The index lists the files in name order, as the walk does.
         let at = index
             .files
@@ -141,25 +142,30 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
             .ok()?;
         let old = &index.files[at];
         let stat = file.stat.clone()?;
-        let record = old_cache.templates.get(&file.name).filter(|r| {
-            r.root == file.root && old.root == file.root && old.same_as(&stat, index.written_ns)
-        })?;
+        let same = old.root == file.root && old.same_as(&stat, index.written_ns);
+        old_cache
+            .templates
+            .get(&file.name)
+            .filter(|r| same && r.root == file.root)?;
         let error = old_cache
             .errors
             .iter()
             .find(|e| e.template == file.name)
             .cloned();
-        Some(FileResult::Kept {
-            record: record.clone(),
-            error,
-            stat,
-        })
+        Some(FileResult::Kept { error, stat })
     };
     let results: Vec<FileResult> = found
         .par_iter()
         .map(|file| kept(file).unwrap_or_else(|| read_one(roots, file)))
         .collect();
 
+    // The kept records are moved out of the previous cache (both lists are in name order).
+    let mut old_records = old_cache
+        .as_mut()
+        .map(|c| std::mem::take(&mut c.templates))
+        .unwrap_or_default()
+        .into_iter()
+        .peekable();
     let mut cache = BuildCache::new(roots.dirs.iter().map(|(_, label)| label.clone()).collect());
     let mut stats = Vec::with_capacity(results.len());
     let mut records = Vec::with_capacity(results.len());
@@ -170,11 +176,17 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
                 warnings.push(w);
                 continue;
             }
-            FileResult::Kept {
-                record,
-                error,
-                stat,
-            } => (record, error, stat),
+            FileResult::Kept { error, stat } => {
+                while old_records.next_if(|(name, _)| *name < file.name).is_some() {}
+                let record = old_records
+                    .next_if(|(name, _)| *name == file.name)
+                    .map(|(_, record)| record);
+                (
+                    record.expect("a kept file has its previous record"),
+                    error,
+                    stat,
+                )
+            }
             FileResult::Read {
                 record,
                 error,
@@ -196,6 +208,7 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
         records.push((file.name.clone(), record));
         stats.push(stat);
     }
+    drop(old_records);
     // In name order already: the map is built in bulk, without a search per record.
     cache.templates = records.into_iter().collect();
     // The walk lists the files in name order.
@@ -208,7 +221,7 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, &BuildCache)>) -> Result<Sc
     link(&mut cache, |template, dep| {
         // Only for references that do not resolve, so rare: the last report knows the line of
         // an old one, otherwise the file is read again.
-        let old = previous.and_then(|(_, c)| {
+        let old = old_cache.as_ref().and_then(|c| {
             c.missing
                 .iter()
                 .find(|m| m.template == template && m.name == dep)
@@ -275,10 +288,12 @@ pub fn unchanged(roots: &Roots, index: &Index) -> bool {
             .all(|same| same)
 }
 
+// Most files are read (cold) or most are kept (re-scan): boxing the record would only add an
+// allocation per read file to a vector that lives for one scan.
+#[allow(clippy::large_enum_variant)]
 enum FileResult {
     Skipped(Warning),
     Kept {
-        record: TemplateRecord,
         error: Option<TemplateError>,
         stat: FileStat,
     },
