@@ -26,7 +26,8 @@
 //! A second build with nothing changed stats the directories and the files, and reads none
 //! ([`crate::scan::index`]). After an edit, only the files whose stat moved are read; the others'
 //! records come from the records side file ([`crate::scan::records`]), which the index vouches
-//! for, not from the BuildCache JSON.
+//! for, not from the BuildCache JSON; and while no directory's stat moved (no file added,
+//! removed or renamed) the files are the ones the index lists: no directory is read.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,7 +35,9 @@ use std::path::{Path, PathBuf};
 use crate::format::{ENV_VAR, FILE_NAME};
 use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
-use crate::scan::{DEFAULT_EXTENSIONS, Roots, ScanError, Scanned, scan, unchanged};
+use crate::scan::{
+    DEFAULT_EXTENSIONS, Roots, ScanError, Scanned, dirs_unchanged, scan, scan_unwalked, unchanged,
+};
 use crate::write::atomic_write;
 
 /// Configures and runs a scan from `build.rs`.
@@ -205,7 +208,8 @@ impl Builder {
         if let Some(index) = &index {
             let cache_intact = FileStat::of(usize::MAX, "", &path)
                 .is_ok_and(|now| index.cache.same_as(&now, index.written_ns));
-            if cache_intact && registry_path.is_file() && unchanged(roots, index) {
+            if index.complete && cache_intact && registry_path.is_file() && unchanged(roots, index)
+            {
                 let warnings = index.warnings.clone();
                 return Ok(Built {
                     path,
@@ -221,13 +225,23 @@ impl Builder {
         let previous = index
             .as_ref()
             .and_then(|i| Some((i, records::load(&records_path, &i.records, i.written_ns)?)));
-        let scanned = scan(roots, previous)?;
+        // No directory moved since a walk that listed every file: the index's list is the tree's.
+        let scanned = match previous {
+            Some((index, cache))
+                if index.complete && index.walk_clean && dirs_unchanged(roots, index) =>
+            {
+                scan_unwalked(roots, index, cache)
+            }
+            previous => scan(roots, previous)?,
+        };
         let Scanned {
             cache,
             warnings,
             stats,
             dirs,
             analysed,
+            complete,
+            walk_clean,
         } = scanned;
         let templates = cache.templates.len();
         // Each file is written as soon as its bytes are ready, beside the rendering of the
@@ -260,6 +274,8 @@ impl Builder {
             written_ns: 0,
             files: stats,
             dirs,
+            complete,
+            walk_clean,
         };
         // The records are freed while the index is written.
         let (saved, ()) = rayon::join(|| index.save(&index_path), || drop(cache));

@@ -430,6 +430,62 @@ fn a_file_added_or_removed_alone_is_seen_without_reading_directories_each_time()
 }
 
 #[test]
+fn an_edit_alone_is_seen_without_a_walk_and_an_incomplete_walk_is_done_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("templates");
+    fixture(&root, false);
+    builder(dir.path()).build().unwrap();
+    past_racy_window();
+    // In place: no directory moves, the index's list of files is the tree's.
+    let nav = root.join("partials/nav.html");
+    fs::write(&nav, "<nav>{{ user }}</nav>").unwrap();
+    let edited = builder(dir.path()).build().unwrap();
+    assert_eq!((edited.analysed, edited.changed), (1, true));
+    assert_eq!(
+        fs::read(&edited.path).unwrap(),
+        scan_dir(&root).cache.to_bytes()
+    );
+    past_racy_window();
+
+    // A file the last scan skipped is not in the index's list: while the list is incomplete,
+    // every re-scan walks, so fixing the file in place (no directory moves) is seen.
+    write(&root, "partials/latin1.html", b"caf\xe9");
+    let skipped = builder(dir.path()).build().unwrap();
+    assert_eq!(skipped.templates, 4);
+    assert!(
+        skipped.warnings.iter().any(|w| w.contains("not UTF-8")),
+        "{:?}",
+        skipped.warnings
+    );
+    past_racy_window();
+    fs::write(root.join("partials/latin1.html"), "café").unwrap();
+    let fixed = builder(dir.path()).build().unwrap();
+    assert_eq!((fixed.templates, fixed.analysed), (5, 1));
+    assert!(
+        !fixed.warnings.iter().any(|w| w.contains("not UTF-8")),
+        "{:?}",
+        fixed.warnings
+    );
+    past_racy_window();
+
+    // Likewise a walk that reported a link: the report is made again after an edit.
+    std::os::unix::fs::symlink(dir.path(), root.join("escape")).unwrap();
+    builder(dir.path()).build().unwrap();
+    past_racy_window();
+    fs::write(&nav, "<nav>{{ other }}</nav>").unwrap();
+    let again = builder(dir.path()).build().unwrap();
+    assert_eq!(again.analysed, 1);
+    assert!(
+        again
+            .warnings
+            .iter()
+            .any(|w| w.contains("leads out of the template root")),
+        "{:?}",
+        again.warnings
+    );
+}
+
+#[test]
 fn a_damaged_build_cache_is_never_reused() {
     let dir = tempfile::tempdir().unwrap();
     fixture(&dir.path().join("templates"), false);

@@ -10,7 +10,7 @@
 //! let stat = FileStat::of(0, "a.html", &path)?;
 //! let index = Index {
 //!     key: "roots".into(), cache: stat.clone(), records: stat.clone(), warnings: vec![],
-//!     written_ns: 0, files: vec![stat.clone()], dirs: vec![],
+//!     written_ns: 0, files: vec![stat.clone()], dirs: vec![], complete: true, walk_clean: true,
 //! };
 //! let file = dir.path().join("index");
 //! index.save(&file)?;
@@ -36,7 +36,7 @@ use std::time::UNIX_EPOCH;
 
 use super::binary::{Reader, Writer};
 
-const HEADER: &str = "shipwright-scan-index 5";
+const HEADER: &str = "shipwright-scan-index 6";
 
 /// The stat of one template file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +162,12 @@ pub struct Index {
     pub files: Vec<FileStat>,
     /// Every directory walked (`name` relative to its root, `""` for the root).
     pub dirs: Vec<FileStat>,
+    /// Whether `files` covers every template file: none was skipped (see
+    /// [`super::Scanned::complete`]). A skipped file's changes are not tracked, so without this
+    /// the fast path is not taken.
+    pub complete: bool,
+    /// Whether the walk met nothing to report ([`super::Scanned::walk_clean`]).
+    pub walk_clean: bool,
 }
 
 impl Index {
@@ -179,10 +185,14 @@ impl Index {
         let files = (0..r.len()?)
             .map(|_| read_stat(&mut r))
             .collect::<Option<Vec<_>>>()?;
+        let flags = r.varint()?;
+        let (complete, walk_clean) = (flags & 1 != 0, flags & 2 != 0);
         let dirs = (0..r.len()?)
             .map(|_| read_stat(&mut r))
             .collect::<Option<Vec<_>>>()?;
         r.at_end().then_some(Index {
+            complete,
+            walk_clean,
             key,
             cache,
             records,
@@ -216,12 +226,15 @@ impl Index {
         for warning in &self.warnings {
             w.str(warning);
         }
-        for list in [&self.files, &self.dirs] {
+        let stats = |w: &mut Writer, list: &[FileStat]| {
             w.len(list.len());
             for stat in list {
-                write_stat(&mut w, stat);
+                write_stat(w, stat);
             }
-        }
+        };
+        stats(&mut w, &self.files);
+        w.varint(u64::from(self.complete) | u64::from(self.walk_clean) << 1);
+        stats(&mut w, &self.dirs);
         crate::write::atomic_write(path, &w.finish()).map(drop)
     }
 }
@@ -291,30 +304,24 @@ mod tests {
             written_ns: 0,
             files: vec![file],
             dirs: vec![],
+            complete: true,
+            walk_clean: false,
         };
         index.save(&path).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let back = Index::load(&path).unwrap();
         assert_eq!(
-            (
-                back.key,
-                back.cache,
-                back.records,
-                back.warnings,
-                back.files
-            ),
-            (
-                index.key,
-                index.cache,
-                index.records,
-                index.warnings,
-                index.files
-            )
+            back,
+            Index {
+                written_ns: back.written_ns,
+                ..index
+            }
         );
+        assert!(back.written_ns > 0);
         std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
         assert!(Index::load(&path).is_none(), "a torn index must not load");
         let mut other = bytes.clone();
-        other[HEADER.len() - 1] = b'4';
+        other[HEADER.len() - 1] = b'5';
         std::fs::write(&path, other).unwrap();
         assert!(Index::load(&path).is_none(), "another version");
     }

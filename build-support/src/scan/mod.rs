@@ -125,6 +125,13 @@ pub struct Scanned {
     pub dirs: Vec<FileStat>,
     /// How many files were read and analysed (the others were taken from `previous`).
     pub analysed: usize,
+    /// Whether every template file found was read (none skipped): then `stats` covers every
+    /// template file, and a re-scan may trust it to tell whether anything changed.
+    pub complete: bool,
+    /// Whether the walk met nothing to report (no link skipped, no name that is not UTF-8, no
+    /// directory that could not be read): with `complete`, while no directory's stat moves, the
+    /// next re-scan can take the list of files from the index instead of walking again.
+    pub walk_clean: bool,
 }
 
 /// Scans every root. With `previous` (the last index and its BuildCache), files whose stat
@@ -132,6 +139,50 @@ pub struct Scanned {
 pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Scanned, ScanError> {
     let mut warnings = Vec::new();
     let (found, dirs) = walk(roots, previous.is_some(), &mut warnings)?;
+    Ok(scan_found(roots, found, dirs, warnings, previous))
+}
+
+/// The re-scan of a tree whose directories did not change since `index` (see
+/// [`dirs_unchanged`]), after a scan that was complete and whose walk met nothing to report
+/// ([`Index::complete`], [`Index::walk_clean`]): the template files are the ones the index
+/// lists, so no directory is read; each file is stat-ed, and only those whose stat moved are read
+/// and analysed.
+pub fn scan_unwalked(roots: &Roots, index: &Index, previous: BuildCache) -> Scanned {
+    let found: Vec<Found> = index
+        .files
+        .par_iter()
+        .filter_map(|old| {
+            let (dir, _) = roots.dirs.get(old.root)?;
+            let path = dir.join(&old.name);
+            // A file that cannot be stat-ed is read, and reported if it cannot be.
+            let stat = FileStat::of(old.root, &old.name, &path).ok();
+            Some(Found {
+                root: old.root,
+                name: old.name.clone(),
+                path,
+                stat,
+            })
+        })
+        .collect();
+    scan_found(
+        roots,
+        found,
+        index.dirs.clone(),
+        Vec::new(),
+        Some((index, previous)),
+    )
+}
+
+/// The scan of the files `found` (in name order), with the walk's warnings so far.
+fn scan_found(
+    roots: &Roots,
+    found: Vec<Found>,
+    dirs: Vec<FileStat>,
+    mut warnings: Vec<Warning>,
+    previous: Option<(&Index, BuildCache)>,
+) -> Scanned {
+    let walk_clean = warnings.is_empty();
+    let mut complete = true;
     let (index, mut old_cache) = previous.unzip();
     let kept = |file: &Found| -> Option<FileResult> {
         let (index, old_cache) = (index?, old_cache.as_ref()?);
@@ -174,6 +225,7 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Sca
         let (record, error, stat) = match result {
             FileResult::Skipped(w) => {
                 warnings.push(w);
+                complete = false;
                 continue;
             }
             FileResult::Kept { error, stat } => {
@@ -249,13 +301,15 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Sca
         ));
     }
     warnings.sort();
-    Ok(Scanned {
+    Scanned {
         cache,
         warnings,
         stats,
         dirs,
         analysed,
-    })
+        complete,
+        walk_clean,
+    }
 }
 
 /// The fast path: did no template file appear, vanish or change its stat since `index`?
@@ -263,7 +317,18 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Sca
 /// a file added, removed or renamed moves its directory's mtime (git's untracked cache uses
 /// the same fact).
 pub fn unchanged(roots: &Roots, index: &Index) -> bool {
-    // Each worker builds its paths in one buffer.
+    dirs_unchanged(roots, index) && all_still(roots, &index.files, index.written_ns)
+}
+
+/// Has no directory the index lists changed its stat (so no entry was added, removed or
+/// renamed in any)?
+pub fn dirs_unchanged(roots: &Roots, index: &Index) -> bool {
+    !index.dirs.is_empty() && all_still(roots, &index.dirs, index.written_ns)
+}
+
+/// Does every file or directory of `list` still have its stat? Stat-ed in parallel, each worker
+/// building its paths in one buffer.
+fn all_still(roots: &Roots, list: &[FileStat], racy_after: i128) -> bool {
     let same = |path: &mut PathBuf, old: &FileStat| {
         let Some((dir, _)) = roots.dirs.get(old.root) else {
             return false;
@@ -273,19 +338,11 @@ pub fn unchanged(roots: &Roots, index: &Index) -> bool {
         if !old.name.is_empty() {
             path.push(&old.name);
         }
-        old.still_at(path, index.written_ns)
+        old.still_at(path, racy_after)
     };
-    !index.dirs.is_empty()
-        && index
-            .dirs
-            .par_iter()
-            .map_init(PathBuf::new, same)
-            .all(|same| same)
-        && index
-            .files
-            .par_iter()
-            .map_init(PathBuf::new, same)
-            .all(|same| same)
+    list.par_iter()
+        .map_init(PathBuf::new, same)
+        .all(|same| same)
 }
 
 // Most files are read (cold) or most are kept (re-scan): boxing the record would only add an
