@@ -12,7 +12,7 @@
 //! The stages, one module each, in data-flow order: [`scan`] finds and reads the files,
 //! [`lex`] splits each into text, expressions and tags and finds its references and variables,
 //! [`analyze`] turns that into hashes, [`graph`] resolves names into the dependency graph,
-//! [`write`] puts the [`format::BuildCache`] on disk, and [`Builder`] runs them from `build.rs`.
+//! [`write`](mod@write) puts the [`format::BuildCache`] on disk, and [`Builder`] runs them from `build.rs`.
 //!
 //! # Cargo Features
 //!

@@ -28,8 +28,9 @@
 //! match, and only when its mtime is older than the moment the index was written: a file changed
 //! within the same clock tick as the write ("racily clean") is read again.
 //!
-//! The file is binary ([`super::binary`]): read with one `read`, checked as a whole by its
-//! checksum, so that a torn or damaged index is never taken as good and the scan starts over.
+//! The file is binary (little-endian fields, varints, an xxh3-64 checksum at the end): read with
+//! one `read` and checked as a whole by its checksum, so that a torn or damaged index is never
+//! taken as good and the scan starts over.
 
 use std::path::Path;
 use std::time::UNIX_EPOCH;

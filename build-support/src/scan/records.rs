@@ -1,6 +1,7 @@
 //! The records side file: what the last scan recorded of every template, in the binary encoding
-//! of the stat index ([`super::binary`]), so that a re-scan after an edit takes the unchanged
-//! templates' records from it instead of parsing the whole BuildCache JSON again.
+//! of the stat index (varints, digests as bytes, a checksum at the end), so that a re-scan after
+//! an edit takes the unchanged templates' records from it instead of parsing the whole
+//! BuildCache JSON again.
 //!
 //! It holds the BuildCache minus what the graph recomputes (`transitive`, `cycles`): the roots,
 //! every record, the lexer errors and the missing references (whose lines a re-scan reuses),
