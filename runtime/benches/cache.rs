@@ -7,7 +7,9 @@
 //! the figures into `target/shipwright-bench/summary.json` under the workspace root.
 //!
 //! Each measurement is the median of several samples, and the samples of the implementations
-//! of one metric take turns, so noise from other processes falls on all of them alike. Keys
+//! of one metric take turns, so noise from other processes falls on all of them alike. The
+//! get-hit groups take three times the samples and also record their minimum (`*_min`), the
+//! sample least disturbed by other processes. Keys
 //! are template names (`pages/t123.html`, `components/forms/t123.html`, ...; 14 to 28 bytes),
 //! values are `u64`. The peers are keyed by `String`, built from the name at each insert the
 //! way an application holding names would call them; `insert_evict_owned_*` hands them keys
@@ -385,8 +387,17 @@ fn zipf_trace(n: usize, len: usize, seed: u64) -> Vec<u32> {
 fn rounds(
     samples: usize,
     count: usize,
-    mut run: impl FnMut(usize) -> (Duration, usize),
+    run: impl FnMut(usize) -> (Duration, usize),
 ) -> Vec<f64> {
+    sampled(samples, count, run).into_iter().map(median).collect()
+}
+
+/// [`rounds`], returning every sample (nanoseconds per operation) of each implementation.
+fn sampled(
+    samples: usize,
+    count: usize,
+    mut run: impl FnMut(usize) -> (Duration, usize),
+) -> Vec<Vec<f64>> {
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); count];
     for _ in 0..samples {
         for (i, list) in per.iter_mut().enumerate() {
@@ -394,7 +405,16 @@ fn rounds(
             list.push(elapsed.as_nanos() as f64 / ops as f64);
         }
     }
-    per.into_iter().map(median).collect()
+    per
+}
+
+/// Records the median of each implementation's samples under `metric`, and their minimum, the
+/// sample least disturbed by other processes, under `metric_min`.
+fn add_median_and_min(summary: &mut Summary, metric: &str, names: &[&str], per: Vec<Vec<f64>>) {
+    let mins: Vec<f64> = per.iter().map(|list| list.iter().copied().fold(f64::INFINITY, f64::min)).collect();
+    let medians: Vec<f64> = per.into_iter().map(median).collect();
+    summary.add(metric, "ns/op", names, &medians);
+    summary.add(&format!("{metric}_min"), "ns/op", names, &mins);
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -616,10 +636,12 @@ fn get_hit(config: &Config, keys: &[String], summary: &mut Summary) {
         cache.fill(keys);
         assert_eq!(cache.size(), ENTRIES, "{name} did not keep every entry");
     }
-    let values = rounds(config.samples, local.len(), |i| {
+    // Lookups are short and the most easily disturbed: three times the samples.
+    let samples = config.samples * 3;
+    let per = sampled(samples, local.len(), |i| {
         local[i].1.run_get(keys, &orders[0], ops)
     });
-    summary.add("get_hit_unsync_1t", "ns/op", &names(&local), &values);
+    add_median_and_min(summary, "get_hit_unsync_1t", &names(&local), per);
 
     let mut ceiling = Map(map());
     ceiling.fill(keys);
@@ -638,16 +660,11 @@ fn get_hit(config: &Config, keys: &[String], summary: &mut Summary) {
         assert_eq!(cache.size(), ENTRIES, "{name} did not keep every entry");
     }
     for threads in [1, 2] {
-        let values = rounds(config.samples, shared.len(), |i| {
+        let per = sampled(samples, shared.len(), |i| {
             let cache = &*shared[i].1;
             on_threads(threads, |t| cache.run_get(keys, &orders[t], ops))
         });
-        summary.add(
-            &format!("get_hit_sync_{threads}t"),
-            "ns/op",
-            &names(&shared),
-            &values,
-        );
+        add_median_and_min(summary, &format!("get_hit_sync_{threads}t"), &names(&shared), per);
     }
 }
 
