@@ -1,7 +1,7 @@
 //! The template cache side by side with `lru`, `quick_cache`, `moka` and an ahash `HashMap`
 //! (the ceiling), plus the invalidation cascade and the monitor's cost per record.
 //!
-//! `cargo bench -p shipwright-runtime --bench cache` (about a minute and a half); add
+//! `cargo bench -p shipwright-runtime --bench cache` (about two minutes); add
 //! `-- --smoke`, or set `SHIPWRIGHT_BENCH_SMOKE=1`, for a run of a few seconds that only checks
 //! that everything works. Prints each figure with shipwright's ratio to each peer, and merges
 //! the figures into `target/shipwright-bench/summary.json` under the workspace root.
