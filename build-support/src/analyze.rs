@@ -102,46 +102,46 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
 pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<TemplateError>) {
     let hash = content_hash(src.as_bytes());
     let (id, size) = (template_id(name), src.len() as u64);
-    match analyze(src) {
-        Ok(a) => {
-            let (static_hash, interface_hash, deps, dynamic, vars) =
-                (a.static_hash, a.interface_hash, a.deps, a.dynamic, a.vars);
-            let record = TemplateRecord {
-                id,
-                root,
-                hash,
-                static_hash,
-                interface_hash,
-                size,
-                deps,
-                dynamic,
-                transitive: Vec::new(),
-                vars,
-            };
-            (record, None)
-        }
+    let (static_hash, interface_hash, deps, dynamic, vars, error) = match analyze(src) {
+        Ok(a) => (
+            a.static_hash,
+            a.interface_hash,
+            a.deps,
+            a.dynamic,
+            a.vars,
+            None,
+        ),
+        // It does not lex: both partial hashes are the content hash, so any edit to it is an
+        // interface change.
         Err(e) => {
-            let (static_hash, interface_hash) = (hash.clone(), hash.clone());
-            let record = TemplateRecord {
-                id,
-                root,
-                hash,
-                static_hash,
-                interface_hash,
-                size,
-                deps: Vec::new(),
-                dynamic: Vec::new(),
-                transitive: Vec::new(),
-                vars: Vec::new(),
-            };
             let error = TemplateError {
                 template: name.to_string(),
                 line: e.line,
                 message: e.message,
             };
-            (record, Some(error))
+            (
+                hash.clone(),
+                hash.clone(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Some(error),
+            )
         }
-    }
+    };
+    let record = TemplateRecord {
+        id,
+        root,
+        hash,
+        static_hash,
+        interface_hash,
+        size,
+        deps,
+        dynamic,
+        transitive: Vec::new(),
+        vars,
+    };
+    (record, error)
 }
 
 /// blake3 of the file's bytes, hex.
