@@ -98,10 +98,44 @@ pub(crate) struct Shard<V> {
     free: u32,
     bytes: u64,
     limits: Limits,
-    /// The slots of the latest hits, oldest first, whose moves to the front are still to be
-    /// made: the first `waiting` of them.
-    hits: [u32; HITS],
+    /// The hits whose moves to the front are still to be made.
+    hits: Hits,
+}
+
+/// The slots of the latest hits, oldest first: the first `waiting` of `slots`.
+struct Hits {
+    slots: [u32; HITS],
     waiting: usize,
+}
+
+impl Hits {
+    /// Notes a hit on `slot`; the 64th in a row makes all their moves.
+    #[inline(always)]
+    fn note(&mut self, slot: u32, links: &mut [Link]) {
+        self.slots[self.waiting % HITS] = slot;
+        self.waiting += 1;
+        if self.waiting == HITS {
+            self.settle(links);
+        }
+    }
+
+    /// Makes the waiting moves to the front, in the order of the hits.
+    #[inline]
+    fn settle(&mut self, links: &mut [Link]) {
+        replay(links, &self.slots[..self.waiting]);
+        self.waiting = 0;
+    }
+
+    /// The slots the waiting moves will bring to the front, from the most recent, each once.
+    fn moved(&self) -> Vec<u32> {
+        let mut moved: Vec<u32> = Vec::with_capacity(self.waiting);
+        for &slot in self.slots[..self.waiting].iter().rev() {
+            if !moved.contains(&slot) {
+                moved.push(slot);
+            }
+        }
+        moved
+    }
 }
 
 impl<V> Shard<V> {
@@ -114,8 +148,10 @@ impl<V> Shard<V> {
             free: SENTINEL,
             bytes: 0,
             limits,
-            hits: [SENTINEL; HITS],
-            waiting: 0,
+            hits: Hits {
+                slots: [SENTINEL; HITS],
+                waiting: 0,
+            },
         };
         shard.reset();
         shard
@@ -137,7 +173,7 @@ impl<V> Shard<V> {
         }
         self.free = SENTINEL;
         self.bytes = 0;
-        self.waiting = 0;
+        self.hits.waiting = 0;
     }
 
     /// Makes the waiting moves to the front, in the order of the hits. Everything that reads
@@ -146,8 +182,7 @@ impl<V> Shard<V> {
     /// the loads of the neighbours' links overlap instead of each waiting behind a lookup.
     #[inline]
     fn settle(&mut self) {
-        replay(&mut self.links, &self.hits[..self.waiting]);
-        self.waiting = 0;
+        self.hits.settle(&mut self.links);
     }
 
     #[inline]
@@ -181,16 +216,12 @@ impl<V> Shard<V> {
         if self.limits.max_age.is_some() && self.expire_at_lookup(hash, key, stats, clock) {
             return None;
         }
+        // Not `find`: the entry stays borrowed from the table alone while the hit is noted.
         let Some(entry) = self.table.find(hash, |entry| same(&entry.key, key)) else {
             stats.bump(Cause::Miss);
             return None;
         };
-        self.hits[self.waiting % HITS] = entry.slot;
-        self.waiting += 1;
-        if self.waiting == HITS {
-            replay(&mut self.links, &self.hits);
-            self.waiting = 0;
-        }
+        self.hits.note(entry.slot, &mut self.links);
         stats.bump(Cause::Hit);
         Some(&entry.value)
     }
@@ -239,15 +270,7 @@ impl<V> Shard<V> {
         stats: &ShardStats,
         clock: &Clock,
     ) -> Inserted {
-        self.settle();
-        let old = match self.table.find_entry(hash, |entry| same(&entry.key, key)) {
-            Ok(bucket) => {
-                let (old, _) = bucket.remove();
-                self.release(old.slot);
-                Some(old.key)
-            }
-            Err(_) => None,
-        };
+        let old = self.take_key(hash, key).map(|old| old.key);
         if weight > self.limits.max_bytes {
             return self.reject(old.is_some(), stats);
         }
@@ -299,13 +322,7 @@ impl<V> Shard<V> {
         cause: Cause,
         stats: &ShardStats,
     ) -> Option<V> {
-        self.settle();
-        let (entry, _) = self
-            .table
-            .find_entry(hash, |entry| same(&entry.key, key))
-            .ok()?
-            .remove();
-        self.release(entry.slot);
+        let entry = self.take_key(hash, key)?;
         stats.bump(cause);
         self.publish(stats);
         Some(entry.value)
@@ -346,12 +363,7 @@ impl<V> Shard<V> {
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         // The order the waiting moves will make: the waiting hits, latest first and each once,
         // then the rest of the list as it is.
-        let mut moved: Vec<u32> = Vec::with_capacity(self.waiting);
-        for &slot in self.hits[..self.waiting].iter().rev() {
-            if !moved.contains(&slot) {
-                moved.push(slot);
-            }
-        }
+        let moved = self.hits.moved();
         let mut skip = moved.clone();
         skip.sort_unstable();
         let mut slot = self.links[0].next;
@@ -365,16 +377,31 @@ impl<V> Shard<V> {
             }
             None
         });
-        moved.into_iter().chain(rest).map(|slot| self.key(slot))
+        moved
+            .into_iter()
+            .chain(rest)
+            .map(|slot| match self.in_slot(slot) {
+                Some(entry) => entry.key.as_str(),
+                None => unreachable!("slot {slot} is not in the table"),
+            })
     }
 
-    /// The key of the entry in `slot`.
-    fn key(&self, slot: u32) -> &str {
+    /// The entry in `slot`, found through the hash its slot keeps.
+    fn in_slot(&self, slot: u32) -> Option<&Entry<V>> {
         let hash = self.metas[slot as usize].hash;
-        match self.table.find(hash, |entry| entry.slot == slot) {
-            Some(entry) => entry.key.as_str(),
-            None => unreachable!("slot {slot} is not in the table"),
-        }
+        self.table.find(hash, |entry| entry.slot == slot)
+    }
+
+    /// Removes the entry of `key` (after the waiting moves) from the table and the list.
+    fn take_key(&mut self, hash: u64, key: &str) -> Option<Entry<V>> {
+        self.settle();
+        let (entry, _) = self
+            .table
+            .find_entry(hash, |entry| same(&entry.key, key))
+            .ok()?
+            .remove();
+        self.release(entry.slot);
+        Some(entry)
     }
 
     /// Removes the entry in `slot` from the table and the list.
@@ -463,7 +490,7 @@ impl<V> Shard<V> {
             let link = self.links[slot as usize];
             assert_eq!(link.prev, prev, "slot {slot}: back link");
             let meta = self.metas[slot as usize];
-            let Some(entry) = self.table.find(meta.hash, |entry| entry.slot == slot) else {
+            let Some(entry) = self.in_slot(slot) else {
                 panic!("slot {slot} in the list has no bucket")
             };
             assert_eq!(
@@ -496,8 +523,12 @@ impl<V> Shard<V> {
             slot = link.next;
         }
         assert_eq!(1 + count + free, slots, "slots neither used nor free");
-        assert!(self.waiting < HITS, "{} hits waiting", self.waiting);
-        for &slot in &self.hits[..self.waiting] {
+        assert!(
+            self.hits.waiting < HITS,
+            "{} hits waiting",
+            self.hits.waiting
+        );
+        for &slot in &self.hits.slots[..self.hits.waiting] {
             assert!(
                 slot != SENTINEL
                     && self
