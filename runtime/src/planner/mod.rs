@@ -309,13 +309,16 @@ impl RebuildPlanner {
         for name in touched {
             decisions.insert(name, (self.graph.id(name), Decision::Unchanged));
         }
+        // What renders each template walked here, kept for the affected set.
+        let mut walked: HashMap<&str, Vec<TemplateId>> = HashMap::new();
         // Each diverging template's own decision, then the same for what renders it.
         for (name, current) in &self.current {
             let own = self.own_decision(name, current);
             if let Some(cause) = own.reason() {
                 let cause = Arc::new(cause.clone());
                 let rebuild = own.needs_rebuild();
-                for id in self.dependents(name) {
+                let dependents = walked.entry(name).or_insert_with(|| self.dependents(name));
+                for &id in dependents.iter() {
                     let template = self.graph.name(id);
                     worst(&mut decisions, template, Some(id), own.severity(), || {
                         let reason = Reason::Dependency { template: template.to_string(), cause: Arc::clone(&cause) };
@@ -373,7 +376,10 @@ impl RebuildPlanner {
             ids.extend(&self.with_dynamic);
         }
         for name in touched {
-            ids.extend(self.dependents(name));
+            match walked.remove(name.as_str()) {
+                Some(dependents) => ids.extend(dependents),
+                None => ids.extend(self.dependents(name)),
+            }
         }
         ids.sort_unstable();
         ids.dedup();
@@ -387,6 +393,7 @@ impl RebuildPlanner {
         Plan { decisions, affected }
     }
 
+    /// The decision for a template that differs from the build, on its own.
     fn own_decision(&self, name: &str, current: &Current) -> Decision {
         let rebuild = |reason| Decision::Rebuild { reason };
         let template = || name.to_string();
