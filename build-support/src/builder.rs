@@ -197,7 +197,7 @@ impl Builder {
     fn run(&self, roots: &Roots, out_dir: &Path) -> Result<Built, Error> {
         let path = out_dir.join(FILE_NAME);
         let registry_path = out_dir.join(crate::registry::FILE_NAME);
-        let index_path = out_dir.join("shipwright/scan-index");
+        let index_path = out_dir.join(crate::scan::index::FILE_NAME);
         let records_path = out_dir.join(records::FILE_NAME);
         let key = format!(
             "{:?} {:?}",

@@ -39,6 +39,9 @@ use super::binary::{Reader, Writer};
 
 const HEADER: &str = "shipwright-scan-index 6";
 
+/// Where the index sits under `OUT_DIR`, beside the BuildCache.
+pub const FILE_NAME: &str = "shipwright/scan-index";
+
 /// The stat of one template file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStat {
