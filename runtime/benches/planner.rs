@@ -45,6 +45,9 @@ fn main() {
         let edited = (case.edit)(&original);
         assert_ne!(edited, original);
         let mut samples = Vec::with_capacity(runs);
+        // Reading the whole plan afterwards (every decision's sentence is not built, but every
+        // decision and every affected name is visited), for what the compact plan defers.
+        let mut reads = Vec::with_capacity(runs / 2);
         let mut affected = 0;
         let mut rebuild = false;
         for i in 0..runs {
@@ -53,17 +56,24 @@ fn main() {
             let plan = planner.apply([Change::edit(case.template.clone(), text)]);
             samples.push(start.elapsed().as_secs_f64() * 1e6);
             if i % 2 == 0 {
-                affected = plan.affected.len();
+                let start = Instant::now();
+                let hot = plan.decisions().filter(|(_, d)| !d.needs_rebuild()).count();
+                let bytes: usize = plan.affected().map(str::len).sum();
+                reads.push(start.elapsed().as_secs_f64() * 1e6);
+                assert!(hot <= plan.decisions().len() && bytes > 0);
+                affected = plan.affected().len();
                 rebuild = plan.needs_rebuild();
             }
         }
         samples.sort_by(f64::total_cmp);
-        let (p50, p99) = (samples[runs / 2], samples[runs * 99 / 100]);
-        println!("{:<30} p50 {p50:>9.1} µs  p99 {p99:>9.1} µs  affected {affected:>5}  rebuild {rebuild}", case.label);
+        reads.sort_by(f64::total_cmp);
+        let (p50, p99, read) = (samples[runs / 2], samples[runs * 99 / 100], reads[reads.len() / 2]);
+        println!("{:<30} p50 {p50:>9.1} µs  p99 {p99:>9.1} µs  affected {affected:>5}  rebuild {rebuild:<5}  reading it all p50 {read:>6.1} µs", case.label);
         metrics.insert(format!("{}_p50", case.metric), serde_json::json!({ "shipwright": p50 }));
+        metrics.insert(format!("{}_read_p50", case.metric), serde_json::json!({ "shipwright": read }));
         metrics.insert(format!("{}_affected", case.metric), serde_json::json!({ "shipwright": affected }));
     }
-    println!("target: one change in 10,000 templates <= 50 µs (the page cases)");
+    println!("target: one change in 10,000 templates <= 50 µs");
     let units = metrics.keys().map(|k| (k.clone(), serde_json::json!(if k.ends_with("_p50") { "µs" } else { "templates" }))).collect();
     merge_summary(units, metrics);
 }

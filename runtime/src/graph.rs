@@ -66,7 +66,7 @@ impl fmt::Display for TemplateId {
 #[derive(Clone)]
 pub struct DependencyGraph {
     /// Id -> name, sorted.
-    names: Box<[Arc<str>]>,
+    names: Arc<[Arc<str>]>,
     /// Name -> id.
     ids: hashbrown::HashMap<Arc<str>, TemplateId, ahash::RandomState>,
     /// `dependencies(id)` is `deps[deps_at[id]..deps_at[id + 1]]`, in the order written.
@@ -91,7 +91,7 @@ impl DependencyGraph {
             count < u32::MAX as usize,
             "too many templates for u32 ids: {count}"
         );
-        let names: Box<[Arc<str>]> = build
+        let names: Arc<[Arc<str>]> = build
             .templates
             .keys()
             .map(|name| Arc::from(name.as_str()))
@@ -190,6 +190,12 @@ impl DependencyGraph {
     /// If `id` is not an id of this graph.
     pub fn shared_name(&self, id: TemplateId) -> &Arc<str> {
         &self.names[id.index()]
+    }
+
+    /// Every name, indexed by id (sorted), shared: a plan or a report can keep them without a
+    /// copy.
+    pub fn names(&self) -> &Arc<[Arc<str>]> {
+        &self.names
     }
 
     /// Every id, in name order.

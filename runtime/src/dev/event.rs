@@ -47,8 +47,8 @@ pub struct Batch {
 impl Batch {
     /// The templates whose cache entries were dropped: the changed ones, every template that
     /// renders them, and every template with a dynamic reference.
-    pub fn affected(&self) -> &[String] {
-        &self.plan.affected
+    pub fn affected(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
+        self.plan.affected()
     }
 
     /// Why `cargo build` is needed, per template, sorted by template (empty in a

@@ -26,9 +26,9 @@
 //!
 //! std::fs::write(dir.path().join("nav.html"), "<nav>Home</nav>")?;
 //! let Event::HotReload(batch) = events.recv_timeout(Duration::from_secs(10))? else { panic!() };
-//! assert_eq!(batch.affected(), ["home.html", "nav.html"]);
+//! assert_eq!(batch.affected().collect::<Vec<_>>(), ["home.html", "nav.html"]);
 //! assert_eq!(batch.templates[0].name, "nav.html");
-//! assert_eq!(batch.plan.decisions["nav.html"].to_string(), "hot reload: literal text changed in nav.html");
+//! assert_eq!(batch.plan.decision("nav.html").unwrap().to_string(), "hot reload: literal text changed in nav.html");
 //! assert!(cache.get("nav.html").is_none(), "the stale source is gone");
 //!
 //! // An include of a template that does not exist: `cargo build` needed, and why.

@@ -99,11 +99,14 @@ impl Tracker {
             return events;
         }
         let plan = self.planner.apply(changes);
-        for hook in &self.hooks {
-            hook(&plan.affected);
+        if !self.hooks.is_empty() {
+            let affected: Vec<String> = plan.affected().map(str::to_string).collect();
+            for hook in &self.hooks {
+                hook(&affected);
+            }
         }
         for file in &files {
-            if let Some(Decision::Rebuild { reason: Reason::Parse { template, line, message } }) = plan.decisions.get(&file.name)
+            if let Some(Decision::Rebuild { reason: Reason::Parse { template, line, message } }) = plan.decision(&file.name)
                 && *template == file.name
             {
                 events.push(Event::Error(WatchError::new(Some(file.path.clone()), Some(*line), message.clone())));

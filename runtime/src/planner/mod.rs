@@ -19,20 +19,20 @@
 //!
 //! // Literal text: hot reload, and home.html, which includes nav.html, is affected.
 //! let plan = planner.apply([Change::edit("nav.html", "<nav class=x>{% for item in items %}{{ item }}{% endfor %}</nav>")]);
-//! assert_eq!(plan.affected, ["home.html", "nav.html"]);
-//! assert_eq!(plan.decisions["nav.html"].to_string(), "hot reload: literal text changed in nav.html");
+//! assert_eq!(plan.affected().collect::<Vec<_>>(), ["home.html", "nav.html"]);
+//! assert_eq!(plan.decision("nav.html").unwrap().to_string(), "hot reload: literal text changed in nav.html");
 //!
 //! // A variable the bound struct lacks: rebuild, with the reason.
 //! let plan = planner.apply([Change::edit("nav.html", "<nav>{{ user.name }}</nav>")]);
 //! assert_eq!(
-//!     plan.decisions["home.html"].to_string(),
+//!     plan.decision("home.html").unwrap().to_string(),
 //!     "rebuild: new variable `user` is not a field of `Home` (fields: title, items); \
 //!      it is read in nav.html, which home.html renders"
 //! );
 //!
 //! // Undone: back to the build, nothing to do.
 //! let plan = planner.apply([Change::edit("nav.html", "<nav>{% for item in items %}{{ item }}{% endfor %}</nav>")]);
-//! assert!(plan.decisions.values().all(|d| *d == Decision::Unchanged));
+//! assert!(plan.decisions().all(|(_, d)| *d == Decision::Unchanged));
 //! ```
 //!
 //! Decisions are always against the BuildCache the binary was built with (the baseline): the
@@ -54,6 +54,7 @@
 //!   rebuild; a template with a dynamic reference is in every plan's `affected` set (its cached
 //!   renders are dropped), since it may render whatever changed.
 
+mod plan;
 mod reason;
 
 use std::borrow::Cow;
@@ -67,6 +68,7 @@ use shipwright_build::format::{BuildCache, DEFAULT_EXTENSIONS, DynamicRef};
 use shipwright_build::graph::resolve_name;
 use shipwright_build::lex::{LexError, Part, lex, line_of};
 
+pub use plan::Plan;
 pub use reason::{Decision, Reason};
 
 use crate::graph::{DependencyGraph, TemplateId};
@@ -131,34 +133,6 @@ impl Change {
     /// The file is gone.
     pub fn remove(name: impl Into<String>) -> Self {
         Change { name: name.into(), content: None }
-    }
-}
-
-/// What a batch of changes means.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Plan {
-    /// Every template that differs from the build, or renders one that does, with its
-    /// decision; and every template the batch touched, `Unchanged` when it went back to the
-    /// build's version.
-    pub decisions: BTreeMap<String, Decision>,
-    /// The templates whose cached renders this batch made stale, sorted: the changed ones,
-    /// every template that renders them, and, conservatively, every template with a dynamic
-    /// reference (which keeps its own decision: it did not change).
-    pub affected: Vec<String>,
-}
-
-impl Plan {
-    /// Does any template need `cargo build`?
-    pub fn needs_rebuild(&self) -> bool {
-        self.decisions.values().any(Decision::needs_rebuild)
-    }
-
-    /// The reasons for a rebuild, one per template, sorted by template.
-    pub fn rebuild_reasons(&self) -> impl Iterator<Item = (&str, &Reason)> {
-        self.decisions.iter().filter_map(|(name, d)| match d {
-            Decision::Rebuild { reason } => Some((name.as_str(), reason)),
-            _ => None,
-        })
     }
 }
 
@@ -302,66 +276,78 @@ impl RebuildPlanner {
         self.decide(&touched)
     }
 
-    fn decide<'a>(&'a self, touched: &'a [String]) -> Plan {
-        // Decisions by name, each with its graph id: ids follow the names' order, so sorting by
-        // id sorts by name without comparing strings.
-        let mut decisions: Decisions<'_> = HashMap::default();
+    fn decide(&self, touched: &[String]) -> Plan {
+        let count = self.graph.len();
+        // Decisions of their own, by name; every touched template has one.
+        let mut own: Decisions<'_> = HashMap::default();
         for name in touched {
-            decisions.insert(name, (self.graph.id(name), Decision::Unchanged));
+            own.insert(name, Decision::Unchanged);
         }
+        // One decision per changed template for what renders it, and per template of the build
+        // the one it takes (`NONE` for none), the more severe where two meet.
+        let mut shared: Vec<Decision> = Vec::new();
+        let mut takes: Vec<u32> = Vec::new();
         // What renders each template walked here, kept for the affected set.
         let mut walked: HashMap<&str, Vec<TemplateId>> = HashMap::new();
-        // Each diverging template's own decision, then the same for what renders it.
         for (name, current) in &self.current {
-            let own = self.own_decision(name, current);
-            if let Some(cause) = own.reason() {
-                let cause = Arc::new(cause.clone());
-                let rebuild = own.needs_rebuild();
-                let dependents = walked.entry(name).or_insert_with(|| self.dependents(name));
-                for &id in dependents.iter() {
-                    let template = self.graph.name(id);
-                    worst(&mut decisions, template, Some(id), own.severity(), || {
-                        let reason = Reason::Dependency { template: template.to_string(), cause: Arc::clone(&cause) };
-                        if rebuild { Decision::Rebuild { reason } } else { Decision::HotReload { reason } }
-                    });
+            let decision = self.own_decision(name, current);
+            let dependents = walked.entry(name).or_insert_with(|| self.dependents(name));
+            if let Some(cause) = decision.reason()
+                && !dependents.is_empty()
+            {
+                let reason = Reason::Dependency { cause: Arc::new(cause.clone()) };
+                let index = shared.len() as u32;
+                let severity = decision.severity();
+                shared.push(if decision.needs_rebuild() { Decision::Rebuild { reason } } else { Decision::HotReload { reason } });
+                if takes.is_empty() {
+                    takes = vec![NONE; count];
+                }
+                for id in dependents.iter() {
+                    let slot = &mut takes[id.index()];
+                    if *slot == NONE || shared[*slot as usize].severity() < severity {
+                        *slot = index;
+                    }
                 }
             }
-            worst(&mut decisions, name, self.graph.id(name), own.severity(), || own);
+            worst(&mut own, name, decision);
+        }
+        // A template with a decision of its own keeps the more severe of the two.
+        if !takes.is_empty() {
+            for (name, decision) in own.iter_mut() {
+                let Some(id) = self.graph.id(name) else { continue };
+                let slot = std::mem::replace(&mut takes[id.index()], NONE);
+                if slot != NONE && shared[slot as usize].severity() > decision.severity() {
+                    *decision = shared[slot as usize].clone();
+                }
+            }
         }
         if self.mode == RenderMode::Runtime {
             let introduced = self.introduced_variables();
             if !introduced.is_empty() {
-                let bound: Vec<&str> = decisions.keys().copied().filter(|n| self.bindings.contains_key(*n)).collect();
+                let inheriting = takes.iter().enumerate().filter(|(_, t)| **t != NONE).map(|(i, _)| self.graph.name(TemplateId::new(i as u32)));
+                let bound: Vec<&str> = own.keys().copied().chain(inheriting).filter(|n| self.bindings.contains_key(*n)).collect();
                 for name in bound {
                     if let Some(reason) = self.missing_variable(name, &introduced) {
-                        let rebuild = Decision::Rebuild { reason };
-                        worst(&mut decisions, name, self.graph.id(name), rebuild.severity(), || rebuild);
+                        if let Some(slot) = self.graph.id(name).and_then(|id| takes.get_mut(id.index())) {
+                            *slot = NONE;
+                        }
+                        own.insert(name, Decision::Rebuild { reason });
                     }
                 }
             }
         }
-        // Sorted by reference, not moving the (large) decisions around; then the map is built
-        // from entries already in order, without a search per entry.
-        let mut entries: Vec<(Option<TemplateId>, &str, Option<Decision>)> =
-            decisions.into_iter().map(|(name, (id, decision))| (id, name, Some(decision))).collect();
-        let mut order: Vec<usize> = (0..entries.len()).collect();
-        order.sort_unstable_by(|&a, &b| match (entries[a].0, entries[b].0) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            _ => entries[a].1.cmp(entries[b].1),
-        });
-        let decisions = order
-            .into_iter()
-            .map(|i| {
-                let (_, name, decision) = &mut entries[i];
-                (name.to_string(), decision.take().expect("each entry is taken once"))
-            })
-            .collect();
+        let inherited =
+            takes.iter().enumerate().filter(|(_, t)| **t != NONE).map(|(i, &t)| (TemplateId::new(i as u32), t)).collect();
+        let mut own: Vec<(String, Decision)> = own.into_iter().map(|(name, d)| (name.to_string(), d)).collect();
+        own.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
-        let mut ids: Vec<TemplateId> = Vec::new();
-        let mut unknown: Vec<&'_ str> = Vec::new();
-        let mut add = |name: &'a str| match self.graph.id(name) {
-            Some(id) => ids.push(id),
-            None => unknown.push(name),
+        // The affected set: marks by id, read back in id (= name) order.
+        let mut marks = vec![0u64; count.div_ceil(64)];
+        let mut mark = |id: TemplateId| marks[id.index() / 64] |= 1 << (id.index() % 64);
+        let mut affected_new: Vec<String> = Vec::new();
+        let mut add = |name: &str| match self.graph.id(name) {
+            Some(id) => mark(id),
+            None => affected_new.push(name.to_string()),
         };
         for name in touched {
             add(name);
@@ -373,24 +359,25 @@ impl RebuildPlanner {
                     add(name);
                 }
             }
-            ids.extend(&self.with_dynamic);
+            self.with_dynamic.iter().copied().for_each(&mut mark);
         }
         for name in touched {
-            match walked.remove(name.as_str()) {
-                Some(dependents) => ids.extend(dependents),
-                None => ids.extend(self.dependents(name)),
+            match walked.get(name.as_str()) {
+                Some(dependents) => dependents.iter().copied().for_each(&mut mark),
+                None => self.dependents(name).into_iter().for_each(&mut mark),
             }
         }
-        ids.sort_unstable();
-        ids.dedup();
-        let mut affected: Vec<String> = ids.iter().map(|&id| self.graph.name(id).to_string()).collect();
-        if !unknown.is_empty() {
-            // Names the build did not have, merged in.
-            affected.extend(unknown.into_iter().map(str::to_string));
-            affected.sort();
-            affected.dedup();
+        affected_new.sort_unstable();
+        affected_new.dedup();
+        let mut affected = Vec::new();
+        for (at, &word) in marks.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                affected.push(TemplateId::new((at * 64) as u32 + word.trailing_zeros()));
+                word &= word - 1;
+            }
         }
-        Plan { decisions, affected }
+        Plan { names: Arc::clone(self.graph.names()), own, shared, inherited, affected, affected_new }
     }
 
     /// The decision for a template that differs from the build, on its own.
@@ -628,16 +615,19 @@ fn build_cache_of(templates: &[TemplateInfo]) -> BuildCache {
     cache
 }
 
-/// Decisions by template name, with the template's graph id.
-type Decisions<'a> = HashMap<&'a str, (Option<TemplateId>, Decision), ahash::RandomState>;
+/// Decisions of their own, by template name.
+type Decisions<'a> = HashMap<&'a str, Decision, ahash::RandomState>;
 
-/// Keeps the more severe decision for `name`; `decision` is made only if it is kept.
-fn worst<'a>(decisions: &mut Decisions<'a>, name: &'a str, id: Option<TemplateId>, severity: u8, decision: impl FnOnce() -> Decision) {
+/// In [`RebuildPlanner::decide`]: a template of the build that takes no shared decision.
+const NONE: u32 = u32::MAX;
+
+/// Keeps the more severe decision for `name`.
+fn worst<'a>(decisions: &mut Decisions<'a>, name: &'a str, decision: Decision) {
     match decisions.entry(name) {
-        Entry::Occupied(existing) if existing.get().1.severity() >= severity => {}
-        Entry::Occupied(mut existing) => existing.get_mut().1 = decision(),
+        Entry::Occupied(existing) if existing.get().severity() >= decision.severity() => {}
+        Entry::Occupied(mut existing) => *existing.get_mut() = decision,
         Entry::Vacant(slot) => {
-            slot.insert((id, decision()));
+            slot.insert(decision);
         }
     }
 }

@@ -146,17 +146,16 @@ pub enum Reason {
         /// The template.
         template: String,
     },
-    /// A template this one renders with changed.
+    /// A template this one renders with changed. One such reason is shared by every
+    /// template that renders the same changed one.
     Dependency {
-        /// The template this decision is for.
-        template: String,
-        /// Why the dependency changed (shared by every dependent).
+        /// Why the dependency changed.
         cause: Arc<Reason>,
     },
 }
 
 impl Reason {
-    /// The template the reason is about (for `Dependency`, the dependent).
+    /// The template the reason is about (for `Dependency`, the changed template it renders).
     pub fn template(&self) -> &str {
         match self {
             Reason::LiteralText { template }
@@ -169,8 +168,8 @@ impl Reason {
             | Reason::Dynamic { template, .. }
             | Reason::Parse { template, .. }
             | Reason::Added { template }
-            | Reason::Removed { template }
-            | Reason::Dependency { template, .. } => template,
+            | Reason::Removed { template } => template,
+            Reason::Dependency { cause } => cause.template(),
             Reason::Cycle { path } => path.first().map_or("", String::as_str),
         }
     }
@@ -214,7 +213,7 @@ impl fmt::Display for Reason {
                 write!(f, "added: {template} is not in the BuildCache this binary was built with")
             }
             Reason::Removed { template } => write!(f, "removed: {template}"),
-            Reason::Dependency { template, cause } => write!(f, "{template} renders {}: {cause}", cause.template()),
+            Reason::Dependency { cause } => write!(f, "renders {}: {cause}", cause.template()),
         }
     }
 }

@@ -31,7 +31,8 @@ fn planner(mode: RenderMode) -> RebuildPlanner {
 }
 
 fn said(plan: &Plan, name: &str) -> String {
-    plan.decisions[name].to_string()
+    plan.validate();
+    plan.decision(name).unwrap().to_string()
 }
 
 #[test]
@@ -39,10 +40,10 @@ fn literal_text_hot_reloads_everything_that_renders_it() {
     let mut p = planner(RenderMode::Compiled);
     let plan = p.apply([Change::edit("partials/nav.html", NAV.replace("<nav>", "<nav class=top>"))]);
     assert_eq!(said(&plan, "partials/nav.html"), "hot reload: literal text changed in partials/nav.html");
-    assert_eq!(said(&plan, "pages/home.html"), "hot reload: pages/home.html renders partials/nav.html: literal text changed in partials/nav.html");
-    assert_eq!(plan.affected, ["base.html", "icons.html", "pages/home.html", "partials/nav.html"]);
+    assert_eq!(said(&plan, "pages/home.html"), "hot reload: renders partials/nav.html: literal text changed in partials/nav.html");
+    assert_eq!(plan.affected().collect::<Vec<_>>(), ["base.html", "icons.html", "pages/home.html", "partials/nav.html"]);
     assert!(!plan.needs_rebuild());
-    assert!(!plan.decisions.contains_key("lone.html"));
+    assert!(plan.decision("lone.html").is_none());
 }
 
 #[test]
@@ -57,9 +58,9 @@ fn interface_change_compiled_rebuilds_and_names_the_expression() {
     let mut p = planner(RenderMode::Compiled);
     let plan = p.apply([Change::edit("partials/nav.html", format!("{NAV}\n{{{{ user.name }}}}"))]);
     assert_eq!(said(&plan, "partials/nav.html"), "rebuild: interface of partials/nav.html changed: new expression `user . name`");
-    let reason = plan.decisions["partials/nav.html"].reason().unwrap();
+    let reason = plan.decision("partials/nav.html").unwrap().reason().unwrap();
     assert_eq!(reason.location(), Some(("partials/nav.html", 2)));
-    assert!(plan.decisions["pages/home.html"].needs_rebuild());
+    assert!(plan.decision("pages/home.html").unwrap().needs_rebuild());
     assert_eq!(plan.rebuild_reasons().count(), 3);
 }
 
@@ -78,7 +79,7 @@ fn new_variable_missing_from_the_struct_rebuilds_naming_it() {
     assert_eq!(said(&plan, "pages/home.html"), "rebuild: new variable `user` is not a field of `Home` (fields: title, links)");
     // Defined by the template itself: fine.
     let plan = p.apply([Change::edit("pages/home.html", HOME.replace("{{ title }}", "{% set user = title %}{{ user }}"))]);
-    assert!(!plan.needs_rebuild(), "{:?}", plan.decisions);
+    assert!(!plan.needs_rebuild(), "{plan:?}");
 }
 
 #[test]
@@ -90,8 +91,8 @@ fn a_deep_dependency_change_reaches_the_bound_page() {
         said(&plan, "pages/home.html"),
         "rebuild: new variable `cart` is not a field of `Home` (fields: title, links); it is read in partials/nav.html, which pages/home.html renders"
     );
-    assert_eq!(said(&plan, "base.html"), "hot reload: base.html renders partials/nav.html: interface of partials/nav.html changed: new expression `cart . count`");
-    let reason = plan.decisions["pages/home.html"].reason().unwrap();
+    assert_eq!(said(&plan, "base.html"), "hot reload: renders partials/nav.html: interface of partials/nav.html changed: new expression `cart . count`");
+    let reason = plan.decision("pages/home.html").unwrap().reason().unwrap();
     assert_eq!(reason.location(), Some(("partials/nav.html", 1)), "the overlay can point at the use");
 }
 
@@ -119,13 +120,39 @@ fn added_and_removed_templates_are_conservative() {
     let mut p = planner(RenderMode::Runtime);
     let plan = p.apply([Change::edit("new.html", "hello")]);
     assert_eq!(said(&plan, "new.html"), "rebuild: added: new.html is not in the BuildCache this binary was built with");
+    assert_eq!(plan.affected().collect::<Vec<_>>(), ["icons.html", "new.html"], "a new name merged in order");
     let plan = p.apply([Change::remove("partials/nav.html")]);
     assert_eq!(said(&plan, "partials/nav.html"), "rebuild: removed: partials/nav.html");
-    assert_eq!(said(&plan, "pages/home.html"), "rebuild: pages/home.html renders partials/nav.html: removed: partials/nav.html");
-    assert!(plan.decisions["new.html"].needs_rebuild(), "earlier divergence still reported");
+    assert_eq!(said(&plan, "pages/home.html"), "rebuild: renders partials/nav.html: removed: partials/nav.html");
+    assert!(plan.decision("new.html").unwrap().needs_rebuild(), "earlier divergence still reported");
     // Both undone.
     let plan = p.apply([Change::remove("new.html"), Change::edit("partials/nav.html", NAV)]);
-    assert!(plan.decisions.values().all(|d| *d == Decision::Unchanged), "{:?}", plan.decisions);
+    assert!(plan.decisions().all(|(_, d)| *d == Decision::Unchanged), "{plan:?}");
+}
+
+#[test]
+fn where_two_changes_meet_the_more_severe_decides() {
+    let mut p = planner(RenderMode::Compiled);
+    // pages/home.html renders both base.html (now a rebuild) and partials/nav.html (a hot reload).
+    let plan = p.apply([
+        Change::edit("base.html", BASE.replace("<html>", "<html>{{ lang }}")),
+        Change::edit("partials/nav.html", NAV.replace("<nav>", "<nav class=top>")),
+    ]);
+    assert_eq!(said(&plan, "pages/home.html"), "rebuild: renders base.html: interface of base.html changed: new expression `lang`");
+    assert_eq!(said(&plan, "base.html"), "rebuild: interface of base.html changed: new expression `lang`", "its own, more severe");
+    assert_eq!(said(&plan, "partials/nav.html"), "hot reload: literal text changed in partials/nav.html");
+    assert_eq!(plan.decisions().len(), 3);
+    // The other way round: base.html's own change is a hot reload, but it renders nav.html, which
+    // now needs a rebuild.
+    let plan = p.apply([
+        Change::edit("base.html", BASE.replace("<html>", "<html lang=en>")),
+        Change::edit("partials/nav.html", format!("{NAV}{{{{ user }}}}")),
+    ]);
+    assert_eq!(said(&plan, "base.html"), "rebuild: renders partials/nav.html: interface of partials/nav.html changed: new expression `user`");
+    assert_eq!(said(&plan, "pages/home.html"), "rebuild: renders partials/nav.html: interface of partials/nav.html changed: new expression `user`");
+    let names: Vec<&str> = plan.rebuild_reasons().map(|(name, _)| name).collect();
+    assert_eq!(names, ["base.html", "pages/home.html", "partials/nav.html"]);
+    assert_eq!(plan.affected().collect::<Vec<_>>(), ["base.html", "icons.html", "pages/home.html", "partials/nav.html"]);
 }
 
 #[test]
@@ -140,8 +167,8 @@ fn dynamic_references_are_conservative() {
     let mut p = planner(RenderMode::Runtime);
     // Any change makes the renders of the template with a dynamic include stale.
     let plan = p.apply([Change::edit("lone.html", "alone!")]);
-    assert_eq!(plan.affected, ["icons.html", "lone.html"]);
-    assert!(!plan.decisions.contains_key("icons.html"), "it did not change itself");
+    assert_eq!(plan.affected().collect::<Vec<_>>(), ["icons.html", "lone.html"]);
+    assert!(plan.decision("icons.html").is_none(), "it did not change itself");
     // An interface change in it needs a rebuild.
     let plan = p.apply([Change::edit("icons.html", ICONS.replace("icon %}", "icon ~ '.svg' %}"))]);
     assert_eq!(said(&plan, "icons.html"), "rebuild: dynamic reference at line 2 of icons.html (`'icons/' ~ icon ~ '.svg'`): conservative");
@@ -152,7 +179,7 @@ fn a_file_that_does_not_lex_names_its_line() {
     let mut p = planner(RenderMode::Runtime);
     let plan = p.apply([Change::edit("lone.html", "one\ntwo {% if")]);
     assert_eq!(said(&plan, "lone.html"), "rebuild: lone.html:2: unterminated tag: `{%` has no closing `%}`");
-    assert_eq!(plan.decisions["lone.html"].reason().unwrap().location(), Some(("lone.html", 2)));
+    assert_eq!(plan.decision("lone.html").unwrap().reason().unwrap().location(), Some(("lone.html", 2)));
 }
 
 #[test]
@@ -174,13 +201,13 @@ fn paths_under_the_roots() {
     let roots = shipwright_build::scan::Roots::new(vec![(dir.path().into(), "templates".into())]);
     let baseline = shipwright_build::scan::scan(&roots, None).unwrap().cache;
     let mut p = RebuildPlanner::new(baseline, RenderMode::Runtime).root_dirs(vec![dir.path().into()]);
-    assert!(p.plan_roots().unwrap().decisions.is_empty(), "nothing changed on disk");
+    assert_eq!(p.plan_roots().unwrap().decisions().len(), 0, "nothing changed on disk");
     std::fs::write(dir.path().join("lone.html"), "alone, edited").unwrap();
     std::fs::remove_file(dir.path().join("icons.html")).unwrap();
     std::fs::write(dir.path().join("notes.md"), "not a template").unwrap();
     let plan = p.plan_paths(&[dir.path().join("lone.html"), dir.path().join("icons.html"), dir.path().join("notes.md"), "/elsewhere/x.html".into()]).unwrap();
-    assert_eq!(plan.decisions.keys().collect::<Vec<_>>(), ["icons.html", "lone.html"]);
+    assert_eq!(plan.decisions().map(|(name, _)| name).collect::<Vec<_>>(), ["icons.html", "lone.html"]);
     assert_eq!(said(&plan, "icons.html"), "rebuild: removed: icons.html");
     let mut fresh = RebuildPlanner::new(p.baseline().clone(), RenderMode::Runtime).root_dirs(vec![dir.path().into()]);
-    assert_eq!(fresh.plan_roots().unwrap().decisions, plan.decisions);
+    assert_eq!(fresh.plan_roots().unwrap(), plan);
 }
