@@ -24,7 +24,8 @@
 //! left out with a warning; binding it is then an "unknown template" error.
 //!
 //! A second build with nothing changed stats the directories and the files, and reads none
-//! ([`crate::scan::index`]). After an edit, only the files whose stat moved are read; the others'
+//! ([`crate::scan::index`]); it also stats the BuildCache and the registry it wrote last time,
+//! and writes them again if either was touched or replaced since. After an edit, only the files whose stat moved are read; the others'
 //! records come from the records side file ([`crate::scan::records`]), which the index vouches
 //! for, not from the BuildCache JSON; and while no directory's stat moved (no file added,
 //! removed or renamed) the files are the ones the index lists: no directory is read.
@@ -206,9 +207,15 @@ impl Builder {
         );
         let index = Index::load(&index_path).filter(|i| i.key == key);
         if let Some(index) = &index {
-            let cache_intact = FileStat::of(usize::MAX, "", &path)
-                .is_ok_and(|now| index.cache.same_as(&now, index.written_ns));
-            if index.complete && cache_intact && registry_path.is_file() && unchanged(roots, index)
+            // The outputs as this index saw them written: a replaced or touched one is written
+            // again.
+            let intact = |path: &Path, stat: &FileStat| {
+                FileStat::of(usize::MAX, "", path).is_ok_and(|now| stat.same_as(&now, index.written_ns))
+            };
+            if index.complete
+                && intact(&path, &index.cache)
+                && intact(&registry_path, &index.registry)
+                && unchanged(roots, index)
             {
                 let warnings = index.warnings.clone();
                 return Ok(Built {
@@ -263,13 +270,14 @@ impl Builder {
             },
         );
         let (changed, cache_stat) = cache_written?;
-        registry_written?;
+        let (_, registry) = registry_written?;
         let (_, records) = records_written?;
         let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
         let index = Index {
             key,
             cache: cache_stat,
             records,
+            registry,
             warnings: warnings.clone(),
             written_ns: 0,
             files: stats,

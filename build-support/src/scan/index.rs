@@ -9,7 +9,7 @@
 //! std::fs::write(&path, "hello")?;
 //! let stat = FileStat::of(0, "a.html", &path)?;
 //! let index = Index {
-//!     key: "roots".into(), cache: stat.clone(), records: stat.clone(), warnings: vec![],
+//!     key: "roots".into(), cache: stat.clone(), records: stat.clone(), registry: stat.clone(), warnings: vec![],
 //!     written_ns: 0, files: vec![stat.clone()], dirs: vec![], complete: true, walk_clean: true,
 //! };
 //! let file = dir.path().join("index");
@@ -37,7 +37,7 @@ use std::time::UNIX_EPOCH;
 
 use super::binary::{Reader, Writer};
 
-const HEADER: &str = "shipwright-scan-index 6";
+const HEADER: &str = "shipwright-scan-index 7";
 
 /// Where the index sits under `OUT_DIR`, beside the BuildCache.
 pub const FILE_NAME: &str = "shipwright/scan-index";
@@ -158,6 +158,8 @@ pub struct Index {
     pub cache: FileStat,
     /// The stat of the records side file written with it ([`super::records`]).
     pub records: FileStat,
+    /// The stat of the template registry written with it ([`crate::registry`]).
+    pub registry: FileStat,
     /// The warnings of that scan, to print again when nothing changed.
     pub warnings: Vec<String>,
     /// When the index was written, ns since the epoch (set by [`Index::save`]).
@@ -182,6 +184,7 @@ impl Index {
         let key = r.str()?.to_string();
         let cache = read_stat(&mut r)?;
         let records = read_stat(&mut r)?;
+        let registry = read_stat(&mut r)?;
         let written_ns = r.i128()?;
         let warnings = (0..r.len()?)
             .map(|_| r.str().map(str::to_string))
@@ -200,6 +203,7 @@ impl Index {
             key,
             cache,
             records,
+            registry,
             warnings,
             written_ns,
             files,
@@ -225,6 +229,7 @@ impl Index {
         w.str(&self.key);
         write_stat(&mut w, &self.cache);
         write_stat(&mut w, &self.records);
+        write_stat(&mut w, &self.registry);
         w.i128(now);
         w.len(self.warnings.len());
         for warning in &self.warnings {
@@ -244,7 +249,7 @@ impl Index {
 }
 
 fn write_stat(w: &mut Writer, f: &FileStat) {
-    // Roots count from 1; 0 is the BuildCache's and the records' own stat (`usize::MAX`).
+    // Roots count from 1; 0 is the stat of an output file (`usize::MAX`).
     w.varint(if f.root == usize::MAX {
         0
     } else {
@@ -303,6 +308,10 @@ mod tests {
                 size: 9,
                 ..cache.clone()
             },
+            registry: FileStat {
+                ino: 7,
+                ..cache.clone()
+            },
             cache,
             warnings: vec!["w1".into()],
             written_ns: 0,
@@ -325,7 +334,7 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
         assert!(Index::load(&path).is_none(), "a torn index must not load");
         let mut other = bytes.clone();
-        other[HEADER.len() - 1] = b'5';
+        other[HEADER.len() - 1] = b'6';
         std::fs::write(&path, other).unwrap();
         assert!(Index::load(&path).is_none(), "another version");
     }
