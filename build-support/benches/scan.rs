@@ -1,6 +1,9 @@
 //! Scan speed on a generated site of 10,000 templates of about 2 KiB: a cold scan, a re-scan with
 //! nothing changed, and the floor (reading and blake3-hashing the same files, on the same thread
-//! pool), side by side in one run, with the ratios.
+//! pool), side by side in one run, with the ratios. With the files in the page cache (they are
+//! after the site is generated, as after a checkout), and, where the process may drop the page
+//! cache (root), also from disk: the floor and the cold build each after
+//! `echo 3 > /proc/sys/vm/drop_caches` (7 samples each, about 15 s; not in the smoke run).
 //!
 //! `cargo bench -p shipwright-build --bench scan` (add `-- --smoke` for a quick run on 500
 //! templates). Merges its figures into `target/shipwright-bench/summary.json`.
@@ -28,6 +31,12 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
         })
         .collect();
     median(samples)
+}
+
+/// Writes the page cache, dentries and inodes back and drops them; `false` if not allowed.
+fn drop_page_cache() -> bool {
+    std::process::Command::new("sync").status().is_ok_and(|s| s.success())
+        && std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
 }
 
 fn main() {
@@ -80,6 +89,23 @@ fn main() {
         builder().build().unwrap()
     });
 
+    // From disk: the same floor and cold build, each after dropping the page cache.
+    let from_disk = (!smoke && drop_page_cache()).then(|| {
+        let (mut floor, mut cold) = (Vec::new(), Vec::new());
+        for n in 0..7 {
+            drop_page_cache();
+            let start = Instant::now();
+            black_box(files.par_iter().map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64).sum::<u64>());
+            floor.push(start.elapsed());
+            drop_page_cache();
+            let out = dir.path().join(format!("out-disk-{n}"));
+            let start = Instant::now();
+            black_box(Builder::new().manifest_dir(dir.path()).out_dir(&out).cargo_directives(false).build().unwrap());
+            cold.push(start.elapsed());
+        }
+        (median(floor), median(cold))
+    });
+
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("floor (read + blake3, parallel)   {:>8.2} ms", ms(floor));
     println!("floor (read + blake3, sequential) {:>8.2} ms", ms(floor_sequential));
@@ -88,6 +114,13 @@ fn main() {
     println!("floor (stat every file, parallel) {:>8.2} ms", ms(stat_floor));
     println!("re-scan, nothing changed          {:>8.2} ms   {:.2}x the stat floor (target <= 15 ms)", ms(rescan), ms(rescan) / ms(stat_floor));
     println!("re-scan, one file edited          {:>8.2} ms", ms(one_edit));
+    match from_disk {
+        Some((floor, cold)) => {
+            println!("from disk (page cache dropped): floor {:>8.2} ms", ms(floor));
+            println!("from disk (page cache dropped): cold build {:>8.2} ms   {:.2}x that floor", ms(cold), ms(cold) / ms(floor));
+        }
+        None => println!("from disk: not measured (the smoke run, or not allowed to drop the page cache)"),
+    }
 
     let json = |pairs: &[(&str, f64)]| -> serde_json::Value {
         pairs.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>().into()
@@ -96,6 +129,9 @@ fn main() {
     metrics.insert("scan_10k_cold".into(), json(&[("shipwright", ms(cold)), ("shipwright_scan_only", ms(scan_only)), ("floor_read_blake3", ms(floor)), ("floor_read_blake3_sequential", ms(floor_sequential))]));
     metrics.insert("scan_10k_rescan_unchanged".into(), json(&[("shipwright", ms(rescan)), ("floor_stat", ms(stat_floor))]));
     metrics.insert("scan_10k_rescan_one_edit".into(), json(&[("shipwright", ms(one_edit))]));
+    if let Some((floor, cold)) = from_disk {
+        metrics.insert("scan_10k_cold_from_disk".into(), json(&[("shipwright", ms(cold)), ("floor_read_blake3", ms(floor))]));
+    }
     let units = metrics.keys().map(|k| (k.clone(), serde_json::json!("ms"))).collect();
     merge_summary(units, metrics);
 }
