@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 
 use shipwright_build::format::{BuildCache, TemplateRecord};
 use shipwright_runtime::cache::{TemplateCache, unsync};
+
+#[path = "../tests/support/rng.rs"]
+mod rng;
+use rng::Rng;
 use shipwright_runtime::graph::DependencyGraph;
 use shipwright_runtime::monitor::PerformanceMonitor;
 
@@ -334,21 +338,6 @@ fn moka(capacity: usize) -> Moka {
 
 // ---------------------------------------------------------------------------------------------
 // Measuring.
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// Uniform indices below `n`, a power of two long.
 fn uniform(n: usize, len: usize, seed: u64) -> Vec<u32> {

@@ -11,21 +11,9 @@ use shipwright_runtime::cache::TemplateCache;
 
 const THREADS: usize = 4;
 
-/// A small deterministic generator (xorshift64*), one per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn name(i: u64) -> String {
     format!("pages/section-{}/page-{i}.html", i % 7)
@@ -70,7 +58,7 @@ fn mixed_operations_keep_limits_and_counters() {
             thread::spawn(move || {
                 let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t + 1));
                 for _ in 0..OPS {
-                    let key = name(rng.below(300));
+                    let key = name(rng.below(300) as u64);
                     match rng.below(100) {
                         0..40 => {
                             lookups.fetch_add(1, SeqCst);
@@ -79,7 +67,7 @@ fn mixed_operations_keep_limits_and_counters() {
                             }
                         }
                         40..70 => {
-                            let value = rng.below(1_000) * 1_000 + key.len() as u64;
+                            let value = rng.below(1_000) as u64 * 1_000 + key.len() as u64;
                             cache.insert(&key, value);
                         }
                         70..85 => {
@@ -94,7 +82,7 @@ fn mixed_operations_keep_limits_and_counters() {
                             cache.invalidate(&key);
                         }
                         97..99 => {
-                            let other = name(rng.below(300));
+                            let other = name(rng.below(300) as u64);
                             let value = 5_000 + other.len() as u64;
                             cache.warm([(key.clone(), 6_000 + key.len() as u64), (other, value)]);
                             if let Some(value) = cache.peek(&key) {
