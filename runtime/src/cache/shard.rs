@@ -213,8 +213,8 @@ impl<V> Shard<V> {
         stats: &ShardStats,
         clock: &Clock,
     ) -> Option<&V> {
-        if self.limits.max_age.is_some() && self.expire_at_lookup(hash, key, stats, clock) {
-            return None;
+        if self.limits.max_age.is_some() {
+            return self.get_aged(hash, key, stats, clock);
         }
         // Not `find`: the entry stays borrowed from the table alone while the hit is noted.
         let Some(entry) = self.table.find(hash, |entry| same(&entry.key, key)) else {
@@ -226,26 +226,31 @@ impl<V> Shard<V> {
         Some(&entry.value)
     }
 
-    /// With a maximum age: drops `key` if it has expired, counting the miss.
-    fn expire_at_lookup(
-        &mut self,
-        hash: u64,
-        key: &str,
-        stats: &ShardStats,
-        clock: &Clock,
-    ) -> bool {
-        let Some(slot) = self.find(hash, key).map(|entry| entry.slot) else {
-            return false;
+    /// [`get`](Self::get) with a maximum age: one lookup, by bucket index, so that an expired
+    /// entry can be dropped (a miss) and a live one returned without looking it up again.
+    fn get_aged(&mut self, hash: u64, key: &str, stats: &ShardStats, clock: &Clock) -> Option<&V> {
+        let Some(index) = self.table.find_bucket_index(hash, |entry| same(&entry.key, key)) else {
+            stats.bump(Cause::Miss);
+            return None;
         };
-        if !self.expired(slot, clock.now()) {
-            return false;
+        let slot = self.table.get_bucket(index).map(|entry| entry.slot)?;
+        if self.expired(slot, clock.now()) {
+            self.expire_at_lookup(slot, stats);
+            return None;
         }
+        self.hits.note(slot, &mut self.links);
+        stats.bump(Cause::Hit);
+        self.table.get_bucket(index).map(|entry| &entry.value)
+    }
+
+    /// Drops the expired entry in `slot` that a lookup found: a miss.
+    #[cold]
+    fn expire_at_lookup(&mut self, slot: u32, stats: &ShardStats) {
         self.settle();
         drop(self.take(slot));
         stats.bump(Cause::Age);
         stats.bump(Cause::Miss);
         self.publish(stats);
-        true
     }
 
     /// Looks `key` up without touching the order or the statistics; expired entries are not
