@@ -37,7 +37,7 @@ use crate::format::{ENV_VAR, FILE_NAME};
 use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
 use crate::scan::{
-    DEFAULT_EXTENSIONS, Roots, ScanError, Scanned, dirs_unchanged, scan, scan_unwalked, unchanged,
+    DEFAULT_EXTENSIONS, Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan, scan_unwalked,
 };
 use crate::write::atomic_write;
 
@@ -206,17 +206,19 @@ impl Builder {
             roots.extensions
         );
         let index = Index::load(&index_path).filter(|i| i.key == key);
-        if let Some(index) = &index {
+        // After a scan that saw every file, while no directory moved (no file added, removed or
+        // renamed): which of the files it listed moved. Each is stat-ed once, here.
+        let moved = index
+            .as_ref()
+            .filter(|i| i.complete && dirs_unchanged(roots, i))
+            .map(|i| moved_files(roots, i));
+        if let (Some(index), Some(moved)) = (&index, &moved) {
             // The outputs as this index saw them written: a replaced or touched one is written
             // again.
             let intact = |path: &Path, stat: &FileStat| {
                 FileStat::of(usize::MAX, "", path).is_ok_and(|now| stat.same_as(&now, index.written_ns))
             };
-            if index.complete
-                && intact(&path, &index.cache)
-                && intact(&registry_path, &index.registry)
-                && unchanged(roots, index)
-            {
+            if moved.is_empty() && intact(&path, &index.cache) && intact(&registry_path, &index.registry) {
                 let warnings = index.warnings.clone();
                 return Ok(Built {
                     path,
@@ -232,14 +234,11 @@ impl Builder {
         let previous = index
             .as_ref()
             .and_then(|i| Some((i, records::load(&records_path, &i.records, i.written_ns)?)));
-        // No directory moved since a walk that listed every file: the index's list is the tree's.
-        let scanned = match previous {
-            Some((index, cache))
-                if index.complete && index.walk_clean && dirs_unchanged(roots, index) =>
-            {
-                scan_unwalked(roots, index, cache)
-            }
-            previous => scan(roots, previous)?,
+        // A walk that met nothing to report, and no directory moved since: the index's list is
+        // the tree's, and only the files that moved are read.
+        let scanned = match (previous, moved) {
+            (Some((index, cache)), Some(moved)) if index.walk_clean => scan_unwalked(roots, index, cache, &moved),
+            (previous, _) => scan(roots, previous)?,
         };
         let Scanned {
             cache,

@@ -145,17 +145,22 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Sca
 /// The re-scan of a tree whose directories did not change since `index` (see
 /// [`dirs_unchanged`]), after a scan that was complete and whose walk met nothing to report
 /// ([`Index::complete`], [`Index::walk_clean`]): the template files are the ones the index
-/// lists, so no directory is read; each file is stat-ed, and only those whose stat moved are read
-/// and analysed.
-pub fn scan_unwalked(roots: &Roots, index: &Index, previous: BuildCache) -> Scanned {
+/// lists, so no directory is read. `moved` (from [`moved_files`], which stat-ed every file) lists
+/// the files whose stat moved: only those are stat-ed again, read and analysed.
+pub fn scan_unwalked(roots: &Roots, index: &Index, previous: BuildCache, moved: &[usize]) -> Scanned {
+    let mut is_moved = vec![false; index.files.len()];
+    for &at in moved {
+        is_moved[at] = true;
+    }
     let found: Vec<Found> = index
         .files
         .par_iter()
-        .filter_map(|old| {
+        .zip(&is_moved)
+        .filter_map(|(old, &moved)| {
             let (dir, _) = roots.dirs.get(old.root)?;
             let path = dir.join(&old.name);
             // A file that cannot be stat-ed is read, and reported if it cannot be.
-            let stat = FileStat::of(old.root, &old.name, &path).ok();
+            let stat = if moved { FileStat::of(old.root, &old.name, &path).ok() } else { Some(old.clone()) };
             Some(Found {
                 root: old.root,
                 name: old.name.clone(),
@@ -312,12 +317,21 @@ fn scan_found(
     }
 }
 
-/// The fast path: did no template file appear, vanish or change its stat since `index`?
-/// Stats every directory and every file the index lists, in parallel, and reads no directory:
-/// a file added, removed or renamed moves its directory's mtime (git's untracked cache uses
-/// the same fact).
-pub fn unchanged(roots: &Roots, index: &Index) -> bool {
-    dirs_unchanged(roots, index) && all_still(roots, &index.files, index.written_ns)
+/// For the fast path, once [`dirs_unchanged`] holds (no template file appeared, vanished or was
+/// renamed: that moves its directory's mtime; git's untracked cache uses the same fact): the
+/// positions in [`Index::files`] of the files whose stat moved since `index`, or that cannot be
+/// stat-ed, in order. Stats every file the index lists, in parallel, and reads no directory.
+/// Empty: nothing changed.
+pub fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
+    let mut moved: Vec<usize> = index
+        .files
+        .par_iter()
+        .enumerate()
+        .map_init(PathBuf::new, |path, (at, old)| (!still(roots, path, old, index.written_ns)).then_some(at))
+        .flatten()
+        .collect();
+    moved.sort_unstable();
+    moved
 }
 
 /// Has no directory the index lists changed its stat (so no entry was added, removed or
@@ -329,20 +343,22 @@ pub fn dirs_unchanged(roots: &Roots, index: &Index) -> bool {
 /// Does every file or directory of `list` still have its stat? Stat-ed in parallel, each worker
 /// building its paths in one buffer.
 fn all_still(roots: &Roots, list: &[FileStat], racy_after: i128) -> bool {
-    let same = |path: &mut PathBuf, old: &FileStat| {
-        let Some((dir, _)) = roots.dirs.get(old.root) else {
-            return false;
-        };
-        path.clear();
-        path.push(dir);
-        if !old.name.is_empty() {
-            path.push(&old.name);
-        }
-        old.still_at(path, racy_after)
-    };
     list.par_iter()
-        .map_init(PathBuf::new, same)
+        .map_init(PathBuf::new, |path, old| still(roots, path, old, racy_after))
         .all(|same| same)
+}
+
+/// Does the file or directory `old` still have its stat? `path` is a buffer for its path.
+fn still(roots: &Roots, path: &mut PathBuf, old: &FileStat, racy_after: i128) -> bool {
+    let Some((dir, _)) = roots.dirs.get(old.root) else {
+        return false;
+    };
+    path.clear();
+    path.push(dir);
+    if !old.name.is_empty() {
+        path.push(&old.name);
+    }
+    old.still_at(path, racy_after)
 }
 
 // Most files are read (cold) or most are kept (re-scan): boxing the record would only add an
