@@ -39,8 +39,8 @@ pub struct Batch {
     pub seq: u64,
     /// The template files this batch saw, sorted by name, with their state on disk now.
     pub templates: Vec<TemplateFile>,
-    /// The planner's verdict after this batch, against the build: `affected` is what the
-    /// cache dropped; `decisions` holds every template that differs from the build.
+    /// The planner's verdict after this batch, against the build: [`Plan::affected`] is what
+    /// the cache dropped; [`Plan::decisions`] holds every template that differs from the build.
     pub plan: Plan,
 }
 

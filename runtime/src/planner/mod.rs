@@ -48,7 +48,8 @@
 //!   source) a hot reload, unless a template bound to a struct now reads a root variable that
 //!   is neither a field of the struct nor read by the build's version of its templates.
 //! - A template that renders a changed one (extends, includes, imports it) gets the changed
-//!   one's decision.
+//!   one's decision. Where several decisions meet, the most severe wins; on a tie, the
+//!   template's own decision, then the changed template first in name order.
 //! - Conservative: an added or removed template, a reference to no template, a cycle, a file that
 //!   does not lex, and an interface change in a template with a dynamic reference all need a
 //!   rebuild; a template with a dynamic reference is in every plan's `affected` set (its cached

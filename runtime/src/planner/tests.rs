@@ -1,4 +1,5 @@
 use super::*;
+use proptest::prelude::*;
 
 /// A BuildCache of `files`, by the build script's own scanner, and the files' texts.
 fn built(files: &[(&str, &str)]) -> BuildCache {
@@ -210,4 +211,193 @@ fn paths_under_the_roots() {
     assert_eq!(said(&plan, "icons.html"), "rebuild: removed: icons.html");
     let mut fresh = RebuildPlanner::new(p.baseline().clone(), RenderMode::Runtime).root_dirs(vec![dir.path().into()]);
     assert_eq!(fresh.plan_roots().unwrap(), plan);
+}
+
+/// A template of a generated site, as the property test below edits it.
+#[derive(Debug, Clone)]
+struct Spec {
+    literal: u32,
+    vars: Vec<&'static str>,
+    includes: Vec<usize>,
+    dynamic: bool,
+}
+
+impl Spec {
+    fn text(&self) -> String {
+        let mut text = format!("<p>text {}</p>", self.literal);
+        for var in &self.vars {
+            text += &format!("{{{{ {var} }}}}");
+        }
+        for to in &self.includes {
+            text += &format!("{{% include 't{to}.html' %}}");
+        }
+        if self.dynamic {
+            text += "{% include 'x/' ~ name %}";
+        }
+        text
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Literal,
+    Var(&'static str),
+    Include(usize),
+    Remove,
+    Revert,
+}
+
+const VARS: [&str; 4] = ["a", "b", "c", "d"];
+
+fn spec(n: usize) -> impl Strategy<Value = Spec> {
+    (
+        0u32..3,
+        proptest::sample::subsequence(VARS.to_vec(), 0..3),
+        proptest::collection::vec(0..n, 0..3),
+        proptest::bool::weighted(0.2),
+    )
+        .prop_map(|(literal, vars, includes, dynamic)| Spec { literal, vars, includes, dynamic })
+}
+
+fn edit(n: usize) -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        Just(Edit::Literal),
+        proptest::sample::select(VARS.to_vec()).prop_map(Edit::Var),
+        (0..n).prop_map(Edit::Include),
+        Just(Edit::Remove),
+        Just(Edit::Revert),
+    ]
+}
+
+/// The plan of `touched`, the simple way: a map of every decision, each template's own
+/// decision winning ties over one it takes from what it renders, the first changed template in
+/// name order winning ties between those; the affected names in a set.
+fn reference(p: &RebuildPlanner, touched: &[String]) -> (Vec<(String, Decision)>, Vec<String>) {
+    let mut own: BTreeMap<String, Decision> = touched.iter().map(|n| (n.clone(), Decision::Unchanged)).collect();
+    let mut inherited: BTreeMap<String, Decision> = BTreeMap::new();
+    for (name, current) in &p.current {
+        let decision = p.own_decision(name, current);
+        if let Some(cause) = decision.reason() {
+            let reason = Reason::Dependency { cause: Arc::new(cause.clone()) };
+            let shared = if decision.needs_rebuild() { Decision::Rebuild { reason } } else { Decision::HotReload { reason } };
+            for id in p.dependents(name) {
+                let dependent = p.graph.name(id).to_string();
+                if inherited.get(&dependent).is_none_or(|d| d.severity() < shared.severity()) {
+                    inherited.insert(dependent, shared.clone());
+                }
+            }
+        }
+        if own.get(name).is_none_or(|d| d.severity() < decision.severity()) {
+            own.insert(name.clone(), decision);
+        }
+    }
+    for (name, decision) in inherited {
+        if own.get(&name).is_none_or(|d| d.severity() < decision.severity()) {
+            own.insert(name, decision);
+        }
+    }
+    if p.mode == RenderMode::Runtime {
+        let introduced = p.introduced_variables();
+        if !introduced.is_empty() {
+            for name in own.keys().cloned().collect::<Vec<_>>() {
+                if let Some(reason) = p.missing_variable(&name, &introduced) {
+                    own.insert(name, Decision::Rebuild { reason });
+                }
+            }
+        }
+    }
+    let mut affected: std::collections::BTreeSet<String> = touched.iter().cloned().collect();
+    if !touched.is_empty() {
+        for (name, current) in &p.current {
+            if matches!(current, Current::Present { analysis: Ok(new), .. } if !new.dynamic.is_empty()) {
+                affected.insert(name.clone());
+            }
+        }
+        affected.extend(p.with_dynamic.iter().map(|&id| p.graph.name(id).to_string()));
+    }
+    for name in touched {
+        affected.extend(p.dependents(name).into_iter().map(|id| p.graph.name(id).to_string()));
+    }
+    (own.into_iter().collect(), affected.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The compact plan holds what the simple way decides, batch after batch.
+    #[test]
+    fn plans_match_the_simple_reference(
+        (specs, bound, batches, compiled) in (3usize..8).prop_flat_map(|n| (
+            proptest::collection::vec(spec(n), n),
+            proptest::collection::vec(proptest::bool::ANY, n),
+            proptest::collection::vec(proptest::collection::vec((0..=n, edit(n)), 1..4), 1..6),
+            proptest::bool::ANY,
+        ))
+    ) {
+        let files: Vec<(String, String)> = specs.iter().enumerate().map(|(i, s)| (format!("t{i}.html"), s.text())).collect();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let mode = if compiled { RenderMode::Compiled } else { RenderMode::Runtime };
+        let mut p = RebuildPlanner::new(built(&refs), mode);
+        for (i, &bind) in bound.iter().enumerate() {
+            if bind {
+                p = p.bind(Binding::new(format!("t{i}.html"), format!("T{i}"), ["a", "b"]));
+            }
+        }
+        let mut now = specs.clone();
+        for batch in batches {
+            let mut changes = Vec::new();
+            for (at, edit) in batch {
+                let name = format!("t{at}.html");
+                if at == specs.len() {
+                    changes.push(match edit {
+                        Edit::Remove | Edit::Revert => Change::remove(name),
+                        _ => Change::edit(name, "<p>new</p>{{ d }}"),
+                    });
+                    continue;
+                }
+                match edit {
+                    Edit::Literal => now[at].literal += 1,
+                    Edit::Var(var) => now[at].vars.push(var),
+                    Edit::Include(to) => now[at].includes.push(to),
+                    Edit::Remove => {
+                        changes.push(Change::remove(name));
+                        continue;
+                    }
+                    Edit::Revert => now[at] = specs[at].clone(),
+                }
+                changes.push(Change::edit(name, now[at].text()));
+            }
+            let touched: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
+            let plan = p.apply(changes);
+            plan.validate();
+            let (decisions, affected) = reference(&p, &touched);
+            let got: Vec<(String, Decision)> = plan.decisions().map(|(n, d)| (n.to_string(), d.clone())).collect();
+            prop_assert_eq!(&got, &decisions);
+            prop_assert_eq!(plan.affected().collect::<Vec<_>>(), affected.iter().map(String::as_str).collect::<Vec<_>>());
+            for (name, decision) in &decisions {
+                prop_assert_eq!(plan.decision(name), Some(decision));
+            }
+            prop_assert_eq!(plan.needs_rebuild(), decisions.iter().any(|(_, d)| d.needs_rebuild()));
+        }
+    }
+}
+
+#[test]
+fn a_large_site_matches_the_reference_past_one_bitmap_word() {
+    // 150 pages on one layout, two templates with a dynamic include, ids far beyond 64.
+    let mut files: Vec<(String, String)> = vec![("base.html".into(), "<main>{% block b %}{% endblock %}</main>".into())];
+    files.extend((0..150).map(|i| (format!("p{i:03}.html"), "{% extends 'base.html' %}".to_string())));
+    files.extend(["dyn1.html", "zdyn.html"].map(|n| (n.to_string(), "{% include 'x/' ~ y %}".to_string())));
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let mut p = RebuildPlanner::new(built(&refs), RenderMode::Runtime);
+    let touched = vec!["base.html".to_string(), "p149.html".to_string()];
+    let plan = p.apply([Change::edit("base.html", "<main id=m>{% block b %}{% endblock %}</main>"), Change::edit("p149.html", "{% extends 'base.html' %}{# note #}")]);
+    plan.validate();
+    let (decisions, affected) = reference(&p, &touched);
+    assert_eq!(plan.affected().collect::<Vec<_>>(), affected.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(plan.affected().len(), 153, "base, 150 pages, 2 dynamic");
+    assert_eq!(plan.decisions().map(|(n, d)| (n.to_string(), d.clone())).collect::<Vec<_>>(), decisions);
+    assert_eq!(plan.decisions().len(), 151);
+    assert_eq!(said(&plan, "p149.html"), "hot reload: only comments or spacing inside tags changed in p149.html", "equal severity: its own reason wins");
+    assert_eq!(said(&plan, "p148.html"), "hot reload: renders base.html: literal text changed in base.html");
 }
