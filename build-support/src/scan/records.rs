@@ -22,6 +22,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::Path;
 
@@ -42,6 +43,9 @@ const NOT_A_TEMPLATE: u64 = 0;
 /// number (written in parallel chunks with the `scan` feature).
 pub fn encode(cache: &BuildCache) -> Vec<u8> {
     let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
+    // Looked up by hash, not by binary search: names share long prefixes (`pages/…`), which
+    // makes every comparison of a search a `memcmp`.
+    let numbers: HashMap<&str, u64> = names.iter().enumerate().map(|(at, name)| (*name, at as u64 + 1)).collect();
     let records: Vec<&TemplateRecord> = cache.templates.values().collect();
     let chunks = crate::par::map(&records.chunks(512).collect::<Vec<_>>(), |chunk| {
         let mut w = Writer::bare(128 * chunk.len());
@@ -53,9 +57,9 @@ pub fn encode(cache: &BuildCache) -> Vec<u8> {
             w.varint(r.size);
             w.len(r.deps.len());
             for dep in &r.deps {
-                match names.binary_search(&dep.as_str()) {
-                    Ok(at) => w.varint(at as u64 + 1),
-                    Err(_) => {
+                match numbers.get(dep.as_str()) {
+                    Some(&number) => w.varint(number),
+                    None => {
                         w.varint(NOT_A_TEMPLATE);
                         w.str(dep);
                     }
