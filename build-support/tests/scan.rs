@@ -560,3 +560,33 @@ fn builder_needs_cargo_or_explicit_dirs() {
     let err = Builder::new().cargo_directives(false).build().unwrap_err();
     assert!(err.to_string().starts_with("OUT_DIR is not set"), "{err}");
 }
+
+#[test]
+fn moved_files_names_exactly_the_files_whose_stat_moved() {
+    use shipwright_build::scan::index::{self, Index};
+    use shipwright_build::scan::moved_files;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("templates");
+    for name in ["top.html", "a/one.html", "a/two.html", "a/b/deep.html", "c/three.html"] {
+        write(&root, name, format!("<p>{name}</p>"));
+    }
+    builder(dir.path()).build().unwrap();
+    past_racy_window();
+    let index = Index::load(&dir.path().join("out").join(index::FILE_NAME)).unwrap();
+    let roots = Roots::new(vec![(root.clone(), "templates".into())]);
+    let at = |name: &str| index.files.iter().position(|f| f.name == name).unwrap();
+    assert_eq!(moved_files(&roots, &index), Vec::<usize>::new(), "nothing moved");
+
+    write(&root, "top.html", "<p>top, edited</p>");
+    write(&root, "a/b/deep.html", "<p>deep, edited</p>");
+    fs::remove_file(root.join("c/three.html")).unwrap();
+    let mut want = vec![at("top.html"), at("a/b/deep.html"), at("c/three.html")];
+    want.sort_unstable();
+    assert_eq!(moved_files(&roots, &index), want, "edited at the root and deep down, and gone");
+
+    // A directory that can no longer be opened: all its files moved.
+    fs::rename(root.join("a"), dir.path().join("a-moved")).unwrap();
+    let mut want = vec![at("a/one.html"), at("a/two.html"), at("a/b/deep.html"), at("top.html"), at("c/three.html")];
+    want.sort_unstable();
+    assert_eq!(moved_files(&roots, &index), want);
+}

@@ -69,6 +69,23 @@ struct Stamp {
 }
 
 impl Stamp {
+    /// The same fields as [`Stamp::of`] from a raw stat (a time before the epoch counts as 0,
+    /// as there).
+    #[cfg(unix)]
+    fn of_stat(stat: &rustix::fs::Stat) -> Stamp {
+        let mtime_ns = if stat.st_mtime < 0 {
+            0
+        } else {
+            i128::from(stat.st_mtime) * 1_000_000_000 + i128::from(stat.st_mtime_nsec)
+        };
+        Stamp {
+            size: stat.st_size as u64,
+            mtime_ns,
+            ctime_ns: i128::from(stat.st_ctime) * 1_000_000_000 + i128::from(stat.st_ctime_nsec),
+            ino: stat.st_ino,
+        }
+    }
+
     fn of(meta: &std::fs::Metadata) -> Stamp {
         let mtime_ns = meta
             .modified()
@@ -141,6 +158,14 @@ impl FileStat {
     /// `racy_after`? A file that cannot be stat-ed has not.
     pub fn still_at(&self, path: &Path, racy_after: i128) -> bool {
         std::fs::metadata(path).is_ok_and(|meta| self.stamp_still(Stamp::of(&meta), racy_after))
+    }
+
+    /// [`still_at`](Self::still_at) for the file `file_name` of the directory open as `dir`:
+    /// the kernel looks up one name instead of the whole path.
+    #[cfg(unix)]
+    pub fn still_in(&self, dir: &std::os::fd::OwnedFd, file_name: &str, racy_after: i128) -> bool {
+        rustix::fs::statat(dir, file_name, rustix::fs::AtFlags::empty())
+            .is_ok_and(|stat| self.stamp_still(Stamp::of_stat(&stat), racy_after))
     }
 
     #[inline]

@@ -322,7 +322,13 @@ fn scan_found(
 /// positions in [`Index::files`] of the files whose stat moved since `index`, or that cannot be
 /// stat-ed, in order. Stats every file the index lists, in parallel, and reads no directory.
 /// Empty: nothing changed.
+///
+/// On Unix the files are stat-ed relative to their directory, opened once per batch of files
+/// (`O_PATH`): the kernel then looks up one name per file instead of walking the whole path.
 pub fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
+    #[cfg(unix)]
+    let mut moved = moved_by_directory(roots, index);
+    #[cfg(not(unix))]
     let mut moved: Vec<usize> = index
         .files
         .par_iter()
@@ -332,6 +338,41 @@ pub fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
         .collect();
     moved.sort_unstable();
     moved
+}
+
+/// [`moved_files`], unsorted. The index lists files in name order, so the files of a directory
+/// mostly come in a row: each run of up to 256 files of one directory is a batch, with one
+/// directory descriptor. The files of a directory that cannot be opened have moved.
+#[cfg(unix)]
+fn moved_by_directory(roots: &Roots, index: &Index) -> Vec<usize> {
+    use rustix::fs::{Mode, OFlags};
+    let mut batches: Vec<(usize, &str, std::ops::Range<usize>)> = Vec::new();
+    for (at, file) in index.files.iter().enumerate() {
+        let dir = split(&file.name).0;
+        match batches.last_mut() {
+            Some((root, last, files)) if *root == file.root && *last == dir && files.len() < 256 => files.end = at + 1,
+            _ => batches.push((file.root, dir, at..at + 1)),
+        }
+    }
+    batches
+        .into_par_iter()
+        .flat_map_iter(|(root, dir, files)| {
+            let opened = roots.dirs.get(root).and_then(|(path, _)| {
+                let path = if dir.is_empty() { path.clone() } else { path.join(dir) };
+                rustix::fs::open(&path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+            });
+            files.filter(move |&at| {
+                let file = &index.files[at];
+                !opened.as_ref().is_some_and(|dir| file.still_in(dir, split(&file.name).1, index.written_ns))
+            })
+        })
+        .collect()
+}
+
+/// `("a/b", "c.html")` for `a/b/c.html`, `("", "c.html")` for `c.html`.
+#[cfg(unix)]
+fn split(name: &str) -> (&str, &str) {
+    name.rsplit_once('/').unwrap_or(("", name))
 }
 
 /// Has no directory the index lists changed its stat (so no entry was added, removed or
