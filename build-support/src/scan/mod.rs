@@ -210,9 +210,24 @@ fn scan_found(
             .cloned();
         Some(FileResult::Kept { error, stat })
     };
-    let results: Vec<FileResult> = found
+    // The files of a directory mostly come in a row (name order): each run of up to 128 of them
+    // is one task, which opens their directory once for the files it reads.
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (at, file) in found.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if run.len() < 128 && found[run.start].path.parent() == file.path.parent() => run.end = at + 1,
+            _ => runs.push(at..at + 1),
+        }
+    }
+    let results: Vec<FileResult> = runs
         .par_iter()
-        .map(|file| kept(file).unwrap_or_else(|| read_one(roots, file)))
+        .map(|run| {
+            let mut dir = Directory::default();
+            found[run.clone()].iter().map(|file| kept(file).unwrap_or_else(|| read_one(roots, file, &mut dir))).collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
         .collect();
 
     // The kept records are moved out of the previous cache (both lists are in name order).
@@ -419,13 +434,13 @@ enum FileResult {
 }
 
 /// Reads (one open, one fstat, one read), hashes and analyses one file.
-fn read_one(roots: &Roots, file: &Found) -> FileResult {
+fn read_one(roots: &Roots, file: &Found, dir: &mut Directory) -> FileResult {
     thread_local! {
         // The bytes of the file being analysed: one buffer per worker thread, reused.
         static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     BUFFER.with_borrow_mut(|bytes| {
-        let result = read_and_analyse(roots, file, bytes);
+        let result = read_and_analyse(roots, file, dir, bytes);
         if bytes.capacity() > KEPT_BUFFER {
             *bytes = Vec::new();
         }
@@ -436,8 +451,8 @@ fn read_one(roots: &Roots, file: &Found) -> FileResult {
 /// A worker keeps a read buffer up to this size for the next file.
 const KEPT_BUFFER: usize = 1 << 20;
 
-fn read_and_analyse(roots: &Roots, file: &Found, bytes: &mut Vec<u8>) -> FileResult {
-    let stat = match read_file(file, bytes) {
+fn read_and_analyse(roots: &Roots, file: &Found, dir: &mut Directory, bytes: &mut Vec<u8>) -> FileResult {
+    let stat = match read_file(file, dir, bytes) {
         Ok(stat) => stat,
         Err(e) => {
             return FileResult::Skipped(warning(roots, file, None, format!("cannot read: {e}")));
@@ -463,11 +478,39 @@ fn read_and_analyse(roots: &Roots, file: &Found, bytes: &mut Vec<u8>) -> FileRes
     }
 }
 
+/// The directory of a run of files in [`scan_found`], opened (`O_PATH`) on first use, on Unix:
+/// its files are then opened by name (`openat`), and the kernel looks up one name per file
+/// instead of walking the whole path.
+#[derive(Default)]
+struct Directory {
+    #[cfg(unix)]
+    fd: Option<Option<std::os::fd::OwnedFd>>,
+}
+
+impl Directory {
+    /// Opens `file` for reading, through the directory where it could be opened.
+    fn open(&mut self, file: &Found) -> std::io::Result<std::fs::File> {
+        #[cfg(unix)]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let fd = self.fd.get_or_insert_with(|| {
+                let dir = file.path.parent()?;
+                rustix::fs::open(dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+            });
+            if let (Some(dir), Some(name)) = (fd.as_ref(), file.path.file_name()) {
+                let opened = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
+                return opened.map(std::fs::File::from).map_err(std::io::Error::from);
+            }
+        }
+        std::fs::File::open(&file.path)
+    }
+}
+
 /// Reads the whole file into `bytes` with one open, one fstat and, for a file that did not
 /// grow since the fstat, one `read` (`read_to_end` would stat and seek again, and read once
 /// more to see the end).
-fn read_file(file: &Found, bytes: &mut Vec<u8>) -> std::io::Result<FileStat> {
-    let mut handle = std::fs::File::open(&file.path)?;
+fn read_file(file: &Found, dir: &mut Directory, bytes: &mut Vec<u8>) -> std::io::Result<FileStat> {
+    let mut handle = dir.open(file)?;
     let stat = FileStat::from_metadata(file.root, &file.name, &handle.metadata()?);
     // One byte more than the stat says, so that a file that grew is seen to have grown.
     bytes.clear();
