@@ -212,14 +212,7 @@ fn scan_found(
     };
     // The files of a directory mostly come in a row (name order): each run of up to 128 of them
     // is one task, which opens their directory once for the files it reads.
-    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-    for (at, file) in found.iter().enumerate() {
-        match runs.last_mut() {
-            Some(run) if run.len() < 128 && found[run.start].path.parent() == file.path.parent() => run.end = at + 1,
-            _ => runs.push(at..at + 1),
-        }
-    }
-    let results: Vec<FileResult> = runs
+    let results: Vec<FileResult> = runs(&found, 128, |a, b| a.path.parent() == b.path.parent())
         .par_iter()
         .map(|run| {
             let mut dir = Directory::default();
@@ -360,21 +353,14 @@ pub fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
 /// directory descriptor. The files of a directory that cannot be opened have moved.
 #[cfg(unix)]
 fn moved_by_directory(roots: &Roots, index: &Index) -> Vec<usize> {
-    use rustix::fs::{Mode, OFlags};
-    let mut batches: Vec<(usize, &str, std::ops::Range<usize>)> = Vec::new();
-    for (at, file) in index.files.iter().enumerate() {
-        let dir = split(&file.name).0;
-        match batches.last_mut() {
-            Some((root, last, files)) if *root == file.root && *last == dir && files.len() < 256 => files.end = at + 1,
-            _ => batches.push((file.root, dir, at..at + 1)),
-        }
-    }
-    batches
+    let same_dir = |a: &FileStat, b: &FileStat| a.root == b.root && split(&a.name).0 == split(&b.name).0;
+    runs(&index.files, 256, same_dir)
         .into_par_iter()
-        .flat_map_iter(|(root, dir, files)| {
-            let opened = roots.dirs.get(root).and_then(|(path, _)| {
-                let path = if dir.is_empty() { path.clone() } else { path.join(dir) };
-                rustix::fs::open(&path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+        .flat_map_iter(|files| {
+            let first = &index.files[files.start];
+            let opened = roots.dirs.get(first.root).and_then(|(path, _)| {
+                let dir = split(&first.name).0;
+                open_dir(&if dir.is_empty() { path.clone() } else { path.join(dir) })
             });
             files.filter(move |&at| {
                 let file = &index.files[at];
@@ -382,6 +368,26 @@ fn moved_by_directory(roots: &Roots, index: &Index) -> Vec<usize> {
             })
         })
         .collect()
+}
+
+/// The runs of consecutive `items`, each of up to `cap`, whose items are all `same` as its
+/// first.
+fn runs<T>(items: &[T], cap: usize, same: impl Fn(&T, &T) -> bool) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (at, item) in items.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if run.len() < cap && same(&items[run.start], item) => run.end = at + 1,
+            _ => runs.push(at..at + 1),
+        }
+    }
+    runs
+}
+
+/// A directory opened to look its entries up by name (`O_PATH`); `None` if it cannot be.
+#[cfg(unix)]
+fn open_dir(path: &Path) -> Option<std::os::fd::OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
 }
 
 /// `("a/b", "c.html")` for `a/b/c.html`, `("", "c.html")` for `c.html`.
@@ -493,10 +499,7 @@ impl Directory {
         #[cfg(unix)]
         {
             use rustix::fs::{Mode, OFlags};
-            let fd = self.fd.get_or_insert_with(|| {
-                let dir = file.path.parent()?;
-                rustix::fs::open(dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
-            });
+            let fd = self.fd.get_or_insert_with(|| open_dir(file.path.parent()?));
             if let (Some(dir), Some(name)) = (fd.as_ref(), file.path.file_name()) {
                 let opened = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
                 return opened.map(std::fs::File::from).map_err(std::io::Error::from);
