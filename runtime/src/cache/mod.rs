@@ -1,4 +1,4 @@
-//! The LRU template cache.
+//! The template cache: CLOCK eviction (an LRU approximation), limits on entries and bytes.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -40,26 +40,29 @@
 //!
 //! # Eviction policy
 //!
-//! Exact least-recently-used order, kept per shard by a doubly linked list over slot numbers,
-//! so `get`, `insert` and `remove` are O(1). [`TemplateCache`] splits the keys over a
-//! power-of-two number of shards, each with its own mutex and its share of the limits: a
-//! lookup hashes the key, picks the shard, locks it and looks up. Across shards the order is
-//! only approximately LRU; with [`shards(1)`](CacheBuilder::shards) or the single-threaded
-//! [`unsync::TemplateCache`] it is exact.
+//! CLOCK, also called second chance, an approximation of least-recently-used. Each shard keeps
+//! its entries in a queue; a new entry goes in at the front and a hit only sets the entry's
+//! reference bit. To make room the shard looks at the tail: an entry whose bit is set gets a
+//! second chance (its bit is cleared and it goes back to the front), and the first entry
+//! without one is evicted. An entry that is looked up again before its turn at the tail comes
+//! therefore stays, as under LRU, but a hit writes nothing shared, so lookups from several
+//! threads do not slow each other down. On the Zipfian trace of the cache benchmark its hit
+//! ratio is that of the `lru` crate's exact LRU (`BENCHMARKS.md` has the figures).
 //!
-//! A hit notes its slot and returns; the moves to the front of the last 64 hits are made
-//! together, in order, when the 64th comes or before anything that evicts, removes or lists
-//! keys. The order every operation sees is therefore the exact LRU order; a hit just does not
-//! wait on its neighbours' links.
+//! [`TemplateCache`] splits the keys over a power-of-two number of shards, each with its own
+//! mutex and its share of the limits: a lookup hashes the key, picks the shard, locks it and
+//! looks up. With [`shards(1)`](CacheBuilder::shards) or the single-threaded
+//! [`unsync::TemplateCache`] there is one queue over all entries.
 //!
 //! Room is made before a value goes in, so neither limit is ever exceeded. An entry older than
-//! the [maximum age](CacheBuilder::max_age) is never returned.
+//! the [maximum age](CacheBuilder::max_age) is never returned, and is evicted without a second
+//! chance when it reaches the tail.
 //!
 //! # Approximate memory usage
 //!
 //! Per entry: a hash-table bucket holding the 24-byte key (names up to 24 bytes stay inline,
-//! longer ones take a heap block of their length), the value and a 4-byte slot number, padded
-//! to the value's alignment, at most 7/8 of the buckets full, with one control byte each; then
+//! longer ones take a heap block of their length), the value, a 4-byte slot number and the
+//! reference bit, padded to the value's alignment, at most 7/8 of the buckets full, with one control byte each; then
 //! per slot 8 bytes of list links, 8 of hash and 8 of weight, in arrays of their own so that a
 //! lookup touches only the bucket; and 8 bytes more with a maximum age. For `V = Arc<T>` that
 //! is about 40 bytes of bucket and 24 per slot.

@@ -163,7 +163,7 @@ impl<V, W: Weigher<V>> CacheBuilder<V, W> {
         self
     }
 
-    /// The number of shards, a power of two; each has its own lock and its own exact LRU order.
+    /// The number of shards, a power of two; each has its own lock and its own queue.
     /// Ignored by [`build_unsync`](Self::build_unsync).
     ///
     /// Defaults to: four per available core, rounded up to a power of two, but no more than

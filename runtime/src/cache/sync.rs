@@ -14,10 +14,11 @@ use super::shard::{Inserted, Shard};
 use super::stats::{CacheStats, Cause, ShardStats};
 use crate::graph::DependencyGraph;
 
-/// A thread-safe LRU cache of templates (or anything made from them), keyed by template name.
+/// A thread-safe cache of templates (or anything made from them), keyed by template name, with
+/// CLOCK eviction (an LRU approximation).
 ///
 /// Every method takes `&self`. The keys are spread over [shards](CacheBuilder::shards), each
-/// with its own mutex, exact LRU order, and share of the limits; a lookup locks one shard only.
+/// with its own mutex, queue and share of the limits; a lookup locks one shard only.
 /// See the [module documentation](super) for an example.
 pub struct TemplateCache<V, W = DefaultWeigher> {
     shards: Box<[ShardSlot<V>]>,
@@ -160,7 +161,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.shards.len()
     }
 
-    /// The value of `key`, now the most recently used entry of its shard.
+    /// The value of `key`, now marked as used (its reference bit set).
     #[inline]
     pub fn get(&self, key: &str) -> Option<V>
     where
@@ -190,7 +191,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
             .cloned())
     }
 
-    /// The value of `key` without making it recently used and without counting a hit or a
+    /// The value of `key` without marking it as used and without counting a hit or a
     /// miss.
     pub fn peek(&self, key: &str) -> Option<V>
     where
@@ -199,13 +200,13 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.peek_with(key, |value| value.cloned())
     }
 
-    /// Whether `key` has a live value (without making it recently used).
+    /// Whether `key` has a live value (without marking it as used).
     pub fn contains(&self, key: &str) -> bool {
         self.peek_with(key, |value| value.is_some())
     }
 
-    /// `read` applied to the live value of `key`, under its shard's lock, without making it
-    /// recently used or counting a hit or a miss.
+    /// `read` applied to the live value of `key`, under its shard's lock, without marking it as
+    /// used or counting a hit or a miss.
     fn peek_with<R>(&self, key: &str, read: impl FnOnce(Option<&V>) -> R) -> R {
         let hash = self.hash(key);
         read(
@@ -217,8 +218,8 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         )
     }
 
-    /// Stores `value` as the most recently used entry, evicting least recently used entries of
-    /// the shard until the limits leave room. Returns `false`, storing nothing and dropping any
+    /// Stores `value` at the front of its shard's queue, evicting from its tail (see
+    /// [eviction](super#eviction-policy)) until the limits leave room. Returns `false`, storing nothing and dropping any
     /// old value of `key`, when the value alone weighs more than the shard's byte limit.
     ///
     /// A `get_or_insert_with` of the same key still running will not store its value over this
@@ -446,7 +447,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         }
     }
 
-    /// The keys of each shard from the most to the least recently used (tests only).
+    /// The keys of each shard from the front to the tail of its queue (tests only).
     #[cfg(test)]
     pub(crate) fn keys_by_shard(&self) -> Vec<Vec<String>> {
         self.shards

@@ -6,8 +6,8 @@
 //! let mut cache = TemplateCache::<u32>::builder().max_entries(2).build_unsync().unwrap();
 //! cache.insert("a.html", 1);
 //! cache.insert("b.html", 2);
-//! assert_eq!(cache.get("a.html"), Some(&1)); // a.html is now the most recently used
-//! cache.insert("c.html", 3); // evicts b.html
+//! assert_eq!(cache.get("a.html"), Some(&1)); // a.html is marked as used
+//! cache.insert("c.html", 3); // a.html, at the tail, gets a second chance: b.html goes
 //! assert_eq!(cache.get("b.html"), None);
 //! assert_eq!(cache.keys().collect::<Vec<_>>(), ["c.html", "a.html"]);
 //! ```
@@ -21,8 +21,8 @@ use super::shard::{Inserted, Shard};
 use super::stats::{CacheStats, Cause, ShardStats};
 use crate::graph::DependencyGraph;
 
-/// A single-threaded LRU cache keyed by template name: the same policy, limits and counters
-/// as the sharded [`super::TemplateCache`], with one exact LRU order over all entries.
+/// A single-threaded cache keyed by template name: the same CLOCK policy, limits and counters
+/// as the sharded [`super::TemplateCache`], with one queue over all entries.
 pub struct TemplateCache<V, W = DefaultWeigher> {
     shard: Shard<V>,
     stats: ShardStats,
@@ -72,26 +72,26 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.hasher.hash_one(key)
     }
 
-    /// The value of `key`, now the most recently used entry.
+    /// The value of `key`, now marked as used (its reference bit set).
     #[inline]
     pub fn get(&mut self, key: &str) -> Option<&V> {
         let hash = self.hash(key);
         self.shard.get(hash, key, &self.stats, &self.clock)
     }
 
-    /// The value of `key` without making it recently used and without counting a hit or a
+    /// The value of `key` without marking it as used and without counting a hit or a
     /// miss.
     pub fn peek(&self, key: &str) -> Option<&V> {
         self.shard.peek(self.hash(key), key, &self.clock)
     }
 
-    /// Whether `key` has a live value (without making it recently used).
+    /// Whether `key` has a live value (without marking it as used).
     pub fn contains(&self, key: &str) -> bool {
         self.peek(key).is_some()
     }
 
-    /// Stores `value` as the most recently used entry, evicting least recently used entries
-    /// until the limits leave room. Returns `false`, storing nothing and dropping any old value
+    /// Stores `value` at the front of the queue, evicting from its tail until
+    /// the limits leave room. Returns `false`, storing nothing and dropping any old value
     /// of `key`, when the value alone weighs more than the byte limit.
     #[inline]
     pub fn insert(&mut self, key: &str, value: V) -> bool {
@@ -191,7 +191,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.shard.purge_expired(&self.stats, &self.clock)
     }
 
-    /// The keys from the most to the least recently used (expired ones included).
+    /// The keys from the front to the tail of the queue (expired ones included).
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.shard.keys()
     }
