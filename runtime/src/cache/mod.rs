@@ -45,9 +45,10 @@
 //! reference bit. To make room the shard looks at the tail: an entry whose bit is set gets a
 //! second chance (its bit is cleared and it goes back to the front), and the first entry
 //! without one is evicted. An entry that is looked up again before its turn at the tail comes
-//! therefore stays, as under LRU, but a hit writes nothing shared, so lookups from several
-//! threads do not slow each other down. On the Zipfian trace of the cache benchmark its hit
-//! ratio is that of the `lru` crate's exact LRU (`BENCHMARKS.md` has the figures).
+//! therefore stays, as under LRU; but a hit moves nothing, so lookups from several threads do
+//! not write each other's list links (a hot entry's bit is written once, then only read). On
+//! the Zipfian trace of the cache benchmark its hit ratio matches the `lru` crate's exact LRU
+//! (0.744 against 0.737; `BENCHMARKS.md` has the figures).
 //!
 //! [`TemplateCache`] splits the keys over a power-of-two number of shards, each with its own
 //! mutex and its share of the limits: a lookup hashes the key, picks the shard, locks it and
