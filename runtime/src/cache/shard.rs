@@ -32,6 +32,7 @@ use std::hash::BuildHasher;
 
 use compact_str::CompactString;
 use hashbrown::HashTable;
+use hashbrown::hash_table::OccupiedEntry;
 
 use super::clock::Clock;
 use super::stats::{Cause, ShardStats};
@@ -244,18 +245,14 @@ impl<V> Shard<V> {
         };
         let slot = self.alloc(hash, weight, now);
         let metas = &self.metas;
+        let entry = Entry {
+            key,
+            value,
+            slot,
+            referenced: false,
+        };
         self.table
-            .insert_unique(
-                hash,
-                Entry {
-                    key,
-                    value,
-                    slot,
-                    referenced: false,
-                },
-                |entry| {
-                metas[entry.slot as usize].hash
-            });
+            .insert_unique(hash, entry, |entry| metas[entry.slot as usize].hash);
         stats.bump(if outcome == Inserted::New {
             Cause::Insert
         } else {
@@ -356,13 +353,19 @@ impl<V> Shard<V> {
     /// Removes the entry in `slot` from the table and the list.
     #[inline]
     fn take(&mut self, slot: u32) -> Entry<V> {
-        let hash = self.metas[slot as usize].hash;
-        let Ok(bucket) = self.table.find_entry(hash, |entry| entry.slot == slot) else {
-            unreachable!("slot {slot} is not in the table")
-        };
-        let (entry, _) = bucket.remove();
+        let (entry, _) = self.bucket_of(slot).remove();
         self.release(slot);
         entry
+    }
+
+    /// The bucket of the entry in `slot`, found through the hash its slot keeps.
+    #[inline]
+    fn bucket_of(&mut self, slot: u32) -> OccupiedEntry<'_, Entry<V>> {
+        let hash = self.metas[slot as usize].hash;
+        match self.table.find_entry(hash, |entry| entry.slot == slot) {
+            Ok(bucket) => bucket,
+            Err(_) => unreachable!("slot {slot} is not in the table"),
+        }
     }
 
     /// Unlinks `slot` and frees it; its bucket must be gone.
@@ -415,10 +418,7 @@ impl<V> Shard<V> {
             let slot = self.links[0].prev;
             assert!(slot != SENTINEL, "nothing left to evict");
             let expired = self.expired(slot, now);
-            let hash = self.metas[slot as usize].hash;
-            let Ok(mut bucket) = self.table.find_entry(hash, |entry| entry.slot == slot) else {
-                unreachable!("slot {slot} is not in the table")
-            };
+            let mut bucket = self.bucket_of(slot);
             let entry = bucket.get_mut();
             if entry.referenced && !expired {
                 entry.referenced = false;

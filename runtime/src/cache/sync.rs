@@ -219,8 +219,9 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
     }
 
     /// Stores `value` at the front of its shard's queue, evicting from its tail (see
-    /// [eviction](super#eviction-policy)) until the limits leave room. Returns `false`, storing nothing and dropping any
-    /// old value of `key`, when the value alone weighs more than the shard's byte limit.
+    /// [eviction](super#eviction-policy)) until the limits leave room. Returns `false`, storing
+    /// nothing and dropping any old value of `key`, when the value alone weighs more than the
+    /// shard's byte limit.
     ///
     /// A `get_or_insert_with` of the same key still running will not store its value over this
     /// one.

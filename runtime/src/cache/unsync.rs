@@ -90,9 +90,9 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.peek(key).is_some()
     }
 
-    /// Stores `value` at the front of the queue, evicting from its tail until
-    /// the limits leave room. Returns `false`, storing nothing and dropping any old value
-    /// of `key`, when the value alone weighs more than the byte limit.
+    /// Stores `value` at the front of the queue, evicting from its tail until the limits leave
+    /// room. Returns `false`, storing nothing and dropping any old value of `key`, when the
+    /// value alone weighs more than the byte limit.
     #[inline]
     pub fn insert(&mut self, key: &str, value: V) -> bool {
         let weight = self.weigher.weigh(key, &value);
