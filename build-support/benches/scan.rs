@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use shipwright_build::Builder;
-use shipwright_build::scan::fixture::{generate_site, merge_summary};
+use shipwright_fixtures::{generate_site, merge_summary};
 use shipwright_build::scan::{Roots, scan};
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -33,7 +33,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::format::{ENV_VAR, FILE_NAME};
+use shipwright_core::format::{ENV_VAR, FILE_NAME};
 use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
 use crate::scan::{
@@ -197,7 +197,7 @@ impl Builder {
 
     fn run(&self, roots: &Roots, out_dir: &Path) -> Result<Built, Error> {
         let path = out_dir.join(FILE_NAME);
-        let registry_path = out_dir.join(crate::registry::FILE_NAME);
+        let registry_path = out_dir.join(shipwright_core::registry::FILE_NAME);
         let index_path = out_dir.join(crate::scan::index::FILE_NAME);
         let records_path = out_dir.join(records::FILE_NAME);
         let key = format!(
@@ -263,7 +263,7 @@ impl Builder {
             || write(&path, &crate::write::cache_bytes(&cache)),
             || {
                 rayon::join(
-                    || write(&registry_path, crate::registry::render(&cache).as_bytes()),
+                    || write(&registry_path, shipwright_core::registry::render(&cache).as_bytes()),
                     || write(&records_path, &records::encode(&cache)),
                 )
             },

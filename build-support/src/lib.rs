@@ -9,34 +9,20 @@
 //! }
 //! ```
 //!
-//! The stages, one module each, in data-flow order: [`scan`] finds and reads the files,
-//! [`lex`] splits each into text, expressions and tags and finds its references and variables,
-//! [`analyze`] turns that into hashes, [`graph`] resolves names into the dependency graph,
-//! [`write`](mod@write) puts the [`format::BuildCache`] on disk, and [`Builder`] runs them from `build.rs`.
+//! [`scan`] finds and reads the files under the template roots and analyses each with
+//! [`shipwright_core`] (the lexer, the hashes, the graph), [`Builder`] runs it from `build.rs`
+//! and writes the [`format::BuildCache`] and the template registry into `OUT_DIR`, atomically.
 //!
 //! # Cargo Features
 //!
-//! | feature | default | what it adds |
-//! | --- | --- | --- |
-//! | `scan` | yes | the file walker, the stat index, the writer and [`Builder`] (rayon) |
-//! | `cli` | yes | the `shipwright-templates` command-line tool (clap) |
-//!
-//! With `default-features = false` the crate is the BuildCache format, the lexer and the graph
-//! only: what the macros and the runtime need, without the build-side dependencies.
+//! None: everything here is for `build.rs`. The format, the lexer and the graph, which the
+//! macros and the runtime need too, live in `shipwright-core` (re-exported as [`format`]).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
-pub mod analyze;
-#[cfg(feature = "scan")]
 mod builder;
-pub mod format;
-pub mod graph;
-pub mod lex;
-mod par;
-pub mod registry;
-#[cfg(feature = "scan")]
 pub mod scan;
-#[cfg(feature = "scan")]
-pub mod write;
+mod write;
 
-#[cfg(feature = "scan")]
 pub use builder::{Builder, Built, Error};
+pub use shipwright_core::format;

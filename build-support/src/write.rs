@@ -1,20 +1,9 @@
 //! Writing a file so that a reader sees the old bytes or the new bytes, never a mix.
 //!
-//! ```
-//! use shipwright_build::write::atomic_write;
-//!
-//! let dir = tempfile::tempdir()?;
-//! let path = dir.path().join("shipwright/build-cache.json");
-//! assert!(atomic_write(&path, b"{}")?);
-//! assert!(!atomic_write(&path, b"{}")?, "same bytes: left alone");
-//! assert_eq!(std::fs::read(&path)?, b"{}");
-//! # Ok::<(), std::io::Error>(())
-//! ```
-//!
 //! The bytes go to a temporary file in the same directory, which is then renamed over the
 //! target: a concurrent reader never sees a half-written file. There is no fsync: after a power
 //! loss the file may be empty or cut short, which every reader rejects as malformed (see
-//! [`crate::format::BuildCache::parse`]) instead of taking it as good; the next build writes it
+//! [`shipwright_core::format::BuildCache::parse`]) instead of taking it as good; the next build writes it
 //! again. When the target
 //! already holds the same bytes it is not touched, so its mtime only moves on a real change.
 
@@ -23,11 +12,11 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::format::{BuildCache, TemplateRecord};
+use shipwright_core::format::{BuildCache, TemplateRecord};
 
 /// [`BuildCache::to_bytes`], with the template records written in parallel, by hand: the same
 /// bytes (the tests compare them with serde_json's on every kind of field and string).
-pub fn cache_bytes(cache: &BuildCache) -> Vec<u8> {
+pub(crate) fn cache_bytes(cache: &BuildCache) -> Vec<u8> {
     let templates: Vec<(&String, &TemplateRecord)> = cache.templates.iter().collect();
     let chunks: Vec<Vec<u8>> = templates
         .par_chunks(256)
@@ -68,7 +57,7 @@ pub fn cache_bytes(cache: &BuildCache) -> Vec<u8> {
 mod json {
     use std::io::Write as _;
 
-    use crate::format::TemplateRecord;
+    use shipwright_core::format::TemplateRecord;
 
     pub(super) fn record(out: &mut Vec<u8>, r: &TemplateRecord) {
         out.extend_from_slice(b"{\"id\":");
@@ -165,7 +154,7 @@ mod erased {
 
 /// Writes `bytes` to `path` atomically, creating the parent directory. Returns whether the file
 /// changed.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
@@ -190,7 +179,18 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{DynamicRef, Missing, TemplateError, TemplateRecord};
+    use shipwright_core::format::{DynamicRef, Missing, TemplateError, TemplateRecord};
+
+    #[test]
+    fn writes_once_and_leaves_equal_bytes_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shipwright/build-cache.json");
+        assert!(atomic_write(&path, b"{}").unwrap());
+        assert!(!atomic_write(&path, b"{}").unwrap(), "same bytes: left alone");
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+        assert!(atomic_write(&path, b"[]").unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"[]");
+    }
 
     #[test]
     fn parallel_bytes_equal_serde_bytes() {

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use shipwright_build::Builder;
-use shipwright_build::format::BuildCache;
+use shipwright_core::format::BuildCache;
 use shipwright_build::scan::{Roots, ScanError, Scanned, scan};
 
 fn write(root: &Path, name: &str, text: impl AsRef<[u8]>) {

@@ -26,7 +26,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shipwright_build::format::{BuildCache, TemplateRecord};
+use shipwright_core::format::{BuildCache, TemplateRecord};
 use shipwright_runtime::cache::{TemplateCache, unsync};
 
 #[path = "../tests/support/rng.rs"]

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use shipwright_build::scan::fixture::{generate_site, merge_summary};
+use shipwright_fixtures::{generate_site, merge_summary};
 use shipwright_build::scan::{Roots, scan};
 use shipwright_runtime::planner::{Binding, Change, RebuildPlanner, RenderMode};
 

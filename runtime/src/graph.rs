@@ -1,7 +1,7 @@
 //! The dependency graph of a [`BuildCache`], with dense integer ids.
 //!
 //! ```
-//! use shipwright_build::format::{BuildCache, TemplateRecord};
+//! use shipwright_core::format::{BuildCache, TemplateRecord};
 //! use shipwright_runtime::graph::DependencyGraph;
 //!
 //! # fn record(name: &str, deps: &[&str]) -> TemplateRecord { TemplateRecord::including(name, deps) }
@@ -29,14 +29,14 @@
 //! chain cannot overflow the stack, and a cycle is walked once.
 //!
 //! A dependency name is *resolved* by the build script's own rule
-//! ([`shipwright_build::graph::resolve_name`]: relative to the roots, `./` and `a//b`
+//! ([`shipwright_core::graph::resolve_name`]: relative to the roots, `./` and `a//b`
 //! normalised, nothing outside the root) and must then be a key of
 //! [`BuildCache::templates`]. Other names are listed by [`DependencyGraph::unresolved`].
 
 use std::fmt;
 use std::sync::Arc;
 
-use shipwright_build::format::BuildCache;
+use shipwright_core::format::BuildCache;
 
 /// The dense id of a template in one [`DependencyGraph`]: `0..graph.len()`, in name order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,7 +110,7 @@ impl DependencyGraph {
             let from = TemplateId(index as u32);
             let start = deps.len();
             for written in &record.deps {
-                let resolved = shipwright_build::graph::resolve_name(written).ok();
+                let resolved = shipwright_core::graph::resolve_name(written).ok();
                 match resolved.as_deref().and_then(|name| ids.get(name)) {
                     Some(&to) if !deps[start..].contains(&to) => deps.push(to),
                     Some(_) => {}
@@ -389,7 +389,7 @@ impl fmt::Debug for DependencyGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shipwright_build::format::TemplateRecord;
+    use shipwright_core::format::TemplateRecord;
 
     fn build(templates: &[(&str, &[&str])]) -> BuildCache {
         let mut build = BuildCache::new(vec!["templates".into()]);

@@ -13,7 +13,7 @@ pub use cache::{CacheStats, TemplateCache};
 pub use graph::{DependencyGraph, TemplateId};
 pub use monitor::PerformanceMonitor;
 pub use planner::{Binding, Change, Decision, Plan, Reason, RebuildPlanner, RenderMode};
-pub use shipwright_build::format::{BuildCache, FormatError};
+pub use shipwright_core::format::{BuildCache, FormatError};
 #[doc(hidden)]
 pub use template::__private;
 pub use template::{DynamicRef, Template, TemplateInfo, find_template};

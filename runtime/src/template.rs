@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn the_registry_macro_names_the_file_the_build_script_writes() {
         let macro_source = include_str!("template.rs");
-        let needle = format!("\"/{}\"", shipwright_build::registry::FILE_NAME);
+        let needle = format!("\"/{}\"", shipwright_core::registry::FILE_NAME);
         assert!(
             macro_source.contains(&needle),
             "embedded_templates! must include {needle}"

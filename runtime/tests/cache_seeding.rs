@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shipwright_build::format::{BuildCache, FormatError, TemplateRecord, template_id};
+use shipwright_core::format::{BuildCache, FormatError, TemplateRecord, template_id};
 use shipwright_runtime::cache::TemplateCache;
 
 fn record(name: &str, deps: &[&str]) -> TemplateRecord {

@@ -1,6 +1,6 @@
 //! The dependency graph of BuildCaches read from bytes, as the application gets them.
 
-use shipwright_build::format::{BuildCache, TemplateRecord};
+use shipwright_core::format::{BuildCache, TemplateRecord};
 use shipwright_runtime::graph::{DependencyGraph, TemplateId};
 
 fn record(name: &str, deps: Vec<String>) -> TemplateRecord {

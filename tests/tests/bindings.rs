@@ -1,9 +1,9 @@
 //! What `#[derive(Template)]`, `template!` and `embedded_templates!` embed, checked against the
 //! BuildCache this crate's build script wrote and against the files.
 
-use shipwright_build::analyze::content_hash;
-use shipwright_build::format::{BuildCache, ENV_VAR};
-use shipwright_build::registry::tree_hash;
+use shipwright_core::analyze::content_hash;
+use shipwright_core::format::{BuildCache, ENV_VAR};
+use shipwright_core::registry::tree_hash;
 use shipwright_runtime::{Template, TemplateInfo, find_template, template};
 use shipwright_tests::{Home, Nav, registry};
 

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 mod support;
 use support::{copy_dir, target_dir};
 
-use shipwright_build::analyze::content_hash;
+use shipwright_core::analyze::content_hash;
 
 /// What the app's binary printed.
 #[derive(Debug, Clone, PartialEq, Eq)]

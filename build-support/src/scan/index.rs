@@ -183,7 +183,7 @@ pub struct Index {
     pub cache: FileStat,
     /// The stat of the records side file written with it ([`super::records`]).
     pub records: FileStat,
-    /// The stat of the template registry written with it ([`crate::registry`]).
+    /// The stat of the template registry written with it ([`shipwright_core::registry`]).
     pub registry: FileStat,
     /// The warnings of that scan, to print again when nothing changed.
     pub warnings: Vec<String>,

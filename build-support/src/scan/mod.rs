@@ -24,8 +24,6 @@
 //! [`BuildCache::errors`].
 
 mod binary;
-#[doc(hidden)]
-pub mod fixture;
 pub mod index;
 pub mod records;
 mod walk;
@@ -36,13 +34,13 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::format::{BuildCache, TemplateError, TemplateRecord};
-use crate::graph::link;
-use crate::lex::refs::Target;
+use shipwright_core::format::{BuildCache, TemplateError, TemplateRecord};
+use shipwright_core::graph::link;
+use shipwright_core::lex::refs::Target;
 use index::{FileStat, Index};
 use walk::{Found, walk};
 
-pub use crate::format::DEFAULT_EXTENSIONS;
+pub use shipwright_core::format::DEFAULT_EXTENSIONS;
 
 /// The template roots and which files count as templates.
 #[derive(Debug, Clone)]
@@ -476,7 +474,7 @@ fn read_and_analyse(roots: &Roots, file: &Found, dir: &mut Directory, bytes: &mu
             ));
         }
     };
-    let (record, error) = crate::analyze::record(&file.name, file.root, src);
+    let (record, error) = shipwright_core::analyze::record(&file.name, file.root, src);
     FileResult::Read {
         record,
         error,
@@ -543,7 +541,7 @@ fn read_file(file: &Found, dir: &mut Directory, bytes: &mut Vec<u8>) -> std::io:
 #[cold]
 fn line_of_reference(path: &Path, dep: &str) -> Option<u32> {
     let src = std::fs::read_to_string(path).ok()?;
-    let analysis = crate::analyze::analyze(&src).ok()?;
+    let analysis = shipwright_core::analyze::analyze(&src).ok()?;
     analysis
         .references
         .iter()

@@ -12,7 +12,7 @@
 //! scan starts over from nothing.
 //!
 //! ```
-//! use shipwright_build::format::{BuildCache, TemplateRecord};
+//! use shipwright_core::format::{BuildCache, TemplateRecord};
 //! use shipwright_build::scan::records;
 //!
 //! let mut cache = BuildCache::new(vec!["templates".into()]);
@@ -26,9 +26,11 @@ use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use super::binary::{Reader, Writer};
 use super::index::FileStat;
-use crate::format::{BuildCache, DynamicRef, Missing, TemplateError, TemplateRecord};
+use shipwright_core::format::{BuildCache, DynamicRef, Missing, TemplateError, TemplateRecord};
 
 const HEADER: &str = "shipwright-scan-records 2";
 
@@ -47,9 +49,9 @@ pub fn encode(cache: &BuildCache) -> Vec<u8> {
     // makes every comparison of a search a `memcmp`.
     let numbers: HashMap<&str, u64> = names.iter().enumerate().map(|(at, name)| (*name, at as u64 + 1)).collect();
     let records: Vec<&TemplateRecord> = cache.templates.values().collect();
-    let chunks = crate::par::map(&records.chunks(512).collect::<Vec<_>>(), |chunk| {
+    let chunks = records.par_chunks(512).map(|chunk| {
         let mut w = Writer::bare(128 * chunk.len());
-        for r in *chunk {
+        for r in chunk {
             w.len(r.root);
             for digest in [&r.id, &r.hash, &r.static_hash, &r.interface_hash] {
                 w.hex(digest);
@@ -72,7 +74,7 @@ pub fn encode(cache: &BuildCache) -> Vec<u8> {
             list(&mut w, &r.vars, |w, var| w.str(var));
         }
         w.into_bytes()
-    });
+    }).collect::<Vec<_>>();
     let size = names.iter().map(|n| n.len() + 2).sum::<usize>()
         + chunks.iter().map(Vec::len).sum::<usize>();
     let mut w = Writer::new(HEADER, size + 1024);

@@ -14,7 +14,7 @@ mod support;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use shipwright_build::analyze::content_hash;
+use shipwright_core::analyze::content_hash;
 use shipwright_runtime::dev::{DEFAULT_DEBOUNCE, Event, Watcher};
 use shipwright_runtime::{RebuildPlanner, RenderMode};
 use support::{App, Browser, Templates};

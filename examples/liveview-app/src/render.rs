@@ -89,7 +89,7 @@ impl Renderer {
         let mut env = Environment::new();
         let loader_cache = Arc::clone(&cache);
         env.set_loader(move |name| {
-            let name = shipwright_build::graph::resolve_name(name)
+            let name = shipwright_core::graph::resolve_name(name)
                 .map_err(|why| minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, format!("{name}: {why}")))?;
             let loaded = loader_cache.try_get_or_insert_with(&name, || load(&sources, &name));
             let text = match loaded {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
-use shipwright_build::format::{BuildCache, ENV_VAR, FormatError};
+use shipwright_core::format::{BuildCache, ENV_VAR, FormatError};
 
 /// What expansion reads from the compiling crate's environment.
 ///

@@ -77,7 +77,7 @@ pub fn template_with(input: TokenStream, env: &Env) -> TokenStream {
 mod tests {
     use super::*;
     use quote::quote;
-    use shipwright_build::format::DynamicRef;
+    use shipwright_core::format::DynamicRef;
 
     fn site() -> valid::tests::Fixture {
         let mut fixture = valid::tests::site();
@@ -104,7 +104,7 @@ mod tests {
         let cache = &fixture.cache;
         let home = &cache.templates["pages/home.html"];
         let (id, hash) = (&home.id, &home.hash);
-        let tree = shipwright_build::registry::tree_hash(cache, "pages/home.html").unwrap();
+        let tree = shipwright_core::registry::tree_hash(cache, "pages/home.html").unwrap();
         let expected = quote! {
             #[automatically_derived]
             impl<'a, T: Clone> ::shipwright_runtime::__private::Template for Home<'a, T>

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::Path;
 
-use shipwright_build::analyze::content_hash;
-use shipwright_build::format::{BuildCache, ENV_VAR, FormatError, TemplateRecord, VERSION};
-use shipwright_build::registry::tree_hash;
+use shipwright_core::analyze::content_hash;
+use shipwright_core::format::{BuildCache, ENV_VAR, FormatError, TemplateRecord, VERSION};
+use shipwright_core::registry::tree_hash;
 use syn::{Error, LitStr, Result};
 
 use crate::cache::{self, CacheError, Env};
@@ -26,7 +26,7 @@ pub(crate) struct Bound {
     /// The files of the transitive dependencies, in the record's (sorted) order, that no
     /// earlier expansion in this process made rustc track.
     pub(crate) track: Vec<String>,
-    /// See `shipwright_build::registry::tree_hash`.
+    /// See `shipwright_core::registry::tree_hash`.
     pub(crate) tree_hash: String,
 }
 
@@ -293,7 +293,7 @@ fn cache_error(lit: &LitStr, err: &CacheError) -> Error {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use shipwright_build::format::{Missing, TemplateError, template_id};
+    use shipwright_core::format::{Missing, TemplateError, template_id};
 
     /// A manifest directory with `templates/`, and a BuildCache over it whose hashes are right.
     pub(crate) struct Fixture {

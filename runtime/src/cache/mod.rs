@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use shipwright_build::format::{BuildCache, TemplateRecord, template_id};
+//! use shipwright_core::format::{BuildCache, TemplateRecord, template_id};
 //! use shipwright_runtime::cache::TemplateCache;
 //!
 //! # fn record(name: &str, deps: &[&str]) -> TemplateRecord {

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shipwright_build::format::BuildCache;
+use shipwright_core::format::BuildCache;
 
 use super::clock::Clock;
 use super::shard::Limits;

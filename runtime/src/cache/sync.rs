@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use hashbrown::HashTable;
 use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
-use shipwright_build::format::{BuildCache, FormatError};
+use shipwright_core::format::{BuildCache, FormatError};
 
 use super::clock::Clock;
 use super::options::{CacheBuilder, DefaultWeigher, Parts, Weigher};

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use shipwright_build::format::{BuildCache, TemplateRecord};
+use shipwright_core::format::{BuildCache, TemplateRecord};
 
 use super::clock::Clock;
 use super::{CacheStats, TemplateCache, unsync};

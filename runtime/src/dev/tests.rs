@@ -3,8 +3,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use shipwright_build::analyze::content_hash;
-use shipwright_build::format::BuildCache;
+use shipwright_core::analyze::content_hash;
+use shipwright_core::format::BuildCache;
 
 use super::track::{Mode, Tracker};
 use super::*;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use shipwright_build::analyze::content_hash;
-use shipwright_build::format::DEFAULT_EXTENSIONS;
+use shipwright_core::analyze::content_hash;
+use shipwright_core::format::DEFAULT_EXTENSIONS;
 
 use super::event::{Batch, Event, TemplateFile, WatchError};
 use crate::planner::{Change, Decision, Plan, Reason, RebuildPlanner};

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use shipwright_runtime::planner::{Binding, Change, Decision, RebuildPlanner, RenderMode};
-//! # use shipwright_build::format::BuildCache;
+//! # use shipwright_core::format::BuildCache;
 //! # fn build(files: &[(&str, &str)]) -> BuildCache {
 //! #     let dir = tempfile::tempdir().unwrap();
 //! #     for (name, text) in files { std::fs::write(dir.path().join(name), text).unwrap(); }
@@ -38,7 +38,7 @@
 //! Decisions are always against the BuildCache the binary was built with (the baseline): the
 //! planner remembers every file that differs from it, so an edit and its undo end in
 //! `Unchanged`. Changed files are lexed with the build script's own lexer
-//! ([`shipwright_build::analyze`]).
+//! ([`shipwright_core::analyze`]).
 //!
 //! # The rules
 //!
@@ -64,17 +64,17 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use shipwright_build::analyze::{Analysis, analyze, content_hash};
-use shipwright_build::format::{BuildCache, DEFAULT_EXTENSIONS, DynamicRef};
-use shipwright_build::graph::resolve_name;
-use shipwright_build::lex::{LexError, Part, lex, line_of};
+use shipwright_core::analyze::{Analysis, analyze, content_hash};
+use shipwright_core::format::{BuildCache, DEFAULT_EXTENSIONS, DynamicRef};
+use shipwright_core::graph::resolve_name;
+use shipwright_core::lex::{LexError, Part, lex, line_of};
 
 pub use plan::Plan;
 pub use reason::{Decision, Reason};
 
 use crate::graph::{DependencyGraph, TemplateId};
 use crate::template::{Template, TemplateInfo};
-use shipwright_build::format::TemplateRecord;
+use shipwright_core::format::TemplateRecord;
 
 /// How the app renders its templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

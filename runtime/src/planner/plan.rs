@@ -7,7 +7,7 @@
 //! templates extend therefore costs a few words per template, not three strings.
 //!
 //! ```
-//! # use shipwright_build::format::BuildCache;
+//! # use shipwright_core::format::BuildCache;
 //! # fn build(files: &[(&str, &str)]) -> BuildCache {
 //! #     let dir = tempfile::tempdir().unwrap();
 //! #     for (name, text) in files { std::fs::write(dir.path().join(name), text).unwrap(); }

@@ -1,7 +1,7 @@
 //! One template in, its record out: hashes, references and root variables.
 //!
 //! ```
-//! use shipwright_build::analyze::analyze;
+//! use shipwright_core::analyze::analyze;
 //!
 //! let before = analyze("<h1>{{ title }}</h1>{% include 'nav.html' %}").unwrap();
 //! let text_edit = analyze("<h2>{{ title }}</h2>{% include 'nav.html' %}").unwrap();
@@ -94,9 +94,9 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
 /// content hash as both partial hashes, so any edit to it changes them all.
 ///
 /// ```
-/// let (record, error) = shipwright_build::analyze::record("a.html", 0, "{% include 'b.html' %}");
+/// let (record, error) = shipwright_core::analyze::record("a.html", 0, "{% include 'b.html' %}");
 /// assert_eq!((record.deps, error), (vec!["b.html".to_string()], None));
-/// let (record, error) = shipwright_build::analyze::record("bad.html", 0, "\n{% if");
+/// let (record, error) = shipwright_core::analyze::record("bad.html", 0, "\n{% if");
 /// assert_eq!((record.interface_hash.len(), error.unwrap().line), (64, 2));
 /// ```
 pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<TemplateError>) {

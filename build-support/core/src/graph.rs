@@ -1,8 +1,8 @@
 //! The dependency graph: names resolved, transitive closures, missing references, cycles.
 //!
 //! ```
-//! use shipwright_build::format::{BuildCache, TemplateRecord};
-//! use shipwright_build::graph::{link, resolve_name};
+//! use shipwright_core::format::{BuildCache, TemplateRecord};
+//! use shipwright_core::graph::{link, resolve_name};
 //!
 //! let mut cache = BuildCache::new(vec!["templates".into()]);
 //! cache.templates.insert("page.html".into(), TemplateRecord::including("page.html", &["./base.html", "nav.html"]));

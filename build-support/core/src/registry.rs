@@ -3,8 +3,8 @@
 //! enumerate every template of the crate.
 //!
 //! ```
-//! use shipwright_build::format::{BuildCache, TemplateRecord, template_id};
-//! use shipwright_build::registry::{render, tree_hash};
+//! use shipwright_core::format::{BuildCache, TemplateRecord, template_id};
+//! use shipwright_core::registry::{render, tree_hash};
 //!
 //! let mut cache = BuildCache::new(vec!["templates".into()]);
 //! cache.templates.insert("home.html".into(), TemplateRecord {

@@ -27,8 +27,8 @@ use std::process::{Command, Stdio};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use serde::Deserialize;
-use shipwright_build::analyze::analyze;
-use shipwright_build::lex::{self, Part, line_of};
+use shipwright_core::analyze::analyze;
+use shipwright_core::lex::{self, Part, line_of};
 
 mod generator;
 

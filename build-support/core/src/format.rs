@@ -1,7 +1,7 @@
 //! The BuildCache file: types, serde and the version check.
 //!
 //! ```
-//! use shipwright_build::format::{BuildCache, FORMAT, VERSION};
+//! use shipwright_core::format::{BuildCache, FORMAT, VERSION};
 //!
 //! let json = format!(r#"{{"format":"{FORMAT}","version":{VERSION},"roots":["templates"],
 //!     "templates":{{}},"missing":[],"cycles":[],"errors":[]}}"#);
@@ -91,7 +91,7 @@ impl TemplateRecord {
     /// without writing files.
     ///
     /// ```
-    /// let record = shipwright_build::format::TemplateRecord::including("page.html", &["base.html"]);
+    /// let record = shipwright_core::format::TemplateRecord::including("page.html", &["base.html"]);
     /// assert_eq!(record.deps, ["base.html"]);
     /// ```
     pub fn including(name: &str, deps: &[&str]) -> TemplateRecord {
@@ -136,7 +136,7 @@ pub struct TemplateError {
 /// The stable id of a template: the first 16 hex digits of blake3 over its name.
 ///
 /// ```
-/// assert_eq!(shipwright_build::format::template_id("pages/home.html").len(), 16);
+/// assert_eq!(shipwright_core::format::template_id("pages/home.html").len(), 16);
 /// ```
 pub fn template_id(name: &str) -> String {
     let mut hasher = blake3::Hasher::new();

@@ -1,7 +1,7 @@
 //! References to other templates: `extends`, `include`, `import`, `from … import`.
 //!
 //! ```
-//! use shipwright_build::lex::{lex, refs::{references, RefKind, Target}};
+//! use shipwright_core::lex::{lex, refs::{references, RefKind, Target}};
 //!
 //! let src = "{% extends 'base.html' %}\n{% include ['a.html', 'b.html'] ignore missing %}\n\
 //!            {% include 'icons/' ~ name %}";

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use shipwright_build::format::BuildCache;
-use shipwright_build::graph::resolve_name;
+use shipwright_core::format::BuildCache;
+use shipwright_core::graph::resolve_name;
 
 /// Every edge: `(from, to, kind)` with kind `dep`, `missing` or `dynamic`.
 fn edges(cache: &BuildCache) -> Vec<(&str, String, &'static str)> {

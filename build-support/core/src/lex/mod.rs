@@ -1,7 +1,7 @@
 //! The lexer for the Jinja family (Jinja2, minijinja, askama, Tera, Django share the syntax).
 //!
 //! ```
-//! use shipwright_build::lex::{lex, Part, TokenKind};
+//! use shipwright_core::lex::{lex, Part, TokenKind};
 //!
 //! let lexed = lex("Hi {{ user.name }}!{# note #}{% include 'nav.html' %}").unwrap();
 //! assert!(matches!(lexed.parts[0], Part::Text { text: "Hi ", .. }));

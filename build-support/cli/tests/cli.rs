@@ -36,7 +36,7 @@ fn scan_prints_the_build_cache_with_relative_names() {
     let dir = site();
     let out = run(dir.path(), &["scan", "templates"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let cache = shipwright_build::format::BuildCache::parse(&out.stdout, "stdout").unwrap();
+    let cache = shipwright_core::format::BuildCache::parse(&out.stdout, "stdout").unwrap();
     assert_eq!(cache.roots, ["templates"]);
     assert_eq!(cache.templates.keys().collect::<Vec<_>>(), ["base.html", "home.html", "macros.html", "nav.html"]);
     assert_eq!(cache.templates["home.html"].dynamic[0].line, 2);

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use shipwright_build::format::BuildCache;
+use shipwright_core::format::BuildCache;
 use shipwright_build::scan::{Roots, scan};
 
 #[derive(Parser)]
@@ -106,7 +106,7 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn known<'c>(cache: &'c BuildCache, name: &str) -> Result<&'c shipwright_build::format::TemplateRecord, ExitCode> {
+fn known<'c>(cache: &'c BuildCache, name: &str) -> Result<&'c shipwright_core::format::TemplateRecord, ExitCode> {
     cache.templates.get(name).ok_or_else(|| {
         let mut close: Vec<(usize, &String)> = cache.templates.keys().map(|k| (draw::distance(k, name), k)).collect();
         close.sort();

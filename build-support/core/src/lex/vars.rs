@@ -1,7 +1,7 @@
 //! The root variables a template reads: the names its context must provide.
 //!
 //! ```
-//! use shipwright_build::lex::{lex, vars::root_variables};
+//! use shipwright_core::lex::{lex, vars::root_variables};
 //!
 //! let src = "{% set title = page.title %}{% for item in items %}{{ item.name|upper }}\
 //!            {{ loop.index }}{% endfor %}{{ title }} {{ user.name is defined }}";

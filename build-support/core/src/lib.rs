@@ -1,0 +1,37 @@
+//! What the Shipwright build script, macros and runtime share: the BuildCache format, the
+//! template lexer, the analysis that turns a template into its record, and the dependency graph.
+//!
+//! ```
+//! use shipwright_core::analyze::record;
+//!
+//! let (home, error) = record("home.html", 0, "{% extends 'base.html' %}{{ title }}");
+//! assert!(error.is_none());
+//! assert_eq!(home.deps, ["base.html"]);
+//! assert_eq!(home.vars, ["title"]);
+//! ```
+//!
+//! The stages, one module each, in data-flow order: [`lex`] splits a template into text,
+//! expressions and tags and finds its references and variables, [`analyze`] turns that into a
+//! [`format::TemplateRecord`] with its hashes, [`graph`] resolves names into the dependency graph,
+//! [`registry`] writes the Rust source that embeds every template, and [`format`] reads and writes
+//! the BuildCache file.
+//!
+//! Why a crate of its own: the build script (`shipwright-build`), the derive
+//! (`shipwright-derive`) and the runtime (`shipwright-runtime`) must read templates with the very
+//! same lexer and agree on one record; none of them should pull in another's dependencies (the
+//! scanner's file walking, the runtime's cache, the tool's argument parser).
+//!
+//! # Cargo Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `parallel` | no | linking and registry generation over many templates on every core (rayon) |
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod analyze;
+pub mod format;
+pub mod graph;
+pub mod lex;
+mod par;
+pub mod registry;
