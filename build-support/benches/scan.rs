@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use shipwright_build::Builder;
-use shipwright_fixtures::{generate_site, merge_summary};
 use shipwright_build::scan::{Roots, scan};
+use shipwright_fixtures::{generate_site, merge_summary};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -35,7 +35,9 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
 
 /// Writes the page cache, dentries and inodes back and drops them; `false` if not allowed.
 fn drop_page_cache() -> bool {
-    std::process::Command::new("sync").status().is_ok_and(|s| s.success())
+    std::process::Command::new("sync")
+        .status()
+        .is_ok_and(|s| s.success())
         && std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
 }
 
@@ -51,26 +53,59 @@ fn main() {
     let (pages, runs) = if smoke { (500, 3) } else { (10_000 - 264, 15) };
     let dir = tempfile::tempdir().unwrap();
     let files = generate_site(&dir.path().join("templates"), pages);
-    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
-    println!("site: {} templates, {:.1} MiB, {} threads", files.len(), bytes as f64 / 1048576.0, rayon::current_num_threads());
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    println!(
+        "site: {} templates, {:.1} MiB, {} threads",
+        files.len(),
+        bytes as f64 / 1048576.0,
+        rayon::current_num_threads()
+    );
 
-    let read_and_hash = || files.par_iter().map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64).sum::<u64>();
+    let read_and_hash = || {
+        files
+            .par_iter()
+            .map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64)
+            .sum::<u64>()
+    };
     let floor = time(runs, read_and_hash);
     // The floor of a re-scan: stat every file, in parallel (git's index check does the same).
-    let stat_floor = time(runs, || files.par_iter().map(|f| std::fs::metadata(f).unwrap().len()).sum::<u64>());
-    let floor_sequential = time(runs, || files.iter().map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64).sum::<u64>());
+    let stat_floor = time(runs, || {
+        files
+            .par_iter()
+            .map(|f| std::fs::metadata(f).unwrap().len())
+            .sum::<u64>()
+    });
+    let floor_sequential = time(runs, || {
+        files
+            .iter()
+            .map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64)
+            .sum::<u64>()
+    });
     let mut n = 0;
     let cold = time(runs, || {
         n += 1;
         let out = dir.path().join(format!("out-cold-{n}"));
-        let built = Builder::new().manifest_dir(dir.path()).out_dir(&out).cargo_directives(false).build().unwrap();
+        let built = Builder::new()
+            .manifest_dir(dir.path())
+            .out_dir(&out)
+            .cargo_directives(false)
+            .build()
+            .unwrap();
         assert_eq!(built.templates, files.len());
         built
     });
     let roots = Roots::new(vec![(dir.path().join("templates"), "templates".into())]);
     let scan_only = time(runs, || scan(&roots, None).unwrap().cache.templates.len());
     let warm_out = dir.path().join("out-warm");
-    let builder = || Builder::new().manifest_dir(dir.path()).out_dir(&warm_out).cargo_directives(false);
+    let builder = || {
+        Builder::new()
+            .manifest_dir(dir.path())
+            .out_dir(&warm_out)
+            .cargo_directives(false)
+    };
     builder().build().unwrap();
     std::thread::sleep(Duration::from_millis(50)); // out of the index's racy window
     let rescan = time(runs, || {
@@ -84,7 +119,15 @@ fn main() {
     let mut flip = false;
     let one_edit = time(runs, || {
         flip = !flip;
-        std::fs::write(edited, if flip { original.replace("Page", "Side") } else { original.clone() }).unwrap();
+        std::fs::write(
+            edited,
+            if flip {
+                original.replace("Page", "Side")
+            } else {
+                original.clone()
+            },
+        )
+        .unwrap();
         builder().build().unwrap()
     });
 
@@ -99,7 +142,14 @@ fn main() {
             drop_page_cache();
             let out = dir.path().join(format!("out-disk-{n}"));
             let start = Instant::now();
-            black_box(Builder::new().manifest_dir(dir.path()).out_dir(&out).cargo_directives(false).build().unwrap());
+            black_box(
+                Builder::new()
+                    .manifest_dir(dir.path())
+                    .out_dir(&out)
+                    .cargo_directives(false)
+                    .build()
+                    .unwrap(),
+            );
             cold.push(start.elapsed());
         }
         (median(floor), median(cold))
@@ -107,30 +157,81 @@ fn main() {
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("floor (read + blake3, parallel)   {:>8.2} ms", ms(floor));
-    println!("floor (read + blake3, sequential) {:>8.2} ms", ms(floor_sequential));
-    println!("cold scan (scan(): walk, read, hash, lex, graph) {:>8.2} ms   {:.2}x the floor", ms(scan_only), ms(scan_only) / ms(floor));
-    println!("cold build (Builder::build: + BuildCache, registry, index written) {:>8.2} ms   {:.2}x the floor (target <= 1.3x)", ms(cold), ms(cold) / ms(floor));
-    println!("floor (stat every file, parallel) {:>8.2} ms", ms(stat_floor));
-    println!("re-scan, nothing changed          {:>8.2} ms   {:.2}x the stat floor (target <= 15 ms)", ms(rescan), ms(rescan) / ms(stat_floor));
+    println!(
+        "floor (read + blake3, sequential) {:>8.2} ms",
+        ms(floor_sequential)
+    );
+    println!(
+        "cold scan (scan(): walk, read, hash, lex, graph) {:>8.2} ms   {:.2}x the floor",
+        ms(scan_only),
+        ms(scan_only) / ms(floor)
+    );
+    println!(
+        "cold build (Builder::build: + BuildCache, registry, index written) {:>8.2} ms   {:.2}x the floor (target <= 1.3x)",
+        ms(cold),
+        ms(cold) / ms(floor)
+    );
+    println!(
+        "floor (stat every file, parallel) {:>8.2} ms",
+        ms(stat_floor)
+    );
+    println!(
+        "re-scan, nothing changed          {:>8.2} ms   {:.2}x the stat floor (target <= 15 ms)",
+        ms(rescan),
+        ms(rescan) / ms(stat_floor)
+    );
     println!("re-scan, one file edited          {:>8.2} ms", ms(one_edit));
     match from_disk {
         Some((floor, cold)) => {
-            println!("from disk (page cache dropped): floor {:>8.2} ms", ms(floor));
-            println!("from disk (page cache dropped): cold build {:>8.2} ms   {:.2}x that floor", ms(cold), ms(cold) / ms(floor));
+            println!(
+                "from disk (page cache dropped): floor {:>8.2} ms",
+                ms(floor)
+            );
+            println!(
+                "from disk (page cache dropped): cold build {:>8.2} ms   {:.2}x that floor",
+                ms(cold),
+                ms(cold) / ms(floor)
+            );
         }
-        None => println!("from disk: not measured (the smoke run, or not allowed to drop the page cache)"),
+        None => println!(
+            "from disk: not measured (the smoke run, or not allowed to drop the page cache)"
+        ),
     }
 
     let json = |pairs: &[(&str, f64)]| -> serde_json::Value {
-        pairs.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>().into()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
     };
     let mut metrics = serde_json::Map::new();
-    metrics.insert("scan_10k_cold".into(), json(&[("shipwright", ms(cold)), ("shipwright_scan_only", ms(scan_only)), ("floor_read_blake3", ms(floor)), ("floor_read_blake3_sequential", ms(floor_sequential))]));
-    metrics.insert("scan_10k_rescan_unchanged".into(), json(&[("shipwright", ms(rescan)), ("floor_stat", ms(stat_floor))]));
-    metrics.insert("scan_10k_rescan_one_edit".into(), json(&[("shipwright", ms(one_edit))]));
+    metrics.insert(
+        "scan_10k_cold".into(),
+        json(&[
+            ("shipwright", ms(cold)),
+            ("shipwright_scan_only", ms(scan_only)),
+            ("floor_read_blake3", ms(floor)),
+            ("floor_read_blake3_sequential", ms(floor_sequential)),
+        ]),
+    );
+    metrics.insert(
+        "scan_10k_rescan_unchanged".into(),
+        json(&[("shipwright", ms(rescan)), ("floor_stat", ms(stat_floor))]),
+    );
+    metrics.insert(
+        "scan_10k_rescan_one_edit".into(),
+        json(&[("shipwright", ms(one_edit))]),
+    );
     if let Some((floor, cold)) = from_disk {
-        metrics.insert("scan_10k_cold_from_disk".into(), json(&[("shipwright", ms(cold)), ("floor_read_blake3", ms(floor))]));
+        metrics.insert(
+            "scan_10k_cold_from_disk".into(),
+            json(&[("shipwright", ms(cold)), ("floor_read_blake3", ms(floor))]),
+        );
     }
-    let units = metrics.keys().map(|k| (k.clone(), serde_json::json!("ms"))).collect();
+    let units = metrics
+        .keys()
+        .map(|k| (k.clone(), serde_json::json!("ms")))
+        .collect();
     merge_summary(units, metrics);
 }

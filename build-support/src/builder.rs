@@ -33,13 +33,13 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use shipwright_core::format::{ENV_VAR, FILE_NAME};
 use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
 use crate::scan::{
     DEFAULT_EXTENSIONS, Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan, scan_unwalked,
 };
 use crate::write::atomic_write;
+use shipwright_core::format::{ENV_VAR, FILE_NAME};
 
 /// Configures and runs a scan from `build.rs`.
 #[derive(Debug, Clone)]
@@ -216,9 +216,13 @@ impl Builder {
             // The outputs as this index saw them written: a replaced or touched one is written
             // again.
             let intact = |path: &Path, stat: &FileStat| {
-                FileStat::of(usize::MAX, "", path).is_ok_and(|now| stat.same_as(&now, index.written_ns))
+                FileStat::of(usize::MAX, "", path)
+                    .is_ok_and(|now| stat.same_as(&now, index.written_ns))
             };
-            if moved.is_empty() && intact(&path, &index.cache) && intact(&registry_path, &index.registry) {
+            if moved.is_empty()
+                && intact(&path, &index.cache)
+                && intact(&registry_path, &index.registry)
+            {
                 let warnings = index.warnings.clone();
                 return Ok(Built {
                     path,
@@ -237,7 +241,9 @@ impl Builder {
         // A walk that met nothing to report, and no directory moved since: the index's list is
         // the tree's, and only the files that moved are read.
         let scanned = match (previous, moved) {
-            (Some((index, cache)), Some(moved)) if index.walk_clean => scan_unwalked(roots, index, cache, &moved),
+            (Some((index, cache)), Some(moved)) if index.walk_clean => {
+                scan_unwalked(roots, index, cache, &moved)
+            }
             (previous, _) => scan(roots, previous)?,
         };
         let Scanned {
@@ -263,7 +269,12 @@ impl Builder {
             || write(&path, &crate::write::cache_bytes(&cache)),
             || {
                 rayon::join(
-                    || write(&registry_path, shipwright_core::registry::render(&cache).as_bytes()),
+                    || {
+                        write(
+                            &registry_path,
+                            shipwright_core::registry::render(&cache).as_bytes(),
+                        )
+                    },
                     || write(&records_path, &records::encode(&cache)),
                 )
             },

@@ -186,7 +186,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shipwright/build-cache.json");
         assert!(atomic_write(&path, b"{}").unwrap());
-        assert!(!atomic_write(&path, b"{}").unwrap(), "same bytes: left alone");
+        assert!(
+            !atomic_write(&path, b"{}").unwrap(),
+            "same bytes: left alone"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), b"{}");
         assert!(atomic_write(&path, b"[]").unwrap());
         assert_eq!(std::fs::read(&path).unwrap(), b"[]");

@@ -4,8 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use shipwright_build::Builder;
-use shipwright_core::format::BuildCache;
 use shipwright_build::scan::{Roots, ScanError, Scanned, scan};
+use shipwright_core::format::BuildCache;
 
 fn write(root: &Path, name: &str, text: impl AsRef<[u8]>) {
     let path = root.join(name);
@@ -376,10 +376,18 @@ fn rescans_reuse_unchanged_files_and_catch_every_change() {
     assert_eq!(fs::read_to_string(&registry).unwrap(), registry_text);
     past_racy_window();
     // A registry changed behind the build's back (same length, other bytes) is written again.
-    fs::write(&registry, registry_text.replace("partials/nav.html", "partials/NAV.html")).unwrap();
+    fs::write(
+        &registry,
+        registry_text.replace("partials/nav.html", "partials/NAV.html"),
+    )
+    .unwrap();
     let repaired = builder(dir.path()).build().unwrap();
     assert_eq!(repaired.analysed, 0, "the templates did not move");
-    assert_eq!(fs::read_to_string(&registry).unwrap(), registry_text, "the registry is the scan's again");
+    assert_eq!(
+        fs::read_to_string(&registry).unwrap(),
+        registry_text,
+        "the registry is the scan's again"
+    );
     past_racy_window();
 
     // A touch with the same bytes: re-read, same BuildCache bytes.
@@ -567,7 +575,13 @@ fn moved_files_names_exactly_the_files_whose_stat_moved() {
     use shipwright_build::scan::moved_files;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("templates");
-    for name in ["top.html", "a/one.html", "a/two.html", "a/b/deep.html", "c/three.html"] {
+    for name in [
+        "top.html",
+        "a/one.html",
+        "a/two.html",
+        "a/b/deep.html",
+        "c/three.html",
+    ] {
         write(&root, name, format!("<p>{name}</p>"));
     }
     builder(dir.path()).build().unwrap();
@@ -575,18 +589,32 @@ fn moved_files_names_exactly_the_files_whose_stat_moved() {
     let index = Index::load(&dir.path().join("out").join(index::FILE_NAME)).unwrap();
     let roots = Roots::new(vec![(root.clone(), "templates".into())]);
     let at = |name: &str| index.files.iter().position(|f| f.name == name).unwrap();
-    assert_eq!(moved_files(&roots, &index), Vec::<usize>::new(), "nothing moved");
+    assert_eq!(
+        moved_files(&roots, &index),
+        Vec::<usize>::new(),
+        "nothing moved"
+    );
 
     write(&root, "top.html", "<p>top, edited</p>");
     write(&root, "a/b/deep.html", "<p>deep, edited</p>");
     fs::remove_file(root.join("c/three.html")).unwrap();
     let mut want = vec![at("top.html"), at("a/b/deep.html"), at("c/three.html")];
     want.sort_unstable();
-    assert_eq!(moved_files(&roots, &index), want, "edited at the root and deep down, and gone");
+    assert_eq!(
+        moved_files(&roots, &index),
+        want,
+        "edited at the root and deep down, and gone"
+    );
 
     // A directory that can no longer be opened: all its files moved.
     fs::rename(root.join("a"), dir.path().join("a-moved")).unwrap();
-    let mut want = vec![at("a/one.html"), at("a/two.html"), at("a/b/deep.html"), at("top.html"), at("c/three.html")];
+    let mut want = vec![
+        at("a/one.html"),
+        at("a/two.html"),
+        at("a/b/deep.html"),
+        at("top.html"),
+        at("c/three.html"),
+    ];
     want.sort_unstable();
     assert_eq!(moved_files(&roots, &index), want);
 }

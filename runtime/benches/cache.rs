@@ -373,12 +373,11 @@ fn zipf_trace(n: usize, len: usize, seed: u64) -> Vec<u32> {
 /// Runs one sample of every implementation per round, `samples` rounds; returns each one's
 /// median nanoseconds per operation. `run(i)` runs implementation `i` once and returns
 /// (elapsed, operations).
-fn rounds(
-    samples: usize,
-    count: usize,
-    run: impl FnMut(usize) -> (Duration, usize),
-) -> Vec<f64> {
-    sampled(samples, count, run).into_iter().map(median).collect()
+fn rounds(samples: usize, count: usize, run: impl FnMut(usize) -> (Duration, usize)) -> Vec<f64> {
+    sampled(samples, count, run)
+        .into_iter()
+        .map(median)
+        .collect()
 }
 
 /// [`rounds`], returning every sample (nanoseconds per operation) of each implementation.
@@ -400,7 +399,10 @@ fn sampled(
 /// Records the median of each implementation's samples under `metric`, and their minimum, the
 /// sample least disturbed by other processes, under `metric_min`.
 fn add_median_and_min(summary: &mut Summary, metric: &str, names: &[&str], per: Vec<Vec<f64>>) {
-    let mins: Vec<f64> = per.iter().map(|list| list.iter().copied().fold(f64::INFINITY, f64::min)).collect();
+    let mins: Vec<f64> = per
+        .iter()
+        .map(|list| list.iter().copied().fold(f64::INFINITY, f64::min))
+        .collect();
     let medians: Vec<f64> = per.into_iter().map(median).collect();
     summary.add(metric, "ns/op", names, &medians);
     summary.add(&format!("{metric}_min"), "ns/op", names, &mins);
@@ -653,7 +655,12 @@ fn get_hit(config: &Config, keys: &[String], summary: &mut Summary) {
             let cache = &*shared[i].1;
             on_threads(threads, |t| cache.run_get(keys, &orders[t], ops))
         });
-        add_median_and_min(summary, &format!("get_hit_sync_{threads}t"), &names(&shared), per);
+        add_median_and_min(
+            summary,
+            &format!("get_hit_sync_{threads}t"),
+            &names(&shared),
+            per,
+        );
     }
 }
 

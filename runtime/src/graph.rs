@@ -394,7 +394,9 @@ mod tests {
     fn build(templates: &[(&str, &[&str])]) -> BuildCache {
         let mut build = BuildCache::new(vec!["templates".into()]);
         for (name, deps) in templates {
-            build.templates.insert((*name).into(), TemplateRecord::including(name, deps));
+            build
+                .templates
+                .insert((*name).into(), TemplateRecord::including(name, deps));
         }
         build
     }

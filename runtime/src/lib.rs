@@ -14,10 +14,10 @@ pub use graph::{DependencyGraph, TemplateId};
 pub use monitor::PerformanceMonitor;
 pub use planner::{Binding, Change, Decision, Plan, Reason, RebuildPlanner, RenderMode};
 pub use shipwright_core::format::{BuildCache, FormatError};
-#[doc(hidden)]
-pub use template::__private;
-pub use template::{DynamicRef, Template, TemplateInfo, find_template};
 /// `#[derive(Template)]`: binds a struct to a template; see [`Template`].
 pub use shipwright_macros::Template;
 /// `template!("pages/home.html")`: the template's [`TemplateInfo`], as `&'static`.
 pub use shipwright_macros::template;
+#[doc(hidden)]
+pub use template::__private;
+pub use template::{DynamicRef, Template, TemplateInfo, find_template};

@@ -181,4 +181,3 @@ fn cargo(dir: &Path, target: &Path, args: &[&str], incremental: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
-

@@ -108,5 +108,3 @@ fn every_case_runs_in_one_environment() {
     listed.sort();
     assert_eq!(on_disk, listed);
 }
-
-

@@ -177,5 +177,3 @@ fn edits_reach_the_binary_and_touches_do_not() {
 fn modified(path: &Path) -> SystemTime {
     std::fs::metadata(path).unwrap().modified().unwrap()
 }
-
-

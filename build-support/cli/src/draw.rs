@@ -13,7 +13,9 @@ fn edges(cache: &BuildCache) -> Vec<(&str, String, &'static str)> {
     for (name, record) in &cache.templates {
         for dep in &record.deps {
             match resolve_name(dep) {
-                Ok(target) if cache.templates.contains_key(&target) => out.push((name.as_str(), target, "dep")),
+                Ok(target) if cache.templates.contains_key(&target) => {
+                    out.push((name.as_str(), target, "dep"))
+                }
                 _ => out.push((name.as_str(), dep.clone(), "missing")),
             }
         }
@@ -31,8 +33,12 @@ pub(crate) fn dot(cache: &BuildCache) -> String {
     }
     for (from, to, kind) in edges(cache) {
         let style = match kind {
-            "missing" => format!("  {to:?} [color=red, fontcolor=red];\n  {from:?} -> {to:?} [color=red];"),
-            "dynamic" => format!("  {to:?} [shape=note, style=dashed];\n  {from:?} -> {to:?} [style=dashed];"),
+            "missing" => {
+                format!("  {to:?} [color=red, fontcolor=red];\n  {from:?} -> {to:?} [color=red];")
+            }
+            "dynamic" => format!(
+                "  {to:?} [shape=note, style=dashed];\n  {from:?} -> {to:?} [style=dashed];"
+            ),
             _ => format!("  {from:?} -> {to:?};"),
         };
         let _ = writeln!(out, "{style}");
@@ -44,7 +50,10 @@ pub(crate) fn dot(cache: &BuildCache) -> String {
 pub(crate) fn mermaid(cache: &BuildCache) -> String {
     let mut ids = std::collections::BTreeMap::new();
     let mut out = String::from("flowchart LR\n");
-    let node = |out: &mut String, label: &str, ids: &mut std::collections::BTreeMap<String, usize>| -> usize {
+    let node = |out: &mut String,
+                label: &str,
+                ids: &mut std::collections::BTreeMap<String, usize>|
+     -> usize {
         let next = ids.len();
         *ids.entry(label.to_string()).or_insert_with(|| {
             let _ = writeln!(out, "  n{next}[\"{}\"]", label.replace('"', "#quot;"));

@@ -16,11 +16,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use shipwright_core::format::BuildCache;
 use shipwright_build::scan::{Roots, scan};
+use shipwright_core::format::BuildCache;
 
 #[derive(Parser)]
-#[command(name = "shipwright-templates", version, about = "Scan Jinja-family templates: hashes, dependencies, graph")]
+#[command(
+    name = "shipwright-templates",
+    version,
+    about = "Scan Jinja-family templates: hashes, dependencies, graph"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,9 +79,22 @@ enum GraphFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let roots = match &cli.command {
-        Command::Scan { roots } | Command::Deps { roots, .. } | Command::Rdeps { roots, .. } | Command::Graph { roots, .. } => roots,
+        Command::Scan { roots }
+        | Command::Deps { roots, .. }
+        | Command::Rdeps { roots, .. }
+        | Command::Graph { roots, .. } => roots,
     };
-    let roots = Roots::new(roots.iter().map(|r| (r.clone(), r.to_string_lossy().trim_end_matches('/').to_string())).collect());
+    let roots = Roots::new(
+        roots
+            .iter()
+            .map(|r| {
+                (
+                    r.clone(),
+                    r.to_string_lossy().trim_end_matches('/').to_string(),
+                )
+            })
+            .collect(),
+    );
     let scanned = match scan(&roots, None) {
         Ok(scanned) => scanned,
         Err(e) => {
@@ -92,26 +109,52 @@ fn main() -> ExitCode {
     let out = match cli.command {
         Command::Scan { .. } => cache.to_pretty(),
         Command::Deps { name, direct, .. } => match known(&cache, &name) {
-            Ok(record) => lines(if direct { &record.deps } else { &record.transitive }),
+            Ok(record) => lines(if direct {
+                &record.deps
+            } else {
+                &record.transitive
+            }),
             Err(code) => return code,
         },
         Command::Rdeps { name, .. } => match known(&cache, &name) {
-            Ok(_) => lines(cache.templates.iter().filter(|(_, r)| r.transitive.contains(&name)).map(|(n, _)| n)),
+            Ok(_) => lines(
+                cache
+                    .templates
+                    .iter()
+                    .filter(|(_, r)| r.transitive.contains(&name))
+                    .map(|(n, _)| n),
+            ),
             Err(code) => return code,
         },
-        Command::Graph { format: GraphFormat::Dot, .. } => draw::dot(&cache),
-        Command::Graph { format: GraphFormat::Mermaid, .. } => draw::mermaid(&cache),
+        Command::Graph {
+            format: GraphFormat::Dot,
+            ..
+        } => draw::dot(&cache),
+        Command::Graph {
+            format: GraphFormat::Mermaid,
+            ..
+        } => draw::mermaid(&cache),
     };
     print!("{out}");
     ExitCode::SUCCESS
 }
 
-fn known<'c>(cache: &'c BuildCache, name: &str) -> Result<&'c shipwright_core::format::TemplateRecord, ExitCode> {
+fn known<'c>(
+    cache: &'c BuildCache,
+    name: &str,
+) -> Result<&'c shipwright_core::format::TemplateRecord, ExitCode> {
     cache.templates.get(name).ok_or_else(|| {
-        let mut close: Vec<(usize, &String)> = cache.templates.keys().map(|k| (draw::distance(k, name), k)).collect();
+        let mut close: Vec<(usize, &String)> = cache
+            .templates
+            .keys()
+            .map(|k| (draw::distance(k, name), k))
+            .collect();
         close.sort();
         let close: Vec<&str> = close.iter().take(3).map(|(_, k)| k.as_str()).collect();
-        eprintln!("shipwright-templates: no template named {name:?}; closest: {}", close.join(", "));
+        eprintln!(
+            "shipwright-templates: no template named {name:?}; closest: {}",
+            close.join(", ")
+        );
         ExitCode::from(2)
     })
 }

@@ -32,7 +32,8 @@ pub const VERSION: u32 = 1;
 /// absolute path of the BuildCache file in `OUT_DIR`.
 pub const ENV_VAR: &str = "SHIPWRIGHT_BUILD_CACHE";
 /// The file extensions (without the dot) that are templates unless configured otherwise.
-pub const DEFAULT_EXTENSIONS: [&str; 8] = ["html", "htm", "xml", "txt", "svg", "j2", "jinja", "jinja2"];
+pub const DEFAULT_EXTENSIONS: [&str; 8] =
+    ["html", "htm", "xml", "txt", "svg", "j2", "jinja", "jinja2"];
 /// Where the file sits under `OUT_DIR`.
 pub const FILE_NAME: &str = "shipwright/build-cache.json";
 
@@ -95,7 +96,10 @@ impl TemplateRecord {
     /// assert_eq!(record.deps, ["base.html"]);
     /// ```
     pub fn including(name: &str, deps: &[&str]) -> TemplateRecord {
-        let src: String = deps.iter().map(|d| format!("{{% include {d:?} %}}")).collect();
+        let src: String = deps
+            .iter()
+            .map(|d| format!("{{% include {d:?} %}}"))
+            .collect();
         crate::analyze::record(name, 0, &src).0
     }
 }
@@ -187,14 +191,26 @@ impl fmt::Display for FormatError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FormatError::Io { path, source } => {
-                write!(f, "{}: cannot read the BuildCache: {source}", path.display())
+                write!(
+                    f,
+                    "{}: cannot read the BuildCache: {source}",
+                    path.display()
+                )
             }
-            FormatError::Malformed { path, line, column, message } => write!(
+            FormatError::Malformed {
+                path,
+                line,
+                column,
+                message,
+            } => write!(
                 f,
                 "{}:{line}:{column}: not a valid BuildCache (torn or edited?): {message}",
                 path.display()
             ),
-            FormatError::WrongFormat { path, found: Some(found) } => write!(
+            FormatError::WrongFormat {
+                path,
+                found: Some(found),
+            } => write!(
                 f,
                 "{}: not a BuildCache: format is {found:?}, expected {FORMAT:?}",
                 path.display()
@@ -247,8 +263,10 @@ impl BuildCache {
     /// Reads and checks a BuildCache file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, FormatError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|source| FormatError::Io { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| FormatError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&bytes, path)
     }
 
@@ -264,7 +282,10 @@ impl BuildCache {
         };
         let header: Header = serde_json::from_slice(bytes).map_err(malformed)?;
         if header.format.as_deref() != Some(FORMAT) {
-            return Err(FormatError::WrongFormat { path: path.to_path_buf(), found: header.format });
+            return Err(FormatError::WrongFormat {
+                path: path.to_path_buf(),
+                found: header.format,
+            });
         }
         match header.version {
             Some(v) if v == u64::from(VERSION) => {}
@@ -276,12 +297,14 @@ impl BuildCache {
             }
         }
         let cache: BuildCache = serde_json::from_slice(bytes).map_err(malformed)?;
-        cache.check_roots().map_err(|message| FormatError::Malformed {
-            path: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message,
-        })?;
+        cache
+            .check_roots()
+            .map_err(|message| FormatError::Malformed {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message,
+            })?;
         Ok(cache)
     }
 
@@ -303,7 +326,11 @@ impl BuildCache {
     pub fn relative_path(&self, name: &str) -> Option<String> {
         let record = self.templates.get(name)?;
         let root = self.roots.get(record.root)?;
-        Some(if root.is_empty() || root == "." { name.to_string() } else { format!("{root}/{name}") })
+        Some(if root.is_empty() || root == "." {
+            name.to_string()
+        } else {
+            format!("{root}/{name}")
+        })
     }
 
     fn check_roots(&self) -> Result<(), String> {
@@ -336,7 +363,10 @@ mod tests {
                 interface_hash: "22".into(),
                 size: 3,
                 deps: vec!["b.html".into()],
-                dynamic: vec![DynamicRef { line: 2, expr: "name".into() }],
+                dynamic: vec![DynamicRef {
+                    line: 2,
+                    expr: "name".into(),
+                }],
                 transitive: vec!["b.html".into()],
                 vars: vec!["name".into()],
             },
@@ -350,7 +380,10 @@ mod tests {
         let bytes = cache.to_bytes();
         assert_eq!(BuildCache::parse(&bytes, "x").unwrap(), cache);
         assert!(bytes.starts_with(b"{\"format\":\"shipwright-build-cache\",\"version\":1,"));
-        assert_eq!(BuildCache::parse(cache.to_pretty().as_bytes(), "x").unwrap(), cache);
+        assert_eq!(
+            BuildCache::parse(cache.to_pretty().as_bytes(), "x").unwrap(),
+            cache
+        );
     }
 
     #[test]
@@ -366,7 +399,10 @@ mod tests {
     #[test]
     fn rejects_other_format_and_version() {
         let err = BuildCache::parse(br#"{"format":"askama","version":1}"#, "f").unwrap_err();
-        assert!(matches!(err, FormatError::WrongFormat { found: Some(_), .. }));
+        assert!(matches!(
+            err,
+            FormatError::WrongFormat { found: Some(_), .. }
+        ));
         let err = BuildCache::parse(br#"{"version":1}"#, "f").unwrap_err();
         assert!(err.to_string().contains("no \"format\""), "{err}");
         let err = BuildCache::parse(

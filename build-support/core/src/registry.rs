@@ -57,7 +57,9 @@ pub fn render(cache: &BuildCache) -> String {
     // The tree hash's state after the part of its input that comes from the `transitive` list,
     // once per list: templates that extend the same layout hash it once.
     let hash_of: HashMap<&str, &str> = records.iter().map(|(n, r)| (*n, r.hash.as_str())).collect();
-    let states = map(&lists.order, |list| tree_state(list, |n| hash_of.get(n).copied()));
+    let states = map(&lists.order, |list| {
+        tree_state(list, |n| hash_of.get(n).copied())
+    });
     let no_list = tree_state(&[], |_| None);
 
     let mut out = String::from(
@@ -241,12 +243,17 @@ fn literal(out: &mut String, text: &str) {
 /// it ([`render`] hashes each list once).
 pub fn tree_hash(cache: &BuildCache, name: &str) -> Option<String> {
     let record = cache.templates.get(name)?;
-    let state = tree_state(&record.transitive, |n| cache.templates.get(n).map(|r| r.hash.as_str()));
+    let state = tree_state(&record.transitive, |n| {
+        cache.templates.get(n).map(|r| r.hash.as_str())
+    });
     Some(tree_hash_from(&state, name, &record.hash))
 }
 
 /// The tree hash's state after its prefix and a `transitive` list.
-fn tree_state<'a>(transitive: &[String], hash_of: impl Fn(&str) -> Option<&'a str>) -> blake3::Hasher {
+fn tree_state<'a>(
+    transitive: &[String],
+    hash_of: impl Fn(&str) -> Option<&'a str>,
+) -> blake3::Hasher {
     // One buffer, one update: blake3 is much faster on one input than on many tiny updates.
     let mut input = Vec::with_capacity(16 + 100 * transitive.len());
     input.extend_from_slice(b"shipwright-tree\0");

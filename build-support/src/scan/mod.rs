@@ -34,10 +34,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use index::{FileStat, Index};
 use shipwright_core::format::{BuildCache, TemplateError, TemplateRecord};
 use shipwright_core::graph::link;
 use shipwright_core::lex::refs::Target;
-use index::{FileStat, Index};
 use walk::{Found, walk};
 
 pub use shipwright_core::format::DEFAULT_EXTENSIONS;
@@ -145,7 +145,12 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Sca
 /// ([`Index::complete`], [`Index::walk_clean`]): the template files are the ones the index
 /// lists, so no directory is read. `moved` (from [`moved_files`], which stat-ed every file) lists
 /// the files whose stat moved: only those are stat-ed again, read and analysed.
-pub fn scan_unwalked(roots: &Roots, index: &Index, previous: BuildCache, moved: &[usize]) -> Scanned {
+pub fn scan_unwalked(
+    roots: &Roots,
+    index: &Index,
+    previous: BuildCache,
+    moved: &[usize],
+) -> Scanned {
     let mut is_moved = vec![false; index.files.len()];
     for &at in moved {
         is_moved[at] = true;
@@ -158,7 +163,11 @@ pub fn scan_unwalked(roots: &Roots, index: &Index, previous: BuildCache, moved: 
             let (dir, _) = roots.dirs.get(old.root)?;
             let path = dir.join(&old.name);
             // A file that cannot be stat-ed is read, and reported if it cannot be.
-            let stat = if moved { FileStat::of(old.root, &old.name, &path).ok() } else { Some(old.clone()) };
+            let stat = if moved {
+                FileStat::of(old.root, &old.name, &path).ok()
+            } else {
+                Some(old.clone())
+            };
             Some(Found {
                 root: old.root,
                 name: old.name.clone(),
@@ -214,7 +223,10 @@ fn scan_found(
         .par_iter()
         .map(|run| {
             let mut dir = Directory::default();
-            found[run.clone()].iter().map(|file| kept(file).unwrap_or_else(|| read_one(roots, file, &mut dir))).collect::<Vec<_>>()
+            found[run.clone()]
+                .iter()
+                .map(|file| kept(file).unwrap_or_else(|| read_one(roots, file, &mut dir)))
+                .collect::<Vec<_>>()
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -339,7 +351,9 @@ pub fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
         .files
         .par_iter()
         .enumerate()
-        .map_init(PathBuf::new, |path, (at, old)| (!still(roots, path, old, index.written_ns)).then_some(at))
+        .map_init(PathBuf::new, |path, (at, old)| {
+            (!still(roots, path, old, index.written_ns)).then_some(at)
+        })
         .flatten()
         .collect();
     moved.sort_unstable();
@@ -351,18 +365,25 @@ pub fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
 /// directory descriptor. The files of a directory that cannot be opened have moved.
 #[cfg(unix)]
 fn moved_by_directory(roots: &Roots, index: &Index) -> Vec<usize> {
-    let same_dir = |a: &FileStat, b: &FileStat| a.root == b.root && split(&a.name).0 == split(&b.name).0;
+    let same_dir =
+        |a: &FileStat, b: &FileStat| a.root == b.root && split(&a.name).0 == split(&b.name).0;
     runs(&index.files, 256, same_dir)
         .into_par_iter()
         .flat_map_iter(|files| {
             let first = &index.files[files.start];
             let opened = roots.dirs.get(first.root).and_then(|(path, _)| {
                 let dir = split(&first.name).0;
-                open_dir(&if dir.is_empty() { path.clone() } else { path.join(dir) })
+                open_dir(&if dir.is_empty() {
+                    path.clone()
+                } else {
+                    path.join(dir)
+                })
             });
             files.filter(move |&at| {
                 let file = &index.files[at];
-                !opened.as_ref().is_some_and(|dir| file.still_in(dir, split(&file.name).1, index.written_ns))
+                !opened
+                    .as_ref()
+                    .is_some_and(|dir| file.still_in(dir, split(&file.name).1, index.written_ns))
             })
         })
         .collect()
@@ -385,7 +406,12 @@ fn runs<T>(items: &[T], cap: usize, same: impl Fn(&T, &T) -> bool) -> Vec<std::o
 #[cfg(unix)]
 fn open_dir(path: &Path) -> Option<std::os::fd::OwnedFd> {
     use rustix::fs::{Mode, OFlags};
-    rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+    rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()
 }
 
 /// `("a/b", "c.html")` for `a/b/c.html`, `("", "c.html")` for `c.html`.
@@ -404,7 +430,9 @@ pub fn dirs_unchanged(roots: &Roots, index: &Index) -> bool {
 /// building its paths in one buffer.
 fn all_still(roots: &Roots, list: &[FileStat], racy_after: i128) -> bool {
     list.par_iter()
-        .map_init(PathBuf::new, |path, old| still(roots, path, old, racy_after))
+        .map_init(PathBuf::new, |path, old| {
+            still(roots, path, old, racy_after)
+        })
         .all(|same| same)
 }
 
@@ -455,7 +483,12 @@ fn read_one(roots: &Roots, file: &Found, dir: &mut Directory) -> FileResult {
 /// A worker keeps a read buffer up to this size for the next file.
 const KEPT_BUFFER: usize = 1 << 20;
 
-fn read_and_analyse(roots: &Roots, file: &Found, dir: &mut Directory, bytes: &mut Vec<u8>) -> FileResult {
+fn read_and_analyse(
+    roots: &Roots,
+    file: &Found,
+    dir: &mut Directory,
+    bytes: &mut Vec<u8>,
+) -> FileResult {
     let stat = match read_file(file, dir, bytes) {
         Ok(stat) => stat,
         Err(e) => {
@@ -499,8 +532,11 @@ impl Directory {
             use rustix::fs::{Mode, OFlags};
             let fd = self.fd.get_or_insert_with(|| open_dir(file.path.parent()?));
             if let (Some(dir), Some(name)) = (fd.as_ref(), file.path.file_name()) {
-                let opened = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
-                return opened.map(std::fs::File::from).map_err(std::io::Error::from);
+                let opened =
+                    rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
+                return opened
+                    .map(std::fs::File::from)
+                    .map_err(std::io::Error::from);
             }
         }
         std::fs::File::open(&file.path)

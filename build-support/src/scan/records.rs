@@ -47,34 +47,41 @@ pub fn encode(cache: &BuildCache) -> Vec<u8> {
     let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
     // Looked up by hash, not by binary search: names share long prefixes (`pages/…`), which
     // makes every comparison of a search a `memcmp`.
-    let numbers: HashMap<&str, u64> = names.iter().enumerate().map(|(at, name)| (*name, at as u64 + 1)).collect();
+    let numbers: HashMap<&str, u64> = names
+        .iter()
+        .enumerate()
+        .map(|(at, name)| (*name, at as u64 + 1))
+        .collect();
     let records: Vec<&TemplateRecord> = cache.templates.values().collect();
-    let chunks = records.par_chunks(512).map(|chunk| {
-        let mut w = Writer::bare(128 * chunk.len());
-        for r in chunk {
-            w.len(r.root);
-            for digest in [&r.id, &r.hash, &r.static_hash, &r.interface_hash] {
-                w.hex(digest);
-            }
-            w.varint(r.size);
-            w.len(r.deps.len());
-            for dep in &r.deps {
-                match numbers.get(dep.as_str()) {
-                    Some(&number) => w.varint(number),
-                    None => {
-                        w.varint(NOT_A_TEMPLATE);
-                        w.str(dep);
+    let chunks = records
+        .par_chunks(512)
+        .map(|chunk| {
+            let mut w = Writer::bare(128 * chunk.len());
+            for r in chunk {
+                w.len(r.root);
+                for digest in [&r.id, &r.hash, &r.static_hash, &r.interface_hash] {
+                    w.hex(digest);
+                }
+                w.varint(r.size);
+                w.len(r.deps.len());
+                for dep in &r.deps {
+                    match numbers.get(dep.as_str()) {
+                        Some(&number) => w.varint(number),
+                        None => {
+                            w.varint(NOT_A_TEMPLATE);
+                            w.str(dep);
+                        }
                     }
                 }
+                list(&mut w, &r.dynamic, |w, d| {
+                    w.varint(d.line.into());
+                    w.str(&d.expr);
+                });
+                list(&mut w, &r.vars, |w, var| w.str(var));
             }
-            list(&mut w, &r.dynamic, |w, d| {
-                w.varint(d.line.into());
-                w.str(&d.expr);
-            });
-            list(&mut w, &r.vars, |w, var| w.str(var));
-        }
-        w.into_bytes()
-    }).collect::<Vec<_>>();
+            w.into_bytes()
+        })
+        .collect::<Vec<_>>();
     let size = names.iter().map(|n| n.len() + 2).sum::<usize>()
         + chunks.iter().map(Vec::len).sum::<usize>();
     let mut w = Writer::new(HEADER, size + 1024);

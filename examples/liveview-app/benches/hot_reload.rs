@@ -32,14 +32,17 @@ fn edit(i: usize) -> String {
 /// (p50, p99, max) in milliseconds.
 fn percentiles(mut samples: Vec<f64>) -> (f64, f64, f64) {
     samples.sort_by(f64::total_cmp);
-    let at = |q: f64| samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
+    let at =
+        |q: f64| samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
     (at(0.5), at(0.99), samples[samples.len() - 1])
 }
 
 fn save_to_event(edits: usize) -> Vec<f64> {
     let templates = Templates::copy();
     let planner = RebuildPlanner::from_embedded(liveview_app::embedded(), RenderMode::Runtime);
-    let watcher = Watcher::builder(planner, vec![templates.root.clone()]).start().expect("watcher");
+    let watcher = Watcher::builder(planner, vec![templates.root.clone()])
+        .start()
+        .expect("watcher");
     let events = watcher.subscribe();
     let mut samples = Vec::with_capacity(edits);
     for i in 0..edits {
@@ -49,8 +52,16 @@ fn save_to_event(edits: usize) -> Vec<f64> {
         std::fs::write(templates.path(NAME), &text).unwrap();
         let saved = Instant::now();
         loop {
-            match events.recv_timeout(Duration::from_secs(30)).expect("an event") {
-                Event::HotReload(batch) | Event::RebuildNeeded(batch) if batch.templates.iter().any(|t| t.name == NAME && t.hash.as_deref() == Some(&hash)) => {
+            match events
+                .recv_timeout(Duration::from_secs(30))
+                .expect("an event")
+            {
+                Event::HotReload(batch) | Event::RebuildNeeded(batch)
+                    if batch
+                        .templates
+                        .iter()
+                        .any(|t| t.name == NAME && t.hash.as_deref() == Some(&hash)) =>
+                {
                     samples.push(saved.elapsed().as_secs_f64() * 1e3);
                     break;
                 }
@@ -70,7 +81,11 @@ async fn save_to_dom(edits: usize) -> Option<Vec<f64>> {
     for i in 0..edits {
         tokio::time::sleep(PAUSE).await;
         std::fs::write(templates.path(NAME), edit(i)).unwrap();
-        let saved = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64() * 1e3;
+        let saved = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            * 1e3;
         let live = tab
             .wait_for(&format!("document.querySelector('[data-live=counter]').textContent.startsWith('Count #{i}:')"), "the edit in the DOM")
             .await;
@@ -86,9 +101,16 @@ fn main() {
     println!("hot reload, {edits} edits of {NAME}, debounce window {window} ms");
 
     let (p50, p99, max) = percentiles(save_to_event(edits));
-    println!("save -> event : p50 {p50:6.2} ms  p99 {p99:6.2} ms  max {max:6.2} ms  (p50 past the window: {:.2} ms)", p50 - window);
+    println!(
+        "save -> event : p50 {p50:6.2} ms  p99 {p99:6.2} ms  max {max:6.2} ms  (p50 past the window: {:.2} ms)",
+        p50 - window
+    );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     match runtime.block_on(save_to_dom(edits)) {
         Some(samples) => {
             let (p50, p99, max) = percentiles(samples);

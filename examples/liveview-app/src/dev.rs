@@ -12,14 +12,24 @@ use crate::server::{AppState, Config, Status, StatusError, StatusReason};
 
 /// Starts the watcher over `config.templates`, with the pages' bindings, dropping changed
 /// templates from the renderer's cache; its events go to the sockets from a task.
-pub(crate) fn start(app: &Arc<AppState>, planner: RebuildPlanner, config: &Config) -> Result<Watcher, WatchError> {
-    let planner = planner.bind(Binding::of::<HomePage>()).bind(Binding::of::<CounterPage>());
-    let mut builder = Watcher::builder(planner, vec![config.templates.clone()]).cache(Arc::clone(app.renderer.cache()));
+pub(crate) fn start(
+    app: &Arc<AppState>,
+    planner: RebuildPlanner,
+    config: &Config,
+) -> Result<Watcher, WatchError> {
+    let planner = planner
+        .bind(Binding::of::<HomePage>())
+        .bind(Binding::of::<CounterPage>());
+    let mut builder = Watcher::builder(planner, vec![config.templates.clone()])
+        .cache(Arc::clone(app.renderer.cache()));
     if let Some(window) = config.debounce {
         builder = builder.debounce(window);
     }
     let watcher = builder.start()?;
-    *app.status.lock().expect("status lock") = Status { rebuild: reasons(watcher.plan().rebuild_reasons()), errors: Vec::new() };
+    *app.status.lock().expect("status lock") = Status {
+        rebuild: reasons(watcher.plan().rebuild_reasons()),
+        errors: Vec::new(),
+    };
     let events = watcher.subscribe();
     let app = Arc::clone(app);
     tokio::spawn(async move {
@@ -28,14 +38,21 @@ pub(crate) fn start(app: &Arc<AppState>, planner: RebuildPlanner, config: &Confi
             match event {
                 Event::HotReload(batch) | Event::RebuildNeeded(batch) => {
                     log(&batch);
-                    let status = Status { rebuild: reasons(batch.rebuild_reasons()), errors: std::mem::take(&mut errors) };
+                    let status = Status {
+                        rebuild: reasons(batch.rebuild_reasons()),
+                        errors: std::mem::take(&mut errors),
+                    };
                     *app.status.lock().expect("status lock") = status;
                     let generation = app.generation.fetch_add(1, Ordering::AcqRel) + 1;
                     let _ = app.notices.send(generation);
                 }
                 Event::Error(error) => {
                     eprintln!("shipwright: {error}");
-                    errors.push(StatusError { file: error.path.as_ref().map(|p| p.display().to_string()), line: error.line, message: error.message });
+                    errors.push(StatusError {
+                        file: error.path.as_ref().map(|p| p.display().to_string()),
+                        line: error.line,
+                        message: error.message,
+                    });
                 }
                 _ => {}
             }
@@ -51,7 +68,11 @@ fn log(batch: &Batch) {
             eprintln!("shipwright: cargo build needed for {template}: {reason}");
         }
     } else {
-        eprintln!("shipwright: hot reload of {} ({} affected)", names.join(", "), batch.affected().len());
+        eprintln!(
+            "shipwright: hot reload of {} ({} affected)",
+            names.join(", "),
+            batch.affected().len()
+        );
     }
 }
 
@@ -64,7 +85,12 @@ fn reasons<'a>(reasons: impl Iterator<Item = (&'a str, &'a Reason)>) -> Vec<Stat
                 Some((file, line)) => (file, Some(line)),
                 None => (changed_file(reason), None),
             };
-            StatusReason { template: template.to_string(), file: format!("templates/{file}"), line, reason: reason.to_string() }
+            StatusReason {
+                template: template.to_string(),
+                file: format!("templates/{file}"),
+                line,
+                reason: reason.to_string(),
+            }
         })
         .collect()
 }

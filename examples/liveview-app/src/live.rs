@@ -26,7 +26,12 @@ pub(crate) struct LiveQuery {
 }
 
 /// `GET /live`: upgrades same-origin requests (from a loopback host, with the dev feature).
-pub(crate) async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, Query(query): Query<LiveQuery>, State(app): State<Arc<AppState>>) -> Response {
+pub(crate) async fn upgrade(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    Query(query): Query<LiveQuery>,
+    State(app): State<Arc<AppState>>,
+) -> Response {
     if let Err(why) = check_origin(&headers) {
         return (StatusCode::FORBIDDEN, why).into_response();
     }
@@ -40,14 +45,22 @@ pub(crate) async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, Query(quer
 /// in dev that host is a loopback name (a page elsewhere whose name resolves to 127.0.0.1 sends
 /// its own name as `Host`).
 pub fn check_origin(headers: &HeaderMap) -> Result<(), String> {
-    let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
     let origin = text(header::ORIGIN).ok_or("refused: a live socket needs an Origin header")?;
     let host = text(header::HOST).ok_or("refused: no Host header")?;
     if origin != format!("http://{host}") {
-        return Err(format!("refused: origin {origin} is not this server (http://{host})"));
+        return Err(format!(
+            "refused: origin {origin} is not this server (http://{host})"
+        ));
     }
     if cfg!(feature = "dev") && !is_loopback(host) {
-        return Err(format!("refused: the dev socket answers only on a loopback host, not {host}"));
+        return Err(format!(
+            "refused: the dev socket answers only on a loopback host, not {host}"
+        ));
     }
     Ok(())
 }
@@ -57,7 +70,10 @@ fn is_loopback(host: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
     };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +92,13 @@ struct Session {
 
 async fn session(mut socket: WebSocket, app: Arc<AppState>, page: Page, seen: u64) {
     let mut notices = app.notices.subscribe();
-    let mut session = Session { app: Arc::clone(&app), page, count: 0, last: None, error: None };
+    let mut session = Session {
+        app: Arc::clone(&app),
+        page,
+        count: 0,
+        last: None,
+        error: None,
+    };
     let generation = app.generation.load(Ordering::Acquire);
     session.rerender();
     let mut out = Vec::new();
@@ -120,7 +142,11 @@ impl Session {
         match (self.page, event.as_str()) {
             (Page::Counter, "inc") => self.count += 1,
             (Page::Counter, "dec") => self.count -= 1,
-            _ => return vec![json!({ "type": "error", "message": format!("unknown event {event:?} on this page") })],
+            _ => {
+                return vec![
+                    json!({ "type": "error", "message": format!("unknown event {event:?} on this page") }),
+                ];
+            }
         }
         let had_error = self.error.is_some();
         let mut out = self.rerender();
@@ -132,7 +158,11 @@ impl Session {
 
     /// Renders the page again; the messages that bring the browser there.
     fn rerender(&mut self) -> Vec<Value> {
-        let rendered = match self.app.renderer.render(self.page, self.page.context(self.count)) {
+        let rendered = match self
+            .app
+            .renderer
+            .render(self.page, self.page.context(self.count))
+        {
             Ok(rendered) => rendered,
             Err(e) => {
                 self.error = Some(e);
@@ -148,7 +178,10 @@ impl Session {
         match patch {
             Patch::None => Vec::new(),
             Patch::Parts(parts) => {
-                let parts: serde_json::Map<String, Value> = parts.into_iter().map(|(id, html)| (id.to_string(), Value::String(html))).collect();
+                let parts: serde_json::Map<String, Value> = parts
+                    .into_iter()
+                    .map(|(id, html)| (id.to_string(), Value::String(html)))
+                    .collect();
                 vec![json!({ "type": "parts", "parts": parts })]
             }
             Patch::Page(html) => vec![json!({ "type": "page", "html": html })],
@@ -159,7 +192,11 @@ impl Session {
     fn status(&self) -> Value {
         let mut status: Status = self.app.status.lock().expect("status lock").clone();
         if let Some(e) = &self.error {
-            status.errors.push(crate::server::StatusError { file: e.template.as_ref().map(|t| format!("templates/{t}")), line: e.line.map(|l| l as u32), message: e.message.clone() });
+            status.errors.push(crate::server::StatusError {
+                file: e.template.as_ref().map(|t| format!("templates/{t}")),
+                line: e.line.map(|l| l as u32),
+                message: e.message.clone(),
+            });
         }
         json!({ "type": "status", "rebuild": status.rebuild, "errors": status.errors })
     }
@@ -167,7 +204,9 @@ impl Session {
 
 async fn send_all(socket: &mut WebSocket, messages: Vec<Value>) -> Result<(), axum::Error> {
     for message in messages {
-        socket.send(Message::Text(message.to_string().into())).await?;
+        socket
+            .send(Message::Text(message.to_string().into()))
+            .await?;
     }
     Ok(())
 }
@@ -187,19 +226,39 @@ mod tests {
 
     #[test]
     fn same_origin_on_loopback_is_let_in() {
-        assert_eq!(check_origin(&headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000")), Ok(()));
-        assert_eq!(check_origin(&headers(Some("http://localhost:8080"), "localhost:8080")), Ok(()));
-        assert_eq!(check_origin(&headers(Some("http://[::1]:3000"), "[::1]:3000")), Ok(()));
+        assert_eq!(
+            check_origin(&headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000")),
+            Ok(())
+        );
+        assert_eq!(
+            check_origin(&headers(Some("http://localhost:8080"), "localhost:8080")),
+            Ok(())
+        );
+        assert_eq!(
+            check_origin(&headers(Some("http://[::1]:3000"), "[::1]:3000")),
+            Ok(())
+        );
     }
 
     #[test]
     fn other_origins_and_missing_ones_are_refused() {
         let refused = |origin, host| check_origin(&headers(origin, host)).unwrap_err();
-        assert_eq!(refused(None, "127.0.0.1:3000"), "refused: a live socket needs an Origin header");
-        assert_eq!(refused(Some("http://evil.example"), "127.0.0.1:3000"), "refused: origin http://evil.example is not this server (http://127.0.0.1:3000)");
-        assert!(refused(Some("http://127.0.0.1:3001"), "127.0.0.1:3000").contains("is not this server"));
+        assert_eq!(
+            refused(None, "127.0.0.1:3000"),
+            "refused: a live socket needs an Origin header"
+        );
+        assert_eq!(
+            refused(Some("http://evil.example"), "127.0.0.1:3000"),
+            "refused: origin http://evil.example is not this server (http://127.0.0.1:3000)"
+        );
+        assert!(
+            refused(Some("http://127.0.0.1:3001"), "127.0.0.1:3000").contains("is not this server")
+        );
         if cfg!(feature = "dev") {
-            assert_eq!(refused(Some("http://rebound.example:3000"), "rebound.example:3000"), "refused: the dev socket answers only on a loopback host, not rebound.example:3000");
+            assert_eq!(
+                refused(Some("http://rebound.example:3000"), "rebound.example:3000"),
+                "refused: the dev socket answers only on a loopback host, not rebound.example:3000"
+            );
         }
     }
 }

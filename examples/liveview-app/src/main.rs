@@ -25,17 +25,25 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
-    let mut config = Config { addr: args.addr, debounce: args.debounce_ms.map(Duration::from_millis), ..Config::default() };
+    let mut config = Config {
+        addr: args.addr,
+        debounce: args.debounce_ms.map(Duration::from_millis),
+        ..Config::default()
+    };
     if let Some(dir) = args.templates {
         config.templates = dir;
     }
     if !cfg!(feature = "dev") {
-        eprintln!("serving the templates embedded at build time (build with --features dev to edit them live)");
+        eprintln!(
+            "serving the templates embedded at build time (build with --features dev to edit them live)"
+        );
     } else {
         eprintln!("watching {}", config.templates.display());
     }
     let server = Server::bind(config).await?;
     println!("listening on http://{}", server.addr());
-    server.serve(async { drop(tokio::signal::ctrl_c().await) }).await?;
+    server
+        .serve(async { drop(tokio::signal::ctrl_c().await) })
+        .await?;
     Ok(())
 }

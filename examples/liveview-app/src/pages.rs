@@ -77,7 +77,10 @@ impl Page {
         const COUNTER: &[Part] = &[
             leaf("title"),
             leaf("nav"),
-            Part { id: "content", children: &[leaf("counter")] },
+            Part {
+                id: "content",
+                children: &[leaf("counter")],
+            },
             leaf("footer"),
         ];
         match self {
@@ -98,7 +101,10 @@ impl Page {
                     "Undo: the overlay goes.".into(),
                 ],
             })),
-            Page::Counter => minijinja::Value::from(Serde(CounterPage { app_name: APP_NAME, count })),
+            Page::Counter => minijinja::Value::from(Serde(CounterPage {
+                app_name: APP_NAME,
+                count,
+            })),
         }
     }
 }

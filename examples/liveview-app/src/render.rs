@@ -58,7 +58,11 @@ impl From<minijinja::Error> for RenderError {
             Some(detail) => format!("{}: {detail}", e.kind()),
             None => e.kind().to_string(),
         };
-        RenderError { template: e.name().map(str::to_string), line: e.line(), message }
+        RenderError {
+            template: e.name().map(str::to_string),
+            line: e.line(),
+            message,
+        }
     }
 }
 
@@ -84,26 +88,39 @@ pub enum Patch {
 
 impl Renderer {
     /// A renderer whose cache is seeded with `embedded`'s sources and falls back to `sources`.
-    pub fn new(embedded: &'static [TemplateInfo], cache: Arc<TemplateCache<Arc<str>>>, sources: Sources) -> Self {
+    pub fn new(
+        embedded: &'static [TemplateInfo],
+        cache: Arc<TemplateCache<Arc<str>>>,
+        sources: Sources,
+    ) -> Self {
         cache.warm(embedded.iter().map(|t| (t.name, Arc::from(t.source))));
         let mut env = Environment::new();
         let loader_cache = Arc::clone(&cache);
         env.set_loader(move |name| {
-            let name = shipwright_core::graph::resolve_name(name)
-                .map_err(|why| minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, format!("{name}: {why}")))?;
+            let name = shipwright_core::graph::resolve_name(name).map_err(|why| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::TemplateNotFound,
+                    format!("{name}: {why}"),
+                )
+            })?;
             let loaded = loader_cache.try_get_or_insert_with(&name, || load(&sources, &name));
             let text = match loaded {
                 Ok(text) => text,
                 Err(Missing::NotFound) => return Ok(None),
                 Err(Missing::Io(e)) => {
-                    return Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template {name}: {e}")));
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("cannot read template {name}: {e}"),
+                    ));
                 }
             };
             let cache = Arc::clone(&loader_cache);
             let current = Arc::clone(&text);
             // Up to date while the cache still holds this very text: the watcher's
             // invalidation makes minijinja load it again.
-            Ok(Some(TemplateSource::new(&*text).with_uptodate_check(move || cache.peek(&name).is_some_and(|t| Arc::ptr_eq(&t, &current)))))
+            Ok(Some(TemplateSource::new(&*text).with_uptodate_check(
+                move || cache.peek(&name).is_some_and(|t| Arc::ptr_eq(&t, &current)),
+            )))
         });
         Renderer { env, cache }
     }
@@ -126,7 +143,10 @@ impl Renderer {
             }
             Ok(())
         })?;
-        Ok(Rendered { html: captured.into_output(), parts })
+        Ok(Rendered {
+            html: captured.into_output(),
+            parts,
+        })
     }
 }
 
@@ -138,7 +158,9 @@ enum Missing {
 
 fn load(sources: &Sources, name: &str) -> Result<Arc<str>, Missing> {
     match sources {
-        Sources::Embedded(templates) => find_template(templates, name).map(|t| Arc::from(t.source)).ok_or(Missing::NotFound),
+        Sources::Embedded(templates) => find_template(templates, name)
+            .map(|t| Arc::from(t.source))
+            .ok_or(Missing::NotFound),
         Sources::Dir(dir) => match std::fs::read_to_string(dir.join(name)) {
             Ok(text) => Ok(Arc::from(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Missing::NotFound),
@@ -202,8 +224,16 @@ mod tests {
 
     fn rendered(title: &str, counter: &str, extra: &str) -> Rendered {
         let content = format!("<h1>Live</h1><div>{counter}</div>{extra}");
-        let html = format!("<title>{title}</title><header>nav</header><main>{content}</main><div>foot</div>");
-        let parts = HashMap::from([("title", title.to_string()), ("nav", "nav".into()), ("content", content), ("counter", counter.into()), ("footer", "foot".into())]);
+        let html = format!(
+            "<title>{title}</title><header>nav</header><main>{content}</main><div>foot</div>"
+        );
+        let parts = HashMap::from([
+            ("title", title.to_string()),
+            ("nav", "nav".into()),
+            ("content", content),
+            ("counter", counter.into()),
+            ("footer", "foot".into()),
+        ]);
         Rendered { html, parts }
     }
 
@@ -216,14 +246,25 @@ mod tests {
     #[test]
     fn a_change_inside_a_nested_part_sends_that_part_only() {
         let (a, b) = (rendered("T", "Count: 1", ""), rendered("T", "Count: 2", ""));
-        assert_eq!(diff(Page::Counter, &a, &b), Patch::Parts(vec![("counter", "Count: 2".into())]));
+        assert_eq!(
+            diff(Page::Counter, &a, &b),
+            Patch::Parts(vec![("counter", "Count: 2".into())])
+        );
     }
 
     #[test]
     fn a_change_around_a_nested_part_sends_the_outer_part() {
-        let (a, b) = (rendered("T", "Count: 1", ""), rendered("U", "Count: 1", "<p>new</p>"));
-        let Patch::Parts(parts) = diff(Page::Counter, &a, &b) else { panic!() };
-        assert_eq!(parts.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ["content", "title"]);
+        let (a, b) = (
+            rendered("T", "Count: 1", ""),
+            rendered("U", "Count: 1", "<p>new</p>"),
+        );
+        let Patch::Parts(parts) = diff(Page::Counter, &a, &b) else {
+            panic!()
+        };
+        assert_eq!(
+            parts.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            ["content", "title"]
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
-use shipwright_runtime::{RebuildPlanner, RenderMode, TemplateCache, TemplateInfo, embedded_templates};
+use shipwright_runtime::{
+    RebuildPlanner, RenderMode, TemplateCache, TemplateInfo, embedded_templates,
+};
 use tokio::sync::broadcast;
 
 use crate::pages::Page;
@@ -103,7 +105,11 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
         let planner = RebuildPlanner::from_embedded(embedded(), RenderMode::Runtime);
         let cache = Arc::new(TemplateCache::from_build_cache(planner.baseline()));
-        let sources = if cfg!(feature = "dev") { Sources::Dir(config.templates.clone()) } else { Sources::Embedded(embedded()) };
+        let sources = if cfg!(feature = "dev") {
+            Sources::Dir(config.templates.clone())
+        } else {
+            Sources::Embedded(embedded())
+        };
         let (notices, _) = broadcast::channel(64);
         let app = Arc::new(AppState {
             renderer: Renderer::new(embedded(), cache, sources),
@@ -115,7 +121,9 @@ impl Server {
         let watcher = crate::dev::start(&app, planner, &config)?;
         #[cfg(not(feature = "dev"))]
         drop(planner);
-        let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
         let addr = listener.local_addr()?;
         let router = Router::new()
             .route("/", get(page))
@@ -138,29 +146,51 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes.
-    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 
 /// A page, rendered with a fresh state; it names its template generation for its socket.
 async fn page(uri: Uri, State(app): State<Arc<AppState>>) -> Response {
-    let Some(page) = Page::at(uri.path()) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(page) = Page::at(uri.path()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     let generation = app.generation.load(Ordering::Acquire);
     match app.renderer.render(page, page.context(0)) {
         Ok(rendered) => {
-            let meta = format!("<meta name=\"shipwright-generation\" content=\"{generation}\">\n</head>");
+            let meta =
+                format!("<meta name=\"shipwright-generation\" content=\"{generation}\">\n</head>");
             Html(rendered.html.replacen("</head>", &meta, 1)).into_response()
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("template error: {e}")).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("template error: {e}"),
+        )
+            .into_response(),
     }
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
-        "live.js" => (include_str!("../static/live.js"), "text/javascript; charset=utf-8"),
+        "live.js" => (
+            include_str!("../static/live.js"),
+            "text/javascript; charset=utf-8",
+        ),
         "app.css" => (include_str!("../static/app.css"), "text/css; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }

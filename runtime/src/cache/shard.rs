@@ -180,7 +180,10 @@ impl<V> Shard<V> {
     /// [`get`](Self::get) with a maximum age: one lookup, by bucket index, so that an expired
     /// entry can be dropped (a miss) and a live one returned without looking it up again.
     fn get_aged(&mut self, hash: u64, key: &str, stats: &ShardStats, clock: &Clock) -> Option<&V> {
-        let Some(index) = self.table.find_bucket_index(hash, |entry| same(&entry.key, key)) else {
+        let Some(index) = self
+            .table
+            .find_bucket_index(hash, |entry| same(&entry.key, key))
+        else {
             stats.bump(Cause::Miss);
             return None;
         };

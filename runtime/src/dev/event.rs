@@ -89,8 +89,16 @@ pub struct WatchError {
 }
 
 impl WatchError {
-    pub(crate) fn new(path: Option<PathBuf>, line: Option<u32>, message: impl Into<String>) -> Self {
-        WatchError { path, line, message: message.into() }
+    pub(crate) fn new(
+        path: Option<PathBuf>,
+        line: Option<u32>,
+        message: impl Into<String>,
+    ) -> Self {
+        WatchError {
+            path,
+            line,
+            message: message.into(),
+        }
     }
 }
 

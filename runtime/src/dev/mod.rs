@@ -102,7 +102,12 @@ impl Watcher {
     /// Options for a watcher of `roots`, the directories of the planner's BuildCache roots, in
     /// the same order.
     pub fn builder(planner: RebuildPlanner, roots: Vec<PathBuf>) -> WatcherBuilder {
-        WatcherBuilder { planner, roots, debounce: DEFAULT_DEBOUNCE, hooks: Vec::new() }
+        WatcherBuilder {
+            planner,
+            roots,
+            debounce: DEFAULT_DEBOUNCE,
+            hooks: Vec::new(),
+        }
     }
 
     /// Every event published from now on.
@@ -139,7 +144,9 @@ impl Drop for Watcher {
 
 impl fmt::Debug for Watcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Watcher").field("running", &self.running.is_some()).finish_non_exhaustive()
+        f.debug_struct("Watcher")
+            .field("running", &self.running.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -190,12 +197,20 @@ impl WatcherBuilder {
     /// or the parent directory of a root does not exist. A root that does not exist yet is
     /// not an error: it is watched once it appears.
     pub fn start(self) -> Result<Watcher, WatchError> {
-        let roots = self.roots.iter().map(|dir| absolute(dir)).collect::<Result<Vec<_>, _>>()?;
+        let roots = self
+            .roots
+            .iter()
+            .map(|dir| absolute(dir))
+            .collect::<Result<Vec<_>, _>>()?;
         let tracker = Tracker::new(self.planner, roots, self.hooks);
         let hub = Arc::new(Hub::default());
         let plan = Arc::new(Mutex::new(Plan::default()));
         let running = watch::start(tracker, self.debounce, Arc::clone(&hub), Arc::clone(&plan))?;
-        Ok(Watcher { hub, plan, running: Some(running) })
+        Ok(Watcher {
+            hub,
+            plan,
+            running: Some(running),
+        })
     }
 }
 
@@ -218,7 +233,11 @@ fn absolute(dir: &std::path::Path) -> Result<PathBuf, WatchError> {
     };
     let parent = parent.canonicalize().map_err(|e| {
         let mut error = track::io_error(parent, &e);
-        error.message = format!("the parent of the template root {} cannot be watched: {}", dir.display(), error.message);
+        error.message = format!(
+            "the parent of the template root {} cannot be watched: {}",
+            dir.display(),
+            error.message
+        );
         error
     })?;
     Ok(parent.join(name))

@@ -22,7 +22,9 @@ impl Hub {
 
     /// Sends `event` to every subscriber, forgetting those that were dropped.
     pub(crate) fn publish(&self, event: &Event) {
-        self.senders.lock().retain(|sender| sender.send(event.clone()).is_ok());
+        self.senders
+            .lock()
+            .retain(|sender| sender.send(event.clone()).is_ok());
     }
 
     /// Disconnects every subscriber: their `recv` returns [`RecvError::Closed`] once the
@@ -86,6 +88,9 @@ impl Subscription {
 
     /// The next event, as a future (tokio, async-std, or any other executor).
     pub async fn recv_async(&self) -> Result<Event, RecvError> {
-        self.receiver.recv_async().await.map_err(|_| RecvError::Closed)
+        self.receiver
+            .recv_async()
+            .await
+            .map_err(|_| RecvError::Closed)
     }
 }

@@ -23,8 +23,16 @@ fn write(dir: &Path, name: &str, text: &str) {
 fn site() -> (tempfile::TempDir, PathBuf, BuildCache) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("templates");
-    write(&root, "base.html", "<body>{% block content %}{% endblock %}</body>");
-    write(&root, "home.html", "{% extends 'base.html' %}{% block content %}<h1>{{ title }}</h1>{% include 'parts/nav.html' %}{% endblock %}");
+    write(
+        &root,
+        "base.html",
+        "<body>{% block content %}{% endblock %}</body>",
+    );
+    write(
+        &root,
+        "home.html",
+        "{% extends 'base.html' %}{% block content %}<h1>{{ title }}</h1>{% include 'parts/nav.html' %}{% endblock %}",
+    );
     write(&root, "parts/nav.html", "<nav>home</nav>");
     let roots = shipwright_build::scan::Roots::new(vec![(root.clone(), "templates".into())]);
     let build = shipwright_build::scan::scan(&roots, None).unwrap().cache;
@@ -37,7 +45,10 @@ fn tracker(build: &BuildCache, root: &Path) -> Tracker {
 }
 
 fn only_batch(events: Vec<Event>) -> Batch {
-    let mut batches: Vec<Batch> = events.into_iter().filter_map(|e| e.batch().cloned()).collect();
+    let mut batches: Vec<Batch> = events
+        .into_iter()
+        .filter_map(|e| e.batch().cloned())
+        .collect();
     assert_eq!(batches.len(), 1, "one batch");
     batches.pop().unwrap()
 }
@@ -48,13 +59,21 @@ fn a_text_edit_hot_reloads_the_file_and_what_renders_it() {
     let mut tracker = tracker(&build, &root);
     write(&root, "parts/nav.html", "<nav>Home</nav>");
     let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
-    let Event::HotReload(batch) = &events[0] else { panic!("{events:?}") };
+    let Event::HotReload(batch) = &events[0] else {
+        panic!("{events:?}")
+    };
     assert_eq!(batch.seq, 1);
-    assert_eq!(batch.affected().collect::<Vec<_>>(), ["home.html", "parts/nav.html"]);
+    assert_eq!(
+        batch.affected().collect::<Vec<_>>(),
+        ["home.html", "parts/nav.html"]
+    );
     assert_eq!(batch.templates.len(), 1);
     let file = &batch.templates[0];
     assert_eq!((file.name.as_str(), file.changed), ("parts/nav.html", true));
-    assert_eq!(file.hash.as_deref(), Some(content_hash(b"<nav>Home</nav>").as_str()));
+    assert_eq!(
+        file.hash.as_deref(),
+        Some(content_hash(b"<nav>Home</nav>").as_str())
+    );
     assert!(batch.content_changed());
 }
 
@@ -64,33 +83,58 @@ fn the_same_bytes_again_are_still_invalidated_but_not_changed() {
     let invalidated = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let log = Arc::clone(&invalidated);
     let planner = RebuildPlanner::new(build.clone(), RenderMode::Runtime);
-    let hook: track::Hook = Box::new(move |names: &[String]| log.lock().extend(names.iter().cloned()));
+    let hook: track::Hook =
+        Box::new(move |names: &[String]| log.lock().extend(names.iter().cloned()));
     let mut tracker = Tracker::new(planner, vec![root.clone()], vec![hook]);
     let batch = only_batch(tracker.batch(&[root.join("base.html")], Mode::Events));
     assert!(!batch.content_changed());
-    assert_eq!(*batch.plan.decision("base.html").unwrap(), Decision::Unchanged);
+    assert_eq!(
+        *batch.plan.decision("base.html").unwrap(),
+        Decision::Unchanged
+    );
     assert_eq!(*invalidated.lock(), ["base.html", "home.html"]);
     // A rescan skips files whose bytes are known.
-    assert!(tracker.batch(std::slice::from_ref(&root), Mode::Rescan).is_empty());
+    assert!(
+        tracker
+            .batch(std::slice::from_ref(&root), Mode::Rescan)
+            .is_empty()
+    );
 }
 
 #[test]
 fn a_missing_include_needs_a_rebuild_and_its_undo_clears_it() {
     let (_dir, root, build) = site();
     let mut tracker = tracker(&build, &root);
-    write(&root, "parts/nav.html", "<nav>{% include 'menu.html' %}</nav>");
+    write(
+        &root,
+        "parts/nav.html",
+        "<nav>{% include 'menu.html' %}</nav>",
+    );
     let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
-    let Event::RebuildNeeded(batch) = &events[0] else { panic!("{events:?}") };
-    let reasons: Vec<String> = batch.rebuild_reasons().map(|(t, r)| format!("{t}: {r}")).collect();
-    assert_eq!(reasons, [
-        "home.html: renders parts/nav.html: parts/nav.html references menu.html, which is not a template",
-        "parts/nav.html: parts/nav.html references menu.html, which is not a template",
-    ]);
+    let Event::RebuildNeeded(batch) = &events[0] else {
+        panic!("{events:?}")
+    };
+    let reasons: Vec<String> = batch
+        .rebuild_reasons()
+        .map(|(t, r)| format!("{t}: {r}"))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "home.html: renders parts/nav.html: parts/nav.html references menu.html, which is not a template",
+            "parts/nav.html: parts/nav.html references menu.html, which is not a template",
+        ]
+    );
     write(&root, "parts/nav.html", "<nav>home</nav>");
     let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
-    let Event::HotReload(batch) = &events[0] else { panic!("{events:?}") };
+    let Event::HotReload(batch) = &events[0] else {
+        panic!("{events:?}")
+    };
     assert!(!batch.plan.needs_rebuild());
-    assert_eq!(*batch.plan.decision("parts/nav.html").unwrap(), Decision::Unchanged);
+    assert_eq!(
+        *batch.plan.decision("parts/nav.html").unwrap(),
+        Decision::Unchanged
+    );
 }
 
 #[test]
@@ -99,12 +143,29 @@ fn a_template_that_does_not_lex_is_an_error_with_file_and_line() {
     let mut tracker = tracker(&build, &root);
     write(&root, "parts/nav.html", "<nav>\n{{ title </nav>");
     let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
-    let Event::Error(error) = &events[0] else { panic!("{events:?}") };
-    assert_eq!(error.path.as_deref(), Some(root.join("parts/nav.html").as_path()));
+    let Event::Error(error) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        error.path.as_deref(),
+        Some(root.join("parts/nav.html").as_path())
+    );
     assert_eq!(error.line, Some(2));
-    assert!(error.to_string().starts_with(&format!("{}:2: ", root.join("parts/nav.html").display())), "{error}");
-    let Event::RebuildNeeded(batch) = &events[1] else { panic!("{events:?}") };
-    assert!(matches!(*batch.plan.decision("parts/nav.html").unwrap(), Decision::Rebuild { reason: Reason::Parse { line: 2, .. } }));
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("{}:2: ", root.join("parts/nav.html").display())),
+        "{error}"
+    );
+    let Event::RebuildNeeded(batch) = &events[1] else {
+        panic!("{events:?}")
+    };
+    assert!(matches!(
+        *batch.plan.decision("parts/nav.html").unwrap(),
+        Decision::Rebuild {
+            reason: Reason::Parse { line: 2, .. }
+        }
+    ));
 }
 
 #[test]
@@ -114,16 +175,35 @@ fn a_removed_directory_removes_its_templates_and_a_new_one_adds_them() {
     std::fs::remove_dir_all(root.join("parts")).unwrap();
     let batch = only_batch(tracker.batch(&[root.join("parts")], Mode::Events));
     assert_eq!(batch.templates.len(), 1);
-    assert_eq!((batch.templates[0].name.as_str(), batch.templates[0].hash.as_ref()), ("parts/nav.html", None));
-    assert_eq!(batch.plan.decision("parts/nav.html").unwrap().to_string(), "rebuild: removed: parts/nav.html");
+    assert_eq!(
+        (
+            batch.templates[0].name.as_str(),
+            batch.templates[0].hash.as_ref()
+        ),
+        ("parts/nav.html", None)
+    );
+    assert_eq!(
+        batch.plan.decision("parts/nav.html").unwrap().to_string(),
+        "rebuild: removed: parts/nav.html"
+    );
 
     write(&root, "parts/nav.html", "<nav>home</nav>");
     write(&root, "parts/extra.html", "new");
     let batch = only_batch(tracker.batch(&[root.join("parts")], Mode::Events));
     let names: Vec<&str> = batch.templates.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["parts/extra.html", "parts/nav.html"]);
-    assert_eq!(*batch.plan.decision("parts/nav.html").unwrap(), Decision::Unchanged);
-    assert!(batch.plan.decision("parts/extra.html").unwrap().to_string().starts_with("rebuild: added: parts/extra.html"));
+    assert_eq!(
+        *batch.plan.decision("parts/nav.html").unwrap(),
+        Decision::Unchanged
+    );
+    assert!(
+        batch
+            .plan
+            .decision("parts/extra.html")
+            .unwrap()
+            .to_string()
+            .starts_with("rebuild: added: parts/extra.html")
+    );
 }
 
 #[test]
@@ -132,7 +212,17 @@ fn files_that_are_not_templates_and_paths_outside_the_roots_are_ignored() {
     let mut tracker = tracker(&build, &root);
     write(&root, "home.html.swp", "x");
     write(dir.path(), "elsewhere.html", "x");
-    assert!(tracker.batch(&[root.join("home.html.swp"), dir.path().join("elsewhere.html")], Mode::Events).is_empty());
+    assert!(
+        tracker
+            .batch(
+                &[
+                    root.join("home.html.swp"),
+                    dir.path().join("elsewhere.html")
+                ],
+                Mode::Events
+            )
+            .is_empty()
+    );
 }
 
 #[test]
@@ -141,10 +231,17 @@ fn invalid_utf8_is_reported_and_planned_with_replacement_characters() {
     let mut tracker = tracker(&build, &root);
     std::fs::write(root.join("parts/nav.html"), b"<nav>\xff</nav>").unwrap();
     let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
-    let Event::Error(error) = &events[0] else { panic!("{events:?}") };
+    let Event::Error(error) = &events[0] else {
+        panic!("{events:?}")
+    };
     assert_eq!(error.message, "not UTF-8: read with replacement characters");
-    let Event::HotReload(batch) = &events[1] else { panic!("{events:?}") };
-    assert_eq!(batch.templates[0].hash.as_deref(), Some(content_hash(b"<nav>\xff</nav>").as_str()));
+    let Event::HotReload(batch) = &events[1] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        batch.templates[0].hash.as_deref(),
+        Some(content_hash(b"<nav>\xff</nav>").as_str())
+    );
 }
 
 // ---- the watcher on real files ----
@@ -167,7 +264,10 @@ impl Live {
         let (dir, root, build) = site();
         let cache: Arc<TemplateCache<Arc<str>>> = Arc::new(TemplateCache::from_build_cache(&build));
         let planner = RebuildPlanner::new(build, RenderMode::Runtime);
-        let watcher = Watcher::builder(planner, vec![root.clone()]).cache(Arc::clone(&cache)).start().unwrap();
+        let watcher = Watcher::builder(planner, vec![root.clone()])
+            .cache(Arc::clone(&cache))
+            .start()
+            .unwrap();
         let events = watcher.subscribe();
         let stop = Arc::new(AtomicBool::new(false));
         let readers = (0..2)
@@ -183,7 +283,15 @@ impl Live {
                 })
             })
             .collect();
-        Live { _dir: dir, root, cache, watcher, events, readers, stop }
+        Live {
+            _dir: dir,
+            root,
+            cache,
+            watcher,
+            events,
+            readers,
+            stop,
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -198,7 +306,11 @@ impl Live {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
                 Ok(Event::HotReload(batch) | Event::RebuildNeeded(batch)) => {
-                    if batch.templates.iter().any(|t| t.name == name && t.hash == hash) {
+                    if batch
+                        .templates
+                        .iter()
+                        .any(|t| t.name == name && t.hash == hash)
+                    {
                         return batch;
                     }
                 }
@@ -212,7 +324,11 @@ impl Live {
     fn check(self, name: &str, last: &str, save: impl FnOnce(&Path)) {
         save(&self.path(name));
         self.wait_for(name, Some(last));
-        assert_eq!(served(&self.cache, &self.root, name).as_deref(), Some(last), "the cache serves the file's final content");
+        assert_eq!(
+            served(&self.cache, &self.root, name).as_deref(),
+            Some(last),
+            "the cache serves the file's final content"
+        );
         assert_eq!(std::fs::read_to_string(self.path(name)).unwrap(), last);
         self.cache.validate();
         self.finish();
@@ -227,7 +343,13 @@ impl Live {
         loop {
             match self.events.recv_timeout(PATIENCE) {
                 Ok(_) => continue,
-                Err(e) => break assert_eq!(e, RecvError::Closed, "a stopped watcher closes its subscriptions"),
+                Err(e) => {
+                    break assert_eq!(
+                        e,
+                        RecvError::Closed,
+                        "a stopped watcher closes its subscriptions"
+                    );
+                }
             }
         }
     }
@@ -235,13 +357,19 @@ impl Live {
 
 /// What a request would render: the cached source, or the file read into the cache.
 fn served(cache: &TemplateCache<Arc<str>>, root: &Path, name: &str) -> Option<Arc<str>> {
-    cache.try_get_or_insert_with(name, || std::fs::read_to_string(root.join(name)).map(Arc::from)).ok()
+    cache
+        .try_get_or_insert_with(name, || {
+            std::fs::read_to_string(root.join(name)).map(Arc::from)
+        })
+        .ok()
 }
 
 #[test]
 fn save_in_place() {
     let live = Live::start();
-    live.check("parts/nav.html", "<nav>in place</nav>", |path| std::fs::write(path, "<nav>in place</nav>").unwrap());
+    live.check("parts/nav.html", "<nav>in place</nav>", |path| {
+        std::fs::write(path, "<nav>in place</nav>").unwrap()
+    });
 }
 
 #[test]
@@ -258,15 +386,23 @@ fn save_to_a_temporary_file_renamed_over() {
 fn save_by_truncating_then_writing() {
     use std::io::Write;
     let live = Live::start();
-    live.check("parts/nav.html", "<nav>truncated, then written</nav>", |path| {
-        let mut file = std::fs::OpenOptions::new().write(true).truncate(true).open(path).unwrap();
-        file.sync_all().unwrap();
-        // Longer than the debounce window: the empty file is a batch of its own, and the
-        // readers cache it.
-        std::thread::sleep(Duration::from_millis(60));
-        file.write_all(b"<nav>truncated, ").unwrap();
-        file.write_all(b"then written</nav>").unwrap();
-    });
+    live.check(
+        "parts/nav.html",
+        "<nav>truncated, then written</nav>",
+        |path| {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .unwrap();
+            file.sync_all().unwrap();
+            // Longer than the debounce window: the empty file is a batch of its own, and the
+            // readers cache it.
+            std::thread::sleep(Duration::from_millis(60));
+            file.write_all(b"<nav>truncated, ").unwrap();
+            file.write_all(b"then written</nav>").unwrap();
+        },
+    );
 }
 
 #[test]
@@ -302,7 +438,10 @@ fn a_burst_that_ends_where_it_began_leaves_no_half_written_file_cached() {
     }
     std::fs::write(&path, "<nav>home</nav>").unwrap();
     live.wait_for(name, Some("<nav>home</nav>"));
-    assert_eq!(served(&live.cache, &live.root, name).as_deref(), Some("<nav>home</nav>"));
+    assert_eq!(
+        served(&live.cache, &live.root, name).as_deref(),
+        Some("<nav>home</nav>")
+    );
     live.finish();
 }
 
@@ -311,27 +450,46 @@ fn the_watcher_survives_errors_and_goes_on() {
     let (_dir, root, build) = site();
     let planner = RebuildPlanner::new(build, RenderMode::Runtime);
     let watcher = Watcher::builder(planner, vec![root.clone()])
-        .on_invalidate(|names| assert!(!names.iter().any(|n| n == "base.html"), "a hook that panics on base.html"))
+        .on_invalidate(|names| {
+            assert!(
+                !names.iter().any(|n| n == "base.html"),
+                "a hook that panics on base.html"
+            )
+        })
         .start()
         .unwrap();
     let events = watcher.subscribe();
     let next = || events.recv_timeout(PATIENCE).unwrap();
     let panicked = |event: &Event| matches!(event, Event::Error(e) if e.message.starts_with("internal error in the watcher: a hook that panics on base.html"));
 
-    write(&root, "base.html", "<body>{% block content %}{% endblock %}</body>!");
+    write(
+        &root,
+        "base.html",
+        "<body>{% block content %}{% endblock %}</body>!",
+    );
     let event = next();
     assert!(panicked(&event), "the hook's panic is reported: {event:?}");
 
     write(&root, "parts/nav.html", "<nav>{{ title </nav>");
     // The save of base.html may have been more than one batch, each one a panic.
     let event = std::iter::repeat_with(next).find(|e| !panicked(e)).unwrap();
-    let Event::Error(error) = event else { panic!("the lexer's error is reported: {event:?}") };
-    assert_eq!((error.path.as_deref(), error.line), (Some(root.join("parts/nav.html").as_path()), Some(1)));
+    let Event::Error(error) = event else {
+        panic!("the lexer's error is reported: {event:?}")
+    };
+    assert_eq!(
+        (error.path.as_deref(), error.line),
+        (Some(root.join("parts/nav.html").as_path()), Some(1))
+    );
     assert!(matches!(next(), Event::RebuildNeeded(_)));
 
     write(&root, "parts/nav.html", "<nav>fine</nav>");
-    let Event::HotReload(batch) = next() else { panic!("the watcher goes on") };
-    assert_eq!(batch.templates[0].hash, Some(content_hash(b"<nav>fine</nav>")));
+    let Event::HotReload(batch) = next() else {
+        panic!("the watcher goes on")
+    };
+    assert_eq!(
+        batch.templates[0].hash,
+        Some(content_hash(b"<nav>fine</nav>"))
+    );
 }
 
 #[test]
@@ -341,17 +499,32 @@ fn a_root_removed_and_made_again_is_watched_again() {
     let batch = live.wait_for("parts/nav.html", None);
     assert!(batch.plan.needs_rebuild());
     assert!(batch.templates.iter().all(|t| t.hash.is_none()));
-    assert_eq!(served(&live.cache, &live.root, "parts/nav.html"), None, "nothing is served from a removed root");
+    assert_eq!(
+        served(&live.cache, &live.root, "parts/nav.html"),
+        None,
+        "nothing is served from a removed root"
+    );
 
-    write(&live.root, "base.html", "<body>{% block content %}{% endblock %}</body>");
-    write(&live.root, "home.html", "{% extends 'base.html' %}{% block content %}<h1>{{ title }}</h1>{% include 'parts/nav.html' %}{% endblock %}");
+    write(
+        &live.root,
+        "base.html",
+        "<body>{% block content %}{% endblock %}</body>",
+    );
+    write(
+        &live.root,
+        "home.html",
+        "{% extends 'base.html' %}{% block content %}<h1>{{ title }}</h1>{% include 'parts/nav.html' %}{% endblock %}",
+    );
     write(&live.root, "parts/nav.html", "<nav>back</nav>");
     live.wait_for("parts/nav.html", Some("<nav>back</nav>"));
     // The new root is watched: an edit inside it is seen.
     write(&live.root, "parts/nav.html", "<nav>edited after</nav>");
     let batch = live.wait_for("parts/nav.html", Some("<nav>edited after</nav>"));
     assert!(!batch.plan.needs_rebuild(), "{:?}", batch.plan);
-    assert_eq!(served(&live.cache, &live.root, "parts/nav.html").as_deref(), Some("<nav>edited after</nav>"));
+    assert_eq!(
+        served(&live.cache, &live.root, "parts/nav.html").as_deref(),
+        Some("<nav>edited after</nav>")
+    );
     live.finish();
 }
 
@@ -360,13 +533,29 @@ fn start_up_reads_edits_made_before_it_and_drops_their_seeded_entries() {
     let (_dir, root, build) = site();
     let cache: Arc<TemplateCache<Arc<str>>> = Arc::new(TemplateCache::from_build_cache(&build));
     cache.insert("parts/nav.html", Arc::from("<nav>home</nav>"));
-    cache.insert("base.html", Arc::from("<body>{% block content %}{% endblock %}</body>"));
+    cache.insert(
+        "base.html",
+        Arc::from("<body>{% block content %}{% endblock %}</body>"),
+    );
     write(&root, "parts/nav.html", "<nav>edited while stopped</nav>");
     let planner = RebuildPlanner::new(build, RenderMode::Runtime);
-    let watcher = Watcher::builder(planner, vec![root.clone()]).cache(Arc::clone(&cache)).start().unwrap();
+    let watcher = Watcher::builder(planner, vec![root.clone()])
+        .cache(Arc::clone(&cache))
+        .start()
+        .unwrap();
     assert!(cache.get("parts/nav.html").is_none());
-    assert!(cache.get("base.html").is_some(), "an unchanged template keeps its entry");
-    assert_eq!(watcher.plan().decision("parts/nav.html").unwrap().to_string(), "hot reload: literal text changed in parts/nav.html");
+    assert!(
+        cache.get("base.html").is_some(),
+        "an unchanged template keeps its entry"
+    );
+    assert_eq!(
+        watcher
+            .plan()
+            .decision("parts/nav.html")
+            .unwrap()
+            .to_string(),
+        "hot reload: literal text changed in parts/nav.html"
+    );
 }
 
 #[test]
@@ -374,8 +563,13 @@ fn a_root_whose_parent_is_missing_is_an_error_naming_it() {
     let (dir, _root, build) = site();
     let planner = RebuildPlanner::new(build, RenderMode::Runtime);
     let missing = dir.path().join("no/such/templates");
-    let error = Watcher::builder(planner, vec![missing]).start().unwrap_err();
-    assert_eq!(error.path.as_deref(), Some(dir.path().join("no/such").as_path()));
+    let error = Watcher::builder(planner, vec![missing])
+        .start()
+        .unwrap_err();
+    assert_eq!(
+        error.path.as_deref(),
+        Some(dir.path().join("no/such").as_path())
+    );
     assert!(error.message.contains("cannot be watched"), "{error}");
 }
 
@@ -385,7 +579,10 @@ fn subscriptions_can_be_awaited_without_a_runtime_of_their_own() {
     let events = live.watcher.subscribe();
     write(&live.root, "parts/nav.html", "<nav>awaited</nav>");
     let event = block_on(events.recv_async()).unwrap();
-    assert!(matches!(event, Event::HotReload(ref b) if b.templates[0].hash == Some(content_hash(b"<nav>awaited</nav>"))), "{event:?}");
+    assert!(
+        matches!(event, Event::HotReload(ref b) if b.templates[0].hash == Some(content_hash(b"<nav>awaited</nav>"))),
+        "{event:?}"
+    );
     live.finish();
 }
 

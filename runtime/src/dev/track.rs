@@ -40,8 +40,20 @@ impl Tracker {
     /// `roots` in the order of the planner's BuildCache roots. The files are assumed to be
     /// the build's until a batch reads them.
     pub(crate) fn new(planner: RebuildPlanner, roots: Vec<PathBuf>, hooks: Vec<Hook>) -> Self {
-        let known = planner.baseline().templates.iter().map(|(name, r)| (name.clone(), (r.root, r.hash.clone()))).collect();
-        Tracker { planner, roots, known, hooks, seq: 0, plan: Plan::default() }
+        let known = planner
+            .baseline()
+            .templates
+            .iter()
+            .map(|(name, r)| (name.clone(), (r.root, r.hash.clone())))
+            .collect();
+        Tracker {
+            planner,
+            roots,
+            known,
+            hooks,
+            seq: 0,
+            plan: Plan::default(),
+        }
     }
 
     pub(crate) fn roots(&self) -> &[PathBuf] {
@@ -78,7 +90,11 @@ impl Tracker {
                     let text = match String::from_utf8(bytes) {
                         Ok(text) => text,
                         Err(e) => {
-                            events.push(Event::Error(WatchError::new(Some(seen.path.clone()), None, "not UTF-8: read with replacement characters")));
+                            events.push(Event::Error(WatchError::new(
+                                Some(seen.path.clone()),
+                                None,
+                                "not UTF-8: read with replacement characters",
+                            )));
                             String::from_utf8_lossy(e.as_bytes()).into_owned()
                         }
                     };
@@ -92,8 +108,16 @@ impl Tracker {
                     (None, changed, None)
                 }
             };
-            changes.push(Change { name: name.clone(), content });
-            files.push(TemplateFile { name, path: seen.path, hash, changed });
+            changes.push(Change {
+                name: name.clone(),
+                content,
+            });
+            files.push(TemplateFile {
+                name,
+                path: seen.path,
+                hash,
+                changed,
+            });
         }
         if files.is_empty() {
             return events;
@@ -106,23 +130,49 @@ impl Tracker {
             }
         }
         for file in &files {
-            if let Some(Decision::Rebuild { reason: Reason::Parse { template, line, message } }) = plan.decision(&file.name)
+            if let Some(Decision::Rebuild {
+                reason:
+                    Reason::Parse {
+                        template,
+                        line,
+                        message,
+                    },
+            }) = plan.decision(&file.name)
                 && *template == file.name
             {
-                events.push(Event::Error(WatchError::new(Some(file.path.clone()), Some(*line), message.clone())));
+                events.push(Event::Error(WatchError::new(
+                    Some(file.path.clone()),
+                    Some(*line),
+                    message.clone(),
+                )));
             }
         }
         self.seq += 1;
         self.plan = plan.clone();
-        let batch = Batch { seq: self.seq, templates: files, plan };
-        events.push(if batch.plan.needs_rebuild() { Event::RebuildNeeded(batch) } else { Event::HotReload(batch) });
+        let batch = Batch {
+            seq: self.seq,
+            templates: files,
+            plan,
+        };
+        events.push(if batch.plan.needs_rebuild() {
+            Event::RebuildNeeded(batch)
+        } else {
+            Event::HotReload(batch)
+        });
         events
     }
 
     /// Adds the templates `path` names to `seen`: the file, or every file under the
     /// directory, and every known template under it that is gone.
-    fn collect(&self, path: &Path, seen: &mut BTreeMap<String, Seen>, errors: &mut Vec<WatchError>) {
-        let Some((root, name)) = self.locate(path) else { return };
+    fn collect(
+        &self,
+        path: &Path,
+        seen: &mut BTreeMap<String, Seen>,
+        errors: &mut Vec<WatchError>,
+    ) {
+        let Some((root, name)) = self.locate(path) else {
+            return;
+        };
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 let mut found = Vec::new();
@@ -138,7 +188,14 @@ impl Tracker {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if is_template(&name) {
-                    seen.insert(name.clone(), Seen { root, path: path.to_path_buf(), bytes: None });
+                    seen.insert(
+                        name.clone(),
+                        Seen {
+                            root,
+                            path: path.to_path_buf(),
+                            bytes: None,
+                        },
+                    );
                 }
                 self.gone_under(root, &name, seen);
             }
@@ -149,14 +206,25 @@ impl Tracker {
     /// Every known template of `root` under the directory `name` ("" for the root itself)
     /// that is not in `seen` is gone.
     fn gone_under(&self, root: usize, name: &str, seen: &mut BTreeMap<String, Seen>) {
-        let prefix = if name.is_empty() { String::new() } else { format!("{name}/") };
+        let prefix = if name.is_empty() {
+            String::new()
+        } else {
+            format!("{name}/")
+        };
         for (known, (r, _)) in self.known.range(prefix.clone()..) {
             if !known.starts_with(&prefix) {
                 break;
             }
             if *r == root && !seen.contains_key(known) {
                 let path = self.roots[root].join(known);
-                seen.insert(known.clone(), Seen { root, path, bytes: None });
+                seen.insert(
+                    known.clone(),
+                    Seen {
+                        root,
+                        path,
+                        bytes: None,
+                    },
+                );
             }
         }
     }
@@ -165,7 +233,10 @@ impl Tracker {
     fn locate(&self, path: &Path) -> Option<(usize, String)> {
         self.roots.iter().enumerate().find_map(|(i, root)| {
             let relative = path.strip_prefix(root).ok()?;
-            let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+            let parts: Option<Vec<&str>> = relative
+                .components()
+                .map(|c| c.as_os_str().to_str())
+                .collect();
             Some((i, parts?.join("/")))
         })
     }
@@ -181,11 +252,20 @@ struct Seen {
 
 /// Is `name` a template by its extension (the build script's default extensions)?
 fn is_template(name: &str) -> bool {
-    Path::new(name).extension().and_then(|e| e.to_str()).is_some_and(|e| DEFAULT_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| DEFAULT_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
 /// Reads a template file into `seen` (gone if it vanished since the event).
-fn read(root: usize, name: String, path: PathBuf, seen: &mut BTreeMap<String, Seen>, errors: &mut Vec<WatchError>) {
+fn read(
+    root: usize,
+    name: String,
+    path: PathBuf,
+    seen: &mut BTreeMap<String, Seen>,
+    errors: &mut Vec<WatchError>,
+) {
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,

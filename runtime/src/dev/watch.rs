@@ -35,20 +35,44 @@ pub(crate) struct Running {
 
 /// Watches the roots, runs the start-up rescan (its events go to `hub` before this returns),
 /// and starts the event thread.
-pub(crate) fn start(mut tracker: Tracker, debounce: Duration, hub: Arc<Hub>, plan: Arc<Mutex<Plan>>) -> Result<Running, WatchError> {
+pub(crate) fn start(
+    mut tracker: Tracker,
+    debounce: Duration,
+    hub: Arc<Hub>,
+    plan: Arc<Mutex<Plan>>,
+) -> Result<Running, WatchError> {
     let (sender, receiver) = std::sync::mpsc::channel();
     let events = sender.clone();
     let mut notify = new_debouncer(debounce, None, move |result| {
         let _ = events.send(Message::Events(result));
     })
-    .map_err(|e| WatchError::new(None, None, format!("cannot start the file watcher: {}", notify_message(&e))))?;
+    .map_err(|e| {
+        WatchError::new(
+            None,
+            None,
+            format!("cannot start the file watcher: {}", notify_message(&e)),
+        )
+    })?;
     let mut roots: Vec<Root> = Vec::new();
     for dir in tracker.roots() {
-        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if let Err(e) = notify.watch(parent, RecursiveMode::NonRecursive) {
-            return Err(WatchError::new(Some(parent.to_path_buf()), None, format!("cannot watch the parent of a template root: {}", notify_message(&e))));
+            return Err(WatchError::new(
+                Some(parent.to_path_buf()),
+                None,
+                format!(
+                    "cannot watch the parent of a template root: {}",
+                    notify_message(&e)
+                ),
+            ));
         }
-        let mut root = Root { dir: dir.clone(), watched: false };
+        let mut root = Root {
+            dir: dir.clone(),
+            watched: false,
+        };
         if let Some(error) = root.rewatch(&mut notify) {
             publish(&hub, &plan, &tracker, vec![Event::Error(error)]);
         }
@@ -83,21 +107,33 @@ impl Root {
                 self.watched = true;
                 None
             }
-            Err(e) => Some(WatchError::new(Some(self.dir.clone()), None, format!("cannot watch the template root: {}", notify_message(&e)))),
+            Err(e) => Some(WatchError::new(
+                Some(self.dir.clone()),
+                None,
+                format!("cannot watch the template root: {}", notify_message(&e)),
+            )),
         }
     }
 }
 
 /// The event thread: each debounced batch (and whatever queued behind it) is one tracker
 /// batch. Nothing here ends the loop but [`Message::Stop`] or the watcher being dropped.
-fn run(receiver: Receiver<Message>, mut notify: Notify, mut roots: Vec<Root>, mut tracker: Tracker, hub: Arc<Hub>, plan: Arc<Mutex<Plan>>) {
+fn run(
+    receiver: Receiver<Message>,
+    mut notify: Notify,
+    mut roots: Vec<Root>,
+    mut tracker: Tracker,
+    hub: Arc<Hub>,
+    plan: Arc<Mutex<Plan>>,
+) {
     while let Ok(first) = receiver.recv() {
         let mut paths: BTreeSet<PathBuf> = BTreeSet::new();
         let mut rescan = false;
         let mut events = Vec::new();
         let mut stop = false;
         // Coalesce what is already queued: a burst of saves becomes one plan.
-        for message in std::iter::once(first).chain(std::iter::from_fn(|| receiver.try_recv().ok())) {
+        for message in std::iter::once(first).chain(std::iter::from_fn(|| receiver.try_recv().ok()))
+        {
             match message {
                 Message::Stop => stop = true,
                 Message::Events(Ok(batch)) => {
@@ -111,7 +147,11 @@ fn run(receiver: Receiver<Message>, mut notify: Notify, mut roots: Vec<Root>, mu
                 Message::Events(Err(errors)) => {
                     for error in errors {
                         let path = error.paths.first().cloned();
-                        events.push(Event::Error(WatchError::new(path, None, notify_message(&error))));
+                        events.push(Event::Error(WatchError::new(
+                            path,
+                            None,
+                            notify_message(&error),
+                        )));
                     }
                 }
             }
@@ -143,8 +183,18 @@ fn run(receiver: Receiver<Message>, mut notify: Notify, mut roots: Vec<Root>, mu
             events
         }));
         let events = outcome.unwrap_or_else(|panic| {
-            let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
-            vec![Event::Error(WatchError::new(None, None, format!("internal error in the watcher: {}", message.as_deref().unwrap_or("panic"))))]
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned());
+            vec![Event::Error(WatchError::new(
+                None,
+                None,
+                format!(
+                    "internal error in the watcher: {}",
+                    message.as_deref().unwrap_or("panic")
+                ),
+            ))]
         });
         publish(&hub, &plan, &tracker, events);
     }
@@ -176,7 +226,9 @@ fn notify_message(error: &notify::Error) -> String {
         notify::ErrorKind::Io(e) => e.to_string(),
         notify::ErrorKind::PathNotFound => "no such file or directory".to_string(),
         notify::ErrorKind::WatchNotFound => "not watched".to_string(),
-        notify::ErrorKind::MaxFilesWatch => "the operating system's limit of watched files is reached".to_string(),
+        notify::ErrorKind::MaxFilesWatch => {
+            "the operating system's limit of watched files is reached".to_string()
+        }
         notify::ErrorKind::InvalidConfig(config) => format!("invalid configuration {config:?}"),
         notify::ErrorKind::Generic(text) => text.clone(),
     };

@@ -105,7 +105,11 @@ impl Binding {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Binding { template: template.into(), type_name: type_name.into(), fields: fields.into_iter().map(Into::into).collect() }
+        Binding {
+            template: template.into(),
+            type_name: type_name.into(),
+            fields: fields.into_iter().map(Into::into).collect(),
+        }
     }
 
     /// The binding `#[derive(Template)]` made for `T`.
@@ -128,12 +132,18 @@ pub struct Change {
 impl Change {
     /// The file now holds `content`.
     pub fn edit(name: impl Into<String>, content: impl Into<String>) -> Self {
-        Change { name: name.into(), content: Some(content.into()) }
+        Change {
+            name: name.into(),
+            content: Some(content.into()),
+        }
     }
 
     /// The file is gone.
     pub fn remove(name: impl Into<String>) -> Self {
-        Change { name: name.into(), content: None }
+        Change {
+            name: name.into(),
+            content: None,
+        }
     }
 }
 
@@ -141,7 +151,10 @@ impl Change {
 #[derive(Debug)]
 enum Current {
     Removed,
-    Present { source: String, analysis: Result<Analysis, LexError> },
+    Present {
+        source: String,
+        analysis: Result<Analysis, LexError>,
+    },
 }
 
 /// Decides, for changed template files, between unchanged, hot reload and rebuild.
@@ -162,7 +175,12 @@ impl RebuildPlanner {
     /// A planner against `baseline`, the BuildCache the binary was built with.
     pub fn new(baseline: BuildCache, mode: RenderMode) -> Self {
         let graph = DependencyGraph::from_build_cache(&baseline);
-        let with_dynamic = baseline.templates.iter().filter(|(_, r)| !r.dynamic.is_empty()).filter_map(|(n, _)| graph.id(n)).collect();
+        let with_dynamic = baseline
+            .templates
+            .iter()
+            .filter(|(_, r)| !r.dynamic.is_empty())
+            .filter_map(|(n, _)| graph.id(n))
+            .collect();
         RebuildPlanner {
             baseline,
             graph,
@@ -180,7 +198,10 @@ impl RebuildPlanner {
     pub fn from_embedded(templates: &'static [TemplateInfo], mode: RenderMode) -> Self {
         let baseline = build_cache_of(templates);
         let mut planner = RebuildPlanner::new(baseline, mode);
-        planner.sources = templates.iter().map(|t| (t.name.to_string(), Cow::Borrowed(t.source))).collect();
+        planner.sources = templates
+            .iter()
+            .map(|t| (t.name.to_string(), Cow::Borrowed(t.source)))
+            .collect();
         planner
     }
 
@@ -214,10 +235,17 @@ impl RebuildPlanner {
     pub fn plan_paths<P: AsRef<Path>>(&mut self, paths: &[P]) -> std::io::Result<Plan> {
         let mut changes = Vec::new();
         for path in paths {
-            let Some(name) = self.name_of(path.as_ref()) else { continue };
+            let Some(name) = self.name_of(path.as_ref()) else {
+                continue;
+            };
             match std::fs::read(path.as_ref()) {
-                Ok(bytes) => changes.push(Change { name, content: Some(String::from_utf8_lossy(&bytes).into_owned()) }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => changes.push(Change::remove(name)),
+                Ok(bytes) => changes.push(Change {
+                    name,
+                    content: Some(String::from_utf8_lossy(&bytes).into_owned()),
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    changes.push(Change::remove(name))
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -235,7 +263,9 @@ impl RebuildPlanner {
                     let path = entry?.path();
                     if path.is_dir() {
                         stack.push(path);
-                    } else if let Some(name) = relative_name(dir, &path).filter(|n| self.is_template(n)) {
+                    } else if let Some(name) =
+                        relative_name(dir, &path).filter(|n| self.is_template(n))
+                    {
                         on_disk.insert(name, path);
                     }
                 }
@@ -244,11 +274,25 @@ impl RebuildPlanner {
         let mut changes = Vec::new();
         for (name, path) in &on_disk {
             let bytes = std::fs::read(path)?;
-            if self.baseline.templates.get(name).is_none_or(|r| r.hash != content_hash(&bytes)) {
-                changes.push(Change { name: name.clone(), content: Some(String::from_utf8_lossy(&bytes).into_owned()) });
+            if self
+                .baseline
+                .templates
+                .get(name)
+                .is_none_or(|r| r.hash != content_hash(&bytes))
+            {
+                changes.push(Change {
+                    name: name.clone(),
+                    content: Some(String::from_utf8_lossy(&bytes).into_owned()),
+                });
             }
         }
-        changes.extend(self.baseline.templates.keys().filter(|n| !on_disk.contains_key(*n)).map(Change::remove));
+        changes.extend(
+            self.baseline
+                .templates
+                .keys()
+                .filter(|n| !on_disk.contains_key(*n))
+                .map(Change::remove),
+        );
         Ok(self.apply(changes))
     }
 
@@ -269,7 +313,13 @@ impl RebuildPlanner {
                 }
                 Some(text) => {
                     let analysis = analyze(&text);
-                    self.current.insert(change.name.clone(), Current::Present { source: text, analysis });
+                    self.current.insert(
+                        change.name.clone(),
+                        Current::Present {
+                            source: text,
+                            analysis,
+                        },
+                    );
                 }
             }
             touched.push(change.name);
@@ -296,10 +346,16 @@ impl RebuildPlanner {
             if let Some(cause) = decision.reason()
                 && !dependents.is_empty()
             {
-                let reason = Reason::Dependency { cause: Arc::new(cause.clone()) };
+                let reason = Reason::Dependency {
+                    cause: Arc::new(cause.clone()),
+                };
                 let index = shared.len() as u32;
                 let severity = decision.severity();
-                shared.push(if decision.needs_rebuild() { Decision::Rebuild { reason } } else { Decision::HotReload { reason } });
+                shared.push(if decision.needs_rebuild() {
+                    Decision::Rebuild { reason }
+                } else {
+                    Decision::HotReload { reason }
+                });
                 if takes.is_empty() {
                     takes = vec![NONE; count];
                 }
@@ -315,7 +371,9 @@ impl RebuildPlanner {
         // A template with a decision of its own keeps the more severe of the two.
         if !takes.is_empty() {
             for (name, decision) in own.iter_mut() {
-                let Some(id) = self.graph.id(name) else { continue };
+                let Some(id) = self.graph.id(name) else {
+                    continue;
+                };
                 let slot = std::mem::replace(&mut takes[id.index()], NONE);
                 if slot != NONE && shared[slot as usize].severity() > decision.severity() {
                     *decision = shared[slot as usize].clone();
@@ -325,11 +383,22 @@ impl RebuildPlanner {
         if self.mode == RenderMode::Runtime {
             let introduced = self.introduced_variables();
             if !introduced.is_empty() {
-                let inheriting = takes.iter().enumerate().filter(|(_, t)| **t != NONE).map(|(i, _)| self.graph.name(TemplateId::new(i as u32)));
-                let bound: Vec<&str> = own.keys().copied().chain(inheriting).filter(|n| self.bindings.contains_key(*n)).collect();
+                let inheriting = takes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| **t != NONE)
+                    .map(|(i, _)| self.graph.name(TemplateId::new(i as u32)));
+                let bound: Vec<&str> = own
+                    .keys()
+                    .copied()
+                    .chain(inheriting)
+                    .filter(|n| self.bindings.contains_key(*n))
+                    .collect();
                 for name in bound {
                     if let Some(reason) = self.missing_variable(name, &introduced) {
-                        if let Some(slot) = self.graph.id(name).and_then(|id| takes.get_mut(id.index())) {
+                        if let Some(slot) =
+                            self.graph.id(name).and_then(|id| takes.get_mut(id.index()))
+                        {
                             *slot = NONE;
                         }
                         own.insert(name, Decision::Rebuild { reason });
@@ -337,9 +406,16 @@ impl RebuildPlanner {
                 }
             }
         }
-        let inherited =
-            takes.iter().enumerate().filter(|(_, t)| **t != NONE).map(|(i, &t)| (TemplateId::new(i as u32), t)).collect();
-        let mut own: Vec<(String, Decision)> = own.into_iter().map(|(name, d)| (name.to_string(), d)).collect();
+        let inherited = takes
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| **t != NONE)
+            .map(|(i, &t)| (TemplateId::new(i as u32), t))
+            .collect();
+        let mut own: Vec<(String, Decision)> = own
+            .into_iter()
+            .map(|(name, d)| (name.to_string(), d))
+            .collect();
         own.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
         // The affected set: marks by id, read back in id (= name) order.
@@ -356,7 +432,8 @@ impl RebuildPlanner {
         // A template whose references are expressions may render any changed template.
         if !touched.is_empty() {
             for (name, current) in &self.current {
-                if matches!(current, Current::Present { analysis: Ok(new), .. } if !new.dynamic.is_empty()) {
+                if matches!(current, Current::Present { analysis: Ok(new), .. } if !new.dynamic.is_empty())
+                {
                     add(name);
                 }
             }
@@ -378,7 +455,14 @@ impl RebuildPlanner {
                 word &= word - 1;
             }
         }
-        Plan { names: Arc::clone(self.graph.names()), own, shared, inherited, affected, affected_new }
+        Plan {
+            names: Arc::clone(self.graph.names()),
+            own,
+            shared,
+            inherited,
+            affected,
+            affected_new,
+        }
     }
 
     /// The decision for a template that differs from the build, on its own.
@@ -386,39 +470,70 @@ impl RebuildPlanner {
         let rebuild = |reason| Decision::Rebuild { reason };
         let template = || name.to_string();
         let Current::Present { source, analysis } = current else {
-            return rebuild(Reason::Removed { template: template() });
+            return rebuild(Reason::Removed {
+                template: template(),
+            });
         };
         let Some(built) = self.baseline.templates.get(name) else {
-            return rebuild(Reason::Added { template: template() });
+            return rebuild(Reason::Added {
+                template: template(),
+            });
         };
         let new = match analysis {
             Ok(new) => new,
-            Err(e) => return rebuild(Reason::Parse { template: template(), line: e.line, message: e.message.clone() }),
+            Err(e) => {
+                return rebuild(Reason::Parse {
+                    template: template(),
+                    line: e.line,
+                    message: e.message.clone(),
+                });
+            }
         };
         if let Some(dep) = new.deps.iter().find(|d| !self.exists(d)) {
-            return rebuild(Reason::MissingDependency { template: template(), dependency: dep.clone() });
+            return rebuild(Reason::MissingDependency {
+                template: template(),
+                dependency: dep.clone(),
+            });
         }
         if let Some(path) = self.cycle_through(name) {
             return rebuild(Reason::Cycle { path });
         }
         if new.interface_hash == built.interface_hash {
             let reason = if new.static_hash == built.static_hash {
-                Reason::CommentsOnly { template: template() }
+                Reason::CommentsOnly {
+                    template: template(),
+                }
             } else {
-                Reason::LiteralText { template: template() }
+                Reason::LiteralText {
+                    template: template(),
+                }
             };
             return Decision::HotReload { reason };
         }
         if let Some(first) = new.dynamic.first() {
-            return rebuild(Reason::Dynamic { template: template(), line: first.line, expr: first.expr.clone() });
+            return rebuild(Reason::Dynamic {
+                template: template(),
+                line: first.line,
+                expr: first.expr.clone(),
+            });
         }
         let reason = if let Some(dep) = new.deps.iter().find(|d| !built.deps.contains(d)) {
-            Reason::NewDependency { template: template(), dependency: dep.clone() }
+            Reason::NewDependency {
+                template: template(),
+                dependency: dep.clone(),
+            }
         } else if let Some(dep) = built.deps.iter().find(|d| !new.deps.contains(d)) {
-            Reason::RemovedDependency { template: template(), dependency: dep.clone() }
+            Reason::RemovedDependency {
+                template: template(),
+                dependency: dep.clone(),
+            }
         } else {
             let (line, change) = self.interface_change(name, source);
-            Reason::Interface { template: template(), line, change }
+            Reason::Interface {
+                template: template(),
+                line,
+                change,
+            }
         };
         match self.mode {
             RenderMode::Compiled => rebuild(reason),
@@ -431,9 +546,19 @@ impl RebuildPlanner {
     fn introduced_variables(&self) -> HashMap<&str, Vec<&str>> {
         let mut out = HashMap::new();
         for (name, current) in &self.current {
-            let Current::Present { analysis: Ok(new), .. } = current else { continue };
+            let Current::Present {
+                analysis: Ok(new), ..
+            } = current
+            else {
+                continue;
+            };
             let built: Vec<&str> = self.built_vars(name).collect();
-            let vars: Vec<&str> = new.vars.iter().map(String::as_str).filter(|v| !built.contains(v)).collect();
+            let vars: Vec<&str> = new
+                .vars
+                .iter()
+                .map(String::as_str)
+                .filter(|v| !built.contains(v))
+                .collect();
             if !vars.is_empty() {
                 out.insert(name.as_str(), vars);
             }
@@ -443,14 +568,28 @@ impl RebuildPlanner {
 
     /// For a bound template in runtime mode: a variable introduced by a template it renders now,
     /// that the build's versions of its templates did not read and that its struct lacks.
-    fn missing_variable(&self, name: &str, introduced: &HashMap<&str, Vec<&str>>) -> Option<Reason> {
+    fn missing_variable(
+        &self,
+        name: &str,
+        introduced: &HashMap<&str, Vec<&str>>,
+    ) -> Option<Reason> {
         let binding = self.bindings.get(name)?;
         let renders = self.closure_now(name);
-        let mut candidates = renders.iter().filter_map(|t| Some((t, introduced.get(t.as_str())?))).peekable();
+        let mut candidates = renders
+            .iter()
+            .filter_map(|t| Some((t, introduced.get(t.as_str())?)))
+            .peekable();
         candidates.peek()?;
-        let built: HashSet<&str> = self.closure_built(name).iter().flat_map(|t| self.built_vars(t)).collect();
+        let built: HashSet<&str> = self
+            .closure_built(name)
+            .iter()
+            .flat_map(|t| self.built_vars(t))
+            .collect();
         for (template, vars) in candidates {
-            if let Some(var) = vars.iter().find(|v| !built.contains(**v) && !binding.fields.iter().any(|f| f == *v)) {
+            if let Some(var) = vars
+                .iter()
+                .find(|v| !built.contains(**v) && !binding.fields.iter().any(|f| f == *v))
+            {
                 return Some(Reason::MissingVariable {
                     template: name.to_string(),
                     used_in: template.clone(),
@@ -466,7 +605,9 @@ impl RebuildPlanner {
 
     /// The line of the first name token `var` in the current text of `template` (0 if none).
     fn first_use(&self, template: &str, var: &str) -> u32 {
-        let Some(Current::Present { source, .. }) = self.current.get(template) else { return 0 };
+        let Some(Current::Present { source, .. }) = self.current.get(template) else {
+            return 0;
+        };
         let Ok(lexed) = lex(source) else { return 0 };
         lexed
             .code()
@@ -476,13 +617,21 @@ impl RebuildPlanner {
     }
 
     fn built_vars<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
-        self.baseline.templates.get(name).into_iter().flat_map(|r| r.vars.iter().map(String::as_str))
+        self.baseline
+            .templates
+            .get(name)
+            .into_iter()
+            .flat_map(|r| r.vars.iter().map(String::as_str))
     }
 
     /// `name` and every template it renders, as built.
     fn closure_built(&self, name: &str) -> Vec<String> {
-        let Some(record) = self.baseline.templates.get(name) else { return Vec::new() };
-        std::iter::once(name.to_string()).chain(record.transitive.iter().cloned()).collect()
+        let Some(record) = self.baseline.templates.get(name) else {
+            return Vec::new();
+        };
+        std::iter::once(name.to_string())
+            .chain(record.transitive.iter().cloned())
+            .collect()
     }
 
     /// `name` and every template it renders now, breadth-first.
@@ -530,16 +679,26 @@ impl RebuildPlanner {
     fn deps_now(&self, name: &str) -> Vec<String> {
         let written: &[String] = match self.current.get(name) {
             Some(Current::Removed) => &[],
-            Some(Current::Present { analysis: Ok(new), .. }) => &new.deps,
-            Some(Current::Present { analysis: Err(_), .. }) => &[],
+            Some(Current::Present {
+                analysis: Ok(new), ..
+            }) => &new.deps,
+            Some(Current::Present {
+                analysis: Err(_), ..
+            }) => &[],
             None => self.baseline.templates.get(name).map_or(&[], |r| &r.deps),
         };
-        written.iter().filter_map(|d| resolve_name(d).ok()).filter(|d| self.exists(d)).collect()
+        written
+            .iter()
+            .filter_map(|d| resolve_name(d).ok())
+            .filter(|d| self.exists(d))
+            .collect()
     }
 
     /// Is there a template of this name now?
     fn exists(&self, written: &str) -> bool {
-        let Ok(name) = resolve_name(written) else { return false };
+        let Ok(name) = resolve_name(written) else {
+            return false;
+        };
         match self.current.get(&name) {
             Some(Current::Removed) => false,
             Some(Current::Present { .. }) => true,
@@ -572,20 +731,32 @@ impl RebuildPlanner {
                 _ => return (line_of(new_source, *offset), format!("new {piece}")),
             }
         }
-        if let Some((_, piece)) = old.iter().find(|(_, p)| remaining.get(p.as_str()).is_some_and(|n| *n > 0)) {
+        if let Some((_, piece)) = old
+            .iter()
+            .find(|(_, p)| remaining.get(p.as_str()).is_some_and(|n| *n > 0))
+        {
             return (0, format!("removed {piece}"));
         }
-        (0, "expressions or tags moved or changed whitespace control".to_string())
+        (
+            0,
+            "expressions or tags moved or changed whitespace control".to_string(),
+        )
     }
 
     /// The template name of a path under one of the roots.
     fn name_of(&self, path: &Path) -> Option<String> {
-        self.root_dirs.iter().find_map(|dir| relative_name(dir, path)).filter(|name| self.is_template(name))
+        self.root_dirs
+            .iter()
+            .find_map(|dir| relative_name(dir, path))
+            .filter(|name| self.is_template(name))
     }
 
     fn is_template(&self, name: &str) -> bool {
         self.baseline.templates.contains_key(name)
-            || Path::new(name).extension().and_then(|e| e.to_str()).is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e))
+            || Path::new(name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e))
     }
 }
 
@@ -599,18 +770,28 @@ fn build_cache_of(templates: &[TemplateInfo]) -> BuildCache {
             roots.len() - 1
         });
         let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        cache.templates.insert(t.name.to_string(), TemplateRecord {
-            id: t.id.to_string(),
-            root,
-            hash: t.hash.to_string(),
-            static_hash: t.static_hash.to_string(),
-            interface_hash: t.interface_hash.to_string(),
-            size: t.size,
-            deps: strings(t.deps),
-            dynamic: t.dynamic.iter().map(|d| DynamicRef { line: d.line, expr: d.expr.to_string() }).collect(),
-            transitive: strings(t.transitive),
-            vars: strings(t.vars),
-        });
+        cache.templates.insert(
+            t.name.to_string(),
+            TemplateRecord {
+                id: t.id.to_string(),
+                root,
+                hash: t.hash.to_string(),
+                static_hash: t.static_hash.to_string(),
+                interface_hash: t.interface_hash.to_string(),
+                size: t.size,
+                deps: strings(t.deps),
+                dynamic: t
+                    .dynamic
+                    .iter()
+                    .map(|d| DynamicRef {
+                        line: d.line,
+                        expr: d.expr.to_string(),
+                    })
+                    .collect(),
+                transitive: strings(t.transitive),
+                vars: strings(t.vars),
+            },
+        );
     }
     cache.roots = roots;
     cache
@@ -636,7 +817,9 @@ fn worst<'a>(decisions: &mut Decisions<'a>, name: &'a str, decision: Decision) {
 /// Every expression and tag as `expression `…`` / `tag `…``, with its offset; tokens joined by
 /// single spaces so that spacing does not count.
 fn code_pieces(source: &str) -> Vec<(usize, String)> {
-    let Ok(lexed) = lex(source) else { return Vec::new() };
+    let Ok(lexed) = lex(source) else {
+        return Vec::new();
+    };
     lexed
         .parts
         .iter()
@@ -655,7 +838,10 @@ fn code_pieces(source: &str) -> Vec<(usize, String)> {
 /// `pages/home.html` for `<root>/pages/home.html`.
 fn relative_name(root: &Path, path: &Path) -> Option<String> {
     let relative = path.strip_prefix(root).ok()?;
-    let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
     Some(parts?.join("/")).filter(|n| !n.is_empty())
 }
 

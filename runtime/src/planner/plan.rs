@@ -66,14 +66,23 @@ impl Plan {
         if let Ok(at) = self.own.binary_search_by(|(own, _)| own.as_str().cmp(name)) {
             return Some(&self.own[at].1);
         }
-        let at = self.inherited.binary_search_by(|(id, _)| self.name(*id).cmp(name)).ok()?;
+        let at = self
+            .inherited
+            .binary_search_by(|(id, _)| self.name(*id).cmp(name))
+            .ok()?;
         Some(&self.shared[self.inherited[at].1 as usize])
     }
 
     /// Every decision, sorted by template name.
     pub fn decisions(&self) -> impl ExactSizeIterator<Item = (&str, &Decision)> + '_ {
-        let own = self.own.iter().map(|(name, decision)| (name.as_str(), decision));
-        let inherited = self.inherited.iter().map(|&(id, at)| (self.name(id), &self.shared[at as usize]));
+        let own = self
+            .own
+            .iter()
+            .map(|(name, decision)| (name.as_str(), decision));
+        let inherited = self
+            .inherited
+            .iter()
+            .map(|&(id, at)| (self.name(id), &self.shared[at as usize]));
         Merged::new(own, inherited)
     }
 
@@ -88,7 +97,11 @@ impl Plan {
 
     /// Does any template need `cargo build`?
     pub fn needs_rebuild(&self) -> bool {
-        self.own.iter().any(|(_, d)| d.needs_rebuild()) || self.inherited.iter().any(|&(_, at)| self.shared[at as usize].needs_rebuild())
+        self.own.iter().any(|(_, d)| d.needs_rebuild())
+            || self
+                .inherited
+                .iter()
+                .any(|&(_, at)| self.shared[at as usize].needs_rebuild())
     }
 
     /// The reasons for a rebuild, one per template, sorted by template.
@@ -106,24 +119,61 @@ impl Plan {
     /// Checks the plan's invariants; panics with the first broken one.
     #[cfg(test)]
     pub(crate) fn validate(&self) {
-        assert!(self.own.windows(2).all(|w| w[0].0 < w[1].0), "own decisions sorted and unique");
-        assert!(self.inherited.windows(2).all(|w| w[0].0 < w[1].0), "inherited decisions sorted and unique");
-        assert!(self.inherited.iter().all(|&(_, at)| (at as usize) < self.shared.len()), "shared index in range");
         assert!(
-            self.inherited.iter().all(|&(id, _)| self.own.binary_search_by(|(n, _)| n.as_str().cmp(self.name(id))).is_err()),
+            self.own.windows(2).all(|w| w[0].0 < w[1].0),
+            "own decisions sorted and unique"
+        );
+        assert!(
+            self.inherited.windows(2).all(|w| w[0].0 < w[1].0),
+            "inherited decisions sorted and unique"
+        );
+        assert!(
+            self.inherited
+                .iter()
+                .all(|&(_, at)| (at as usize) < self.shared.len()),
+            "shared index in range"
+        );
+        assert!(
+            self.inherited.iter().all(|&(id, _)| self
+                .own
+                .binary_search_by(|(n, _)| n.as_str().cmp(self.name(id)))
+                .is_err()),
             "a template with a decision of its own also inherits one"
         );
-        assert!(self.shared.iter().all(|d| matches!(d.reason(), Some(Reason::Dependency { .. }))), "shared decisions are dependencies");
-        assert!(self.affected.windows(2).all(|w| w[0] < w[1]), "affected sorted and unique");
-        assert!(self.affected_new.windows(2).all(|w| w[0] < w[1]), "new affected names sorted and unique");
-        assert!(self.affected_new.iter().all(|n| self.names.binary_search_by(|k| (**k).cmp(n)).is_err()), "a new name is in the build");
+        assert!(
+            self.shared
+                .iter()
+                .all(|d| matches!(d.reason(), Some(Reason::Dependency { .. }))),
+            "shared decisions are dependencies"
+        );
+        assert!(
+            self.affected.windows(2).all(|w| w[0] < w[1]),
+            "affected sorted and unique"
+        );
+        assert!(
+            self.affected_new.windows(2).all(|w| w[0] < w[1]),
+            "new affected names sorted and unique"
+        );
+        assert!(
+            self.affected_new
+                .iter()
+                .all(|n| self.names.binary_search_by(|k| (**k).cmp(n)).is_err()),
+            "a new name is in the build"
+        );
     }
 }
 
 impl Default for Plan {
     /// Nothing changed.
     fn default() -> Self {
-        Plan { names: Arc::from([]), own: Vec::new(), shared: Vec::new(), inherited: Vec::new(), affected: Vec::new(), affected_new: Vec::new() }
+        Plan {
+            names: Arc::from([]),
+            own: Vec::new(),
+            shared: Vec::new(),
+            inherited: Vec::new(),
+            affected: Vec::new(),
+            affected_new: Vec::new(),
+        }
     }
 }
 
@@ -150,7 +200,10 @@ impl fmt::Debug for Plan {
                 f.debug_list().entries(self.0.affected()).finish()
             }
         }
-        f.debug_struct("Plan").field("decisions", &Decisions(self)).field("affected", &Affected(self)).finish()
+        f.debug_struct("Plan")
+            .field("decisions", &Decisions(self))
+            .field("affected", &Affected(self))
+            .finish()
     }
 }
 
@@ -169,7 +222,11 @@ where
 {
     fn new(a: A, b: B) -> Self {
         let left = a.len() + b.len();
-        Merged { a: a.peekable(), b: b.peekable(), left }
+        Merged {
+            a: a.peekable(),
+            b: b.peekable(),
+            left,
+        }
     }
 }
 

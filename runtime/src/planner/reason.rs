@@ -178,7 +178,9 @@ impl Reason {
     pub fn location(&self) -> Option<(&str, u32)> {
         match self {
             Reason::Interface { template, line, .. } if *line > 0 => Some((template, *line)),
-            Reason::Dynamic { template, line, .. } | Reason::Parse { template, line, .. } => Some((template, *line)),
+            Reason::Dynamic { template, line, .. } | Reason::Parse { template, line, .. } => {
+                Some((template, *line))
+            }
             Reason::MissingVariable { used_in, line, .. } if *line > 0 => Some((used_in, *line)),
             Reason::Dependency { cause, .. } => cause.location(),
             _ => None,
@@ -190,27 +192,69 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::LiteralText { template } => write!(f, "literal text changed in {template}"),
-            Reason::CommentsOnly { template } => write!(f, "only comments or spacing inside tags changed in {template}"),
-            Reason::Interface { template, change, .. } => write!(f, "interface of {template} changed: {change}"),
-            Reason::NewDependency { template, dependency } => write!(f, "new include of {dependency} in {template}"),
-            Reason::RemovedDependency { template, dependency } => write!(f, "{template} no longer includes {dependency}"),
-            Reason::MissingDependency { template, dependency } => {
-                write!(f, "{template} references {dependency}, which is not a template")
+            Reason::CommentsOnly { template } => write!(
+                f,
+                "only comments or spacing inside tags changed in {template}"
+            ),
+            Reason::Interface {
+                template, change, ..
+            } => write!(f, "interface of {template} changed: {change}"),
+            Reason::NewDependency {
+                template,
+                dependency,
+            } => write!(f, "new include of {dependency} in {template}"),
+            Reason::RemovedDependency {
+                template,
+                dependency,
+            } => write!(f, "{template} no longer includes {dependency}"),
+            Reason::MissingDependency {
+                template,
+                dependency,
+            } => {
+                write!(
+                    f,
+                    "{template} references {dependency}, which is not a template"
+                )
             }
-            Reason::MissingVariable { template, used_in, variable, type_name, fields, .. } => {
-                write!(f, "new variable `{variable}` is not a field of `{type_name}` (fields: {})", fields.join(", "))?;
+            Reason::MissingVariable {
+                template,
+                used_in,
+                variable,
+                type_name,
+                fields,
+                ..
+            } => {
+                write!(
+                    f,
+                    "new variable `{variable}` is not a field of `{type_name}` (fields: {})",
+                    fields.join(", ")
+                )?;
                 if used_in != template {
                     write!(f, "; it is read in {used_in}, which {template} renders")?;
                 }
                 Ok(())
             }
-            Reason::Dynamic { template, line, expr } => {
-                write!(f, "dynamic reference at line {line} of {template} (`{expr}`): conservative")
+            Reason::Dynamic {
+                template,
+                line,
+                expr,
+            } => {
+                write!(
+                    f,
+                    "dynamic reference at line {line} of {template} (`{expr}`): conservative"
+                )
             }
             Reason::Cycle { path } => write!(f, "dependency cycle: {}", path.join(" -> ")),
-            Reason::Parse { template, line, message } => write!(f, "{template}:{line}: {message}"),
+            Reason::Parse {
+                template,
+                line,
+                message,
+            } => write!(f, "{template}:{line}: {message}"),
             Reason::Added { template } => {
-                write!(f, "added: {template} is not in the BuildCache this binary was built with")
+                write!(
+                    f,
+                    "added: {template} is not in the BuildCache this binary was built with"
+                )
             }
             Reason::Removed { template } => write!(f, "removed: {template}"),
             Reason::Dependency { cause } => write!(f, "renders {}: {cause}", cause.template()),

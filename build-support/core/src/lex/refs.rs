@@ -58,7 +58,9 @@ pub fn references(src: &str, lexed: &Lexed<'_>) -> Result<Vec<Reference>, LexErr
     let mut out = Vec::new();
     let mut lines = Lines::default();
     for (tag, tokens) in lexed.tags() {
-        let Some((kind, name)) = reference_tokens(tokens) else { continue };
+        let Some((kind, name)) = reference_tokens(tokens) else {
+            continue;
+        };
         let line = lines.line(src, tag.start);
         if name.is_empty() {
             return Err(LexError {
@@ -67,7 +69,9 @@ pub fn references(src: &str, lexed: &Lexed<'_>) -> Result<Vec<Reference>, LexErr
                 message: format!("`{}` needs a template name", tokens[0].text),
             });
         }
-        classify(src, name, &mut |target| out.push(Reference { kind, line, target }));
+        classify(src, name, &mut |target| {
+            out.push(Reference { kind, line, target })
+        });
     }
     Ok(out)
 }
@@ -80,13 +84,23 @@ fn reference_tokens<'t, 's>(tokens: &'t [Token<'s>]) -> Option<(RefKind, &'t [To
     }
     match first.text {
         "extends" => Some((RefKind::Extends, rest)),
-        "include" => Some((RefKind::Include, strip_suffix(strip_context(rest), &["ignore", "missing"]))),
+        "include" => Some((
+            RefKind::Include,
+            strip_suffix(strip_context(rest), &["ignore", "missing"]),
+        )),
         "import" => {
             // `import NAME as ALIAS`: the alias is one name at the end (it may be `as` itself).
             let rest = strip_context(rest);
             let name = match rest {
-                [name @ .., as_, alias] if as_.is_name("as") && alias.kind == TokenKind::Name => name,
-                _ => &rest[..rest.iter().rposition(|t| t.is_name("as")).unwrap_or(rest.len())],
+                [name @ .., as_, alias] if as_.is_name("as") && alias.kind == TokenKind::Name => {
+                    name
+                }
+                _ => {
+                    &rest[..rest
+                        .iter()
+                        .rposition(|t| t.is_name("as"))
+                        .unwrap_or(rest.len())]
+                }
             };
             Some((RefKind::Import, name))
         }
@@ -104,7 +118,10 @@ fn reference_tokens<'t, 's>(tokens: &'t [Token<'s>]) -> Option<(RefKind, &'t [To
 
 /// Without a final `with context` or `without context`.
 fn strip_context<'t, 's>(tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
-    strip_suffix(strip_suffix(tokens, &["with", "context"]), &["without", "context"])
+    strip_suffix(
+        strip_suffix(tokens, &["with", "context"]),
+        &["without", "context"],
+    )
 }
 
 /// Can an expression end with this token? Names (but not the word operators), strings,
@@ -120,7 +137,12 @@ fn ends_operand(token: &Token<'_>) -> bool {
 
 fn strip_suffix<'t, 's>(tokens: &'t [Token<'s>], words: &[&str]) -> &'t [Token<'s>] {
     let n = words.len();
-    if tokens.len() > n && tokens[tokens.len() - n..].iter().zip(words).all(|(t, w)| t.is_name(w)) {
+    if tokens.len() > n
+        && tokens[tokens.len() - n..]
+            .iter()
+            .zip(words)
+            .all(|(t, w)| t.is_name(w))
+    {
         &tokens[..tokens.len() - n]
     } else {
         tokens
@@ -156,7 +178,9 @@ fn string_value(tokens: &[Token<'_>]) -> Option<String> {
 fn other_constant(tokens: &[Token<'_>]) -> bool {
     const WORDS: [&str; 6] = ["true", "false", "none", "True", "False", "None"];
     match tokens {
-        [t] => t.kind == TokenKind::Number || (t.kind == TokenKind::Name && WORDS.contains(&t.text)),
+        [t] => {
+            t.kind == TokenKind::Number || (t.kind == TokenKind::Name && WORDS.contains(&t.text))
+        }
         _ => false,
     }
 }

@@ -18,12 +18,18 @@ fn kinds(src: &str) -> Vec<&'static str> {
 
 fn token_texts(src: &str, index: usize) -> Vec<String> {
     let lexed = lex(src).unwrap();
-    let (Part::Expr(d) | Part::Tag(d) | Part::Comment(d)) = &lexed.parts[index] else { panic!("text part") };
+    let (Part::Expr(d) | Part::Tag(d) | Part::Comment(d)) = &lexed.parts[index] else {
+        panic!("text part")
+    };
     lexed.tokens(d).iter().map(|t| t.text.to_string()).collect()
 }
 
 fn refs(src: &str) -> Vec<Target> {
-    references(src, &lex(src).unwrap()).unwrap().into_iter().map(|r| r.target).collect()
+    references(src, &lex(src).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.target)
+        .collect()
 }
 
 fn st(name: &str) -> Target {
@@ -47,30 +53,48 @@ fn plain_text_and_lone_braces() {
 
 #[test]
 fn expressions_tags_and_comments() {
-    assert_eq!(kinds("a{{ b }}c{% if d %}e{# f #}"), ["text", "expr", "text", "tag", "text", "comment"]);
-    assert_eq!(token_texts("{{ user.name|default('x', 2.5) }}", 0), [
-        "user", ".", "name", "|", "default", "(", "'x'", ",", "2.5", ")"
-    ]);
+    assert_eq!(
+        kinds("a{{ b }}c{% if d %}e{# f #}"),
+        ["text", "expr", "text", "tag", "text", "comment"]
+    );
+    assert_eq!(
+        token_texts("{{ user.name|default('x', 2.5) }}", 0),
+        [
+            "user", ".", "name", "|", "default", "(", "'x'", ",", "2.5", ")"
+        ]
+    );
 }
 
 #[test]
 fn operators_take_two_characters_first() {
-    assert_eq!(token_texts("{{ a // b ** c == d != e >= f <= g }}", 0), [
-        "a", "//", "b", "**", "c", "==", "d", "!=", "e", ">=", "f", "<=", "g"
-    ]);
+    assert_eq!(
+        token_texts("{{ a // b ** c == d != e >= f <= g }}", 0),
+        [
+            "a", "//", "b", "**", "c", "==", "d", "!=", "e", ">=", "f", "<=", "g"
+        ]
+    );
     assert_eq!(token_texts("{% set x=1 %}", 0), ["set", "x", "=", "1"]);
 }
 
 #[test]
 fn numbers() {
-    assert_eq!(token_texts("{{ 1_000 + 0x1F + 1.5e-3 + 2e10 }}", 0), ["1_000", "+", "0x1F", "+", "1.5e-3", "+", "2e10"]);
+    assert_eq!(
+        token_texts("{{ 1_000 + 0x1F + 1.5e-3 + 2e10 }}", 0),
+        ["1_000", "+", "0x1F", "+", "1.5e-3", "+", "2e10"]
+    );
     // After a dot a number is an index, never a fraction.
-    assert_eq!(token_texts("{{ items.0.name }}", 0), ["items", ".", "0", ".", "name"]);
+    assert_eq!(
+        token_texts("{{ items.0.name }}", 0),
+        ["items", ".", "0", ".", "name"]
+    );
 }
 
 #[test]
 fn strings_in_both_quotes_with_escapes() {
-    assert_eq!(token_texts(r#"{{ 'it\'s' ~ "say \"hi\"" }}"#, 0), [r"'it\'s'", "~", r#""say \"hi\"""#]);
+    assert_eq!(
+        token_texts(r#"{{ 'it\'s' ~ "say \"hi\"" }}"#, 0),
+        [r"'it\'s'", "~", r#""say \"hi\"""#]
+    );
     assert_eq!(unquote(r"'it\'s'"), "it's");
     assert_eq!(unquote(r#""a\\b\n\t\x41\u00e9""#), "a\\b\n\tAé");
     assert_eq!(unquote(r"'\q'"), r"\q");
@@ -82,7 +106,10 @@ fn strings_in_both_quotes_with_escapes() {
 #[test]
 fn brackets_balance_so_braces_inside_do_not_end_an_expression() {
     assert_eq!(kinds("{{ {'a': {'b': 1}} }}x"), ["expr", "text"]);
-    assert_eq!(token_texts("{{ {'a': {'b': 1}} }}", 0), ["{", "'a'", ":", "{", "'b'", ":", "1", "}", "}"]);
+    assert_eq!(
+        token_texts("{{ {'a': {'b': 1}} }}", 0),
+        ["{", "'a'", ":", "{", "'b'", ":", "1", "}", "}"]
+    );
 }
 
 #[test]
@@ -116,7 +143,13 @@ fn raw_blocks_are_literal_text() {
     let src = "{%- raw -%} {% endraw x %} {%+endraw-%}after";
     assert_eq!(kinds(src), ["tag", "text", "tag", "text"]);
     let lexed = lex(src).unwrap();
-    assert!(matches!(lexed.parts[1], Part::Text { text: " {% endraw x %} ", .. }));
+    assert!(matches!(
+        lexed.parts[1],
+        Part::Text {
+            text: " {% endraw x %} ",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -131,8 +164,16 @@ fn unterminated_things_name_their_line() {
     let e = err("x\ny\n{{ 'abc }}");
     assert_eq!(e.line, 3);
     assert!(e.message.contains("unterminated string"), "{e}");
-    assert!(err(r#"{{ "abc\" }}"#).message.contains("unterminated string"));
-    assert!(err("{% raw %}body").message.contains("unterminated raw block"));
+    assert!(
+        err(r#"{{ "abc\" }}"#)
+            .message
+            .contains("unterminated string")
+    );
+    assert!(
+        err("{% raw %}body")
+            .message
+            .contains("unterminated raw block")
+    );
     assert!(err("{{ a) }}").message.contains("unexpected `)`"));
     assert_eq!(err("ok\n{{ (a }}").line, 2);
 }
@@ -154,8 +195,19 @@ fn extends_include_import_from() {
                {% from 'f.html' import x, y as z with context %}";
     let found = references(src, &lex(src).unwrap()).unwrap();
     let kinds: Vec<RefKind> = found.iter().map(|r| r.kind).collect();
-    assert_eq!(kinds, [RefKind::Extends, RefKind::Include, RefKind::Import, RefKind::FromImport]);
-    assert_eq!(refs(src), [st("base.html"), st("a.html"), st("m.html"), st("f.html")]);
+    assert_eq!(
+        kinds,
+        [
+            RefKind::Extends,
+            RefKind::Include,
+            RefKind::Import,
+            RefKind::FromImport
+        ]
+    );
+    assert_eq!(
+        refs(src),
+        [st("base.html"), st("a.html"), st("m.html"), st("f.html")]
+    );
 }
 
 #[test]
@@ -163,7 +215,10 @@ fn include_modifiers_are_not_part_of_the_name() {
     assert_eq!(refs("{% include 'a' ignore missing %}"), [st("a")]);
     assert_eq!(refs("{% include 'a' with context %}"), [st("a")]);
     assert_eq!(refs("{% include 'a' without context %}"), [st("a")]);
-    assert_eq!(refs("{% include 'a' ignore missing with context %}"), [st("a")]);
+    assert_eq!(
+        refs("{% include 'a' ignore missing with context %}"),
+        [st("a")]
+    );
     assert_eq!(refs("{% import 'm' as m without context %}"), [st("m")]);
 }
 
@@ -172,7 +227,10 @@ fn lists_and_tuples_of_names() {
     assert_eq!(refs("{% include ['a', \"b\"] %}"), [st("a"), st("b")]);
     assert_eq!(refs("{% include ('a', 'b',) %}"), [st("a"), st("b")]);
     assert_eq!(refs("{% include ('a',) %}"), [st("a")]);
-    assert_eq!(refs("{% include ['a', name, 3, none] %}"), [st("a"), dy("name")]);
+    assert_eq!(
+        refs("{% include ['a', name, 3, none] %}"),
+        [st("a"), dy("name")]
+    );
     assert_eq!(refs("{% include [] %}"), []);
     assert_eq!(refs("{% include [['a']] %}"), [dy("['a']")]);
 }
@@ -181,19 +239,31 @@ fn lists_and_tuples_of_names() {
 fn static_names_joined_and_grouped() {
     assert_eq!(refs("{% include 'a' 'b.html' %}"), [st("ab.html")]);
     assert_eq!(refs("{% include (('a.html')) %}"), [st("a.html")]);
-    assert_eq!(refs("{% include 'd\\u00e9j\\u00e0.html' %}"), [st("déjà.html")]);
+    assert_eq!(
+        refs("{% include 'd\\u00e9j\\u00e0.html' %}"),
+        [st("déjà.html")]
+    );
 }
 
 #[test]
 fn dynamic_references() {
-    assert_eq!(refs("{% include 'icons/' ~ name %}"), [dy("'icons/' ~ name")]);
+    assert_eq!(
+        refs("{% include 'icons/' ~ name %}"),
+        [dy("'icons/' ~ name")]
+    );
     assert_eq!(refs("{% extends layout %}"), [dy("layout")]);
     assert_eq!(refs("{% include 'a' + 'b' %}"), [dy("'a' + 'b'")]);
-    assert_eq!(refs("{% extends 'a' if x else 'b' %}"), [dy("'a' if x else 'b'")]);
+    assert_eq!(
+        refs("{% extends 'a' if x else 'b' %}"),
+        [dy("'a' if x else 'b'")]
+    );
     assert_eq!(refs("{% include 42 %}"), [dy("42")]);
     assert_eq!(refs("{% include none %}"), [dy("none")]);
     assert_eq!(refs("{% include 'a'|lower %}"), [dy("'a'|lower")]);
-    assert_eq!(refs("{% import theme ~ '/m.html' as m %}"), [dy("theme ~ '/m.html'")]);
+    assert_eq!(
+        refs("{% import theme ~ '/m.html' as m %}"),
+        [dy("theme ~ '/m.html'")]
+    );
     assert_eq!(refs("{% from x import y %}"), [dy("x")]);
 }
 
@@ -202,12 +272,17 @@ fn references_in_branches_macros_and_blocks_count() {
     let src = "{% if false %}{% include 'dead.html' %}{% endif %}\
                {% macro m() %}{% include 'in-macro.html' %}{% endmacro %}\
                {% block b %}{% extends 'in-block.html' %}{% endblock %}";
-    assert_eq!(refs(src), [st("dead.html"), st("in-macro.html"), st("in-block.html")]);
+    assert_eq!(
+        refs(src),
+        [st("dead.html"), st("in-macro.html"), st("in-block.html")]
+    );
 }
 
 #[test]
 fn other_tags_are_not_references() {
-    assert!(refs("{% set include = 'x' %}{{ include }}{% for x in extends %}{% endfor %}").is_empty());
+    assert!(
+        refs("{% set include = 'x' %}{{ include }}{% for x in extends %}{% endfor %}").is_empty()
+    );
     assert!(refs("{{ 'include \"a\"' }}").is_empty());
 }
 
@@ -222,7 +297,11 @@ fn a_reference_without_a_name_is_an_error() {
 #[test]
 fn reference_lines() {
     let src = "a\n{% include 'x' %}\n\n{% include y %}";
-    let lines: Vec<u32> = references(src, &lex(src).unwrap()).unwrap().iter().map(|r| r.line).collect();
+    let lines: Vec<u32> = references(src, &lex(src).unwrap())
+        .unwrap()
+        .iter()
+        .map(|r| r.line)
+        .collect();
     assert_eq!(lines, [2, 4]);
 }
 
@@ -232,25 +311,54 @@ fn vars(src: &str) -> Vec<String> {
 
 #[test]
 fn root_variables_skip_attributes_filters_tests_and_kwargs() {
-    assert_eq!(vars("{{ user.name|default(fallback, boolean=true) }}"), ["fallback", "user"]);
-    assert_eq!(vars("{% if x is divisibleby(3) and y is not none %}{% endif %}"), ["x", "y"]);
+    assert_eq!(
+        vars("{{ user.name|default(fallback, boolean=true) }}"),
+        ["fallback", "user"]
+    );
+    assert_eq!(
+        vars("{% if x is divisibleby(3) and y is not none %}{% endif %}"),
+        ["x", "y"]
+    );
     assert_eq!(vars("{{ range(n) }}{{ loop }}{{ super() }}"), ["n"]);
     assert_eq!(vars("{{ f(a=b) }}"), ["b", "f"]);
 }
 
 #[test]
 fn root_variables_defined_by_the_template_are_not_needed() {
-    assert_eq!(vars("{% for k, v in pairs if v %}{{ k }}{{ v }}{% endfor %}"), ["pairs"]);
+    assert_eq!(
+        vars("{% for k, v in pairs if v %}{{ k }}{{ v }}{% endfor %}"),
+        ["pairs"]
+    );
     assert_eq!(vars("{% set a, b = c %}{{ a }}{{ b }}"), ["c"]);
-    assert_eq!(vars("{% set body %}x{% endset %}{{ body }}"), Vec::<String>::new());
+    assert_eq!(
+        vars("{% set body %}x{% endset %}{{ body }}"),
+        Vec::<String>::new()
+    );
     assert_eq!(vars("{% set ns.count = 1 %}"), ["ns"]);
-    assert_eq!(vars("{% macro card(title, size=default_size) %}{{ title }}{% endmacro %}{{ card(t) }}"), ["default_size", "t"]);
-    assert_eq!(vars("{% call(item) grid(items) %}{{ item }}{% endcall %}"), ["grid", "items"]);
-    assert_eq!(vars("{% import 'm.html' as m %}{% from 'f.html' import a, b as c %}{{ m.x }}{{ a }}{{ c }}"), Vec::<String>::new());
+    assert_eq!(
+        vars("{% macro card(title, size=default_size) %}{{ title }}{% endmacro %}{{ card(t) }}"),
+        ["default_size", "t"]
+    );
+    assert_eq!(
+        vars("{% call(item) grid(items) %}{{ item }}{% endcall %}"),
+        ["grid", "items"]
+    );
+    assert_eq!(
+        vars(
+            "{% import 'm.html' as m %}{% from 'f.html' import a, b as c %}{{ m.x }}{{ a }}{{ c }}"
+        ),
+        Vec::<String>::new()
+    );
     assert_eq!(vars("{% with a = b %}{{ a }}{% endwith %}"), ["b"]);
     assert_eq!(vars("{% filter upper %}{{ x }}{% endfilter %}"), ["x"]);
-    assert_eq!(vars("{% block content %}{{ y }}{% endblock content %}"), ["y"]);
-    assert_eq!(vars("{% include 'a' ~ theme ignore missing with context %}"), ["theme"]);
+    assert_eq!(
+        vars("{% block content %}{{ y }}{% endblock content %}"),
+        ["y"]
+    );
+    assert_eq!(
+        vars("{% include 'a' ~ theme ignore missing with context %}"),
+        ["theme"]
+    );
 }
 
 // The cases below were found by the differential test against Jinja2
@@ -263,7 +371,10 @@ fn string_escapes_resolve_as_in_jinja2() {
     // Line breaks in a string become `\n`; a backslash before a line break drops both.
     assert_eq!(unquote("'a\r\nb\rc'"), "a\nb\nc");
     assert_eq!(unquote("'a\\\r\nb'"), "ab");
-    assert_eq!(refs("{% include 'partials/\\\r\nnav.html' %}"), [st("partials/nav.html")]);
+    assert_eq!(
+        refs("{% include 'partials/\\\r\nnav.html' %}"),
+        [st("partials/nav.html")]
+    );
     // Jinja2 writes non-ASCII characters as escapes before resolving them, so a backslash
     // right before one escapes the backslash of that escape.
     assert_eq!(unquote(r"'\é\☃'"), r"\xe9\u2603");

@@ -20,14 +20,45 @@ use std::collections::{BTreeSet, HashSet};
 use super::{Lexed, Part, Token, TokenKind, top_level};
 
 const KEYWORDS: [&str; 23] = [
-    "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
-    "recursive", "with", "without", "context", "ignore", "missing", "as", "import", "scoped",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "recursive",
+    "with",
+    "without",
+    "context",
+    "ignore",
+    "missing",
+    "as",
+    "import",
+    "scoped",
     "required",
 ];
 
 const GLOBALS: [&str; 13] = [
-    "range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop", "super", "self", "caller",
-    "varargs", "kwargs", "debug",
+    "range",
+    "dict",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "namespace",
+    "loop",
+    "super",
+    "self",
+    "caller",
+    "varargs",
+    "kwargs",
+    "debug",
 ];
 
 /// The sorted root variables that `lexed` reads and does not define.
@@ -40,7 +71,11 @@ pub fn root_variables(lexed: &Lexed<'_>) -> Vec<String> {
             Part::Text { .. } | Part::Comment(_) => {}
         }
     }
-    scan.used.into_iter().filter(|name| !scan.defined.contains(name)).map(str::to_string).collect()
+    scan.used
+        .into_iter()
+        .filter(|name| !scan.defined.contains(name))
+        .map(str::to_string)
+        .collect()
 }
 
 #[derive(Default)]
@@ -51,7 +86,9 @@ struct Scan<'s> {
 
 impl<'s> Scan<'s> {
     fn tag(&mut self, tokens: &[Token<'s>]) {
-        let Some((keyword, rest)) = tokens.split_first() else { return };
+        let Some((keyword, rest)) = tokens.split_first() else {
+            return;
+        };
         if keyword.kind != TokenKind::Name {
             return self.expr(tokens, false);
         }
@@ -111,7 +148,10 @@ impl<'s> Scan<'s> {
                 Some(k) => {
                     self.expr(&rest[..k], false);
                     for item in split_top(&rest[k + 1..], ",") {
-                        let alias = item.iter().rposition(|t| t.is_name("as")).map_or(0, |a| a + 1);
+                        let alias = item
+                            .iter()
+                            .rposition(|t| t.is_name("as"))
+                            .map_or(0, |a| a + 1);
                         self.define_names(item.get(alias..alias + 1).unwrap_or_default());
                     }
                 }
@@ -134,7 +174,8 @@ impl<'s> Scan<'s> {
                     let before = i.checked_sub(2).map(|p| &tokens[p]);
                     let member = prev.is_some_and(|p| p.is_op(".") || p.is_op("|"));
                     let test = prev.is_some_and(|p| p.is_name("is"))
-                        || (prev.is_some_and(|p| p.is_name("not")) && before.is_some_and(|b| b.is_name("is")));
+                        || (prev.is_some_and(|p| p.is_name("not"))
+                            && before.is_some_and(|b| b.is_name("is")));
                     let keyword_arg = depth > 0 && tokens.get(i + 1).is_some_and(|n| n.is_op("="));
                     let filter = after_pipe && i == 0;
                     if !(member || test || keyword_arg || filter || is_reserved(token.text)) {
@@ -159,7 +200,10 @@ impl<'s> Scan<'s> {
     }
 
     fn define_names(&mut self, tokens: &[Token<'s>]) {
-        for t in tokens.iter().filter(|t| t.kind == TokenKind::Name && !is_reserved(t.text)) {
+        for t in tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::Name && !is_reserved(t.text))
+        {
             self.defined.insert(t.text);
         }
     }

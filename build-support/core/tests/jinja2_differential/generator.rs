@@ -164,8 +164,9 @@ const NAMES: &[&str] = &[
 
 /// Variables, some of them named like the keywords of the reference tags (Jinja2 allows that).
 const VARIABLES: &[&str] = &["layout", "theme", "name", "page", "x"];
-const KEYWORD_VARIABLES: &[&str] =
-    &["import", "as", "context", "with", "without", "ignore", "missing", "include", "extends", "from"];
+const KEYWORD_VARIABLES: &[&str] = &[
+    "import", "as", "context", "with", "without", "ignore", "missing", "include", "extends", "from",
+];
 
 /// Output expressions, some holding delimiters in strings or dict literals.
 const EXPRESSIONS: &[(&str, &str)] = &[
@@ -173,7 +174,10 @@ const EXPRESSIONS: &[(&str, &str)] = &[
     ("user.name", ""),
     ("user.name|default('}}')", "delimiters in strings"),
     ("{'a': {'b': '%}'}}", "dict literal in expression"),
-    ("{'k': [1, 2]}['k']|join(', ')", "dict literal in expression"),
+    (
+        "{'k': [1, 2]}['k']|join(', ')",
+        "dict literal in expression",
+    ),
     ("{}", "dict literal in expression"),
     ("'{{ not a tag }}'", "delimiters in strings"),
     ("\"{% include 'fake.html' %}\"", "delimiters in strings"),
@@ -274,11 +278,18 @@ pub(crate) struct Generator {
 
 impl Generator {
     pub(crate) fn new(seed: u64) -> Self {
-        Generator { rng: Rng(seed), seen: BTreeMap::new(), serial: 0 }
+        Generator {
+            rng: Rng(seed),
+            seen: BTreeMap::new(),
+            serial: 0,
+        }
     }
 
     fn mark(&mut self, feature: &'static str) {
-        assert!(FEATURES.contains(&feature), "`{feature}` is missing from FEATURES");
+        assert!(
+            FEATURES.contains(&feature),
+            "`{feature}` is missing from FEATURES"
+        );
         *self.seen.entry(feature).or_default() += 1;
     }
 
@@ -324,7 +335,10 @@ impl Generator {
             3 => {
                 // Python's `\s`, which Jinja2's lexer skips: more than ASCII's blanks.
                 self.mark("unicode blank inside tags");
-                (self.rng.pick(&["\u{a0}", "\u{3000}", "\x0b", "\x1c "]), self.rng.pick(&["\u{2003}", " \x0b"]))
+                (
+                    self.rng.pick(&["\u{a0}", "\u{3000}", "\x0b", "\x1c "]),
+                    self.rng.pick(&["\u{2003}", " \x0b"]),
+                )
             }
             _ => (" ", " "),
         }
@@ -393,7 +407,10 @@ impl Generator {
         let open_close = self.rng.pick(&["%}", "%}", "-%}"]);
         let end_sign = self.rng.pick(&["", "", "-", "+"]);
         let end_close = self.rng.pick(&["%}", "%}", "-%}", "+%}"]);
-        if [open_sign, end_sign].iter().any(|s| !s.is_empty()) || open_close != "%}" || end_close != "%}" {
+        if [open_sign, end_sign].iter().any(|s| !s.is_empty())
+            || open_close != "%}"
+            || end_close != "%}"
+        {
             self.mark("raw with whitespace control");
         }
         let (b1, b2, b3, b4) = (blank(self), blank(self), blank(self), blank(self));
@@ -401,7 +418,10 @@ impl Generator {
         let mut body = self.fake_tags();
         if self.rng.percent(30) {
             // Almost an end tag, but not one.
-            body.push_str(self.rng.pick(&["{% endraw x %}", "{% endrawx %}", "{%endraw"]));
+            body.push_str(
+                self.rng
+                    .pick(&["{% endraw x %}", "{% endrawx %}", "{%endraw"]),
+            );
         }
         if !body.trim().is_empty() {
             self.mark("fake tags in raw");
@@ -478,15 +498,23 @@ impl Generator {
             2 => {
                 self.mark("import");
                 self.mark("import alias");
-                let alias = self.rng.pick(&["m", "forms", "as", "import", "context", "ignore"]);
-                format!("import{} as {alias}{}", self.spaced_name_expr(), self.context())
+                let alias = self
+                    .rng
+                    .pick(&["m", "forms", "as", "import", "context", "ignore"]);
+                format!(
+                    "import{} as {alias}{}",
+                    self.spaced_name_expr(),
+                    self.context()
+                )
             }
             _ => {
                 self.mark("from import");
                 let expr = self.spaced_name_expr();
                 let mut names = Vec::new();
                 for _ in 0..1 + self.rng.below(3) {
-                    let name = self.rng.pick(&["a", "b", "as", "import", "context", "with", "macro1"]);
+                    let name = self
+                        .rng
+                        .pick(&["a", "b", "as", "import", "context", "with", "macro1"]);
                     names.push(if self.rng.percent(30) {
                         self.mark("name imported under an alias");
                         format!("{name} as {}", self.rng.pick(&["c", "as", "d2"]))
@@ -532,7 +560,11 @@ impl Generator {
             0 => self.adjacent(),
             1 => {
                 self.mark("parentheses");
-                let inner = if self.rng.percent(50) { self.adjacent() } else { self.literal_of_pool() };
+                let inner = if self.rng.percent(50) {
+                    self.adjacent()
+                } else {
+                    self.literal_of_pool()
+                };
                 self.parenthesize(inner)
             }
             2 if self.rng.percent(30) => self.wild_literal(),
@@ -541,7 +573,9 @@ impl Generator {
     }
 
     fn parenthesize(&mut self, inner: String) -> String {
-        let (a, b) = self.rng.pick(&[("(", ")"), ("( ", " )"), ("((", "))"), ("(\n", ")")]);
+        let (a, b) = self
+            .rng
+            .pick(&[("(", ")"), ("( ", " )"), ("((", "))"), ("(\n", ")")]);
         format!("{a}{inner}{b}")
     }
 
@@ -586,7 +620,11 @@ impl Generator {
     /// as one of the escapes that Jinja2 resolves to that same character.
     fn literal(&mut self, value: &str) -> String {
         let quote = if self.rng.percent(50) { '\'' } else { '"' };
-        self.mark(if quote == '\'' { "single quotes" } else { "double quotes" });
+        self.mark(if quote == '\'' {
+            "single quotes"
+        } else {
+            "double quotes"
+        });
         let plain = self.rng.percent(40);
         let mut out = String::from(quote);
         let chars: Vec<char> = value.chars().collect();
@@ -614,7 +652,9 @@ impl Generator {
                 '\\' => {
                     // `\s` is an unknown escape and stays `\s`; before a known escape letter, a
                     // quote, a digit, a non-ASCII character or the end it must be `\\`.
-                    let unknown = next.is_some_and(|n| n.is_ascii_graphic() && !"\\'\"abfnrtvxuUN01234567".contains(n));
+                    let unknown = next.is_some_and(|n| {
+                        n.is_ascii_graphic() && !"\\'\"abfnrtvxuUN01234567".contains(n)
+                    });
                     if unknown && self.rng.percent(50) {
                         self.mark("unknown escape");
                         out.push('\\');
@@ -728,7 +768,11 @@ impl Generator {
             self.mark("trailing comma");
             inner.push(',');
         }
-        let seq = if list { format!("[{inner}]") } else { format!("({inner})") };
+        let seq = if list {
+            format!("[{inner}]")
+        } else {
+            format!("({inner})")
+        };
         if self.rng.percent(15) {
             self.mark("parentheses");
             return self.parenthesize(seq);
@@ -741,7 +785,11 @@ impl Generator {
             0..=4 => self.static_name(),
             5 => {
                 self.mark("constant item");
-                self.rng.pick(&["1", "2.5", "none", "None", "true", "False", "0x1f", "1_000", "1e3"]).into()
+                self.rng
+                    .pick(&[
+                        "1", "2.5", "none", "None", "true", "False", "0x1f", "1_000", "1e3",
+                    ])
+                    .into()
             }
             6 => {
                 self.mark("parenthesized item");
@@ -752,7 +800,11 @@ impl Generator {
                 self.mark("nested sequence");
                 self.mark("dynamic item");
                 let inner = self.literal_of_pool();
-                if self.rng.percent(50) { format!("[{inner}]") } else { format!("({inner},)") }
+                if self.rng.percent(50) {
+                    format!("[{inner}]")
+                } else {
+                    format!("({inner},)")
+                }
             }
             _ => {
                 self.mark("dynamic item");
@@ -792,7 +844,10 @@ impl Generator {
     fn structure(&mut self, out: &mut String, depth: usize) {
         self.serial += 1;
         let id = self.serial;
-        let cond = |g: &mut Self| g.rng.pick(&["x", "x > 1", "'}}' in y", "false", "not (a or b)"]);
+        let cond = |g: &mut Self| {
+            g.rng
+                .pick(&["x", "x > 1", "'}}' in y", "false", "not (a or b)"])
+        };
         match self.rng.below(11) {
             0 | 1 => {
                 self.mark("if");
@@ -814,7 +869,9 @@ impl Generator {
             }
             2 => {
                 self.mark("for");
-                let head = self.rng.pick(&["item in items", "k, v in d.items() if v", "i in range(3)"]);
+                let head =
+                    self.rng
+                        .pick(&["item in items", "k, v in d.items() if v", "i in range(3)"]);
                 self.tag(out, &format!("for {head}"));
                 self.body(out, depth);
                 if self.rng.percent(30) {
@@ -851,7 +908,11 @@ impl Generator {
                 };
                 self.tag(out, &format!("block b{id}{scoped}"));
                 self.body(out, depth);
-                let end = if self.rng.percent(50) { format!("endblock b{id}") } else { "endblock".into() };
+                let end = if self.rng.percent(50) {
+                    format!("endblock b{id}")
+                } else {
+                    "endblock".into()
+                };
                 self.tag(out, &end);
             }
             7 => {

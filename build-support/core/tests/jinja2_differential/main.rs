@@ -61,7 +61,12 @@ fn skip_allowed() -> bool {
 /// `SHIPWRIGHT_SKIP_JINJA2=1`; panics when it is missing otherwise.
 fn jinja2() -> Option<Jinja2> {
     let python = std::env::var("SHIPWRIGHT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = Command::new(&python).args(["-c", "import jinja2, jinja2.meta; print(jinja2.__version__)"]).output();
+    let probe = Command::new(&python)
+        .args([
+            "-c",
+            "import jinja2, jinja2.meta; print(jinja2.__version__)",
+        ])
+        .output();
     let why = match probe {
         Ok(out) if out.status.success() => {
             let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -69,7 +74,10 @@ fn jinja2() -> Option<Jinja2> {
         }
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            format!("`{python}` cannot import jinja2: {}", stderr.trim().lines().last().unwrap_or(""))
+            format!(
+                "`{python}` cannot import jinja2: {}",
+                stderr.trim().lines().last().unwrap_or("")
+            )
         }
         Err(e) => format!("cannot run `{python}`: {e}"),
     };
@@ -88,7 +96,8 @@ fn jinja2() -> Option<Jinja2> {
 impl Jinja2 {
     /// Runs the helper with `args` (and `stdin`), returns its JSON answer.
     fn run<T: serde::de::DeserializeOwned>(&self, args: &[&str], stdin: &str) -> T {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jinja2_differential/jinja2_refs.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jinja2_differential/jinja2_refs.py");
         let mut child = Command::new(&self.python)
             .arg(&script)
             .args(args)
@@ -103,9 +112,18 @@ impl Jinja2 {
         let writer = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
         let out = child.wait_with_output().unwrap();
         writer.join().unwrap().unwrap();
-        assert!(out.status.success(), "{} {args:?} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{} printed something that is not its JSON: {e}", script.display()))
+        assert!(
+            out.status.success(),
+            "{} {args:?} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{} printed something that is not its JSON: {e}",
+                script.display()
+            )
+        })
     }
 }
 
@@ -115,13 +133,19 @@ impl Jinja2 {
 /// Our answer in Jinja2's terms: the set of static names and whether any reference is dynamic.
 fn ours(src: &str) -> Result<(BTreeSet<String>, bool), String> {
     let analysis = analyze(src).map_err(|e| e.to_string())?;
-    Ok((analysis.deps.into_iter().collect(), !analysis.dynamic.is_empty()))
+    Ok((
+        analysis.deps.into_iter().collect(),
+        !analysis.dynamic.is_empty(),
+    ))
 }
 
 /// `None` when we agree with `theirs`, else a report of both answers with the source.
 fn disagreement(name: &str, src: &str, theirs: &Answer) -> Option<String> {
     let mine = ours(src);
-    if mine.as_ref().is_ok_and(|(deps, dynamic)| *deps == theirs.deps && *dynamic == theirs.dynamic) {
+    if mine
+        .as_ref()
+        .is_ok_and(|(deps, dynamic)| *deps == theirs.deps && *dynamic == theirs.dynamic)
+    {
         return None;
     }
     let mine = match mine {
@@ -156,7 +180,9 @@ const SEED: u64 = 0x5eed_f5b1_ba1d_5eed;
 
 /// The corpus seed: [`SEED`], or `SHIPWRIGHT_CORPUS_SEED` to explore another corpus.
 fn corpus_seed() -> u64 {
-    std::env::var("SHIPWRIGHT_CORPUS_SEED").map_or(SEED, |v| v.parse().expect("SHIPWRIGHT_CORPUS_SEED is a u64"))
+    std::env::var("SHIPWRIGHT_CORPUS_SEED").map_or(SEED, |v| {
+        v.parse().expect("SHIPWRIGHT_CORPUS_SEED is a u64")
+    })
 }
 
 #[test]
@@ -165,8 +191,14 @@ fn generated_corpus_agrees_with_jinja2() {
     let seed = corpus_seed();
     let mut generator = Generator::new(seed);
     let corpus: Vec<String> = (0..CORPUS_SIZE).map(|_| generator.template()).collect();
-    let rare: Vec<_> = FEATURES.iter().filter(|f| generator.seen.get(*f).copied().unwrap_or(0) < 10).collect();
-    assert!(rare.is_empty(), "the generator covers these constructs fewer than 10 times: {rare:?}");
+    let rare: Vec<_> = FEATURES
+        .iter()
+        .filter(|f| generator.seen.get(*f).copied().unwrap_or(0) < 10)
+        .collect();
+    assert!(
+        rare.is_empty(),
+        "the generator covers these constructs fewer than 10 times: {rare:?}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let name = |i: usize| format!("t{i:05}.html");
@@ -174,7 +206,11 @@ fn generated_corpus_agrees_with_jinja2() {
         std::fs::write(dir.path().join(name(i)), src).unwrap();
     }
     let answers: BTreeMap<String, Answer> = jinja2.run(&[dir.path().to_str().unwrap()], "");
-    assert_eq!(answers.len(), corpus.len(), "Jinja2 answered for a different set of files");
+    assert_eq!(
+        answers.len(),
+        corpus.len(),
+        "Jinja2 answered for a different set of files"
+    );
 
     let mut rejected = Vec::new();
     let mut found = Vec::new();
@@ -197,7 +233,10 @@ fn generated_corpus_agrees_with_jinja2() {
     );
     assert_no_disagreements("generated corpus", corpus.len(), &found);
     // The corpus must be about references, not only text.
-    assert!(deps > CORPUS_SIZE && dynamic > CORPUS_SIZE / 4, "{deps} static names, {dynamic} dynamic templates");
+    assert!(
+        deps > CORPUS_SIZE && dynamic > CORPUS_SIZE / 4,
+        "{deps} static names, {dynamic} dynamic templates"
+    );
     println!(
         "generated corpus (seed {seed}): {} templates, {} bytes, {deps} static names and {dynamic} templates with a \
          dynamic reference, Jinja2 {}: all agree",
@@ -211,8 +250,16 @@ fn generated_corpus_agrees_with_jinja2() {
 // Real-world template sets
 
 /// Importable modules whose packages ship Jinja templates (pinned in .ci/requirements.txt).
-const PACKAGES: &[&str] =
-    &["sphinx", "alabaster", "pydata_sphinx_theme", "mkdocs", "material", "nbconvert", "flask_admin", "ansible"];
+const PACKAGES: &[&str] = &[
+    "sphinx",
+    "alabaster",
+    "pydata_sphinx_theme",
+    "mkdocs",
+    "material",
+    "nbconvert",
+    "flask_admin",
+    "ansible",
+];
 
 /// Which files of a package are templates: the extensions these packages use for them, and
 /// Sphinx's `*_t` (`conf.py_t`, `searchtools.js_t`).
@@ -224,7 +271,10 @@ fn is_template(path: &Path) -> bool {
 }
 
 fn templates_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
@@ -251,7 +301,8 @@ struct Tally {
 #[test]
 fn real_world_templates_agree_with_jinja2() {
     let Some(jinja2) = jinja2() else { return };
-    let located: BTreeMap<String, Vec<PathBuf>> = jinja2.run(&[&["--locate"], PACKAGES].concat(), "");
+    let located: BTreeMap<String, Vec<PathBuf>> =
+        jinja2.run(&[&["--locate"], PACKAGES].concat(), "");
     if located.is_empty() {
         let message = format!(
             "none of the packages with real-world templates ({PACKAGES:?}) is installed for `{}`: \
@@ -271,7 +322,10 @@ fn real_world_templates_agree_with_jinja2() {
         }
         files.extend(found.into_iter().map(|path| (package.clone(), path)));
     }
-    let list: String = files.iter().map(|(_, path)| format!("{}\n", path.to_str().unwrap())).collect();
+    let list: String = files
+        .iter()
+        .map(|(_, path)| format!("{}\n", path.to_str().unwrap()))
+        .collect();
     let answers: BTreeMap<String, Answer> = jinja2.run(&["--files-from", "-"], &list);
 
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
@@ -279,7 +333,9 @@ fn real_world_templates_agree_with_jinja2() {
     let mut skipped = Vec::new();
     for (package, path) in &files {
         let key = path.to_str().unwrap();
-        let theirs = answers.get(key).unwrap_or_else(|| panic!("Jinja2 gave no answer for {key}"));
+        let theirs = answers
+            .get(key)
+            .unwrap_or_else(|| panic!("Jinja2 gave no answer for {key}"));
         let tally = tallies.entry(package).or_default();
         tally.files += 1;
         if let Some(error) = &theirs.error {
@@ -323,7 +379,11 @@ fn real_world_templates_agree_with_jinja2() {
         total(|t| t.dynamic),
         jinja2.version
     );
-    assert!(compared > 0, "the installed packages {:?} hold no template that Jinja2 parses", located.keys());
+    assert!(
+        compared > 0,
+        "the installed packages {:?} hold no template that Jinja2 parses",
+        located.keys()
+    );
     assert_no_disagreements("real-world templates", compared, &found);
 }
 
@@ -411,23 +471,46 @@ fn check_robust(src: &str) -> Result<(), TestCaseError> {
             prop_assert_eq!(at, src.len(), "parts do not reach the end of {:?}", src);
         }
         Err(e) => {
-            prop_assert!(e.offset <= src.len(), "error offset {} past the end of {:?}", e.offset, src);
+            prop_assert!(
+                e.offset <= src.len(),
+                "error offset {} past the end of {:?}",
+                e.offset,
+                src
+            );
             prop_assert_eq!(e.line, line_of(src, e.offset));
-            prop_assert!((1..=lines).contains(&e.line), "error line {} outside {:?}", e.line, src);
+            prop_assert!(
+                (1..=lines).contains(&e.line),
+                "error line {} outside {:?}",
+                e.line,
+                src
+            );
         }
     }
     match analyze(src) {
         Ok(analysis) => {
             for reference in &analysis.references {
-                prop_assert!((1..=lines).contains(&reference.line), "reference line outside {:?}", src);
+                prop_assert!(
+                    (1..=lines).contains(&reference.line),
+                    "reference line outside {:?}",
+                    src
+                );
             }
             for dynamic in &analysis.dynamic {
-                prop_assert!((1..=lines).contains(&dynamic.line), "dynamic line outside {:?}", src);
+                prop_assert!(
+                    (1..=lines).contains(&dynamic.line),
+                    "dynamic line outside {:?}",
+                    src
+                );
             }
         }
         Err(e) => {
             prop_assert!(e.offset <= src.len());
-            prop_assert!((1..=lines).contains(&e.line), "error line {} outside {:?}", e.line, src);
+            prop_assert!(
+                (1..=lines).contains(&e.line),
+                "error line {} outside {:?}",
+                e.line,
+                src
+            );
         }
     }
     Ok(())

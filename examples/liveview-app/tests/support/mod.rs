@@ -30,7 +30,10 @@ impl Templates {
     pub fn copy() -> Templates {
         let dir = tempfile::tempdir().expect("temporary directory");
         let root = dir.path().join("templates");
-        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"), &root);
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+            &root,
+        );
         Templates { _dir: dir, root }
     }
 
@@ -71,7 +74,11 @@ fn copy_dir(from: &Path, to: &Path) {
 pub struct Log(Arc<Mutex<Vec<String>>>);
 
 impl Log {
-    fn drain<R: tokio::io::AsyncRead + Unpin + Send + 'static>(&self, from: R, found: Option<(&'static str, oneshot::Sender<String>)>) {
+    fn drain<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+        &self,
+        from: R,
+        found: Option<(&'static str, oneshot::Sender<String>)>,
+    ) {
         let log = self.clone();
         tokio::spawn(async move {
             let mut found = found;
@@ -115,13 +122,23 @@ impl App {
             .expect("the app's binary starts");
         let log = Log::default();
         let (sender, receiver) = oneshot::channel();
-        log.drain(child.stdout.take().unwrap(), Some(("listening on ", sender)));
+        log.drain(
+            child.stdout.take().unwrap(),
+            Some(("listening on ", sender)),
+        );
         log.drain(child.stderr.take().unwrap(), None);
         let url = match tokio::time::timeout(PATIENCE, receiver).await {
             Ok(Ok(url)) => url,
-            _ => panic!("the app did not say where it listens; its output:\n{}", log.text()),
+            _ => panic!(
+                "the app did not say where it listens; its output:\n{}",
+                log.text()
+            ),
         };
-        App { _child: child, url, log }
+        App {
+            _child: child,
+            url,
+            log,
+        }
     }
 }
 
@@ -131,7 +148,12 @@ pub fn chromium_binary() -> Option<PathBuf> {
         return Some(PathBuf::from(path));
     }
     let path = std::env::var_os("PATH")?;
-    for name in ["chromium", "chromium-browser", "google-chrome-stable", "google-chrome"] {
+    for name in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome-stable",
+        "google-chrome",
+    ] {
         for dir in std::env::split_paths(&path) {
             let candidate = dir.join(name);
             if candidate.is_file() {
@@ -156,7 +178,9 @@ impl Browser {
     pub async fn launch() -> Option<Browser> {
         let Some(binary) = chromium_binary() else {
             if std::env::var_os("CI").is_some() {
-                panic!("no Chromium on PATH (install the Debian packages chromium and chromium-driver; .ci/run does)");
+                panic!(
+                    "no Chromium on PATH (install the Debian packages chromium and chromium-driver; .ci/run does)"
+                );
             }
             // Straight to the process's stderr: the test harness hides what `eprintln!` prints
             // in a passing test.
@@ -188,22 +212,49 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let log = Log::default();
         let (sender, receiver) = oneshot::channel();
-        log.drain(child.stderr.take().unwrap(), Some(("DevTools listening on ", sender)));
+        log.drain(
+            child.stderr.take().unwrap(),
+            Some(("DevTools listening on ", sender)),
+        );
         let endpoint = match tokio::time::timeout(PATIENCE, receiver).await {
             Ok(Ok(endpoint)) => endpoint,
-            _ => panic!("Chromium did not open its DevTools endpoint; its output:\n{}", log.text()),
+            _ => panic!(
+                "Chromium did not open its DevTools endpoint; its output:\n{}",
+                log.text()
+            ),
         };
         let cdp = Cdp::connect(&endpoint).await;
-        Some(Browser { _child: child, _profile: profile, cdp, log })
+        Some(Browser {
+            _child: child,
+            _profile: profile,
+            cdp,
+            log,
+        })
     }
 
     /// A new tab at `url`, once its live socket is open.
     pub async fn open(&self, url: &str) -> Tab<'_> {
-        let target = self.cdp.call("Target.createTarget", json!({ "url": "about:blank" }), None).await;
+        let target = self
+            .cdp
+            .call("Target.createTarget", json!({ "url": "about:blank" }), None)
+            .await;
         let target_id = target["targetId"].as_str().expect("targetId").to_string();
-        let attached = self.cdp.call("Target.attachToTarget", json!({ "targetId": target_id, "flatten": true }), None).await;
-        let session = attached["sessionId"].as_str().expect("sessionId").to_string();
-        let tab = Tab { cdp: &self.cdp, session };
+        let attached = self
+            .cdp
+            .call(
+                "Target.attachToTarget",
+                json!({ "targetId": target_id, "flatten": true }),
+                None,
+            )
+            .await;
+        let session = attached["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_string();
+        let tab = Tab {
+            cdp: &self.cdp,
+            session,
+        };
         tab.call("Page.enable", json!({})).await;
         tab.call("Runtime.enable", json!({})).await;
         tab.call("Page.navigate", json!({ "url": url })).await;
@@ -226,7 +277,12 @@ impl Tab<'_> {
 
     /// Evaluates `expression` in the page (awaiting a promise) and returns its value.
     pub async fn eval(&self, expression: &str) -> Value {
-        let result = self.call("Runtime.evaluate", json!({ "expression": expression, "awaitPromise": true, "returnByValue": true })).await;
+        let result = self
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
+            )
+            .await;
         if let Some(exception) = result.get("exceptionDetails") {
             panic!("{expression} threw: {exception}");
         }
@@ -246,34 +302,54 @@ impl Tab<'_> {
             Ok(value) => value,
             Err(_) => {
                 let body = self.eval("document.documentElement.outerHTML").await;
-                panic!("timed out waiting for {what} ({condition}); the page:\n{}", body.as_str().unwrap_or_default());
+                panic!(
+                    "timed out waiting for {what} ({condition}); the page:\n{}",
+                    body.as_str().unwrap_or_default()
+                );
             }
         }
     }
 
     pub async fn text(&self, selector: &str) -> String {
-        let value = self.eval(&format!("(document.querySelector({selector:?}) || {{}}).textContent || ''")).await;
+        let value = self
+            .eval(&format!(
+                "(document.querySelector({selector:?}) || {{}}).textContent || ''"
+            ))
+            .await;
         value.as_str().unwrap_or_default().to_string()
     }
 }
 
 /// A DevTools protocol connection: requests by id, answers matched by a reader task.
 pub struct Cdp {
-    sink: tokio::sync::Mutex<futures_util::stream::SplitSink<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, Message>>,
+    sink: tokio::sync::Mutex<
+        futures_util::stream::SplitSink<
+            tokio_tungstenite::WebSocketStream<
+                tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+            >,
+            Message,
+        >,
+    >,
     pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>,
     next: AtomicU64,
 }
 
 impl Cdp {
     async fn connect(endpoint: &str) -> Cdp {
-        let (socket, _) = tokio_tungstenite::connect_async(endpoint).await.expect("DevTools WebSocket");
+        let (socket, _) = tokio_tungstenite::connect_async(endpoint)
+            .await
+            .expect("DevTools WebSocket");
         let (sink, mut stream) = socket.split();
         let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>> = Arc::default();
         let answers = Arc::clone(&pending);
         tokio::spawn(async move {
             while let Some(Ok(message)) = stream.next().await {
-                let Message::Text(text) = message else { continue };
-                let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
                 if let Some(id) = value.get("id").and_then(Value::as_u64)
                     && let Some(sender) = answers.lock().unwrap().remove(&id)
                 {
@@ -281,7 +357,11 @@ impl Cdp {
                 }
             }
         });
-        Cdp { sink: tokio::sync::Mutex::new(sink), pending, next: AtomicU64::new(1) }
+        Cdp {
+            sink: tokio::sync::Mutex::new(sink),
+            pending,
+            next: AtomicU64::new(1),
+        }
     }
 
     pub async fn call(&self, method: &str, params: Value, session: Option<&str>) -> Value {
@@ -292,8 +372,16 @@ impl Cdp {
         if let Some(session) = session {
             request["sessionId"] = json!(session);
         }
-        self.sink.lock().await.send(Message::Text(request.to_string().into())).await.expect("DevTools request sent");
-        let answer = tokio::time::timeout(2 * PATIENCE, receiver).await.expect("DevTools answered in time").expect("DevTools connection open");
+        self.sink
+            .lock()
+            .await
+            .send(Message::Text(request.to_string().into()))
+            .await
+            .expect("DevTools request sent");
+        let answer = tokio::time::timeout(2 * PATIENCE, receiver)
+            .await
+            .expect("DevTools answered in time")
+            .expect("DevTools connection open");
         if let Some(error) = answer.get("error") {
             panic!("{method} failed: {error}");
         }
