@@ -9,8 +9,8 @@
 //! assert_eq!(before.interface_hash, text_edit.interface_hash);
 //! assert_ne!(before.static_hash, text_edit.static_hash);
 //! assert_ne!(before.interface_hash, code_edit.interface_hash);
-//! assert_eq!(before.deps, ["nav.html"]);
-//! assert_eq!(before.vars, ["title"]);
+//! assert_eq!(before.deps[0].name, "nav.html");
+//! assert_eq!(before.vars[0].name, "title");
 //! ```
 //!
 //! `static_hash` covers the literal text (raw blocks included) with the boundaries between
@@ -25,7 +25,9 @@
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::format::{DynamicRef, TemplateError, TemplateRecord, template_id};
+use std::collections::HashSet;
+
+use crate::format::{Dep, DynamicRef, TemplateError, TemplateRecord, Var, template_id};
 use crate::lex::refs::{Reference, Target, references};
 use crate::lex::vars::root_variables;
 use crate::lex::{LexError, Lexed, Part, lex_into};
@@ -40,11 +42,11 @@ pub struct Analysis {
     /// Every reference, in source order.
     pub references: Vec<Reference>,
     /// The static names referenced, as written, deduplicated, in order of first appearance.
-    pub deps: Vec<String>,
+    pub deps: Vec<Dep>,
     /// The dynamic references.
     pub dynamic: Vec<DynamicRef>,
-    /// The sorted root variables the template reads and does not define.
-    pub vars: Vec<String>,
+    /// The root variables the template reads and does not define, sorted by name.
+    pub vars: Vec<Var>,
 }
 
 /// Lexes `src` and computes its [`Analysis`].
@@ -64,13 +66,17 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
     lex_into(src, scratch)?;
     let (static_hash, interface_hash) = hashes(scratch);
     let references = references(src, scratch)?;
-    let mut deps: Vec<String> = Vec::new();
+    let mut deps: Vec<Dep> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut dynamic = Vec::new();
     for reference in &references {
         match &reference.target {
             Target::Static(name) => {
-                if !deps.contains(name) {
-                    deps.push(name.clone());
+                if seen.insert(name) {
+                    deps.push(Dep {
+                        name: name.clone(),
+                        line: reference.line,
+                    });
                 }
             }
             Target::Dynamic(expr) => dynamic.push(DynamicRef {
@@ -84,18 +90,18 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
         interface_hash,
         deps,
         dynamic,
-        vars: root_variables(scratch),
+        vars: root_variables(src, scratch),
         references,
     })
 }
 
-/// The BuildCache record of a template's text (its `transitive` list is left empty: that is
-/// the graph's work), and the lexer's error if it stopped. A text that does not lex gets its
+/// The BuildCache record of a template's text, and the lexer's error if it stopped. A text that does not lex gets its
 /// content hash as both partial hashes, so any edit to it changes them all.
 ///
 /// ```
 /// let (record, error) = shipwright_core::analyze::record("a.html", 0, "{% include 'b.html' %}");
-/// assert_eq!((record.deps, error), (vec!["b.html".to_string()], None));
+/// assert_eq!(record.dep_names().collect::<Vec<_>>(), ["b.html"]);
+/// assert_eq!(error, None);
 /// let (record, error) = shipwright_core::analyze::record("bad.html", 0, "\n{% if");
 /// assert_eq!((record.interface_hash.len(), error.unwrap().line), (64, 2));
 /// ```
@@ -138,7 +144,6 @@ pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<Tem
         size,
         deps,
         dynamic,
-        transitive: Vec::new(),
         vars,
     };
     (record, error)

@@ -13,7 +13,7 @@
 //! let scanned = scan(&roots, None)?;
 //! let names: Vec<&String> = scanned.cache.templates.keys().collect();
 //! assert_eq!(names, ["base.html", "pages/home.html"]);
-//! assert_eq!(scanned.cache.templates["pages/home.html"].transitive, ["base.html"]);
+//! assert_eq!(scanned.cache.templates["pages/home.html"].deps, ["base.html"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -37,7 +37,6 @@ use rayon::prelude::*;
 use index::{FileStat, Index};
 use shipwright_core::format::{BuildCache, TemplateError, TemplateRecord};
 use shipwright_core::graph::link;
-use shipwright_core::lex::refs::Target;
 use walk::{Found, walk};
 
 pub use shipwright_core::format::DEFAULT_EXTENSIONS;
@@ -241,6 +240,7 @@ fn scan_found(
         .into_iter()
         .peekable();
     let mut cache = BuildCache::new(roots.dirs.iter().map(|(_, label)| label.clone()).collect());
+    cache.extensions = roots.extensions.clone();
     let mut stats = Vec::with_capacity(results.len());
     let mut records = Vec::with_capacity(results.len());
     let mut analysed = 0;
@@ -293,18 +293,8 @@ fn scan_found(
             .ok()
             .map(|at| &found[at])
     };
-    link(&mut cache, |template, dep| {
-        // Only for references that do not resolve, so rare: the last report knows the line of
-        // an old one, otherwise the file is read again.
-        let old = old_cache.as_ref().and_then(|c| {
-            c.missing
-                .iter()
-                .find(|m| m.template == template && m.name == dep)
-        });
-        old.map(|m| m.line)
-            .or_else(|| by_name(template).and_then(|f| line_of_reference(&f.path, dep)))
-            .unwrap_or(0)
-    });
+    // Each missing reference carries its line in the record: no file is read again.
+    link(&mut cache);
     for m in &cache.missing {
         let file = by_name(&m.template).expect("a template of the scan");
         warnings.push(warning(
@@ -571,18 +561,6 @@ fn read_file(file: &Found, dir: &mut Directory, bytes: &mut Vec<u8>) -> std::io:
     }
     bytes.truncate(filled);
     Ok(stat)
-}
-
-/// The line of the first static reference to `dep` in a file.
-#[cold]
-fn line_of_reference(path: &Path, dep: &str) -> Option<u32> {
-    let src = std::fs::read_to_string(path).ok()?;
-    let analysis = shipwright_core::analyze::analyze(&src).ok()?;
-    analysis
-        .references
-        .iter()
-        .find(|r| matches!(&r.target, Target::Static(name) if name == dep))
-        .map(|r| r.line)
 }
 
 #[cold]
