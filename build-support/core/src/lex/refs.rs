@@ -18,7 +18,9 @@
 //! other constants are ignored, anything else is dynamic. Every other expression is dynamic.
 //! These are the rules of Jinja2's `jinja2.meta.find_referenced_templates`.
 
-use super::{LexError, Lexed, Lines, Token, TokenKind, top_level, unquote};
+use std::ops::Range;
+
+use super::{LexError, Lexed, Lines, Token, TokenKind, top_level, unquote, work};
 
 /// Which tag holds the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,26 +151,14 @@ fn strip_suffix<'t, 's>(tokens: &'t [Token<'s>], words: &[&str]) -> &'t [Token<'
     }
 }
 
-/// Is `tokens` one pair of brackets `open … close` around everything?
-fn enclosed<'t, 's>(tokens: &'t [Token<'s>], open: &str, close: &str) -> Option<&'t [Token<'s>]> {
-    let (first, last) = (tokens.first()?, tokens.last()?);
-    if tokens.len() < 2 || !first.is_op(open) || !last.is_op(close) {
-        return None;
-    }
-    // The first bracket must close at the very end: `(a)(b)` is not enclosed.
-    let mut depth = 0isize;
-    for (i, t) in tokens.iter().enumerate() {
-        depth += t.nesting();
-        if depth == 0 && i + 1 != tokens.len() {
-            return None;
-        }
-    }
-    Some(&tokens[1..tokens.len() - 1])
-}
-
 /// The string value of an expression made of string literals only (`'a' "b"` is `"ab"`).
 fn string_value(tokens: &[Token<'_>]) -> Option<String> {
-    if tokens.is_empty() || tokens.iter().any(|t| t.kind != TokenKind::Str) {
+    if tokens.is_empty()
+        || tokens.iter().any(|t| {
+            work::step();
+            t.kind != TokenKind::Str
+        })
+    {
         return None;
     }
     Some(tokens.iter().map(|t| unquote(t.text)).collect())
@@ -185,40 +175,111 @@ fn other_constant(tokens: &[Token<'_>]) -> bool {
     }
 }
 
-/// Strips parentheses that only group (no top-level comma inside).
-fn ungroup<'t, 's>(mut tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
-    while let Some(inner) = enclosed(tokens, "(", ")") {
-        if inner.is_empty() || top_level(inner).any(|(_, t)| t.is_op(",")) {
-            break;
-        }
-        tokens = inner;
-    }
-    tokens
+/// The brackets of a name expression, matched in one pass: peeling a group or splitting a list
+/// then looks at no token twice, however deep the nesting (`((((…'a'…))))` used to rescan the
+/// whole name at every level).
+struct Brackets {
+    /// For an opening bracket, the index of its closing one; [`Brackets::OPEN`] for an
+    /// opening bracket that is not closed in the name, and for every other token.
+    close: Vec<usize>,
+    /// For an opening bracket, whether a comma sits directly inside it.
+    comma: Vec<bool>,
 }
 
-/// The items of a list or tuple literal, or `None` if the expression is not one.
-fn sequence_items<'t, 's>(tokens: &'t [Token<'s>]) -> Option<Vec<&'t [Token<'s>]>> {
-    let inner = if let Some(inner) = enclosed(tokens, "[", "]") {
-        inner
-    } else if let Some(inner) = enclosed(tokens, "(", ")") {
-        // `()` is the empty tuple; `(x)` groups; `(x,)` and `(x, y)` are tuples.
-        if !inner.is_empty() && !top_level(inner).any(|(_, t)| t.is_op(",")) {
-            return None;
+impl Brackets {
+    const OPEN: usize = usize::MAX;
+
+    fn of(tokens: &[Token<'_>]) -> Brackets {
+        let mut close = vec![Self::OPEN; tokens.len()];
+        let mut comma = vec![false; tokens.len()];
+        let mut open: Vec<usize> = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            work::step();
+            match t.nesting() {
+                1 => open.push(i),
+                // A closer with no opener in the name (the name can be cut out of a tag
+                // anywhere) closes nothing.
+                -1 => {
+                    if let Some(at) = open.pop() {
+                        close[at] = i;
+                    }
+                }
+                _ => {
+                    if t.is_op(",") {
+                        if let Some(&at) = open.last() {
+                            comma[at] = true;
+                        }
+                    }
+                }
+            }
         }
-        inner
-    } else {
-        return None;
-    };
-    let mut items = Vec::new();
-    let mut from = 0;
-    for (i, _) in top_level(inner).filter(|(_, t)| t.is_op(",")) {
-        items.push(&inner[from..i]);
-        from = i + 1;
+        Brackets { close, comma }
     }
-    if from < inner.len() {
-        items.push(&inner[from..]);
+
+    /// Is `tokens[range]` one pair of brackets `open … close` around everything? Then the
+    /// range inside them.
+    fn enclosed(
+        &self,
+        tokens: &[Token<'_>],
+        range: Range<usize>,
+        open: &str,
+        close: &str,
+    ) -> Option<Range<usize>> {
+        let (lo, hi) = (range.start, range.end);
+        (hi >= lo + 2
+            && tokens[lo].is_op(open)
+            && tokens[hi - 1].is_op(close)
+            && self.close[lo] == hi - 1)
+            .then(|| lo + 1..hi - 1)
     }
-    Some(items)
+
+    /// Strips parentheses that only group (no comma directly inside).
+    fn ungroup(&self, tokens: &[Token<'_>], mut range: Range<usize>) -> Range<usize> {
+        while let Some(inner) = self.enclosed(tokens, range.clone(), "(", ")") {
+            if inner.is_empty() || self.comma[range.start] {
+                break;
+            }
+            range = inner;
+        }
+        range
+    }
+
+    /// The items of a list or tuple literal, or `None` if the expression is not one.
+    fn sequence_items(
+        &self,
+        tokens: &[Token<'_>],
+        range: Range<usize>,
+    ) -> Option<Vec<Range<usize>>> {
+        let inner = if let Some(inner) = self.enclosed(tokens, range.clone(), "[", "]") {
+            inner
+        } else if let Some(inner) = self.enclosed(tokens, range.clone(), "(", ")") {
+            // `()` is the empty tuple; `(x)` groups; `(x,)` and `(x, y)` are tuples.
+            if !inner.is_empty() && !self.comma[range.start] {
+                return None;
+            }
+            inner
+        } else {
+            return None;
+        };
+        let mut items = Vec::new();
+        let (mut from, mut i) = (inner.start, inner.start);
+        while i < inner.end {
+            work::step();
+            if tokens[i].is_op(",") {
+                items.push(from..i);
+                from = i + 1;
+            }
+            // Over a nested bracket in one step.
+            i = match self.close[i] {
+                Self::OPEN => i + 1,
+                end => end + 1,
+            };
+        }
+        if from < inner.end {
+            items.push(from..inner.end);
+        }
+        Some(items)
+    }
 }
 
 fn source_text(src: &str, tokens: &[Token<'_>]) -> String {
@@ -230,12 +291,13 @@ fn source_text(src: &str, tokens: &[Token<'_>]) -> String {
 
 /// Sorts a name expression into static names and dynamic references, Jinja2's way.
 fn classify(src: &str, tokens: &[Token<'_>], emit: &mut impl FnMut(Target)) {
-    let tokens = ungroup(tokens);
-    if let Some(name) = string_value(tokens) {
+    let brackets = Brackets::of(tokens);
+    let whole = brackets.ungroup(tokens, 0..tokens.len());
+    if let Some(name) = string_value(&tokens[whole.clone()]) {
         emit(Target::Static(name));
-    } else if let Some(items) = sequence_items(tokens) {
+    } else if let Some(items) = brackets.sequence_items(tokens, whole.clone()) {
         for item in items {
-            let item = ungroup(item);
+            let item = &tokens[brackets.ungroup(tokens, item)];
             if let Some(name) = string_value(item) {
                 emit(Target::Static(name));
             } else if !other_constant(item) {
@@ -243,6 +305,6 @@ fn classify(src: &str, tokens: &[Token<'_>], emit: &mut impl FnMut(Target)) {
             }
         }
     } else {
-        emit(Target::Dynamic(source_text(src, tokens)));
+        emit(Target::Dynamic(source_text(src, &tokens[whole])));
     }
 }

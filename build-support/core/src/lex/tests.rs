@@ -407,3 +407,33 @@ fn keyword_like_names_around_import() {
     assert_eq!(refs("{% from not import import y %}"), [dy("not import")]);
     assert_eq!(refs("{% from 'a' import import, as as c %}"), [st("a")]);
 }
+
+/// The tokens the reference passes look at for `{% include ((…'a.html'…)) %}` at `depth`.
+fn work_of_nested_name(depth: usize) -> u64 {
+    let src = format!(
+        "{{% include {}'a.html'{} %}}",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let lexed = lex(&src).unwrap();
+    work::take();
+    let found = references(&src, &lexed).unwrap();
+    let steps = work::take();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].target, st("a.html"));
+    steps
+}
+
+#[test]
+fn nested_parentheses_in_a_name_take_linear_work() {
+    // Each level used to scan the whole name again: 4x the work for twice the depth.
+    let (n, double) = (work_of_nested_name(2_000), work_of_nested_name(4_000));
+    assert!(
+        double <= 2 * n + 64,
+        "twice the depth, {double} steps against {n}: not linear"
+    );
+    // A few looks per token at most (2 * depth + 1 tokens in the name).
+    assert!(n <= 4 * 4_001, "{n} steps for 4001 tokens");
+    // The reported case: 100,000 levels, a 200 KB template (it took 20-28 s to scan).
+    assert!(work_of_nested_name(100_000) <= 4 * 200_001);
+}
