@@ -23,6 +23,8 @@
 //! is several times faster than blake3 on the many small pieces a template splits into (the
 //! scan benchmark measures this against reading and blake3-hashing the files).
 
+use std::collections::{HashMap, HashSet};
+
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{DynamicRef, TemplateError, TemplateRecord, template_id};
@@ -65,11 +67,15 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
     let (static_hash, interface_hash) = hashes(scratch);
     let references = references(src, scratch)?;
     let mut deps: Vec<String> = Vec::new();
+    // First appearance wins, in one hash lookup per reference (a list search made a template
+    // of thousands of includes quadratic).
+    let mut seen: HashSet<&str> = HashSet::with_capacity(references.len());
     let mut dynamic = Vec::new();
     for reference in &references {
         match &reference.target {
             Target::Static(name) => {
-                if !deps.contains(name) {
+                crate::lex::work::step();
+                if seen.insert(name) {
                     deps.push(name.clone());
                 }
             }
@@ -144,6 +150,31 @@ pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<Tem
     (record, error)
 }
 
+/// The line of the first static reference to each of `names` in `src`, in the order of
+/// `names`: `None` for a name it does not reference, and for all of them if `src` does not lex.
+/// One lex for all the names, so that the lines of every reference of a file that does not
+/// resolve cost one pass over it.
+///
+/// ```
+/// let src = "{% include 'a.html' %}\n{% include 'b.html' %}{% include 'a.html' %}";
+/// let lines = shipwright_core::analyze::reference_lines(src, &["b.html", "a.html", "c.html"]);
+/// assert_eq!(lines, [Some(2), Some(1), None]);
+/// ```
+pub fn reference_lines(src: &str, names: &[&str]) -> Vec<Option<u32>> {
+    let mut lines: HashMap<&str, Option<u32>> = names.iter().map(|&n| (n, None)).collect();
+    let Ok(lexed) = crate::lex::lex(src) else {
+        return vec![None; names.len()];
+    };
+    for reference in references(src, &lexed).unwrap_or_default() {
+        if let Target::Static(name) = &reference.target {
+            if let Some(line @ None) = lines.get_mut(name.as_str()) {
+                *line = Some(reference.line);
+            }
+        }
+    }
+    names.iter().map(|n| lines[n]).collect()
+}
+
 /// blake3 of the file's bytes, hex.
 pub fn content_hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
@@ -200,4 +231,57 @@ fn hex128(digest: u128) -> String {
         text.push(DIGITS[usize::from(b & 15)] as char);
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lex::work;
+
+    /// The steps of analysing `n` includes of distinct templates, each written twice.
+    fn work_of_includes(n: usize) -> u64 {
+        let src: String = (0..2 * n)
+            .map(|i| format!("{{% include \"t{}.html\" %}}\n", i % n))
+            .collect();
+        work::take();
+        let analysis = analyze(&src).unwrap();
+        let steps = work::take();
+        assert_eq!(analysis.deps.len(), n);
+        assert_eq!(analysis.deps[..3], ["t0.html", "t1.html", "t2.html"]);
+        steps
+    }
+
+    #[test]
+    fn deduplicating_many_names_takes_linear_work() {
+        // Each name was compared with every name before it: 4x the work for twice the names.
+        let (n, double) = (work_of_includes(2_000), work_of_includes(4_000));
+        assert!(
+            double <= 2 * n + 64,
+            "{double} steps against {n}: not linear"
+        );
+        assert!(n <= 4 * 4_000, "{n} steps for 4,000 references");
+    }
+
+    #[test]
+    fn lines_of_all_the_names_of_a_file_in_one_pass() {
+        let steps = |n: usize| {
+            let src: String = (0..n)
+                .map(|i| format!("{{% include \"t{i}.html\" %}}\n"))
+                .collect();
+            let names: Vec<String> = (0..n).rev().map(|i| format!("t{i}.html")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            work::take();
+            let lines = reference_lines(&src, &names);
+            let steps = work::take();
+            let expected: Vec<Option<u32>> = (1..=n as u32).rev().map(Some).collect();
+            assert_eq!(lines, expected);
+            steps
+        };
+        let (n, double) = (steps(2_000), steps(4_000));
+        assert!(
+            double <= 2 * n + 64,
+            "{double} steps against {n}: not linear"
+        );
+        assert_eq!(reference_lines("{% if", &["a"]), [None]);
+    }
 }

@@ -7,7 +7,7 @@
 //! let mut cache = BuildCache::new(vec!["templates".into()]);
 //! cache.templates.insert("page.html".into(), TemplateRecord::including("page.html", &["./base.html", "nav.html"]));
 //! cache.templates.insert("base.html".into(), TemplateRecord::including("base.html", &["page.html"]));
-//! link(&mut cache, |_template, _dep| 1);
+//! link(&mut cache, |_template, names| vec![1; names.len()]);
 //! assert_eq!(cache.templates["base.html"].transitive, ["page.html"]);
 //! assert_eq!(cache.missing[0].name, "nav.html");
 //! assert_eq!(cache.cycles, [["base.html", "page.html", "base.html"]]);
@@ -20,7 +20,7 @@
 //! iterative, so a chain of any depth cannot overflow the stack, and a cycle cannot hang it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::format::{BuildCache, Missing, TemplateRecord};
 
@@ -57,11 +57,14 @@ fn resolve(written: &str) -> Result<Cow<'_, str>, &'static str> {
 }
 
 /// Resolves every template's `deps`, fills `transitive`, `missing` and `cycles`.
-/// `line_of(template, dep)` gives the line of a reference for the missing-reference report.
+/// `lines_of(template, names)` gives, for the missing-reference report, the line of each of a
+/// template's references that do not resolve (`names` as written, in `deps` order; a line
+/// of 0 when unknown). It is called once per template that has any, so that a caller who
+/// reads the file again to find them reads it once (see [`crate::analyze::reference_lines`]).
 ///
 /// Templates are numbered in name order, so a closure sorted by number is sorted by name. The
 /// closures are found in parallel with the `scan` feature.
-pub fn link(cache: &mut BuildCache, mut line_of: impl FnMut(&str, &str) -> u32) {
+pub fn link(cache: &mut BuildCache, mut lines_of: impl FnMut(&str, &[&str]) -> Vec<u32>) {
     let (transitive, missing, cycles) = {
         let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
         let records: Vec<(&str, &TemplateRecord)> = cache
@@ -78,11 +81,13 @@ pub fn link(cache: &mut BuildCache, mut line_of: impl FnMut(&str, &str) -> u32) 
             .collect();
         let resolved = crate::par::map(&records, |(_, record)| {
             let mut out = Vec::with_capacity(record.deps.len());
+            // Two names as written can resolve to one template (`a.html`, `./a.html`).
+            let mut seen = HashSet::with_capacity(record.deps.len());
             let mut unresolved = Vec::new();
             for dep in &record.deps {
                 match resolve(dep).map(|name| index.get(&*name).copied()) {
                     Ok(Some(id)) => {
-                        if !out.contains(&id) {
+                        if seen.insert(id) {
                             out.push(id);
                         }
                     }
@@ -95,8 +100,8 @@ pub fn link(cache: &mut BuildCache, mut line_of: impl FnMut(&str, &str) -> u32) 
         let mut edges: Vec<Vec<u32>> = Vec::with_capacity(names.len());
         let mut missing = Vec::new();
         for ((name, _), (out, unresolved)) in records.iter().zip(resolved) {
-            for (dep, reason) in unresolved {
-                missing.push(missing_entry(name, dep, reason, &mut line_of));
+            if !unresolved.is_empty() {
+                missing_entries(name, &unresolved, &mut lines_of, &mut missing);
             }
             edges.push(out);
         }
@@ -125,19 +130,28 @@ pub fn link(cache: &mut BuildCache, mut line_of: impl FnMut(&str, &str) -> u32) 
     }
 }
 
+/// The report of one template's references that do not resolve, their lines asked for in one
+/// call.
 #[cold]
-fn missing_entry(
+fn missing_entries(
     template: &str,
-    dep: &str,
-    reason: &str,
-    line_of: &mut impl FnMut(&str, &str) -> u32,
-) -> Missing {
-    Missing {
-        template: template.to_string(),
-        line: line_of(template, dep),
-        name: dep.to_string(),
-        reason: reason.to_string(),
-    }
+    unresolved: &[(&str, &str)],
+    lines_of: &mut impl FnMut(&str, &[&str]) -> Vec<u32>,
+    out: &mut Vec<Missing>,
+) {
+    let names: Vec<&str> = unresolved.iter().map(|&(name, _)| name).collect();
+    let lines = lines_of(template, &names);
+    out.extend(
+        unresolved
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, reason))| Missing {
+                template: template.to_string(),
+                line: lines.get(i).copied().unwrap_or(0),
+                name: name.to_string(),
+                reason: reason.to_string(),
+            }),
+    );
 }
 
 /// Every node reachable from `start` in one or more steps (`start` itself only on a cycle).
@@ -293,8 +307,54 @@ mod tests {
         for (name, deps) in edges {
             cache.templates.insert(name.to_string(), record(deps));
         }
-        link(&mut cache, |_, _| 7);
+        link(&mut cache, |_, names| vec![7; names.len()]);
         cache
+    }
+
+    #[test]
+    fn the_lines_of_a_templates_missing_references_are_asked_for_once() {
+        // Finding a line can mean reading and lexing the file again: once per file, not once
+        // per missing reference.
+        let mut c = BuildCache::new(vec!["t".into()]);
+        c.templates
+            .insert("a".into(), record(&["x", "b", "y", "../z"]));
+        c.templates.insert("b".into(), record(&["w"]));
+        c.templates.insert("c".into(), record(&["b"]));
+        let mut asked: Vec<(String, Vec<String>)> = Vec::new();
+        link(&mut c, |template, names| {
+            asked.push((
+                template.into(),
+                names.iter().map(|n| n.to_string()).collect(),
+            ));
+            names
+                .iter()
+                .map(|&name| match name {
+                    "x" => 3,
+                    "y" => 5,
+                    "../z" => 8,
+                    _ => 1,
+                })
+                .collect()
+        });
+        let asked: Vec<(&str, Vec<&str>)> = asked
+            .iter()
+            .map(|(t, names)| (t.as_str(), names.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(asked, [("a", vec!["x", "y", "../z"]), ("b", vec!["w"])]);
+        let got: Vec<(&str, &str, u32)> = c
+            .missing
+            .iter()
+            .map(|m| (m.template.as_str(), m.name.as_str(), m.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", "x", 3),
+                ("a", "y", 5),
+                ("a", "../z", 8),
+                ("b", "w", 1)
+            ]
+        );
     }
 
     #[test]
@@ -382,7 +442,7 @@ mod tests {
             };
             chain.templates.insert(names[i].clone(), record(&deps));
         }
-        link(&mut chain, |_, _| 1);
+        link(&mut chain, |_, names| vec![1; names.len()]);
         assert!(chain.cycles.is_empty());
         assert_eq!(chain.templates["c00000"].transitive.len(), n - 1);
         assert_eq!(chain.templates["c01998"].transitive, ["c01999"]);

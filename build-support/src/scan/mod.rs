@@ -28,6 +28,7 @@ pub mod index;
 pub mod records;
 mod walk;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,6 @@ use rayon::prelude::*;
 use index::{FileStat, Index};
 use shipwright_core::format::{BuildCache, TemplateError, TemplateRecord};
 use shipwright_core::graph::link;
-use shipwright_core::lex::refs::Target;
 use walk::{Found, walk};
 
 pub use shipwright_core::format::DEFAULT_EXTENSIONS;
@@ -244,6 +244,8 @@ fn scan_found(
     let mut stats = Vec::with_capacity(results.len());
     let mut records = Vec::with_capacity(results.len());
     let mut analysed = 0;
+    // The files read again: the last report's lines of their references are stale.
+    let mut read_again: HashSet<&str> = HashSet::new();
     for (file, result) in found.iter().zip(results) {
         let (record, error, stat) = match result {
             FileResult::Skipped(w) => {
@@ -268,6 +270,7 @@ fn scan_found(
                 stat,
             } => {
                 analysed += 1;
+                read_again.insert(file.name.as_str());
                 (record, error, stat)
             }
         };
@@ -293,17 +296,32 @@ fn scan_found(
             .ok()
             .map(|at| &found[at])
     };
-    link(&mut cache, |template, dep| {
-        // Only for references that do not resolve, so rare: the last report knows the line of
-        // an old one, otherwise the file is read again.
-        let old = old_cache.as_ref().and_then(|c| {
-            c.missing
-                .iter()
-                .find(|m| m.template == template && m.name == dep)
-        });
-        old.map(|m| m.line)
-            .or_else(|| by_name(template).and_then(|f| line_of_reference(&f.path, dep)))
-            .unwrap_or(0)
+    // The lines of the previous report's missing references in unchanged files, by hash.
+    let mut old_lines: HashMap<(&str, &str), u32> = HashMap::new();
+    for m in old_cache
+        .iter()
+        .flat_map(|c| &c.missing)
+        .filter(|m| !read_again.contains(m.template.as_str()))
+    {
+        old_lines
+            .entry((m.template.as_str(), m.name.as_str()))
+            .or_insert(m.line);
+    }
+    link(&mut cache, |template, names| {
+        // Only for templates with references that do not resolve, so rare: the last report
+        // knows the lines in an unchanged file, otherwise the file is read again, once for all
+        // of them.
+        let mut lines: Vec<Option<u32>> = names
+            .iter()
+            .map(|&name| old_lines.get(&(template, name)).copied())
+            .collect();
+        if lines.contains(&None) {
+            let fresh = by_name(template).map(|f| lines_of_references(&f.path, names));
+            for (line, fresh) in lines.iter_mut().zip(fresh.into_iter().flatten()) {
+                *line = line.or(fresh);
+            }
+        }
+        lines.into_iter().map(|l| l.unwrap_or(0)).collect()
     });
     for m in &cache.missing {
         let file = by_name(&m.template).expect("a template of the scan");
@@ -573,16 +591,13 @@ fn read_file(file: &Found, dir: &mut Directory, bytes: &mut Vec<u8>) -> std::io:
     Ok(stat)
 }
 
-/// The line of the first static reference to `dep` in a file.
+/// The line of the first static reference to each of `names` in a file: one read, one lex.
 #[cold]
-fn line_of_reference(path: &Path, dep: &str) -> Option<u32> {
-    let src = std::fs::read_to_string(path).ok()?;
-    let analysis = shipwright_core::analyze::analyze(&src).ok()?;
-    analysis
-        .references
-        .iter()
-        .find(|r| matches!(&r.target, Target::Static(name) if name == dep))
-        .map(|r| r.line)
+fn lines_of_references(path: &Path, names: &[&str]) -> Vec<Option<u32>> {
+    match std::fs::read_to_string(path) {
+        Ok(src) => shipwright_core::analyze::reference_lines(&src, names),
+        Err(_) => vec![None; names.len()],
+    }
 }
 
 #[cold]
