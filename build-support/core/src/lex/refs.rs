@@ -16,7 +16,9 @@
 //! A name that is a string literal (adjacent literals are joined, parentheses are allowed) is
 //! static. A list or tuple of names gives one reference per item: string items are static,
 //! other constants are ignored, anything else is dynamic. Every other expression is dynamic.
-//! These are the rules of Jinja2's `jinja2.meta.find_referenced_templates`.
+//! These are the rules of Jinja2's `jinja2.meta.find_referenced_templates`. The modifiers after
+//! an include's name are not part of it: Jinja2's `ignore missing`, `with context` and
+//! `without context`, and Django's `with name=value …` and `only`.
 
 use std::ops::Range;
 
@@ -88,7 +90,7 @@ fn reference_tokens<'t, 's>(tokens: &'t [Token<'s>]) -> Option<(RefKind, &'t [To
         "extends" => Some((RefKind::Extends, rest)),
         "include" => Some((
             RefKind::Include,
-            strip_suffix(strip_context(rest), &["ignore", "missing"]),
+            strip_django_options(strip_suffix(strip_context(rest), &["ignore", "missing"])),
         )),
         "import" => {
             // `import NAME as ALIAS`: the alias is one name at the end (it may be `as` itself).
@@ -124,6 +126,60 @@ fn strip_context<'t, 's>(tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
         strip_suffix(tokens, &["with", "context"]),
         &["without", "context"],
     )
+}
+
+/// Without Django's include options, `with name=value …` and `only` (either order, each once):
+/// they start at the first `with` or `only` outside brackets that follows a whole operand, when
+/// all that follows is options. Jinja2 has no such syntax, so no Jinja2 template loses anything.
+fn strip_django_options<'t, 's>(tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
+    let start = top_level(tokens).find(|&(i, t)| {
+        i > 0 && (t.is_name("with") || t.is_name("only")) && ends_operand(&tokens[i - 1])
+    });
+    match start {
+        Some((i, _)) if django_options(&tokens[i..]) => &tokens[..i],
+        _ => tokens,
+    }
+}
+
+/// Are `tokens` Django include options: `only`, and `with` before one or more `name=value`?
+fn django_options(tokens: &[Token<'_>]) -> bool {
+    let keyword = |i: usize| {
+        tokens.get(i + 1).is_some_and(|t| t.is_op("="))
+            && tokens.get(i).is_some_and(|t| t.kind == TokenKind::Name)
+    };
+    let (mut only, mut with) = (false, false);
+    let mut i = 0;
+    while let Some(t) = tokens.get(i) {
+        if t.is_name("only") && !only {
+            only = true;
+            i += 1;
+        } else if t.is_name("with") && !with && keyword(i + 1) {
+            with = true;
+            i += 1;
+            while keyword(i) {
+                // The value: at least one token, up to the next `name=` or option outside
+                // brackets.
+                i += 2;
+                let (value, mut depth) = (i, 0isize);
+                while let Some(v) = tokens.get(i) {
+                    let next = depth == 0
+                        && i > value
+                        && (keyword(i) || v.is_name("only") || v.is_name("with"));
+                    if next {
+                        break;
+                    }
+                    depth += v.nesting();
+                    i += 1;
+                }
+                if i == value {
+                    return false;
+                }
+            }
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// Can an expression end with this token? Names (but not the word operators), strings,

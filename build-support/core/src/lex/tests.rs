@@ -437,3 +437,60 @@ fn nested_parentheses_in_a_name_take_linear_work() {
     // The reported case: 100,000 levels, a 200 KB template (it took 20-28 s to scan).
     assert!(work_of_nested_name(100_000) <= 4 * 200_001);
 }
+
+#[test]
+fn django_include_options_are_not_part_of_the_name() {
+    // Django: `include NAME [with k=v …] [only]`, the two options in either order.
+    assert_eq!(
+        refs("{% include \"x.html\" with a=b only %}"),
+        [st("x.html")]
+    );
+    assert_eq!(refs("{% include \"x.html\" only %}"), [st("x.html")]);
+    assert_eq!(refs("{% include 'x.html' only with a=b %}"), [st("x.html")]);
+    assert_eq!(
+        refs("{% include 'x.html' with a=b c=d.e|default:\"z\" f='only' g=only %}"),
+        [st("x.html")]
+    );
+    assert_eq!(
+        refs("{%- include 'x.html' with a=b.c only -%}"),
+        [st("x.html")]
+    );
+    assert_eq!(refs("{% include name with a=b only %}"), [dy("name")]);
+    assert_eq!(refs("{% include t|lower with a=b %}"), [dy("t|lower")]);
+    // Not options: a name in the expression, or words that do not make an option list.
+    assert_eq!(refs("{% include only %}"), [dy("only")]);
+    assert_eq!(refs("{% include with %}"), [dy("with")]);
+    assert_eq!(refs("{% include x.only %}"), [dy("x.only")]);
+    assert_eq!(refs("{% include x|with %}"), [dy("x|with")]);
+    assert_eq!(refs("{% include 'a' ~ only %}"), [dy("'a' ~ only")]);
+    assert_eq!(refs("{% include 'a' with %}"), [dy("'a' with")]);
+    assert_eq!(refs("{% include 'a' with b %}"), [dy("'a' with b")]);
+    assert_eq!(refs("{% include 'a' only only %}"), [dy("'a' only only")]);
+    assert_eq!(
+        refs("{% include 'a' with b=c with d=e %}"),
+        [dy("'a' with b=c with d=e")]
+    );
+    assert_eq!(refs("{% include ('a' only) %}"), [dy("'a' only")]);
+    // `extends` takes no options.
+    assert_eq!(refs("{% extends 'a' only %}"), [dy("'a' only")]);
+}
+
+#[test]
+fn jinja_include_modifiers_in_double_quotes() {
+    assert_eq!(
+        refs("{% include \"x.html\" ignore missing with context %}"),
+        [st("x.html")]
+    );
+    assert_eq!(
+        refs("{% include \"x.html\" ignore missing without context %}"),
+        [st("x.html")]
+    );
+    assert_eq!(
+        refs("{% include \"x.html\" without context %}"),
+        [st("x.html")]
+    );
+    assert_eq!(
+        refs("{%- include [\"x.html\", 'y.html'] ignore missing with context +%}"),
+        [st("x.html"), st("y.html")]
+    );
+}
