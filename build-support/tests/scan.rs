@@ -615,3 +615,60 @@ fn moved_files_names_exactly_the_files_whose_stat_moved() {
     want.sort_unstable();
     assert_eq!(moved_files(&roots, &index), want);
 }
+
+#[test]
+fn every_missing_reference_of_a_file_gets_its_own_line() {
+    // The lines of a file's references that do not resolve are found in one read of the file
+    // (they were found by reading and lexing it again per reference: minutes for thousands).
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("templates");
+    let n = 3_000;
+    let text: String = (0..n)
+        .map(|i| format!("{{% include \"t{i}.html\" %}}\n{{% include 'here.html' %}}\n"))
+        .collect();
+    write(&root, "many.html", &text);
+    write(
+        &root,
+        "here.html",
+        "{% include 'gone.html' %}{% include '../out.html' %}",
+    );
+    let scanned = scan_dir(&root);
+    let missing = &scanned.cache.missing;
+    assert_eq!(missing.len(), n + 2);
+    assert_eq!(
+        (missing[0].name.as_str(), missing[0].line),
+        ("../out.html", 1)
+    );
+    assert_eq!(
+        (missing[1].name.as_str(), missing[1].line),
+        ("gone.html", 1)
+    );
+    for (i, m) in missing[2..].iter().enumerate() {
+        assert_eq!(m.template, "many.html");
+        assert_eq!(m.line, 2 * i as u32 + 1, "{m:?}");
+        assert_eq!(m.name, format!("t{i}.html"));
+    }
+    assert!(warnings(&scanned).contains(
+        &"templates/many.html:5999: `t2999.html` not found: reference does not resolve".into()
+    ));
+
+    // A re-scan takes the lines of an unchanged file's from the last report, and finds those
+    // of an edited file again.
+    builder(dir.path()).build().unwrap();
+    past_racy_window();
+    write(
+        &root,
+        "here.html",
+        "\n{% include 'gone.html' %}\n{% include 'other.html' %}",
+    );
+    let again = builder(dir.path()).build().unwrap();
+    assert_eq!(again.analysed, 1);
+    let cache = BuildCache::parse(&fs::read(&again.path).unwrap(), "cache").unwrap();
+    assert_eq!(cache.missing, scan_dir(&root).cache.missing);
+    let here: Vec<(&str, u32)> = cache.missing[..2]
+        .iter()
+        .map(|m| (m.name.as_str(), m.line))
+        .collect();
+    assert_eq!(here, [("gone.html", 2), ("other.html", 3)]);
+    assert_eq!(cache.missing[2 + 2_999].line, 5_999);
+}

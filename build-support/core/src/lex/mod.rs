@@ -150,10 +150,34 @@ pub(crate) fn top_level<'t, 's>(
 ) -> impl Iterator<Item = (usize, &'t Token<'s>)> {
     let mut depth = 0isize;
     tokens.iter().enumerate().filter(move |(_, t)| {
+        work::step();
         let outside = depth == 0;
         depth += t.nesting();
         outside && depth == 0
     })
+}
+
+/// A count of the tokens the reference passes look at, so that tests can check that the work
+/// grows in proportion to the input (a count holds on any machine; a time does not). Outside
+/// tests `step` is empty.
+pub(crate) mod work {
+    #[cfg(test)]
+    thread_local! {
+        static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// One token looked at.
+    #[inline(always)]
+    pub(crate) fn step() {
+        #[cfg(test)]
+        STEPS.with(|s| s.set(s.get() + 1));
+    }
+
+    /// The steps of this thread since the last call.
+    #[cfg(test)]
+    pub(crate) fn take() -> u64 {
+        STEPS.with(|s| s.replace(0))
+    }
 }
 
 /// Turns increasing byte offsets into 1-based lines without rescanning from the start.

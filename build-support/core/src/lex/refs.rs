@@ -16,9 +16,13 @@
 //! A name that is a string literal (adjacent literals are joined, parentheses are allowed) is
 //! static. A list or tuple of names gives one reference per item: string items are static,
 //! other constants are ignored, anything else is dynamic. Every other expression is dynamic.
-//! These are the rules of Jinja2's `jinja2.meta.find_referenced_templates`.
+//! These are the rules of Jinja2's `jinja2.meta.find_referenced_templates`. The modifiers after
+//! an include's name are not part of it: Jinja2's `ignore missing`, `with context` and
+//! `without context`, and Django's `with name=value …` and `only`.
 
-use super::{LexError, Lexed, Lines, Token, TokenKind, top_level, unquote};
+use std::ops::Range;
+
+use super::{LexError, Lexed, Lines, Token, TokenKind, top_level, unquote, work};
 
 /// Which tag holds the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,7 +90,7 @@ fn reference_tokens<'t, 's>(tokens: &'t [Token<'s>]) -> Option<(RefKind, &'t [To
         "extends" => Some((RefKind::Extends, rest)),
         "include" => Some((
             RefKind::Include,
-            strip_suffix(strip_context(rest), &["ignore", "missing"]),
+            strip_django_options(strip_suffix(strip_context(rest), &["ignore", "missing"])),
         )),
         "import" => {
             // `import NAME as ALIAS`: the alias is one name at the end (it may be `as` itself).
@@ -124,6 +128,60 @@ fn strip_context<'t, 's>(tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
     )
 }
 
+/// Without Django's include options, `with name=value …` and `only` (either order, each once):
+/// they start at the first `with` or `only` outside brackets that follows a whole operand, when
+/// all that follows is options. Jinja2 has no such syntax, so no Jinja2 template loses anything.
+fn strip_django_options<'t, 's>(tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
+    let start = top_level(tokens).find(|&(i, t)| {
+        i > 0 && (t.is_name("with") || t.is_name("only")) && ends_operand(&tokens[i - 1])
+    });
+    match start {
+        Some((i, _)) if django_options(&tokens[i..]) => &tokens[..i],
+        _ => tokens,
+    }
+}
+
+/// Are `tokens` Django include options: `only`, and `with` before one or more `name=value`?
+fn django_options(tokens: &[Token<'_>]) -> bool {
+    let keyword = |i: usize| {
+        tokens.get(i + 1).is_some_and(|t| t.is_op("="))
+            && tokens.get(i).is_some_and(|t| t.kind == TokenKind::Name)
+    };
+    let (mut only, mut with) = (false, false);
+    let mut i = 0;
+    while let Some(t) = tokens.get(i) {
+        if t.is_name("only") && !only {
+            only = true;
+            i += 1;
+        } else if t.is_name("with") && !with && keyword(i + 1) {
+            with = true;
+            i += 1;
+            while keyword(i) {
+                // The value: at least one token, up to the next `name=` or option outside
+                // brackets.
+                i += 2;
+                let (value, mut depth) = (i, 0isize);
+                while let Some(v) = tokens.get(i) {
+                    let next = depth == 0
+                        && i > value
+                        && (keyword(i) || v.is_name("only") || v.is_name("with"));
+                    if next {
+                        break;
+                    }
+                    depth += v.nesting();
+                    i += 1;
+                }
+                if i == value {
+                    return false;
+                }
+            }
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// Can an expression end with this token? Names (but not the word operators), strings,
 /// numbers and closing brackets can; other operators cannot.
 fn ends_operand(token: &Token<'_>) -> bool {
@@ -149,26 +207,14 @@ fn strip_suffix<'t, 's>(tokens: &'t [Token<'s>], words: &[&str]) -> &'t [Token<'
     }
 }
 
-/// Is `tokens` one pair of brackets `open … close` around everything?
-fn enclosed<'t, 's>(tokens: &'t [Token<'s>], open: &str, close: &str) -> Option<&'t [Token<'s>]> {
-    let (first, last) = (tokens.first()?, tokens.last()?);
-    if tokens.len() < 2 || !first.is_op(open) || !last.is_op(close) {
-        return None;
-    }
-    // The first bracket must close at the very end: `(a)(b)` is not enclosed.
-    let mut depth = 0isize;
-    for (i, t) in tokens.iter().enumerate() {
-        depth += t.nesting();
-        if depth == 0 && i + 1 != tokens.len() {
-            return None;
-        }
-    }
-    Some(&tokens[1..tokens.len() - 1])
-}
-
 /// The string value of an expression made of string literals only (`'a' "b"` is `"ab"`).
 fn string_value(tokens: &[Token<'_>]) -> Option<String> {
-    if tokens.is_empty() || tokens.iter().any(|t| t.kind != TokenKind::Str) {
+    if tokens.is_empty()
+        || tokens.iter().any(|t| {
+            work::step();
+            t.kind != TokenKind::Str
+        })
+    {
         return None;
     }
     Some(tokens.iter().map(|t| unquote(t.text)).collect())
@@ -185,40 +231,111 @@ fn other_constant(tokens: &[Token<'_>]) -> bool {
     }
 }
 
-/// Strips parentheses that only group (no top-level comma inside).
-fn ungroup<'t, 's>(mut tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
-    while let Some(inner) = enclosed(tokens, "(", ")") {
-        if inner.is_empty() || top_level(inner).any(|(_, t)| t.is_op(",")) {
-            break;
-        }
-        tokens = inner;
-    }
-    tokens
+/// The brackets of a name expression, matched in one pass: peeling a group or splitting a list
+/// then looks at no token twice, however deep the nesting (`((((…'a'…))))` used to rescan the
+/// whole name at every level).
+struct Brackets {
+    /// For an opening bracket, the index of its closing one; [`Brackets::OPEN`] for an
+    /// opening bracket that is not closed in the name, and for every other token.
+    close: Vec<usize>,
+    /// For an opening bracket, whether a comma sits directly inside it.
+    comma: Vec<bool>,
 }
 
-/// The items of a list or tuple literal, or `None` if the expression is not one.
-fn sequence_items<'t, 's>(tokens: &'t [Token<'s>]) -> Option<Vec<&'t [Token<'s>]>> {
-    let inner = if let Some(inner) = enclosed(tokens, "[", "]") {
-        inner
-    } else if let Some(inner) = enclosed(tokens, "(", ")") {
-        // `()` is the empty tuple; `(x)` groups; `(x,)` and `(x, y)` are tuples.
-        if !inner.is_empty() && !top_level(inner).any(|(_, t)| t.is_op(",")) {
-            return None;
+impl Brackets {
+    const OPEN: usize = usize::MAX;
+
+    fn of(tokens: &[Token<'_>]) -> Brackets {
+        let mut close = vec![Self::OPEN; tokens.len()];
+        let mut comma = vec![false; tokens.len()];
+        let mut open: Vec<usize> = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            work::step();
+            match t.nesting() {
+                1 => open.push(i),
+                // A closer with no opener in the name (the name can be cut out of a tag
+                // anywhere) closes nothing.
+                -1 => {
+                    if let Some(at) = open.pop() {
+                        close[at] = i;
+                    }
+                }
+                _ => {
+                    if t.is_op(",") {
+                        if let Some(&at) = open.last() {
+                            comma[at] = true;
+                        }
+                    }
+                }
+            }
         }
-        inner
-    } else {
-        return None;
-    };
-    let mut items = Vec::new();
-    let mut from = 0;
-    for (i, _) in top_level(inner).filter(|(_, t)| t.is_op(",")) {
-        items.push(&inner[from..i]);
-        from = i + 1;
+        Brackets { close, comma }
     }
-    if from < inner.len() {
-        items.push(&inner[from..]);
+
+    /// Is `tokens[range]` one pair of brackets `open … close` around everything? Then the
+    /// range inside them.
+    fn enclosed(
+        &self,
+        tokens: &[Token<'_>],
+        range: Range<usize>,
+        open: &str,
+        close: &str,
+    ) -> Option<Range<usize>> {
+        let (lo, hi) = (range.start, range.end);
+        (hi >= lo + 2
+            && tokens[lo].is_op(open)
+            && tokens[hi - 1].is_op(close)
+            && self.close[lo] == hi - 1)
+            .then(|| lo + 1..hi - 1)
     }
-    Some(items)
+
+    /// Strips parentheses that only group (no comma directly inside).
+    fn ungroup(&self, tokens: &[Token<'_>], mut range: Range<usize>) -> Range<usize> {
+        while let Some(inner) = self.enclosed(tokens, range.clone(), "(", ")") {
+            if inner.is_empty() || self.comma[range.start] {
+                break;
+            }
+            range = inner;
+        }
+        range
+    }
+
+    /// The items of a list or tuple literal, or `None` if the expression is not one.
+    fn sequence_items(
+        &self,
+        tokens: &[Token<'_>],
+        range: Range<usize>,
+    ) -> Option<Vec<Range<usize>>> {
+        let inner = if let Some(inner) = self.enclosed(tokens, range.clone(), "[", "]") {
+            inner
+        } else if let Some(inner) = self.enclosed(tokens, range.clone(), "(", ")") {
+            // `()` is the empty tuple; `(x)` groups; `(x,)` and `(x, y)` are tuples.
+            if !inner.is_empty() && !self.comma[range.start] {
+                return None;
+            }
+            inner
+        } else {
+            return None;
+        };
+        let mut items = Vec::new();
+        let (mut from, mut i) = (inner.start, inner.start);
+        while i < inner.end {
+            work::step();
+            if tokens[i].is_op(",") {
+                items.push(from..i);
+                from = i + 1;
+            }
+            // Over a nested bracket in one step.
+            i = match self.close[i] {
+                Self::OPEN => i + 1,
+                end => end + 1,
+            };
+        }
+        if from < inner.end {
+            items.push(from..inner.end);
+        }
+        Some(items)
+    }
 }
 
 fn source_text(src: &str, tokens: &[Token<'_>]) -> String {
@@ -230,12 +347,13 @@ fn source_text(src: &str, tokens: &[Token<'_>]) -> String {
 
 /// Sorts a name expression into static names and dynamic references, Jinja2's way.
 fn classify(src: &str, tokens: &[Token<'_>], emit: &mut impl FnMut(Target)) {
-    let tokens = ungroup(tokens);
-    if let Some(name) = string_value(tokens) {
+    let brackets = Brackets::of(tokens);
+    let whole = brackets.ungroup(tokens, 0..tokens.len());
+    if let Some(name) = string_value(&tokens[whole.clone()]) {
         emit(Target::Static(name));
-    } else if let Some(items) = sequence_items(tokens) {
+    } else if let Some(items) = brackets.sequence_items(tokens, whole.clone()) {
         for item in items {
-            let item = ungroup(item);
+            let item = &tokens[brackets.ungroup(tokens, item)];
             if let Some(name) = string_value(item) {
                 emit(Target::Static(name));
             } else if !other_constant(item) {
@@ -243,6 +361,6 @@ fn classify(src: &str, tokens: &[Token<'_>], emit: &mut impl FnMut(Target)) {
             }
         }
     } else {
-        emit(Target::Dynamic(source_text(src, tokens)));
+        emit(Target::Dynamic(source_text(src, &tokens[whole])));
     }
 }

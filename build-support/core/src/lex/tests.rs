@@ -410,3 +410,90 @@ fn keyword_like_names_around_import() {
     assert_eq!(refs("{% from not import import y %}"), [dy("not import")]);
     assert_eq!(refs("{% from 'a' import import, as as c %}"), [st("a")]);
 }
+
+/// The tokens the reference passes look at for `{% include ((…'a.html'…)) %}` at `depth`.
+fn work_of_nested_name(depth: usize) -> u64 {
+    let src = format!(
+        "{{% include {}'a.html'{} %}}",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let lexed = lex(&src).unwrap();
+    work::take();
+    let found = references(&src, &lexed).unwrap();
+    let steps = work::take();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].target, st("a.html"));
+    steps
+}
+
+#[test]
+fn nested_parentheses_in_a_name_take_linear_work() {
+    // Each level used to scan the whole name again: 4x the work for twice the depth.
+    let (n, double) = (work_of_nested_name(2_000), work_of_nested_name(4_000));
+    assert!(
+        double <= 2 * n + 64,
+        "twice the depth, {double} steps against {n}: not linear"
+    );
+    // A few looks per token at most (2 * depth + 1 tokens in the name).
+    assert!(n <= 4 * 4_001, "{n} steps for 4001 tokens");
+    // The reported case: 100,000 levels, a 200 KB template (it took 20-28 s to scan).
+    assert!(work_of_nested_name(100_000) <= 4 * 200_001);
+}
+
+#[test]
+fn django_include_options_are_not_part_of_the_name() {
+    // Django: `include NAME [with k=v …] [only]`, the two options in either order.
+    assert_eq!(
+        refs("{% include \"x.html\" with a=b only %}"),
+        [st("x.html")]
+    );
+    assert_eq!(refs("{% include \"x.html\" only %}"), [st("x.html")]);
+    assert_eq!(refs("{% include 'x.html' only with a=b %}"), [st("x.html")]);
+    assert_eq!(
+        refs("{% include 'x.html' with a=b c=d.e|default:\"z\" f='only' g=only %}"),
+        [st("x.html")]
+    );
+    assert_eq!(
+        refs("{%- include 'x.html' with a=b.c only -%}"),
+        [st("x.html")]
+    );
+    assert_eq!(refs("{% include name with a=b only %}"), [dy("name")]);
+    assert_eq!(refs("{% include t|lower with a=b %}"), [dy("t|lower")]);
+    // Not options: a name in the expression, or words that do not make an option list.
+    assert_eq!(refs("{% include only %}"), [dy("only")]);
+    assert_eq!(refs("{% include with %}"), [dy("with")]);
+    assert_eq!(refs("{% include x.only %}"), [dy("x.only")]);
+    assert_eq!(refs("{% include x|with %}"), [dy("x|with")]);
+    assert_eq!(refs("{% include 'a' ~ only %}"), [dy("'a' ~ only")]);
+    assert_eq!(refs("{% include 'a' with %}"), [dy("'a' with")]);
+    assert_eq!(refs("{% include 'a' with b %}"), [dy("'a' with b")]);
+    assert_eq!(refs("{% include 'a' only only %}"), [dy("'a' only only")]);
+    assert_eq!(
+        refs("{% include 'a' with b=c with d=e %}"),
+        [dy("'a' with b=c with d=e")]
+    );
+    assert_eq!(refs("{% include ('a' only) %}"), [dy("'a' only")]);
+    // `extends` takes no options.
+    assert_eq!(refs("{% extends 'a' only %}"), [dy("'a' only")]);
+}
+
+#[test]
+fn jinja_include_modifiers_in_double_quotes() {
+    assert_eq!(
+        refs("{% include \"x.html\" ignore missing with context %}"),
+        [st("x.html")]
+    );
+    assert_eq!(
+        refs("{% include \"x.html\" ignore missing without context %}"),
+        [st("x.html")]
+    );
+    assert_eq!(
+        refs("{% include \"x.html\" without context %}"),
+        [st("x.html")]
+    );
+    assert_eq!(
+        refs("{%- include [\"x.html\", 'y.html'] ignore missing with context +%}"),
+        [st("x.html"), st("y.html")]
+    );
+}
