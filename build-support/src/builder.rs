@@ -10,7 +10,8 @@
 //!
 //! `build()` scans the roots, writes `$OUT_DIR/shipwright/build-cache.json` and the template
 //! registry `$OUT_DIR/shipwright/registry.rs` (each only when its bytes change), prints `cargo:rustc-env=SHIPWRIGHT_BUILD_CACHE=…` so that the macros and the runtime
-//! find it, `cargo:rerun-if-changed` for every root (so new files are seen too), and every
+//! find it, `cargo:rerun-if-changed` for every root (so new files are seen too) and for its
+//! two outputs (so that one damaged after the build is repaired by the next), and every
 //! problem as a `cargo:warning` naming the file and line.
 //!
 //! # When the build fails
@@ -35,11 +36,9 @@ use std::path::{Path, PathBuf};
 
 use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
-use crate::scan::{
-    DEFAULT_EXTENSIONS, Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan, scan_unwalked,
-};
+use crate::scan::{Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan, scan_unwalked};
 use crate::write::atomic_write;
-use shipwright_core::format::{ENV_VAR, FILE_NAME};
+use shipwright_core::format::{DEFAULT_EXTENSIONS, ENV_VAR, FILE_NAME};
 
 /// Configures and runs a scan from `build.rs`.
 #[derive(Debug, Clone)]
@@ -73,14 +72,23 @@ pub struct Built {
 }
 
 /// Why [`Builder::build`] failed.
-#[derive(Debug)]
+///
+/// Its `Debug` is its message and causes, so that a `build.rs` whose `main` returns
+/// `Result<(), Box<dyn Error>>` prints a sentence naming the file, what failed and why.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A variable cargo always sets is missing: not running under cargo?
+    #[error(
+        "{0} is not set: shipwright_build::Builder runs from a build script under cargo (or set \
+         .manifest_dir() and .out_dir())"
+    )]
     MissingEnv(&'static str),
     /// A root is missing.
-    Scan(ScanError),
+    #[error(transparent)]
+    Scan(#[from] ScanError),
     /// The BuildCache or its index could not be written.
+    #[error("cannot write {}: {source}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
@@ -89,24 +97,10 @@ pub enum Error {
     },
 }
 
-impl fmt::Display for Error {
+impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::MissingEnv(var) => write!(
-                f,
-                "{var} is not set: shipwright_build::Builder runs from a build script under cargo (or set .manifest_dir() and .out_dir())"
-            ),
-            Error::Scan(e) => write!(f, "{e}"),
-            Error::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<ScanError> for Error {
-    fn from(e: ScanError) -> Self {
-        Error::Scan(e)
+        // What `main` prints for an error: the sentence, not the structure.
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -187,6 +181,12 @@ impl Builder {
         }
         let built = self.run(&roots, &out_dir)?;
         if self.cargo {
+            // The outputs, so that one damaged or deleted after the build is written again by
+            // the next one (they carry an mtime older than any run: see `write`).
+            let registry = out_dir.join(shipwright_core::registry::FILE_NAME);
+            for output in [&built.path, &registry] {
+                println!("cargo:rerun-if-changed={}", output.display());
+            }
             println!("cargo:rustc-env={ENV_VAR}={}", built.path.display());
             for warning in &built.warnings {
                 println!("cargo:warning={warning}");

@@ -5,10 +5,23 @@
 //! loss the file may be empty or cut short, which every reader rejects as malformed (see
 //! [`shipwright_core::format::BuildCache::parse`]) instead of taking it as good; the next build writes it
 //! again. When the target
-//! already holds the same bytes it is not touched, so its mtime only moves on a real change.
+//! already holds the same bytes it is not touched.
+//!
+//! Every file written gets the same fixed modification time, [`written`], long before any
+//! build, so that the build script can ask cargo to rerun it when one of its outputs changes
+//! (`cargo:rerun-if-changed` on the BuildCache and the registry): cargo reruns a build script
+//! when a listed file is newer than its last run, which a file the script wrote itself would
+//! otherwise always be. A BuildCache damaged or deleted after the build is newer (or gone), so
+//! the next `cargo build` runs the script, which writes it again.
 
 use std::io::Write as _;
 use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// The modification time of every file written here: 2000-01-01T00:00:00Z.
+pub(crate) fn written() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800)
+}
 
 /// Writes `bytes` to `path` atomically, creating the parent directory. Returns whether the file
 /// changed.
@@ -26,6 +39,7 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(bytes)?;
+        file.set_modified(written())?;
         std::fs::rename(&temp, path)
     })();
     if result.is_err() {
@@ -50,6 +64,12 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"{}");
         assert!(atomic_write(&path, b"[]").unwrap());
         assert_eq!(std::fs::read(&path).unwrap(), b"[]");
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(
+            modified,
+            written(),
+            "older than any build: see the module docs"
+        );
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
     }

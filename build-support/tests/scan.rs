@@ -567,53 +567,23 @@ fn builder_needs_cargo_or_explicit_dirs() {
 }
 
 #[test]
-fn moved_files_names_exactly_the_files_whose_stat_moved() {
-    use shipwright_build::scan::index::{self, Index};
-    use shipwright_build::scan::moved_files;
+fn a_build_script_error_reads_as_a_sentence_and_keeps_its_cause() {
+    // What `fn main() -> Result<(), Box<dyn Error>>` prints is the error's `Debug`.
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("templates");
-    for name in [
-        "top.html",
-        "a/one.html",
-        "a/two.html",
-        "a/b/deep.html",
-        "c/three.html",
-    ] {
-        write(&root, name, format!("<p>{name}</p>"));
-    }
-    builder(dir.path()).build().unwrap();
-    past_racy_window();
-    let index = Index::load(&dir.path().join("out").join(index::FILE_NAME)).unwrap();
-    let roots = Roots::new(vec![(root.clone(), "templates".into())]);
-    let at = |name: &str| index.files.iter().position(|f| f.name == name).unwrap();
-    assert_eq!(
-        moved_files(&roots, &index),
-        Vec::<usize>::new(),
-        "nothing moved"
-    );
+    write(&dir.path().join("templates"), "a.html", "<p>a</p>");
+    // The output directory is a file: the BuildCache cannot be written under it.
+    fs::write(dir.path().join("out"), "not a directory").unwrap();
+    let err = builder(dir.path()).build().unwrap_err();
+    let printed = format!("{:?}", Box::<dyn std::error::Error>::from(err));
+    assert!(printed.starts_with("cannot write "), "{printed}");
+    assert!(printed.contains("out/shipwright/"), "{printed}");
+    assert!(!printed.contains("Write {"), "no struct dump: {printed}");
+    let err = builder(dir.path()).build().unwrap_err();
+    let cause = std::error::Error::source(&err).expect("the io error is kept");
+    assert!(cause.downcast_ref::<std::io::Error>().is_some());
 
-    write(&root, "top.html", "<p>top, edited</p>");
-    write(&root, "a/b/deep.html", "<p>deep, edited</p>");
-    fs::remove_file(root.join("c/three.html")).unwrap();
-    let mut want = vec![at("top.html"), at("a/b/deep.html"), at("c/three.html")];
-    want.sort_unstable();
-    assert_eq!(
-        moved_files(&roots, &index),
-        want,
-        "edited at the root and deep down, and gone"
-    );
-
-    // A directory that can no longer be opened: all its files moved.
-    fs::rename(root.join("a"), dir.path().join("a-moved")).unwrap();
-    let mut want = vec![
-        at("a/one.html"),
-        at("a/two.html"),
-        at("a/b/deep.html"),
-        at("top.html"),
-        at("c/three.html"),
-    ];
-    want.sort_unstable();
-    assert_eq!(moved_files(&roots, &index), want);
+    let err = builder(&dir.path().join("nowhere")).build().unwrap_err();
+    assert!(format!("{err:?}").starts_with("template root "), "{err:?}");
 }
 
 #[test]

@@ -45,7 +45,7 @@ pub struct TemplateId(u32);
 impl TemplateId {
     /// The id with the given index. Only meaningful for `index < graph.len()`.
     #[inline]
-    pub const fn new(index: u32) -> Self {
+    pub(crate) const fn new(index: u32) -> Self {
         TemplateId(index)
     }
 
@@ -194,7 +194,7 @@ impl DependencyGraph {
 
     /// Every name, indexed by id (sorted), shared: a plan or a report can keep them without a
     /// copy.
-    pub fn names(&self) -> &Arc<[Arc<str>]> {
+    pub(crate) fn names(&self) -> &Arc<[Arc<str>]> {
         &self.names
     }
 

@@ -12,7 +12,7 @@ mod template;
 pub use cache::{CacheStats, TemplateCache};
 pub use graph::{DependencyGraph, TemplateId};
 pub use monitor::PerformanceMonitor;
-pub use planner::{Binding, Change, Decision, Plan, Reason, RebuildPlanner, RenderMode};
+pub use planner::{Binding, Change, Decision, Plan, Reason, RebuildPlanner, RenderMode, Severity};
 pub use shipwright_core::format::{BuildCache, FormatError};
 /// `#[derive(Template)]`: binds a struct to a template; see [`Template`].
 pub use shipwright_macros::Template;

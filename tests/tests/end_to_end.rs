@@ -172,6 +172,31 @@ fn edits_reach_the_binary_and_touches_do_not() {
     );
     assert_eq!(third, second);
     assert_eq!(std::fs::read(&third.cache).unwrap(), second_cache);
+
+    // Nothing changed: cargo neither reruns the build script nor rebuilds the app (the
+    // script's own outputs, which it asks cargo to watch, do not look changed).
+    let binary_before = modified(&app.binary());
+    assert_eq!(app.build_and_run(), third);
+    assert_eq!(
+        modified(&app.binary()),
+        binary_before,
+        "a no-op build rebuilt the app"
+    );
+
+    // A BuildCache damaged after the build (torn, edited by hand) is repaired by the next
+    // `cargo build`, which would otherwise fail in the derive until a template is touched.
+    std::fs::write(
+        &third.cache,
+        b"{\"format\":\"shipwright-build-cache\",\"vers",
+    )
+    .unwrap();
+    let fourth = app.build_and_run();
+    assert_eq!(fourth, third);
+    assert_eq!(std::fs::read(&fourth.cache).unwrap(), second_cache);
+    // And one deleted.
+    std::fs::remove_file(&fourth.cache).unwrap();
+    assert_eq!(app.build_and_run(), third);
+    assert_eq!(std::fs::read(&third.cache).unwrap(), second_cache);
 }
 
 fn modified(path: &Path) -> SystemTime {

@@ -62,7 +62,10 @@ pub fn analyze(src: &str) -> Result<Analysis, LexError> {
 }
 
 /// Like [`analyze`], reusing `scratch`'s allocations across calls.
-pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysis, LexError> {
+pub(crate) fn analyze_with<'s>(
+    src: &'s str,
+    scratch: &mut Lexed<'s>,
+) -> Result<Analysis, LexError> {
     lex_into(src, scratch)?;
     let (static_hash, interface_hash) = hashes(scratch);
     let references = references(src, scratch)?;

@@ -40,7 +40,7 @@ use super::binary::{Reader, Writer};
 const HEADER: &str = "shipwright-scan-index 7";
 
 /// Where the index sits under `OUT_DIR`, beside the BuildCache.
-pub const FILE_NAME: &str = "shipwright/scan-index";
+pub(crate) const FILE_NAME: &str = "shipwright/scan-index";
 
 /// The stat of one template file.
 #[derive(Debug, Clone, PartialEq, Eq)]

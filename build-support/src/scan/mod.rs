@@ -24,8 +24,10 @@
 //! [`BuildCache::errors`].
 
 mod binary;
-pub mod index;
-pub mod records;
+pub(crate) mod index;
+pub(crate) mod records;
+#[cfg(test)]
+mod tests;
 mod walk;
 
 use std::fmt;
@@ -39,7 +41,7 @@ use shipwright_core::format::{BuildCache, TemplateError, TemplateRecord};
 use shipwright_core::graph::link;
 use walk::{Found, walk};
 
-pub use shipwright_core::format::DEFAULT_EXTENSIONS;
+use shipwright_core::format::DEFAULT_EXTENSIONS;
 
 /// The template roots and which files count as templates.
 #[derive(Debug, Clone)]
@@ -87,27 +89,13 @@ impl fmt::Display for Warning {
 }
 
 /// Why a scan could not run at all.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScanError {
     /// A root does not exist or is not a directory.
+    #[error("template root {} does not exist or is not a directory", .0.display())]
     MissingRoot(PathBuf),
 }
-
-impl fmt::Display for ScanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ScanError::MissingRoot(path) => {
-                write!(
-                    f,
-                    "template root {} does not exist or is not a directory",
-                    path.display()
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for ScanError {}
 
 /// What a scan found.
 #[derive(Debug)]
@@ -144,7 +132,7 @@ pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Sca
 /// ([`Index::complete`], [`Index::walk_clean`]): the template files are the ones the index
 /// lists, so no directory is read. `moved` (from [`moved_files`], which stat-ed every file) lists
 /// the files whose stat moved: only those are stat-ed again, read and analysed.
-pub fn scan_unwalked(
+pub(crate) fn scan_unwalked(
     roots: &Roots,
     index: &Index,
     previous: BuildCache,
@@ -333,7 +321,7 @@ fn scan_found(
 ///
 /// On Unix the files are stat-ed relative to their directory, opened once per batch of files
 /// (`O_PATH`): the kernel then looks up one name per file instead of walking the whole path.
-pub fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
+pub(crate) fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
     #[cfg(unix)]
     let mut moved = moved_by_directory(roots, index);
     #[cfg(not(unix))]
@@ -412,7 +400,7 @@ fn split(name: &str) -> (&str, &str) {
 
 /// Has no directory the index lists changed its stat (so no entry was added, removed or
 /// renamed in any)?
-pub fn dirs_unchanged(roots: &Roots, index: &Index) -> bool {
+pub(crate) fn dirs_unchanged(roots: &Roots, index: &Index) -> bool {
     !index.dirs.is_empty() && all_still(roots, &index.dirs, index.written_ns)
 }
 

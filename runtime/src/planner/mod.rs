@@ -70,7 +70,7 @@ use shipwright_core::graph::{closure, resolve_name};
 use shipwright_core::lex::{LexError, Part, lex, line_of};
 
 pub use plan::Plan;
-pub use reason::{Decision, Reason};
+pub use reason::{Decision, Reason, Severity};
 
 use crate::graph::{DependencyGraph, TemplateId};
 use crate::template::{Embedded, Template};

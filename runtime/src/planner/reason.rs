@@ -20,13 +20,30 @@ pub enum Decision {
     },
 }
 
+/// How much a [`Decision`] asks of the developer, in order: where several decisions meet on one
+/// template (it renders several changed ones), the most severe wins.
+///
+/// ```
+/// use shipwright_runtime::planner::Severity;
+/// assert!(Severity::Unchanged < Severity::HotReload && Severity::HotReload < Severity::Rebuild);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Nothing to do.
+    Unchanged,
+    /// The running app shows the change.
+    HotReload,
+    /// `cargo build`.
+    Rebuild,
+}
+
 impl Decision {
-    /// 0 for `Unchanged`, 1 for `HotReload`, 2 for `Rebuild`.
-    pub fn severity(&self) -> u8 {
+    /// How much the decision asks for.
+    pub fn severity(&self) -> Severity {
         match self {
-            Decision::Unchanged => 0,
-            Decision::HotReload { .. } => 1,
-            Decision::Rebuild { .. } => 2,
+            Decision::Unchanged => Severity::Unchanged,
+            Decision::HotReload { .. } => Severity::HotReload,
+            Decision::Rebuild { .. } => Severity::Rebuild,
         }
     }
 

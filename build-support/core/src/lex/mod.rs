@@ -218,7 +218,7 @@ fn error(src: &str, offset: usize, message: String) -> LexError {
 impl<'s> Lexed<'s> {
     /// Empties the lists and hands their memory over for another template (a huge template's is
     /// let go).
-    pub fn recycle<'t>(self) -> Lexed<'t> {
+    pub(crate) fn recycle<'t>(self) -> Lexed<'t> {
         /// An empty vector of one lifetime as one of another: collected in place, the same
         /// allocation (the closure never runs).
         fn reuse<T, U>(mut items: Vec<T>) -> Vec<U> {
@@ -269,7 +269,7 @@ pub fn lex(src: &str) -> Result<Lexed<'_>, LexError> {
 }
 
 /// Lexes a whole template into `out`, reusing its allocations.
-pub fn lex_into<'s>(src: &'s str, out: &mut Lexed<'s>) -> Result<(), LexError> {
+pub(crate) fn lex_into<'s>(src: &'s str, out: &mut Lexed<'s>) -> Result<(), LexError> {
     out.parts.clear();
     out.tokens.clear();
     let bytes = src.as_bytes();
@@ -608,7 +608,7 @@ fn end_of_number(bytes: &[u8], start: usize, after_dot: bool) -> usize {
 /// backslash right before one escapes that escape's backslash: `'\é'` is the text `\xe9`.
 /// Not resolved: `\N{name}` (Unicode names), kept as written; an invalid `\x`, `\u` or `\U`
 /// escape, which Jinja2 rejects, is kept as written too.
-pub fn unquote(literal: &str) -> String {
+pub(crate) fn unquote(literal: &str) -> String {
     let body = &literal[1..literal.len() - 1];
     if !body.contains(['\\', '\r']) {
         return body.to_string();
