@@ -16,7 +16,7 @@
 //! # Cargo Features
 //!
 //! None: everything here is for `build.rs`. The format, the lexer and the graph, which the
-//! macros and the runtime need too, live in `shipwright-core` (re-exported as [`format`]).
+//! macros and the runtime need too, live in `shipwright-core` (re-exported as [`format`](mod@format)).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

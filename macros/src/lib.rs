@@ -1,5 +1,6 @@
 //! Implementation detail of `shipwright-runtime`, which re-exports these macros and documents
 //! them. The code generation lives in the plain library `shipwright-derive`.
+#![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
 

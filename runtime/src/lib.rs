@@ -1,5 +1,6 @@
 //! The Shipwright runtime.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod cache;
 #[cfg(feature = "dev")]

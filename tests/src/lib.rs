@@ -2,6 +2,7 @@
 //! `templates/`, whose BuildCache this crate's build script writes; `tests/` checks what they
 //! embed, `ui/` holds the compile-fail cases and `fixtures/` the app the end-to-end test builds.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use shipwright_runtime::{Embedded, Template, embedded_templates};
 

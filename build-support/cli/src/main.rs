@@ -9,6 +9,7 @@
 //!
 //! Roots default to `templates`. Problems go to stderr as `root/name:line: message`; a missing
 //! root exits with status 2.
+#![forbid(unsafe_code)]
 
 mod draw;
 

@@ -15,6 +15,7 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 #[cfg(feature = "dev")]
 mod dev;

@@ -25,6 +25,7 @@
 //! tokens, also the output on error). The BuildCache comes from the file the build
 //! script exported in `SHIPWRIGHT_BUILD_CACHE` and is parsed once per process (`cache`).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod ast;
 mod attr;
