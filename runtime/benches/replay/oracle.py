@@ -123,6 +123,9 @@ PROFILES = {
     ),
     # jupyter_server/serverapp.py `init_webapp`: jinja2.ext.i18n with gettext translations.
     "jupyter-server": Profile(["jinja2.ext.i18n"], I18N_GLOBALS),
+    # The committed minimal repros (repros.json): an environment with jinja2.ext.i18n, as
+    # mkdocs, Sphinx and Jupyter Server set up.
+    "repros": Profile(["jinja2.ext.i18n"], I18N_GLOBALS),
 }
 DEFAULT_PROFILE = Profile([], frozenset())
 
@@ -899,16 +902,39 @@ def facts(tree: Tree, entry: str) -> Facts:
     walker = Walker(tree)
     reads, _ = walker.render(entry, frozenset(), frozenset(), "context")
     excused = {k: set(v) for k, v in reads.excused.items() if k not in reads.required}
-    # Reads the render never reaches (an uncalled macro, a block nothing renders, output after
-    # `extends`): say so, for the benchmark's breakdown.
+    # Reads the render never reaches: say where, for the benchmark's breakdown.
     for name in closure:
         ast = tree.ast(name)
         if ast is None:
             continue
-        for node in ast.find_all(nodes.Name):
-            if node.ctx == "load" and id(node) not in reads.visited and node.name not in reads.required:
-                excused.setdefault(node.name, set()).add("not rendered (uncalled macro, unrendered block, output after extends)")
+        for node, where in unreached(ast.body, "top", False):
+            if id(node) not in reads.visited and node.name not in reads.required:
+                excused.setdefault(node.name, set()).add(where)
     return Facts(True, reads.required, excused, closure, errors, unresolved, cycles, reads.unknown)
+
+
+def unreached(body, where: str, extended: bool):
+    """Every Name read in `body`, with what its read depends on to happen: a macro call, a
+    block rendered by the extends chain, or (at a child's top level) nothing: never rendered."""
+    for node in body:
+        if isinstance(node, nodes.Extends):
+            extended = True
+        if isinstance(node, nodes.Macro):
+            inner = "not rendered: in a macro nothing calls"
+        elif isinstance(node, nodes.Block):
+            inner = "not rendered: in a block no template of the chain renders"
+        elif extended and where == "top" and isinstance(node, nodes.Output):
+            inner = "not rendered: output after `extends`"
+        else:
+            inner = where
+        label = inner if inner != "top" else "not rendered (guarded or unreachable)"
+        for child in node.iter_child_nodes():
+            if isinstance(child, nodes.Stmt):
+                yield from unreached([child], inner, extended)
+            else:
+                for name in child.find_all(nodes.Name) if not isinstance(child, nodes.Name) else [child]:
+                    if name.ctx == "load":
+                        yield name, label
 
 
 def entries_of(tree: Tree, aliases: dict[str, str | None]) -> list[str]:
@@ -949,7 +975,16 @@ def decide(entry: str, fields: list[str], before: Facts, now: Facts, changed: se
             "rebuild",
             "missing variable",
             f"new variable `{name}` (read in {template}:{line}) is not a field",
-            missing=missing,
+            missing=[
+                {
+                    "variable": v,
+                    "template": now.required[v][0],
+                    "line": now.required[v][1],
+                    # Why the build's render did not require it (empty: it did not read it).
+                    "build": sorted(before.excused.get(v, ())),
+                }
+                for v in missing
+            ],
         )
     touched = changed & (set(now.closure) | set(before.closure))
     if touched:
