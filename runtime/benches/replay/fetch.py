@@ -30,7 +30,6 @@ literally are kept).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import re
 import subprocess
@@ -102,7 +101,9 @@ PACKAGES = [
             ),
         ],
     ),
-    Package("mkdocs-material", "9.0.0", 15, 3, [TemplateSet("material", [Mount("material/templates")])]),
+    Package(
+        "mkdocs-material", "9.0.0", 15, 3, [TemplateSet("material", [Mount("material/templates")])]
+    ),
     Package(
         "nbconvert",
         "7.0.0",
@@ -119,9 +120,19 @@ PACKAGES = [
     ),
     Package("sphinx", "5.0.0", 15, 3, [TemplateSet("basic", [Mount("sphinx/themes/basic")])]),
     Package(
-        "flask-admin", "1.5.0", 15, 1, [TemplateSet("bootstrap4", [Mount("flask_admin/templates/bootstrap4")])]
+        "flask-admin",
+        "1.5.0",
+        15,
+        1,
+        [TemplateSet("bootstrap4", [Mount("flask_admin/templates/bootstrap4")])],
     ),
-    Package("jupyter-server", "2.0.0", 15, 3, [TemplateSet("server", [Mount("jupyter_server/templates")])]),
+    Package(
+        "jupyter-server",
+        "2.0.0",
+        15,
+        3,
+        [TemplateSet("server", [Mount("jupyter_server/templates")])],
+    ),
 ]
 
 # CI's quick run: small wheels, few versions.
@@ -212,7 +223,9 @@ def chosen_versions(pkg: Package, cache: Path, refresh: bool) -> list[tuple[str,
     """Up to `count` versions with a wheel, newest first in the walk, every `stride`-th release,
     returned oldest first."""
     minimum = version_key(pkg.minimum)
-    candidates = [v for v in available_versions(pkg.name, cache, refresh) if version_key(v) >= minimum]
+    candidates = [
+        v for v in available_versions(pkg.name, cache, refresh) if version_key(v) >= minimum
+    ]
     chosen = []
     for version in candidates[::-1][:: pkg.stride]:
         if len(chosen) == pkg.count:
@@ -265,7 +278,9 @@ def tree_of(
             except UnicodeDecodeError:
                 continue
             name = mount.prefix + relative
-            if any(p in ASSET_DIRS for p in parts[:-1]) or any(p.startswith(".") for p in parts[:-1]):
+            if any(p in ASSET_DIRS for p in parts[:-1]) or any(
+                p.startswith(".") for p in parts[:-1]
+            ):
                 assets.setdefault(name, text)
                 continue
             if name not in files:
@@ -302,10 +317,14 @@ def replay_of(pkg: Package, versions: list[tuple[str, Path]]) -> list[dict]:
         edits = []
         for before, after in zip(order, order[1:]):
             old, new = trees[before]["files"], trees[after]["files"]
-            changes = {n: new.get(n) for n in sorted(set(old) | set(new)) if old.get(n) != new.get(n)}
+            changes = {
+                n: new.get(n) for n in sorted(set(old) | set(new)) if old.get(n) != new.get(n)
+            }
             edits.append({"from": before, "to": after, "changes": changes})
         changed = sum(1 for e in edits if e["changes"])
-        log(f"{pkg.name}/{tset.name}: {len(order)} versions, {changed} of {len(edits)} pairs change templates")
+        log(
+            f"{pkg.name}/{tset.name}: {len(order)} versions, {changed} of {len(edits)} pairs change templates"
+        )
         sets.append(
             {
                 "package": pkg.name,
@@ -329,7 +348,9 @@ def main() -> None:
     parser.add_argument("--stride", type=int, help="take every n-th release (default: per package)")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="cache and output directory")
     parser.add_argument("--out", type=Path, help="replay file (default: DIR/replay[-smoke].json)")
-    parser.add_argument("--refresh", action="store_true", help="ask PyPI for the version lists again")
+    parser.add_argument(
+        "--refresh", action="store_true", help="ask PyPI for the version lists again"
+    )
     args = parser.parse_args()
 
     cache = args.dir / "cache"

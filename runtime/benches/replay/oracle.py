@@ -70,7 +70,6 @@ checked against Jinja2 3.1 where it renders:
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import re
 import sys
@@ -110,7 +109,14 @@ PROFILES = {
     "sphinx": Profile(
         ["jinja2.ext.i18n"],
         I18N_GLOBALS | {"debug", "warning", "accesskey", "idgen"},
-        {"sidebartemplate": ["localtoc.html", "relations.html", "sourcelink.html", "searchbox.html"]},
+        {
+            "sidebartemplate": [
+                "localtoc.html",
+                "relations.html",
+                "sourcelink.html",
+                "searchbox.html",
+            ]
+        },
     ),
     # Flask's `create_jinja_environment`: no extension but `do` (jinja2.ext.do, for `{% do %}`);
     # globals url_for, get_flashed_messages, config, request, session, g. flask_admin/base.py
@@ -223,7 +229,9 @@ class Tree:
         out = []
         ast = self.ast(name) if self.exists(name) else None
         if ast is not None:
-            for node in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+            for node in ast.find_all(
+                (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
+            ):
                 kind = {
                     nodes.Extends: "extends",
                     nodes.Include: "include",
@@ -406,18 +414,39 @@ class Reads:
 
 
 @dataclass(frozen=True)
+class Module:
+    """An imported template: the names its top level left, and its own imports."""
+
+    template: str
+    ctx: frozenset[str]
+    mode: str
+    modules: tuple = ()  # (alias, Module) of its top-level imports
+    macros: tuple = ()  # (alias, MacroRef) of its top-level `from ... import`
+
+
+@dataclass(frozen=True)
 class MacroRef:
     template: str
     name: str
-    module_ctx: frozenset[str] | None  # an imported macro: its module's names; None: local
+    module: Module | None  # an imported macro's module; None: a macro of the render's templates
     mode: str
 
 
 @dataclass(frozen=True)
-class Module:
-    template: str
+class Scope:
+    """What a template's top level leaves: context names, macros and modules in scope."""
+
     ctx: frozenset[str]
-    mode: str
+    macros: tuple = ()  # (name, MacroRef)
+    modules: tuple = ()  # (alias, Module)
+
+    @staticmethod
+    def of(env) -> "Scope":
+        return Scope(
+            env.ctx,
+            tuple(sorted(env.macros.items(), key=lambda i: i[0])),
+            tuple(sorted(env.modules.items(), key=lambda i: i[0])),
+        )
 
 
 class Env:
@@ -514,33 +543,36 @@ class Walker:
 
     def __init__(self, tree: Tree):
         self.tree = tree
-        self.memo: dict[tuple, tuple[Reads, frozenset[str]]] = {}
+        self.memo: dict[tuple, tuple[Reads, Scope]] = {}
         self.active: set[tuple] = set()
 
     # templates ------------------------------------------------------------------------------
 
     def render(
-        self, name: str, ctx: frozenset[str], passed: frozenset[str], mode: str, chain=()
-    ) -> tuple[Reads, frozenset[str]]:
-        """Renders `name` (below `chain`, the templates that extend it) with the context names
-        `ctx`; returns the reads and the names its top level leaves in the context."""
-        key = (name, ctx, passed, mode, chain)
+        self, name: str, scope: Scope, passed: frozenset[str], mode: str, chain=()
+    ) -> tuple[Reads, Scope]:
+        """Renders `name` (below `chain`, the templates that extend it) with `scope` (the
+        context's names, and the macros and modules the includer or the child has); returns the
+        reads and what its top level leaves in scope."""
+        key = (name, scope, passed, mode, chain)
         if key in self.memo:
             return self.memo[key]
         reads = Reads()
         if key in self.active or name in chain:
-            return reads, ctx
+            return reads, scope
         ast = self.tree.ast(name) if self.tree.exists(name) else None
         if ast is None:
-            return reads, ctx
+            return reads, scope
         self.active.add(key)
-        env = Env(name, ctx, passed, mode, chain + (name,))
+        env = Env(name, scope.ctx, passed, mode, chain + (name,))
+        env.macros = dict(scope.macros)
+        env.modules = dict(scope.modules)
         self.stmts(ast.body, env, reads)
-        final = env.ctx
+        final = Scope.of(env)
         for parent in env.parents:
             if parent in env.chain:
                 continue
-            sub, _ = self.render(parent, env.ctx, passed, mode, env.chain)
+            sub, _ = self.render(parent, final, passed, mode, env.chain)
             reads.merge(sub)
         self.active.discard(key)
         self.memo[key] = (reads, final)
@@ -570,31 +602,46 @@ class Walker:
             self.active.discard(key)
             return
 
-    def call_macro(self, ref: MacroRef, env: Env, reads: Reads, caller_body=None) -> None:
+    def call_macro(self, ref: MacroRef, env: Env, reads: Reads) -> None:
         ast_macros = self.tree.macros(ref.template)
         macro = ast_macros.get(ref.name)
         if macro is None:
-            macro = next(
-                (m for m in self.tree.ast(ref.template).find_all(nodes.Macro) if m.name == ref.name),
-                None,
-            ) if self.tree.ast(ref.template) is not None else None
+            macro = (
+                next(
+                    (
+                        m
+                        for m in self.tree.ast(ref.template).find_all(nodes.Macro)
+                        if m.name == ref.name
+                    ),
+                    None,
+                )
+                if self.tree.ast(ref.template) is not None
+                else None
+            )
         if macro is None:
             return
-        ctx = ref.module_ctx if ref.module_ctx is not None else env.ctx
+        module = ref.module
+        ctx = module.ctx if module is not None else env.ctx
         key = ("macro", ref, ctx, env.passed)
         if key in self.active:
             return
         self.active.add(key)
         inner = Env(ref.template, ctx, env.passed, ref.mode, (ref.template,))
-        if ref.module_ctx is None:
+        if module is None:
             inner.chain = env.chain
             inner.macros = dict(env.macros)
             inner.modules = dict(env.modules)
+        else:
+            # A module's macros see its other macros and its own imports.
+            inner.macros = {
+                n: MacroRef(module.template, n, module, module.mode)
+                for n in self.tree.macros(module.template)
+            }
+            inner.macros.update(dict(module.macros))
+            inner.modules = dict(module.modules)
         inner.top = False
         inner.in_macro = True
-        inner.loc = frozenset(
-            [a.name for a in macro.args] + ["varargs", "kwargs", "caller"]
-        )
+        inner.loc = frozenset([a.name for a in macro.args] + ["varargs", "kwargs", "caller"])
         self.stmts(macro.body, inner, reads)
         self.active.discard(key)
 
@@ -686,9 +733,9 @@ class Walker:
             for target in self.targets(node.template, env, reads):
                 if node.with_context:
                     names = env.defined() - {"loop"}
-                    sub, _ = self.render(target, names, names, env.mode)
+                    sub, _ = self.render(target, self.passing(env, names), names, env.mode)
                 else:
-                    sub, _ = self.render(target, frozenset(), frozenset(), "isolated")
+                    sub, _ = self.render(target, Scope(frozenset()), frozenset(), "isolated")
                 reads.merge(sub)
         elif isinstance(node, nodes.Import):
             self.reference_expr(node.template, env, reads)
@@ -707,7 +754,7 @@ class Walker:
                 for item in node.names:
                     name, alias = item if isinstance(item, tuple) else (item, item)
                     if name in exported:
-                        env.macros[alias] = MacroRef(target, name, module.ctx, module.mode)
+                        env.macros[alias] = MacroRef(target, name, module, module.mode)
             env.bind([item[1] if isinstance(item, tuple) else item for item in node.names])
         elif isinstance(node, nodes.ExprStmt):
             self.expr(node.node, env, reads)
@@ -755,13 +802,28 @@ class Walker:
     def import_(self, target: str, with_context: bool, env: Env, reads: Reads) -> Module:
         if with_context:
             names = env.defined() - {"loop"}
-            sub, final = self.render(target, names, names, env.mode)
-            module = Module(target, final, env.mode)
+            sub, final = self.render(target, self.passing(env, names), names, env.mode)
+            mode = env.mode
         else:
-            sub, final = self.render(target, frozenset(), frozenset(), "isolated")
-            module = Module(target, final, "isolated")
+            sub, final = self.render(target, Scope(frozenset()), frozenset(), "isolated")
+            mode = "isolated"
+        own = set(self.tree.macros(target))
+        macros = tuple((n, r) for n, r in final.macros if n not in own)
+        module = Module(target, final.ctx, mode, final.modules, macros)
         reads.merge(sub)
         return module
+
+    @staticmethod
+    def passing(env: Env, names: frozenset[str]) -> Scope:
+        """What an include or import with context passes: the names in scope, and the macros
+        and modules among them."""
+        macros = tuple(
+            sorted(((n, r) for n, r in env.macros.items() if n in names), key=lambda i: i[0])
+        )
+        modules = tuple(
+            sorted(((n, m) for n, m in env.modules.items() if n in names), key=lambda i: i[0])
+        )
+        return Scope(names, macros, modules)
 
     def targets(self, expr, env: Env, reads: Reads) -> list[str]:
         names, _, first_only, unknown = self.tree.resolve(expr)
@@ -808,14 +870,24 @@ class Walker:
             elif node.name in env.modules and node.name not in env.loc:
                 module = env.modules[node.name]
                 for macro in self.tree.macros(module.template):
-                    self.call_macro(MacroRef(module.template, macro, module.ctx, module.mode), env, reads)
+                    self.call_macro(
+                        MacroRef(module.template, macro, module, module.mode), env, reads
+                    )
             return
-        if isinstance(node, nodes.Filter) and node.name in ("default", "d") and isinstance(node.node, nodes.Name):
+        if (
+            isinstance(node, nodes.Filter)
+            and node.name in ("default", "d")
+            and isinstance(node.node, nodes.Name)
+        ):
             reads.visited.add(id(node.node))
             self.name(node.node.name, node.lineno, env, reads, optional=True)
             self.args(node, env, reads)
             return
-        if isinstance(node, nodes.Test) and node.name in ("defined", "undefined") and isinstance(node.node, nodes.Name):
+        if (
+            isinstance(node, nodes.Test)
+            and node.name in ("defined", "undefined")
+            and isinstance(node.node, nodes.Name)
+        ):
             reads.visited.add(id(node.node))
             self.name(node.node.name, node.lineno, env, reads, optional=True)
             self.args(node, env, reads)
@@ -845,7 +917,9 @@ class Walker:
                 self.name(holder, node.lineno, env, reads)
                 module = env.modules[holder]
                 if node.attr in self.tree.macros(module.template):
-                    self.call_macro(MacroRef(module.template, node.attr, module.ctx, module.mode), env, reads)
+                    self.call_macro(
+                        MacroRef(module.template, node.attr, module, module.mode), env, reads
+                    )
                 return
         if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
             callee = node.node.name
@@ -900,7 +974,7 @@ def facts(tree: Tree, entry: str) -> Facts:
     unresolved = {u for n in closure for u in tree.unresolved(n)}
     cycles = tree.on_cycles(closure)
     walker = Walker(tree)
-    reads, _ = walker.render(entry, frozenset(), frozenset(), "context")
+    reads, _ = walker.render(entry, Scope(frozenset()), frozenset(), "context")
     excused = {k: set(v) for k, v in reads.excused.items() if k not in reads.required}
     # Reads the render never reaches: say where, for the benchmark's breakdown.
     for name in closure:
@@ -932,7 +1006,9 @@ def unreached(body, where: str, extended: bool):
             if isinstance(child, nodes.Stmt):
                 yield from unreached([child], inner, extended)
             else:
-                for name in child.find_all(nodes.Name) if not isinstance(child, nodes.Name) else [child]:
+                for name in (
+                    child.find_all(nodes.Name) if not isinstance(child, nodes.Name) else [child]
+                ):
                     if name.ctx == "load":
                         yield name, label
 
@@ -963,7 +1039,11 @@ def decide(entry: str, fields: list[str], before: Facts, now: Facts, changed: se
     new_unresolved = now.unresolved - before.unresolved
     if new_unresolved:
         template, written = sorted(new_unresolved)[0]
-        return out("rebuild", "unresolved reference", f"{template} references {written}, which is not a template")
+        return out(
+            "rebuild",
+            "unresolved reference",
+            f"{template} references {written}, which is not a template",
+        )
     new_cycles = now.cycles - before.cycles
     if new_cycles:
         return out("rebuild", "cycle", f"reference cycle through {', '.join(sorted(new_cycles))}")
@@ -988,7 +1068,9 @@ def decide(entry: str, fields: list[str], before: Facts, now: Facts, changed: se
         )
     touched = changed & (set(now.closure) | set(before.closure))
     if touched:
-        return out("hot_reload", "renders changed templates", f"renders {', '.join(sorted(touched)[:3])}")
+        return out(
+            "hot_reload", "renders changed templates", f"renders {', '.join(sorted(touched)[:3])}"
+        )
     return out("unchanged", "nothing it renders changed", "")
 
 
@@ -1030,10 +1112,17 @@ def judge(document: dict) -> dict:
                 verdict["fields"] = fields
                 if verdict["decision"] != "unchanged":
                     verdict["excused"] = {k: sorted(v) for k, v in sorted(after.excused.items())}
-                    verdict["unknown_dynamic"] = sorted(f"{t}:{line}: {e}" for t, line, e in after.unknown)
+                    verdict["unknown_dynamic"] = sorted(
+                        f"{t}:{line}: {e}" for t, line, e in after.unknown
+                    )
                 entries.append(verdict)
             edits_out.append(
-                {"from": edit["from"], "to": edit["to"], "changed": sorted(changed), "entries": entries}
+                {
+                    "from": edit["from"],
+                    "to": edit["to"],
+                    "changed": sorted(changed),
+                    "entries": entries,
+                }
             )
         sets_out.append(
             {
@@ -1044,7 +1133,12 @@ def judge(document: dict) -> dict:
                 "edits": edits_out,
             }
         )
-    return {"format": "shipwright-replay-oracle", "version": 1, "jinja2": jinja2.__version__, "sets": sets_out}
+    return {
+        "format": "shipwright-replay-oracle",
+        "version": 1,
+        "jinja2": jinja2.__version__,
+        "sets": sets_out,
+    }
 
 
 def main() -> None:
@@ -1060,7 +1154,13 @@ def main() -> None:
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1, sort_keys=True))
     tmp.replace(out)
-    pairs = [e for s in result["sets"] for ed in s["edits"] for e in ed["entries"] if e["decision"] != "unchanged"]
+    pairs = [
+        e
+        for s in result["sets"]
+        for ed in s["edits"]
+        for e in ed["entries"]
+        if e["decision"] != "unchanged"
+    ]
     rebuilds = sum(1 for e in pairs if e["decision"] == "rebuild")
     edits = sum(len(s["edits"]) for s in result["sets"])
     print(

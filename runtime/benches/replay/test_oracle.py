@@ -45,7 +45,10 @@ CASES = [
     ),
     (
         "import with context",
-        {"t": "{% import 'm' as m with context %}{{ m.f() }}", "m": "{% macro f() %}{{ z }}{% endmacro %}"},
+        {
+            "t": "{% import 'm' as m with context %}{{ m.f() }}",
+            "m": "{% macro f() %}{{ z }}{% endmacro %}",
+        },
         "t",
         {"z"},
     ),
@@ -118,18 +121,27 @@ CASES = [
     ("with", {"t": "{% with a = q %}{{ a }}{% endwith %}{{ a }}"}, "t", {"q", "a"}),
     (
         "call block body",
-        {"t": "{% macro m() %}{{ caller() }}{% endmacro %}{% set k = 1 %}{% call m() %}{{ o }}{{ k }}{% endcall %}"},
+        {
+            "t": "{% macro m() %}{{ caller() }}{% endmacro %}{% set k = 1 %}{% call m() %}{{ o }}{{ k }}{% endcall %}"
+        },
         "t",
         {"o"},
     ),
     (
         "trans",
-        {"t": "{% trans user=u.name %}Hi {{ user }}{% endtrans %}{% trans %}Hello {{ name }}{% endtrans %}"},
+        {
+            "t": "{% trans user=u.name %}Hi {{ user }}{% endtrans %}{% trans %}Hello {{ name }}{% endtrans %}"
+        },
         "t",
         {"u", "name"},
     ),
     ("loop outside a loop", {"t": "{{ loop }}"}, "t", {"loop"}),
-    ("block sets are local", {"t": "{% block b %}{% set w = 1 %}{% endblock %}{{ w }}"}, "t", {"w"}),
+    (
+        "block sets are local",
+        {"t": "{% block b %}{% set w = 1 %}{% endblock %}{{ w }}"},
+        "t",
+        {"w"},
+    ),
     ("self", {"t": "{% block b %}{{ q }}{% endblock %}{{ self.b() }}"}, "t", {"q"}),
     (
         "parent's set after the block",
@@ -140,7 +152,12 @@ CASES = [
         "t",
         {"late"},
     ),
-    ("filter block scope", {"t": "{% filter upper %}{% set q = 1 %}{% endfilter %}{{ q }}"}, "t", {"q"}),
+    (
+        "filter block scope",
+        {"t": "{% filter upper %}{% set q = 1 %}{% endfilter %}{{ q }}"},
+        "t",
+        {"q"},
+    ),
     (
         "include pattern",
         {
@@ -157,8 +174,53 @@ CASES = [
         "t",
         {"pa"},
     ),
-    ("globals", {"t": "{% for i in range(3) %}{{ cycler(1, 2).next() }}{% endfor %}{{ lipsum() }}"}, "t", set()),
+    (
+        "globals",
+        {"t": "{% for i in range(3) %}{{ cycler(1, 2).next() }}{% endfor %}{{ lipsum() }}"},
+        "t",
+        set(),
+    ),
     ("recursive include", {"t": "{% if n %}{% include 't' %}{% endif %}"}, "t", {"n"}),
+    (
+        "a child's import used in its block",
+        {
+            "base": "{% block b %}{% endblock %}",
+            "t": "{% extends 'base' %}{% import 'm' as m with context %}{% block b %}{{ m.f() }}{% endblock %}",
+            "m": "{% macro f() %}{{ z }}{% endmacro %}",
+        },
+        "t",
+        {"z"},
+    ),
+    (
+        "a module's macro calls its sibling and its own import",
+        {
+            "t": "{% import 'm' as m with context %}{{ m.f() }}",
+            "m": "{% import 'n' as n with context %}{% macro g() %}{{ y }}{{ n.h() }}{% endmacro %}"
+            "{% macro f() %}{{ g() }}{% endmacro %}",
+            "n": "{% macro h() %}{{ x }}{% endmacro %}",
+        },
+        "t",
+        {"x", "y"},
+    ),
+    (
+        "a child's import sees the context before the parent's sets",
+        {
+            "t": "{% extends 'base' %}{% import 'm' as m with context %}{% block b %}{{ m.f() }}{% endblock %}",
+            "base": "{% set feat = 1 %}{% block b %}{% endblock %}",
+            "m": "{% macro f() %}{{ feat }}{% endmacro %}",
+        },
+        "t",
+        {"feat"},
+    ),
+    (
+        "an include calls the includer's macro",
+        {
+            "t": "{% macro f() %}{{ q }}{% endmacro %}{% include 'p' %}",
+            "p": "{{ f() }}",
+        },
+        "t",
+        {"q"},
+    ),
 ]
 
 
@@ -200,25 +262,35 @@ class OracleRules(unittest.TestCase):
 
     def test_structure(self):
         profile = oracle.Profile([], frozenset())
-        tree = oracle.Tree({"t": "{% include 'u' %}{% include 'gone' %}", "u": "{% include 't' %}"}, profile)
+        tree = oracle.Tree(
+            {"t": "{% include 'u' %}{% include 'gone' %}", "u": "{% include 't' %}"}, profile
+        )
         found = oracle.facts(tree, "t")
         self.assertEqual(found.cycles, {"t", "u"})
         self.assertEqual(found.unresolved, {("t", "gone")})
-        broken = oracle.facts(oracle.Tree({"t": "{% include 'u' %}", "u": "{% if %}"}, profile), "t")
+        broken = oracle.facts(
+            oracle.Tree({"t": "{% include 'u' %}", "u": "{% if %}"}, profile), "t"
+        )
         self.assertEqual(set(broken.parse_errors), {"u"})
 
     def test_decisions(self):
         profile = oracle.Profile([], frozenset())
         before = oracle.facts(oracle.Tree({"t": "{% include 'p' %}", "p": "{{ a }}"}, profile), "t")
         fields = sorted(before.required)
-        now = oracle.facts(oracle.Tree({"t": "{% include 'p' %}", "p": "{{ a }}{{ b }}"}, profile), "t")
+        now = oracle.facts(
+            oracle.Tree({"t": "{% include 'p' %}", "p": "{{ a }}{{ b }}"}, profile), "t"
+        )
         verdict = oracle.decide("t", fields, before, now, {"p"})
         self.assertEqual(verdict["decision"], "rebuild")
         self.assertEqual([m["variable"] for m in verdict["missing"]], ["b"])
-        same = oracle.facts(oracle.Tree({"t": "{% include 'p' %}", "p": "<b>{{ a }}</b>"}, profile), "t")
+        same = oracle.facts(
+            oracle.Tree({"t": "{% include 'p' %}", "p": "<b>{{ a }}</b>"}, profile), "t"
+        )
         self.assertEqual(oracle.decide("t", fields, before, same, {"p"})["decision"], "hot_reload")
         self.assertEqual(oracle.decide("t", fields, before, before, {"x"})["decision"], "unchanged")
-        entries = oracle.entries_of(oracle.Tree({"t": "{% include 'p' %}", "p": "", "q": ""}, profile), {})
+        entries = oracle.entries_of(
+            oracle.Tree({"t": "{% include 'p' %}", "p": "", "q": ""}, profile), {}
+        )
         self.assertEqual(entries, ["q", "t"])
 
 
