@@ -59,6 +59,8 @@ struct Tally {
     ours_rebuild: usize,
     missed: usize,
     needless: usize,
+    /// Rebuilds both sides want, where the plan's reason is not the oracle's.
+    other_reason: usize,
     apply_us: Vec<f64>,
 }
 
@@ -70,6 +72,7 @@ impl Tally {
         self.ours_rebuild += other.ours_rebuild;
         self.missed += other.missed;
         self.needless += other.needless;
+        self.other_reason += other.other_reason;
         self.apply_us.extend(&other.apply_us);
     }
 
@@ -89,6 +92,7 @@ impl Tally {
             "missed_rate": rate(self.missed, self.oracle_rebuild),
             "needless": self.needless,
             "needless_rate": rate(self.needless, self.hot()),
+            "rebuild_for_another_reason": self.other_reason,
             "always_rebuild_needless": self.hot(),
             "always_rebuild_needless_rate": rate(self.hot(), self.hot()),
             "never_rebuild_missed": self.oracle_rebuild,
@@ -318,7 +322,12 @@ fn replay_edit(
         tally.oracle_rebuild += usize::from(verdict.needs_rebuild());
         tally.ours_rebuild += usize::from(ours.needs_rebuild());
         let disagreement = match (verdict.needs_rebuild(), ours) {
-            (true, Decision::Rebuild { .. }) | (false, Decision::Unchanged) => None,
+            (true, Decision::Rebuild { reason }) => {
+                let same = diagnose::same_reason(reason, verdict);
+                tally.other_reason += usize::from(!same);
+                (!same).then(|| ("another reason", diagnose::needless(reason, verdict)))
+            }
+            (false, Decision::Unchanged) => None,
             (false, Decision::HotReload { .. }) => None,
             (true, _) => {
                 tally.missed += 1;
@@ -386,12 +395,19 @@ fn print_report(tallies: &[(String, Tally)], pairs: &[Pair]) -> serde_json::Valu
     }
 
     let mut causes: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
-    for kind in ["missed", "needless"] {
+    for (kind, what) in [
+        ("missed", "the oracle needs a rebuild, the plan does not"),
+        ("needless", "the plan rebuilds, the oracle does not"),
+        (
+            "another reason",
+            "both rebuild, the plan for another reason than the oracle's",
+        ),
+    ] {
         let list: Vec<&Pair> = pairs
             .iter()
             .filter(|p| p.disagreement.as_ref().is_some_and(|(k, _)| *k == kind))
             .collect();
-        println!("\n{kind} pairs: {}", list.len());
+        println!("\n{kind} ({what}): {} pairs", list.len());
         for p in list {
             let (_, cause) = p.disagreement.as_ref().unwrap();
             *causes.entry(kind).or_default().entry(cause).or_default() += 1;
@@ -404,7 +420,7 @@ fn print_report(tallies: &[(String, Tally)], pairs: &[Pair]) -> serde_json::Valu
     println!("\ncauses:");
     for (kind, list) in &causes {
         for (cause, n) in list {
-            println!("  {kind:<8} {n:>4}  {cause}");
+            println!("  {kind:<14} {n:>4}  {cause}");
         }
     }
 

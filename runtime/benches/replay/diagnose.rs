@@ -73,7 +73,23 @@ pub(crate) fn root(reason: &Reason) -> &Reason {
     }
 }
 
-/// Why the planner rebuilt where the oracle does not.
+/// Whether a rebuild both sides want has the oracle's reason: the same missing variable, or
+/// the same kind of structural problem.
+pub(crate) fn same_reason(reason: &Reason, verdict: &Verdict) -> bool {
+    match (root(reason), verdict.cause.as_str()) {
+        (Reason::MissingVariable { variable, .. }, "missing variable") => {
+            verdict.missing.iter().any(|m| m.variable == *variable)
+        }
+        (Reason::Removed { template }, "bound template removed") => *template == verdict.entry,
+        (Reason::Parse { .. }, "does not parse")
+        | (Reason::MissingDependency { .. }, "unresolved reference")
+        | (Reason::Cycle { .. }, "cycle") => true,
+        _ => false,
+    }
+}
+
+/// Why the planner rebuilt where the oracle does not (or for another reason than the
+/// oracle's).
 pub(crate) fn needless(reason: &Reason, verdict: &Verdict) -> String {
     match root(reason) {
         Reason::MissingVariable { variable, .. } => match verdict.excused.get(variable) {
