@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The edit-replay benchmark, end to end: fetch the template histories (cached under
 # target/shipwright-replay/), check the oracle's rules, run the oracle, then the Rust replay.
-#   runtime/benches/replay/run.sh              # every package (about 200 MB of wheels, once)
+#   runtime/benches/replay/run.sh              # every package (about 300 MB of wheels, downloaded once)
 #   runtime/benches/replay/run.sh --smoke      # the small CI set
 # Extra arguments go to fetch.py (--packages, --versions, --stride, --refresh).
 set -euo pipefail
