@@ -62,9 +62,20 @@ checked against Jinja2 3.1 where it renders:
   template (PROFILES `dynamic`, e.g. Flask-Admin's `admin_base_template`) is that template;
   `a if c else b` either. Any other expression is unknown: nothing is followed (counted in
   the output as `unknown_dynamic`).
+- A module imported with context gets the context as it is at the import: imported at a
+  child's top level, it does not see what the parent's top level sets later (Jinja2 renders
+  such a macro's read of it from the app's context).
+- Strict reading: every read that can reach the app's context counts, also where a template
+  relies on an undefined value rendering empty under Jinja's default `Undefined` (a name set
+  in one branch only, `{% if x %}`): the promise is judged as with strict undefined values.
 - Structural problems count only when new for the entry: a build that already had them was
   built and runs; the rebuild would not change them.
 - A template that does not parse is left out of the variable walk.
+- Entry templates are those of the build no template of the build references (through any
+  reference above, dynamic ones resolved as above); a file present only to be reachable under
+  a second name (an alias, see fetch.py) is never one, and it counts as referenced when its
+  alias is. An entry is affected by an edit when a changed file is in its closure before or
+  after the edit.
 """
 
 from __future__ import annotations
