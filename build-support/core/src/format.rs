@@ -122,6 +122,11 @@ macro_rules! eq_by_name {
                 self.name == *name
             }
         }
+        impl PartialEq<str> for $type {
+            fn eq(&self, name: &str) -> bool {
+                self.name == name
+            }
+        }
     )*};
 }
 eq_by_name!(Dep, Var);

@@ -43,7 +43,11 @@ impl<'a> Now<'a> {
             let Some(Some(analysis)) = self.analyses.get(&at) else {
                 continue;
             };
-            for dep in analysis.deps.iter().filter_map(|d| resolve_name(d).ok()) {
+            for dep in analysis
+                .deps
+                .iter()
+                .filter_map(|d| resolve_name(&d.name).ok())
+            {
                 if self.analyses.contains_key(&dep) && seen.insert(dep.clone()) {
                     queue.push_back(dep);
                 }
@@ -54,13 +58,13 @@ impl<'a> Now<'a> {
 
     /// The lexer's root variables of the build's closure of `entry`.
     fn built_vars(&self, entry: &str) -> BTreeSet<&'a str> {
-        let Some(record) = self.baseline.templates.get(entry) else {
+        if !self.baseline.templates.contains_key(entry) {
             return BTreeSet::new();
-        };
+        }
         std::iter::once(entry)
-            .chain(record.transitive.iter().map(String::as_str))
+            .chain(shipwright_core::graph::closure(self.baseline, entry))
             .filter_map(|t| self.baseline.templates.get(t))
-            .flat_map(|r| r.vars.iter().map(String::as_str))
+            .flat_map(|r| r.var_names())
             .collect()
     }
 }
