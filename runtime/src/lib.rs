@@ -8,6 +8,8 @@ pub mod dev;
 pub mod graph;
 pub mod monitor;
 pub mod planner;
+#[cfg(feature = "minijinja")]
+pub mod render;
 mod template;
 
 pub use cache::{CacheStats, TemplateCache};

@@ -106,15 +106,21 @@ pub fn find_template<'a>(templates: &'a [TemplateInfo], name: &str) -> Option<&'
 pub struct Embedded {
     build_cache: &'static [u8],
     sources: &'static [&'static str],
+    manifest_dir: &'static str,
     decoded: OnceLock<(BuildCache, Vec<TemplateInfo>)>,
 }
 
 impl Embedded {
     #[doc(hidden)]
-    pub const fn new(build_cache: &'static [u8], sources: &'static [&'static str]) -> Self {
+    pub const fn new(
+        build_cache: &'static [u8],
+        sources: &'static [&'static str],
+        manifest_dir: &'static str,
+    ) -> Self {
         Embedded {
             build_cache,
             sources,
+            manifest_dir,
             decoded: OnceLock::new(),
         }
     }
@@ -122,6 +128,17 @@ impl Embedded {
     /// The BuildCache the crate was built with.
     pub fn build_cache(&self) -> &BuildCache {
         &self.decoded().0
+    }
+
+    /// The template roots on disk, in search order: where the crate was built from (its
+    /// manifest directory joined with each root of the BuildCache). What the dev mode reads.
+    pub fn root_dirs(&self) -> Vec<std::path::PathBuf> {
+        let base = std::path::Path::new(self.manifest_dir);
+        self.build_cache()
+            .roots
+            .iter()
+            .map(|root| base.join(root))
+            .collect()
     }
 
     /// Every template, sorted by name.
@@ -185,6 +202,7 @@ macro_rules! embedded_templates {
                 ::core::env!("OUT_DIR"),
                 "/shipwright/registry.rs"
             )),
+            ::core::env!("CARGO_MANIFEST_DIR"),
         );
         &EMBEDDED
     }};
@@ -274,7 +292,8 @@ mod tests {
         );
         cache.templates.insert("top.html".into(), top);
         let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
-        let embedded: &'static Embedded = Box::leak(Box::new(Embedded::new(bytes, &["A", "TOP"])));
+        let embedded: &'static Embedded =
+            Box::leak(Box::new(Embedded::new(bytes, &["A", "TOP"], "/app")));
         let got: Vec<(&str, &str, &str)> = embedded
             .iter()
             .map(|t| (t.name.as_str(), t.path.as_str(), t.source))
@@ -288,6 +307,14 @@ mod tests {
         );
         assert_eq!(embedded.build_cache(), &cache);
         assert_eq!(embedded[0].record.deps[0].name, "top.html");
+        let roots = embedded.root_dirs();
+        assert_eq!(
+            roots,
+            [
+                std::path::Path::new("/app/templates"),
+                std::path::Path::new("/app/.")
+            ]
+        );
     }
 
     #[test]
@@ -295,7 +322,7 @@ mod tests {
     fn embedded_refuses_sources_that_do_not_match() {
         let cache = BuildCache::new(vec![]);
         let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
-        let embedded: &'static Embedded = Box::leak(Box::new(Embedded::new(bytes, &["x"])));
+        let embedded: &'static Embedded = Box::leak(Box::new(Embedded::new(bytes, &["x"], "/app")));
         let _ = embedded.templates();
     }
 

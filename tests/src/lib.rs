@@ -7,7 +7,7 @@
 use shipwright_runtime::{Embedded, Template, embedded_templates};
 
 /// `pages/home.html`, which extends `layout.html`, which includes `partials/nav.html`.
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "pages/home.html")]
 pub struct Home<'a> {
     /// Rendered by the layout.

@@ -91,3 +91,24 @@ fn vars_the_struct_does_not_provide_are_the_layouts() {
             .all(|var| Home::FIELDS.contains(&var))
     );
 }
+
+#[test]
+fn a_bound_struct_renders_with_one_call_from_the_embedded_sources() {
+    let templates = shipwright_runtime::render::Templates::embedded(registry());
+    let html = templates
+        .render(&Home {
+            title: "Welcome",
+            user: "<Ada>",
+        })
+        .unwrap();
+    assert!(html.contains("<title>Welcome</title>"), "{html}");
+    assert!(
+        html.contains("<h1>Hello, &lt;Ada&gt;</h1>"),
+        "escaped: {html}"
+    );
+    assert!(
+        html.contains("<nav></nav>"),
+        "links is undefined: an empty loop: {html}"
+    );
+    assert_eq!(templates.compilations(), 3, "home, layout, nav");
+}

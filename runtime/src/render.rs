@@ -1,0 +1,350 @@
+//! Rendering with minijinja over the template cache (cargo feature `minijinja`).
+//!
+//! ```
+//! use shipwright_runtime::render::Templates;
+//! # fn main() -> Result<(), shipwright_runtime::render::RenderError> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # std::fs::write(dir.path().join("base.html"), "<main>{% block body %}{% endblock %}</main>").unwrap();
+//! # std::fs::write(dir.path().join("home.html"), "{% extends 'base.html' %}{% block body %}Hi {{ name }}{% endblock %}").unwrap();
+//! // In an application: `Templates::new(shipwright_runtime::embedded_templates!())`.
+//! let templates = Templates::from_roots(vec![dir.path().into()]);
+//! let html = templates.render_template("home.html", minijinja::context! { name => "Ada" })?;
+//! assert_eq!(html, "<main>Hi Ada</main>");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Templates`] is a minijinja [`Environment`] whose loader takes each template's source from
+//! the runtime's [`TemplateCache`]: in a release build the sources the build embedded
+//! (`embedded_templates!()`), with the `dev` feature in a debug build the files under the
+//! template roots, which the dev watcher keeps in step by dropping changed templates from
+//! [`Templates::cache`].
+//!
+//! # Only what changed is compiled again
+//!
+//! minijinja resolves `extends`, `include` and `import` when a template renders, so a page that
+//! includes a changed partial does not need to be compiled again: only the partial does. Each
+//! compiled template stays in use while its source is unchanged: when the watcher drops a
+//! template from the cache (it drops everything a change affects, so that cached renders go
+//! too), the next lookup reads the source again and compiles it only if the text differs.
+//! `minijinja-autoreload` instead clears every template on any change, so every template the
+//! next renders use is compiled again. [`Templates::compilations`] counts the compilations.
+//!
+//! # A broken template keeps its last good version
+//!
+//! When an edit leaves a template that does not parse, the last version that did keeps being
+//! served, and [`Templates::broken`] names the file, line and problem (for an overlay); the new
+//! text is used as soon as it parses again. A template broken from its first load has no good
+//! version: rendering it is an error with its file and line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use minijinja::{Environment, TemplateSource};
+use serde::Serialize;
+use shipwright_core::graph::resolve_name;
+
+use crate::cache::TemplateCache;
+use crate::template::{Embedded, Template, find_template};
+
+/// A minijinja environment over the template cache. Cheap to share behind an `Arc`.
+pub struct Templates {
+    env: Environment<'static>,
+    shared: Arc<Shared>,
+}
+
+/// What the loader and the up-to-date checks share.
+struct Shared {
+    cache: Arc<TemplateCache<Arc<str>>>,
+    source: Source,
+    compilations: AtomicU64,
+    /// The last text of each template that parsed.
+    last_good: Mutex<HashMap<String, Arc<str>>>,
+    /// Templates whose current text does not parse: the text and the problem.
+    broken: Mutex<BTreeMap<String, (Arc<str>, Broken)>>,
+}
+
+/// Where sources come from when the cache does not hold them.
+#[derive(Debug, Clone)]
+enum Source {
+    Embedded(&'static Embedded),
+    Roots(Vec<PathBuf>),
+}
+
+/// A template whose current text does not parse, while its last good version is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Broken {
+    /// The template's name.
+    pub template: String,
+    /// 1-based line of the problem, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A render that failed, located in the innermost template minijinja names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", location(template.as_deref(), *line))]
+pub struct RenderError {
+    /// The template the error is in (an included one, not the page that includes it), when
+    /// known.
+    pub template: Option<String>,
+    /// 1-based line in that template, when known.
+    pub line: Option<usize>,
+    /// What went wrong.
+    pub message: String,
+}
+
+fn location(template: Option<&str>, line: Option<usize>) -> String {
+    match (template, line) {
+        (Some(t), Some(l)) => format!("{t}:{l}: "),
+        (Some(t), None) => format!("{t}: "),
+        _ => String::new(),
+    }
+}
+
+impl From<minijinja::Error> for RenderError {
+    #[cold]
+    fn from(error: minijinja::Error) -> Self {
+        // minijinja chains the error of an included template as the source of the outer one:
+        // the innermost error with a template name is where the problem is.
+        let mut innermost = &error;
+        let mut next = std::error::Error::source(&error);
+        while let Some(cause) = next {
+            match cause.downcast_ref::<minijinja::Error>() {
+                Some(inner) if inner.name().is_some() => innermost = inner,
+                _ => {}
+            }
+            next = cause.source();
+        }
+        let message = match innermost.detail() {
+            Some(detail) => format!("{}: {detail}", innermost.kind()),
+            None => innermost.kind().to_string(),
+        };
+        RenderError {
+            template: innermost.name().map(str::to_string),
+            line: innermost.line(),
+            message,
+        }
+    }
+}
+
+impl Templates {
+    /// The templates of `embedded`: with the `dev` feature in a debug build, read from the
+    /// template roots on disk (where the crate was built), so that edits show; otherwise the
+    /// sources embedded in the binary.
+    pub fn new(embedded: &'static Embedded) -> Self {
+        if cfg!(all(feature = "dev", debug_assertions)) {
+            Self::with_source(Source::Roots(embedded.root_dirs()), Some(embedded))
+        } else {
+            Self::embedded(embedded)
+        }
+    }
+
+    /// The sources embedded in the binary, always.
+    pub fn embedded(embedded: &'static Embedded) -> Self {
+        Self::with_source(Source::Embedded(embedded), Some(embedded))
+    }
+
+    /// The files under `roots` (searched in order, as the build script does), with no build
+    /// record: for tests and tools.
+    pub fn from_roots(roots: Vec<PathBuf>) -> Self {
+        Self::with_source(Source::Roots(roots), None)
+    }
+
+    fn with_source(source: Source, embedded: Option<&'static Embedded>) -> Self {
+        let capacity = embedded.map_or(0, |e| e.len());
+        let cache = TemplateCache::builder()
+            .max_entries(capacity.max(1024) * 2)
+            .build()
+            .expect("a positive capacity");
+        let shared = Arc::new(Shared {
+            cache: Arc::new(cache),
+            source,
+            compilations: AtomicU64::new(0),
+            last_good: Mutex::new(HashMap::new()),
+            broken: Mutex::new(BTreeMap::new()),
+        });
+        let mut env = Environment::new();
+        let loader = Arc::clone(&shared);
+        env.set_loader(move |name| loader.load(name));
+        Templates { env, shared }
+    }
+
+    /// The environment, to add filters, functions and globals before rendering.
+    pub fn environment_mut(&mut self) -> &mut Environment<'static> {
+        &mut self.env
+    }
+
+    /// The source cache: give it to the dev watcher (`WatcherBuilder::cache`) so that edits
+    /// reach the renders.
+    pub fn cache(&self) -> &Arc<TemplateCache<Arc<str>>> {
+        &self.shared.cache
+    }
+
+    /// Renders the template `T` is bound to, with `value`'s fields (through serde) as the
+    /// context.
+    ///
+    /// An associated function of `Templates` rather than a method of the bound type, so that it
+    /// cannot clash with askama's `Template::render` on a type that derives both.
+    pub fn render<T: Template + Serialize>(&self, value: &T) -> Result<String, RenderError> {
+        self.render_template(T::NAME, value)
+    }
+
+    /// Renders the template `name` with `context`.
+    pub fn render_template(
+        &self,
+        name: &str,
+        context: impl Serialize,
+    ) -> Result<String, RenderError> {
+        let context = minijinja::Value::from(minijinja::value::Serde(context));
+        Ok(self.env.get_template(name)?.render(context)?)
+    }
+
+    /// How many times a template was compiled (loaded into minijinja) since this was made.
+    pub fn compilations(&self) -> u64 {
+        self.shared.compilations.load(Ordering::Relaxed)
+    }
+
+    /// The templates whose current text does not parse, by name; their last good version is
+    /// being served.
+    pub fn broken(&self) -> Vec<Broken> {
+        lock(&self.shared.broken)
+            .values()
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// minijinja's loader: the text to compile, and when it stops being current.
+    fn load(self: &Arc<Self>, name: &str) -> Result<Option<TemplateSource>, minijinja::Error> {
+        let name = resolve_name(name).map_err(|why| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::TemplateNotFound,
+                format!("{name}: {why}"),
+            )
+        })?;
+        let text = match self
+            .cache
+            .try_get_or_insert_with(&name, || self.read(&name))
+        {
+            Ok(text) => text,
+            Err(Missing::NotFound) => return Ok(None),
+            Err(Missing::Unreadable(message)) => {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    message,
+                ));
+            }
+        };
+        let serve = self.check(&name, &text);
+        self.compilations.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::clone(self);
+        let served = Arc::clone(&serve);
+        Ok(Some(TemplateSource::new(&*serve).with_uptodate_check(
+            move || shared.is_current(&name, &served),
+        )))
+    }
+
+    /// The text to serve for `text`, the current source of `name`: itself when it parses, else
+    /// the last version that did (and `name` is recorded as broken).
+    fn check(&self, name: &str, text: &Arc<str>) -> Arc<str> {
+        let mut scratch = Environment::new();
+        scratch.set_debug(false);
+        match scratch.template_from_named_str(name, text) {
+            Ok(_) => {
+                lock(&self.broken).remove(name);
+                lock(&self.last_good).insert(name.to_string(), Arc::clone(text));
+                Arc::clone(text)
+            }
+            Err(e) => {
+                let broken = Broken {
+                    template: name.to_string(),
+                    line: e.line(),
+                    message: e.detail().unwrap_or("syntax error").to_string(),
+                };
+                lock(&self.broken).insert(name.to_string(), (Arc::clone(text), broken));
+                lock(&self.last_good)
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::clone(text))
+            }
+        }
+    }
+
+    /// Whether `served` (what minijinja compiled for `name`) is still what should be served.
+    fn is_current(&self, name: &str, served: &Arc<str>) -> bool {
+        let text = match self.cache.peek(name) {
+            Some(text) => text,
+            // Dropped by the watcher (it drops everything an edit affects): read the source
+            // again and keep it; compile again only if the text differs.
+            None => match self.read(name) {
+                Ok(text) => {
+                    let same = *text == **served;
+                    self.cache.insert(
+                        name,
+                        if same {
+                            Arc::clone(served)
+                        } else {
+                            Arc::clone(&text)
+                        },
+                    );
+                    if !same {
+                        return self.still_broken(name, &text, served);
+                    }
+                    return true;
+                }
+                Err(_) => return false,
+            },
+        };
+        Arc::ptr_eq(&text, served) || *text == **served || self.still_broken(name, &text, served)
+    }
+
+    /// `text` is the broken version already recorded and `served` its last good one: nothing
+    /// new to compile.
+    fn still_broken(&self, name: &str, text: &Arc<str>, served: &Arc<str>) -> bool {
+        let broken = lock(&self.broken);
+        let last_good = lock(&self.last_good);
+        broken.get(name).is_some_and(|(b, _)| **b == **text)
+            && last_good.get(name).is_some_and(|g| **g == **served)
+    }
+
+    fn read(&self, name: &str) -> Result<Arc<str>, Missing> {
+        match &self.source {
+            Source::Embedded(templates) => find_template(templates, name)
+                .map(|t| Arc::from(t.source))
+                .ok_or(Missing::NotFound),
+            Source::Roots(roots) => {
+                for root in roots {
+                    match std::fs::read_to_string(root.join(name)) {
+                        Ok(text) => return Ok(Arc::from(text)),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => {
+                            return Err(Missing::Unreadable(format!(
+                                "cannot read template {}: {e}",
+                                root.join(name).display()
+                            )));
+                        }
+                    }
+                }
+                Err(Missing::NotFound)
+            }
+        }
+    }
+}
+
+/// Why a source could not be had.
+enum Missing {
+    NotFound,
+    Unreadable(String),
+}
+
+#[cfg(test)]
+mod tests;
