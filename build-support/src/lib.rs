@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+pub mod config;
 pub mod scan;
 mod write;
 

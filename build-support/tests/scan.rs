@@ -642,3 +642,110 @@ fn every_missing_reference_of_a_file_gets_its_own_line() {
     assert_eq!(here, [("gone.html", 2), ("other.html", 3)]);
     assert_eq!(cache.missing[2 + 2_999].line, 5_999);
 }
+
+/// A workspace of two members: `app`, whose templates extend the layouts of `ui`.
+fn workspace(app_metadata: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    write(
+        ws,
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"app\", \"ui\"]\nresolver = \"3\"\n\n\
+         [workspace.metadata.shipwright]\nglobals = [\"site_name\"]\n",
+    );
+    write(
+        ws,
+        "app/Cargo.toml",
+        &format!(
+            "[package]\nname = \"app\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n{app_metadata}"
+        ),
+    );
+    write(ws, "app/src/lib.rs", "");
+    write(
+        ws,
+        "ui/Cargo.toml",
+        "[package]\nname = \"ui\"\nversion = \"0.0.0\"\nedition = \"2024\"\n",
+    );
+    write(ws, "ui/src/lib.rs", "");
+    write(
+        &ws.join("app/templates"),
+        "pages/home.html",
+        "{% extends 'layouts/base.html' %}{% block body %}{{ user }}{% endblock %}",
+    );
+    write(
+        &ws.join("ui/templates"),
+        "layouts/base.html",
+        "<title>{{ site_name }}</title>{% block body %}{% endblock %}",
+    );
+    dir
+}
+
+#[test]
+fn roots_extensions_and_globals_come_from_cargo_toml_and_a_member_crate() {
+    let dir = workspace(
+        "[package.metadata.shipwright]\n\
+         roots = [\"templates\", { package = \"ui\", path = \"templates\" }]\n",
+    );
+    let app = dir.path().join("app");
+    let out = dir.path().join("out");
+    let build = |builder: Builder| {
+        let built = builder
+            .manifest_dir(&app)
+            .out_dir(&out)
+            .cargo_directives(false)
+            .build()
+            .unwrap();
+        BuildCache::parse(&fs::read(&built.path).unwrap(), "cache").unwrap()
+    };
+    let cache = build(Builder::new());
+    assert_eq!(cache.roots, ["templates", "../ui/templates"]);
+    assert_eq!(cache.templates["layouts/base.html"].root, 1);
+    assert!(cache.missing.is_empty(), "{:?}", cache.missing);
+    assert_eq!(
+        cache.globals,
+        ["site_name"],
+        "from [workspace.metadata.shipwright]"
+    );
+    assert_eq!(
+        cache.relative_path("layouts/base.html").unwrap(),
+        "../ui/templates/layouts/base.html",
+        "relative to the manifest directory, never absolute"
+    );
+
+    // What build.rs says wins, key by key.
+    let cache = build(Builder::new().root("templates").globals(["x"]));
+    assert_eq!(cache.roots, ["templates"]);
+    assert_eq!(cache.missing[0].name, "layouts/base.html");
+    assert_eq!(cache.globals, ["x"]);
+    let cache = build(Builder::new().read_cargo_metadata(false));
+    assert_eq!((cache.roots.len(), cache.globals.len()), (1, 0));
+}
+
+#[test]
+fn a_bad_shipwright_table_is_an_error_naming_the_manifest() {
+    let dir = workspace("[package.metadata.shipwright]\nroot = [\"templates\"]\n");
+    let app = dir.path().join("app");
+    let err = Builder::new()
+        .manifest_dir(&app)
+        .out_dir(dir.path().join("out"))
+        .cargo_directives(false)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("app/Cargo.toml: [package.metadata.shipwright]"),
+        "{err}"
+    );
+    assert!(err.contains("unknown field `root`"), "{err}");
+
+    let dir = workspace("[package.metadata.shipwright]\nroots = [{ package = \"uii\" }]\n");
+    let err = Builder::new()
+        .manifest_dir(dir.path().join("app"))
+        .out_dir(dir.path().join("out"))
+        .cargo_directives(false)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no workspace member named \"uii\""), "{err}");
+    assert!(err.contains("members: app, ui"), "{err}");
+}
