@@ -656,7 +656,7 @@ fn workspace(app_metadata: &str) -> tempfile::TempDir {
     write(
         ws,
         "app/Cargo.toml",
-        &format!(
+        format!(
             "[package]\nname = \"app\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n{app_metadata}"
         ),
     );
