@@ -39,13 +39,13 @@
   // ---- the channel ------------------------------------------------------------------------
 
   let wasConnected = false;
-  let retry = 250;
+  let retry = 100; // the server keeps its socket across a restart: connections wait, none is refused
 
   function connect() {
     const socket = new WebSocket(channel);
     socket.onopen = () => {
       live.connected = true;
-      retry = 250;
+      retry = 100;
     };
     socket.onmessage = (event) => {
       let message;
