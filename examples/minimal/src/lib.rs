@@ -3,7 +3,7 @@
 //! `#[derive(Template)]` per page, and in dev the watcher and the layer ([`app`]).
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let app = minimal::app()?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app.router).await?;

@@ -3,15 +3,15 @@
 //! ```no_run
 //! use axum::{Router, response::Html, routing::get};
 //! use shipwright_runtime::dev::{LiveReload, Watcher};
-//! use shipwright_runtime::{RebuildPlanner, RenderMode, TemplateCache, embedded_templates};
-//! # use std::sync::Arc;
+//! use shipwright_runtime::{RebuildPlanner, RenderMode};
+//! # // In an app with a build script, `embedded_templates!()`; none here.
+//! # fn embedded_templates() -> &'static [shipwright_runtime::TemplateInfo] { &[] }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! # let cache: Arc<TemplateCache<Arc<str>>> = todo!();
-//! let planner = RebuildPlanner::from_embedded(embedded_templates!(), RenderMode::Runtime);
-//! let watcher = Watcher::builder(planner, vec!["templates".into()])
-//!     .cache(cache) // the app's template cache: edited templates are dropped from it
-//!     .start()?;
+//! // `embedded_templates!()`: every template the build recorded.
+//! let planner = RebuildPlanner::from_embedded(embedded_templates(), RenderMode::Runtime);
+//! // (`.cache(..)` too, when the app keeps a `TemplateCache`: edits are dropped from it.)
+//! let watcher = Watcher::builder(planner, vec!["templates".into()]).start()?;
 //!
 //! let app = Router::new()
 //!     .route("/", get(|| async { Html("<html><body><h1>Hello</h1></body></html>") }))

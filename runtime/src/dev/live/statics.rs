@@ -107,11 +107,12 @@ fn forward(
 /// trigger a swap of it).
 fn writes(kind: &EventKind) -> bool {
     use notify::event::{AccessKind, AccessMode};
-    match kind {
-        EventKind::Create(_) | EventKind::Modify(_) => true,
-        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-        _ => false,
-    }
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Modify(_)
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    )
 }
 
 /// Editors' scratch files: hidden ones, backups, swap files.
