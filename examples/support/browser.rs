@@ -146,6 +146,11 @@ impl App {
             log,
         }
     }
+
+    /// Kills the app and waits until it is gone (its port free again).
+    pub async fn stop(mut self) {
+        let _ = self._child.kill().await;
+    }
 }
 
 /// Where Chromium is: `$CHROMIUM`, or the first of the usual names on `PATH`.
@@ -317,6 +322,35 @@ impl Tab<'_> {
         }
     }
 
+    /// Like [`wait_for`](Self::wait_for), across navigations (a reload): checks `condition`
+    /// every 20 ms from here; returns `window.__shipwright` once it holds.
+    pub async fn wait_across_reload(&self, condition: &str, what: &str) -> Value {
+        let expression = format!(
+            "(() => {{ try {{ return ({condition}) ? JSON.stringify(window.__shipwright) : null; }} catch (e) {{ return null; }} }})()"
+        );
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let answer = self
+                .cdp
+                .try_call(
+                    "Runtime.evaluate",
+                    json!({ "expression": expression, "returnByValue": true }),
+                    Some(&self.session),
+                )
+                .await;
+            if let Ok(result) = answer
+                && let Some(text) = result["result"]["value"].as_str()
+            {
+                return serde_json::from_str(text).unwrap_or(Value::Null);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what} ({condition})"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn text(&self, selector: &str) -> String {
         let value = self
             .eval(&format!(
@@ -372,6 +406,19 @@ impl Cdp {
     }
 
     pub async fn call(&self, method: &str, params: Value, session: Option<&str>) -> Value {
+        match self.try_call(method, params, session).await {
+            Ok(result) => result,
+            Err(error) => panic!("{method} failed: {error}"),
+        }
+    }
+
+    /// The answer, or the protocol's error (a page that navigated away, for one).
+    pub async fn try_call(
+        &self,
+        method: &str,
+        params: Value,
+        session: Option<&str>,
+    ) -> Result<Value, Value> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = oneshot::channel();
         self.pending.lock().unwrap().insert(id, sender);
@@ -389,9 +436,9 @@ impl Cdp {
             .await
             .expect("DevTools answered in time")
             .expect("DevTools connection open");
-        if let Some(error) = answer.get("error") {
-            panic!("{method} failed: {error}");
+        match answer.get("error") {
+            Some(error) => Err(error.clone()),
+            None => Ok(answer["result"].clone()),
         }
-        answer["result"].clone()
     }
 }

@@ -131,3 +131,53 @@ async fn edits_on_disk_morph_the_page_in_place() {
     );
     drop(app);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_pages_reconnect_and_reload_once_on_a_new_build() {
+    let Some(browser) = support::Browser::launch().await else {
+        return;
+    };
+    let site = support::site();
+    let app = support::start(&site).await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let tab = browser.open(&format!("{}/", app.url)).await;
+    tab.eval("window.__marker = 'no reload'").await;
+    let build = tab.eval("window.__shipwright.build").await;
+
+    // The same binary again, and an edit made while it was down: the page reconnects and
+    // morphs the edit in, without a reload.
+    app.stop().await;
+    tab.wait_for("!window.__shipwright.connected", "the channel to drop")
+        .await;
+    let index = site.read(INDEX);
+    site.write(
+        INDEX,
+        &index.replace("Edit this text and save.", "Edited while down."),
+    );
+    let app = support::start_at(&site, env!("CARGO_BIN_EXE_minimal"), &addr).await;
+    tab.wait_for(
+        "window.__shipwright.connected && document.getElementById('intro').textContent.includes('Edited while down.')",
+        "the edit after the reconnect",
+    )
+    .await;
+    assert_eq!(tab.eval("window.__marker").await, "no reload");
+
+    // Another build (a copy of the binary elsewhere has another build id): one reload.
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("minimal-rebuilt");
+    std::fs::copy(env!("CARGO_BIN_EXE_minimal"), &copy).unwrap();
+    let _app = support::start_at(&site, copy.to_str().unwrap(), &addr).await;
+    let live = tab
+        .wait_across_reload(
+            &format!("window.__marker === undefined && window.__shipwright.connected && window.__shipwright.build !== {build}"),
+            "the reload into the new build",
+        )
+        .await;
+    assert_ne!(live["build"], build);
+    assert_eq!(
+        tab.eval("document.getElementById('intro').textContent")
+            .await,
+        "A plain axum and minijinja app. Edited while down."
+    );
+}

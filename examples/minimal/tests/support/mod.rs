@@ -13,9 +13,14 @@ pub fn site() -> Site {
 
 /// The app's binary over `site`, on a free loopback port.
 pub async fn start(site: &Site) -> App {
+    start_at(site, env!("CARGO_BIN_EXE_minimal"), "127.0.0.1:0").await
+}
+
+/// `binary` (the app's, or a copy of it) over `site`, on `addr`.
+pub async fn start_at(site: &Site, binary: &str, addr: &str) -> App {
     App::start(
-        env!("CARGO_BIN_EXE_minimal"),
-        &["127.0.0.1:0".as_ref()],
+        binary,
+        &[addr.as_ref()],
         &[
             ("SHIPWRIGHT_TEMPLATES", &site.path("templates")),
             ("SHIPWRIGHT_STATIC", &site.path("static")),
