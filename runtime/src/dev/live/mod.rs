@@ -32,7 +32,9 @@
 //!   compression: a `Content-Encoding` other than `identity`, a body of unknown length
 //!   (streamed), or one over 32 MiB. Put the layer *inside* a compression layer
 //!   (`.layer(LiveReload..)` before `.layer(Compression..)`) so that it sees the plain page.
-//!   `HEAD` responses keep their headers and are not touched.
+//!   `HEAD` responses keep their headers and are not touched, and so are the HTML fragments a
+//!   page's own scripts fetch (htmx and the like: `Sec-Fetch-Dest` other than `document` or
+//!   `iframe`); requests without `Sec-Fetch-Dest` count as page loads.
 //! - **Serves the live channel** at `/__shipwright/live`: a WebSocket to every open page
 //!   (why not Server-Sent Events: an event stream holds one of the six HTTP/1.1 connections
 //!   a browser opens to a host, so a seventh tab would stall; WebSockets are not counted
@@ -52,7 +54,8 @@
 //!   (the `<link>` gets a cache-busting query), with no reload; any other changed static
 //!   file reloads the pages.
 //! - **Shows an overlay** when `cargo build` is needed, naming the file, line and reason, and
-//!   clears it when the change is undone. A page load that fails (a `5xx` from the app) gets
+//!   clears it when the change is undone. A page load that fails (a `5xx` from the app, to a
+//!   request that accepts `text/html`) gets
 //!   the overlay too, and stays live: once the page renders again it comes back by itself.
 //!   When the app attaches its `minijinja::Error` to the response as an
 //!   `Arc<minijinja::Error>` extension (feature `minijinja`), the overlay names the

@@ -20,21 +20,32 @@ const MAX_ERROR_TEXT: u64 = 4 << 10;
 pub(crate) struct Asked {
     /// `HEAD`: the body is empty, the headers must stay as they are.
     pub(crate) head: bool,
-    /// A page load or the client's own refresh (`Accept` names `text/html`): a failure
-    /// becomes the overlay page.
+    /// A page load (a navigation, as `Sec-Fetch-Dest` says, or a request without it) or the
+    /// client's own refresh (`X-Shipwright: refresh`): the client goes into its HTML. Not the
+    /// HTML fragments a page's own scripts fetch (htmx and the like).
+    pub(crate) page: bool,
+    /// A page load that takes HTML (`Accept` names `text/html`): a failure becomes the
+    /// overlay page.
     pub(crate) wants_html: bool,
 }
 
 impl Asked {
     pub(crate) fn of(method: &Method, headers: &HeaderMap) -> Asked {
-        let wants_html = headers
+        let refresh = headers.contains_key("x-shipwright");
+        let page = refresh
+            || match headers.get("sec-fetch-dest").map(HeaderValue::as_bytes) {
+                None => true,
+                Some(dest) => [&b"document"[..], b"iframe", b"frame"].contains(&dest),
+            };
+        let accepts_html = headers
             .get_all(header::ACCEPT)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.contains("text/html"));
         Asked {
             head: method == Method::HEAD,
-            wants_html: wants_html && (method == Method::GET || method == Method::HEAD),
+            page,
+            wants_html: page && accepts_html && (method == Method::GET || method == Method::HEAD),
         }
     }
 }
@@ -135,7 +146,7 @@ where
     if failed {
         return failure_response(response, shared, build).await;
     }
-    if !rewritable_html(&response) {
+    if !asked.page || !rewritable_html(&response) {
         return response.map(Body::new);
     }
     let (mut parts, body) = response.into_parts();

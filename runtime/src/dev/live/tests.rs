@@ -311,6 +311,10 @@ async fn get_with(app: &Router, uri: &str, accept: &str) -> (StatusCode, HeaderM
         .header(header::HOST, "127.0.0.1:3000")
         .body(Body::empty())
         .unwrap();
+    send(app, request).await
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
     let response = app.clone().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
@@ -363,6 +367,44 @@ async fn json_compressed_and_streamed_responses_are_left_alone() {
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
     let (_, _, streamed) = get_with(&app, "/stream", HTML).await;
     assert_eq!(streamed, "<body>streamed</body>");
+}
+
+#[tokio::test]
+async fn html_fragments_fetched_by_scripts_are_left_alone() {
+    let (_dir, _root, watcher) = site();
+    let app = app(LiveReload::new(&watcher));
+    let fetch = |dest: &'static str, refresh: bool| {
+        let mut request = Request::get("/")
+            .header(header::ACCEPT, "text/html")
+            .header("sec-fetch-dest", dest);
+        if refresh {
+            request = request.header("x-shipwright", "refresh");
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let (_, _, fragment) = send(&app, fetch("empty", false)).await;
+    assert_eq!(fragment, PAGE, "an htmx-style fetch");
+    let (_, _, refreshed) = send(&app, fetch("empty", true)).await;
+    assert!(
+        refreshed.contains(CLIENT_PATH),
+        "the client's own refresh: {refreshed}"
+    );
+    let (_, _, navigated) = send(&app, fetch("document", false)).await;
+    assert!(navigated.contains(CLIENT_PATH), "a navigation: {navigated}");
+    let (status, _, failed) = send(
+        &app,
+        Request::get("/broken")
+            .header(header::ACCEPT, "text/html")
+            .header("sec-fetch-dest", "empty")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, failed.as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "template error: boom"),
+        "a fragment's failure is the app's"
+    );
 }
 
 #[tokio::test]
