@@ -105,7 +105,7 @@ async fn edits_on_disk_morph_the_page_in_place() {
         "Ada"
     );
     fresh
-        .wait_for(
+        .wait_across_reload(
             &format!("document.getElementById('intro') !== null && {OVERLAY} === null"),
             "the real page in the tab that loaded the failure",
         )
