@@ -1,4 +1,14 @@
 //! The Shipwright runtime.
+//!
+//! # Cargo Features
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | `dev` | [`dev`]: the watcher of template roots, re-planning each edit against the build |
+//! | `axum` | `dev::live`: the dev layer for an axum router (client injection, live channel, morph, CSS swap, overlay); implies `dev` |
+//! | `minijinja` | with `axum`: the dev layer reads the template and line of a `minijinja::Error` the app attaches to a failed response |
+//!
+//! None is on by default: a release build carries no watcher and no layer.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -95,6 +95,8 @@ pub struct RenderError {
     pub line: Option<usize>,
     /// What went wrong.
     pub message: String,
+    /// The lines around `line` in that template, as `(line, text)`, for an overlay.
+    pub excerpt: Vec<(u32, String)>,
 }
 
 fn location(template: Option<&str>, line: Option<usize>) -> String {
@@ -105,17 +107,18 @@ fn location(template: Option<&str>, line: Option<usize>) -> String {
     }
 }
 
-impl From<minijinja::Error> for RenderError {
+impl From<&minijinja::Error> for RenderError {
     #[cold]
-    fn from(error: minijinja::Error) -> Self {
+    fn from(error: &minijinja::Error) -> Self {
         // minijinja chains the error of an included template as the source of the outer one:
         // the innermost error with a template name is where the problem is.
-        let mut innermost = &error;
-        let mut next = std::error::Error::source(&error);
+        let mut innermost = error;
+        let mut next = std::error::Error::source(error);
         while let Some(cause) = next {
-            match cause.downcast_ref::<minijinja::Error>() {
-                Some(inner) if inner.name().is_some() => innermost = inner,
-                _ => {}
+            if let Some(inner) = cause.downcast_ref::<minijinja::Error>()
+                && inner.name().is_some()
+            {
+                innermost = inner;
             }
             next = cause.source();
         }
@@ -123,11 +126,45 @@ impl From<minijinja::Error> for RenderError {
             Some(detail) => format!("{}: {detail}", innermost.kind()),
             None => innermost.kind().to_string(),
         };
+        let excerpt = match (innermost.template_source(), innermost.line()) {
+            (Some(source), Some(line)) => source
+                .lines()
+                .enumerate()
+                .map(|(i, text)| (i + 1, text))
+                .filter(|(n, _)| n.abs_diff(line) <= 2)
+                .map(|(n, text)| (n as u32, text.chars().take(200).collect()))
+                .collect(),
+            _ => Vec::new(),
+        };
         RenderError {
             template: innermost.name().map(str::to_string),
             line: innermost.line(),
             message,
+            excerpt,
         }
+    }
+}
+
+impl From<minijinja::Error> for RenderError {
+    #[cold]
+    fn from(error: minijinja::Error) -> Self {
+        RenderError::from(&error)
+    }
+}
+
+/// A failed render as an HTTP response: `500` with the message, and the error itself attached
+/// (an `Arc<RenderError>` extension), from which the dev layer's overlay names the template
+/// and line.
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for RenderError {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            self.to_string(),
+        )
+            .into_response();
+        response.extensions_mut().insert(Arc::new(self));
+        response
     }
 }
 

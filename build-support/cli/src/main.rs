@@ -5,12 +5,15 @@
 //! shipwright-templates deps pages/home.html      # what home.html needs, transitively
 //! shipwright-templates rdeps partials/nav.html   # what a change to nav.html affects
 //! shipwright-templates graph --format mermaid    # the graph, for a README or Graphviz
+//! shipwright-templates dev -- cargo run          # run the app; rebuild and restart it when needed
 //! ```
 //!
 //! Roots default to `templates`. Problems go to stderr as `root/name:line: message`; a missing
 //! root exits with status 2.
 #![forbid(unsafe_code)]
 
+#[cfg(unix)]
+mod dev;
 mod draw;
 
 use std::path::PathBuf;
@@ -58,6 +61,9 @@ enum Command {
         #[arg(default_value = "templates")]
         roots: Vec<PathBuf>,
     },
+    /// Run the app (`-- cargo run`), rebuild and restart it when a template edit needs a
+    /// build, keeping its listening socket.
+    Dev(DevArgs),
     /// Draw the dependency graph.
     Graph {
         /// Template roots, searched in order.
@@ -67,6 +73,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+}
+
+/// `dev`: see the `dev` module.
+#[derive(clap::Args)]
+struct DevArgs {
+    /// Where the app listens: the runner binds it and passes the socket on (LISTEN_FDS).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: std::net::SocketAddr,
+    /// Rebuild only on Enter, not when the app reports that a rebuild is needed.
+    #[arg(long)]
+    no_auto: bool,
+    /// The build command (words split on spaces). Defaults to: `cargo build` with the options
+    /// of `cargo run`; none for other commands.
+    #[arg(long)]
+    build: Option<String>,
+    /// The command that runs the app.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,11 +103,15 @@ enum GraphFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Dev(args) = cli.command {
+        return dev(args);
+    }
     let roots = match &cli.command {
         Command::Scan { roots }
         | Command::Deps { roots, .. }
         | Command::Rdeps { roots, .. }
         | Command::Graph { roots, .. } => roots,
+        Command::Dev(_) => unreachable!("handled above"),
     };
     let roots = Roots::new(
         roots
@@ -131,9 +159,26 @@ fn main() -> ExitCode {
             format: GraphFormat::Mermaid,
             ..
         } => draw::mermaid(&cache),
+        Command::Dev(_) => unreachable!("handled above"),
     };
     print!("{out}");
     ExitCode::SUCCESS
+}
+
+#[cfg(unix)]
+fn dev(args: DevArgs) -> ExitCode {
+    dev::run(dev::Options {
+        addr: args.addr,
+        auto: !args.no_auto,
+        build: args.build,
+        command: args.command,
+    })
+}
+
+#[cfg(not(unix))]
+fn dev(_: DevArgs) -> ExitCode {
+    eprintln!("shipwright-templates dev: passing the listening socket needs a Unix system");
+    ExitCode::from(2)
 }
 
 fn known<'c>(

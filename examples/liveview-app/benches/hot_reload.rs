@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use shipwright_core::analyze::content_hash;
 use shipwright_runtime::dev::{DEFAULT_DEBOUNCE, Event, Watcher};
 use shipwright_runtime::{RebuildPlanner, RenderMode};
-use support::{App, Browser, Templates};
+use support::{Browser, Templates};
 
 const NAME: &str = "partials/counter_value.html";
 
@@ -75,8 +75,13 @@ fn save_to_event(edits: usize) -> Vec<f64> {
 async fn save_to_dom(edits: usize) -> Option<Vec<f64>> {
     let browser = Browser::launch().await?;
     let templates = Templates::copy();
-    let app = App::start(&templates, &[]).await;
+    let app = support::start(&templates, &[]).await;
     let tab = browser.open(&format!("{}/counter", app.url)).await;
+    tab.wait_for(
+        "window.__liveview && window.__liveview.connected",
+        "the app's socket",
+    )
+    .await;
     let mut samples = Vec::with_capacity(edits);
     for i in 0..edits {
         tokio::time::sleep(PAUSE).await;
@@ -86,10 +91,10 @@ async fn save_to_dom(edits: usize) -> Option<Vec<f64>> {
             .unwrap()
             .as_secs_f64()
             * 1e3;
-        let live = tab
-            .wait_for(&format!("document.querySelector('[data-live=counter]').textContent.startsWith('Count #{i}:')"), "the edit in the DOM")
+        tab.wait_for(&format!("document.querySelector('[data-live=counter]').textContent.startsWith('Count #{i}:')"), "the edit in the DOM")
             .await;
-        samples.push(live["appliedAt"].as_f64().expect("appliedAt") - saved);
+        let applied = tab.eval("window.__liveview.appliedAt").await;
+        samples.push(applied.as_f64().expect("appliedAt") - saved);
     }
     Some(samples)
 }

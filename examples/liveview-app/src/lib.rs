@@ -2,9 +2,12 @@
 //! `templates/`, through the runtime's `TemplateCache` (seeded from the sources the build
 //! embedded); a WebSocket carries the browser's events to the server, which holds the state
 //! and answers with the HTML of the parts that changed. With the `dev` feature (on by
-//! default) the runtime's watcher drops edited templates from the cache and every open page
-//! gets its changed parts, with no reload and its state kept; when an edit needs
-//! `cargo build`, an overlay names the file and the reason, until the edit is undone.
+//! default) the runtime's watcher drops edited templates from the cache and the runtime's dev
+//! layer (`shipwright_runtime::dev::LiveReload`) does the rest: its re-render hook tells
+//! every socket to render again and send its changed parts (no reload, the count kept), and
+//! the layer's own client shows the overlay when an edit needs `cargo build`, swaps the
+//! stylesheet, and reconnects after a restart. What is this app's own: its pages, its
+//! counter and socket, its part diff, and the hook.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -17,12 +20,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "dev")]
-mod dev;
 mod live;
 pub mod pages;
 pub mod render;
 mod server;
 
 pub use live::check_origin;
-pub use server::{AppState, Config, Server, Status, StatusError, StatusReason, embedded};
+pub use server::{AppState, Config, Server, embedded};

@@ -1,6 +1,7 @@
-//! The live socket: the browser sends events (`{"event":"inc"}`), the server holds the state,
-//! renders, and sends back only the parts whose HTML changed; in dev it does the same for
-//! every template change, and keeps the browser's overlay in step with the watcher.
+//! The app's live socket: the browser sends events (`{"event":"inc"}`), the server holds the
+//! state, renders, and sends back only the parts whose HTML changed. In dev the dev layer's
+//! re-render hook sends a notice on each template change, and every socket does the same for
+//! it (the overlay, stylesheets and reconnects are the layer's).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,8 +15,11 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::pages::Page;
-use crate::render::{Patch, RenderError, Rendered, diff};
-use crate::server::{AppState, Status};
+use crate::render::{Patch, Rendered, diff};
+use crate::server::AppState;
+
+/// The largest event the socket reads.
+const MAX_EVENT: usize = 1 << 10;
 
 /// The socket's query: which page it drives and which template generation it was rendered at.
 #[derive(Debug, Deserialize)]
@@ -25,25 +29,33 @@ pub(crate) struct LiveQuery {
     generation: u64,
 }
 
-/// `GET /live`: upgrades same-origin requests (from a loopback host, with the dev feature).
+/// `GET /live`: upgrades requests from this server's own pages (in dev, the dev layer's check:
+/// same origin, loopback or allowed host).
 pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
     Query(query): Query<LiveQuery>,
     State(app): State<Arc<AppState>>,
 ) -> Response {
-    if let Err(why) = check_origin(&headers) {
+    #[cfg(feature = "dev")]
+    let checked = app
+        .live
+        .check(&headers)
+        .map_err(|r| format!("refused: {r}"));
+    #[cfg(not(feature = "dev"))]
+    let checked = check_origin(&headers);
+    if let Err(why) = checked {
         return (StatusCode::FORBIDDEN, why).into_response();
     }
     let Some(page) = Page::at(&query.page) else {
         return (StatusCode::NOT_FOUND, format!("no page at {}", query.page)).into_response();
     };
-    ws.on_upgrade(move |socket| session(socket, app, page, query.generation))
+    ws.max_message_size(MAX_EVENT)
+        .max_frame_size(MAX_EVENT)
+        .on_upgrade(move |socket| session(socket, app, page, query.generation))
 }
 
-/// The browser must be on this very server: `Origin` is `http://` and the `Host` it asked, and
-/// in dev that host is a loopback name (a page elsewhere whose name resolves to 127.0.0.1 sends
-/// its own name as `Host`).
+/// Without the dev layer: `Origin` must name the `Host` asked (any scheme the page used).
 pub fn check_origin(headers: &HeaderMap) -> Result<(), String> {
     let text = |name| {
         headers
@@ -52,28 +64,16 @@ pub fn check_origin(headers: &HeaderMap) -> Result<(), String> {
     };
     let origin = text(header::ORIGIN).ok_or("refused: a live socket needs an Origin header")?;
     let host = text(header::HOST).ok_or("refused: no Host header")?;
-    if origin != format!("http://{host}") {
+    let same = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        == Some(host);
+    if !same {
         return Err(format!(
-            "refused: origin {origin} is not this server (http://{host})"
-        ));
-    }
-    if cfg!(feature = "dev") && !is_loopback(host) {
-        return Err(format!(
-            "refused: the dev socket answers only on a loopback host, not {host}"
+            "refused: origin {origin} is not this server ({host})"
         ));
     }
     Ok(())
-}
-
-fn is_loopback(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,13 +81,12 @@ struct ClientEvent {
     event: String,
 }
 
-/// One browser tab: its count, its last render, its render error.
+/// One browser tab: its count and its last render.
 struct Session {
     app: Arc<AppState>,
     page: Page,
     count: i64,
     last: Option<Rendered>,
-    error: Option<RenderError>,
 }
 
 async fn session(mut socket: WebSocket, app: Arc<AppState>, page: Page, seen: u64) {
@@ -97,20 +96,17 @@ async fn session(mut socket: WebSocket, app: Arc<AppState>, page: Page, seen: u6
         page,
         count: 0,
         last: None,
-        error: None,
     };
     let generation = app.generation.load(Ordering::Acquire);
     session.rerender();
-    let mut out = Vec::new();
     if seen != generation
         && let Some(rendered) = &session.last
     {
         // Templates changed between the page's request and this socket: send it all.
-        out.push(json!({ "type": "page", "html": rendered.html }));
-    }
-    out.push(session.status());
-    if send_all(&mut socket, out).await.is_err() {
-        return;
+        let page = json!({ "type": "page", "html": rendered.html });
+        if send_all(&mut socket, vec![page]).await.is_err() {
+            return;
+        }
     }
     loop {
         let out = tokio::select! {
@@ -120,11 +116,7 @@ async fn session(mut socket: WebSocket, app: Arc<AppState>, page: Page, seen: u6
                 Some(Ok(_)) => continue,
             },
             notice = notices.recv() => match notice {
-                Ok(_) | Err(RecvError::Lagged(_)) => {
-                    let mut out = session.rerender();
-                    out.push(session.status());
-                    out
-                }
+                Ok(_) | Err(RecvError::Lagged(_)) => session.rerender(),
                 Err(RecvError::Closed) => break,
             },
         };
@@ -137,39 +129,33 @@ async fn session(mut socket: WebSocket, app: Arc<AppState>, page: Page, seen: u6
 impl Session {
     fn on_client(&mut self, text: &str) -> Vec<Value> {
         let Ok(ClientEvent { event }) = serde_json::from_str(text) else {
-            return vec![json!({ "type": "error", "message": format!("not an event: {text}") })];
+            let shown: String = text.chars().take(64).collect();
+            return vec![json!({ "type": "error", "message": format!("not an event: {shown}") })];
         };
         match (self.page, event.as_str()) {
             (Page::Counter, "inc") => self.count += 1,
             (Page::Counter, "dec") => self.count -= 1,
             _ => {
+                let shown: String = event.chars().take(64).collect();
                 return vec![
-                    json!({ "type": "error", "message": format!("unknown event {event:?} on this page") }),
+                    json!({ "type": "error", "message": format!("unknown event {shown:?} on this page") }),
                 ];
             }
         }
-        let had_error = self.error.is_some();
-        let mut out = self.rerender();
-        if had_error != self.error.is_some() {
-            out.push(self.status());
-        }
-        out
+        self.rerender()
     }
 
-    /// Renders the page again; the messages that bring the browser there.
+    /// Renders the page again; the messages that bring the browser there. A render that
+    /// fails sends nothing: the browser keeps the last good render, and the dev layer's
+    /// overlay says why.
     fn rerender(&mut self) -> Vec<Value> {
-        let rendered = match self
+        let Ok(rendered) = self
             .app
             .renderer
             .render(self.page, self.page.context(self.count))
-        {
-            Ok(rendered) => rendered,
-            Err(e) => {
-                self.error = Some(e);
-                return Vec::new();
-            }
+        else {
+            return Vec::new();
         };
-        self.error = None;
         let patch = match &self.last {
             Some(last) => diff(self.page, last, &rendered),
             None => Patch::None,
@@ -186,19 +172,6 @@ impl Session {
             }
             Patch::Page(html) => vec![json!({ "type": "page", "html": html })],
         }
-    }
-
-    /// The overlay's content: the watcher's status and this socket's render error.
-    fn status(&self) -> Value {
-        let mut status: Status = self.app.status.lock().expect("status lock").clone();
-        if let Some(e) = &self.error {
-            status.errors.push(crate::server::StatusError {
-                file: e.template.as_ref().map(|t| format!("templates/{t}")),
-                line: e.line.map(|l| l as u32),
-                message: e.message.clone(),
-            });
-        }
-        json!({ "type": "status", "rebuild": status.rebuild, "errors": status.errors })
     }
 }
 
@@ -225,17 +198,13 @@ mod tests {
     }
 
     #[test]
-    fn same_origin_on_loopback_is_let_in() {
+    fn same_origin_is_let_in() {
         assert_eq!(
             check_origin(&headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000")),
             Ok(())
         );
         assert_eq!(
-            check_origin(&headers(Some("http://localhost:8080"), "localhost:8080")),
-            Ok(())
-        );
-        assert_eq!(
-            check_origin(&headers(Some("http://[::1]:3000"), "[::1]:3000")),
+            check_origin(&headers(Some("https://app.example"), "app.example")),
             Ok(())
         );
     }
@@ -249,16 +218,10 @@ mod tests {
         );
         assert_eq!(
             refused(Some("http://evil.example"), "127.0.0.1:3000"),
-            "refused: origin http://evil.example is not this server (http://127.0.0.1:3000)"
+            "refused: origin http://evil.example is not this server (127.0.0.1:3000)"
         );
         assert!(
             refused(Some("http://127.0.0.1:3001"), "127.0.0.1:3000").contains("is not this server")
         );
-        if cfg!(feature = "dev") {
-            assert_eq!(
-                refused(Some("http://rebound.example:3000"), "rebound.example:3000"),
-                "refused: the dev socket answers only on a loopback host, not rebound.example:3000"
-            );
-        }
     }
 }

@@ -1,5 +1,7 @@
 //! `liveview-app [--addr 127.0.0.1:3000] [--templates DIR] [--debounce-ms N]`: prints
-//! `listening on http://ADDR` once it accepts connections; stops on Ctrl-C.
+//! `listening on http://ADDR` once it accepts connections; stops on Ctrl-C. Serves on the
+//! socket a dev runner passes (`LISTEN_FDS`, as `shipwright-templates dev` and systemfd do)
+//! instead of `--addr` when there is one.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,7 +42,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     } else {
         eprintln!("watching {}", config.templates.display());
     }
-    let server = Server::bind(config).await?;
+    let server = match listenfd::ListenFd::from_env().take_tcp_listener(0)? {
+        Some(socket) => {
+            socket.set_nonblocking(true)?;
+            Server::on(config, tokio::net::TcpListener::from_std(socket)?)?
+        }
+        None => Server::bind(config).await?,
+    };
     println!("listening on http://{}", server.addr());
     server
         .serve(async { drop(tokio::signal::ctrl_c().await) })

@@ -5,7 +5,6 @@
 //! between two renders as the smallest set of parts to swap.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,43 +26,6 @@ pub enum Sources {
 pub struct Renderer {
     env: Environment<'static>,
     cache: Arc<TemplateCache<Arc<str>>>,
-}
-
-/// A failed render, with the template and line minijinja names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderError {
-    /// The template, when known.
-    pub template: Option<String>,
-    /// The 1-based line, when known.
-    pub line: Option<usize>,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl fmt::Display for RenderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.template, self.line) {
-            (Some(t), Some(l)) => write!(f, "{t}:{l}: {}", self.message),
-            (Some(t), None) => write!(f, "{t}: {}", self.message),
-            _ => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for RenderError {}
-
-impl From<minijinja::Error> for RenderError {
-    fn from(e: minijinja::Error) -> Self {
-        let message = match e.detail() {
-            Some(detail) => format!("{}: {detail}", e.kind()),
-            None => e.kind().to_string(),
-        };
-        RenderError {
-            template: e.name().map(str::to_string),
-            line: e.line(),
-            message,
-        }
-    }
 }
 
 /// One page, rendered whole and by part.
@@ -135,7 +97,11 @@ impl Renderer {
     }
 
     /// Renders `page` with `context`, whole and every part.
-    pub fn render(&self, page: Page, context: minijinja::Value) -> Result<Rendered, RenderError> {
+    pub fn render(
+        &self,
+        page: Page,
+        context: minijinja::Value,
+    ) -> Result<Rendered, minijinja::Error> {
         let template = self.env.get_template(page.template())?;
         let mut captured = template.render_captured(context)?;
         let mut parts = HashMap::new();

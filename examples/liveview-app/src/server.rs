@@ -2,8 +2,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
 use shipwright_runtime::{Embedded, RebuildPlanner, RenderMode, TemplateCache, embedded_templates};
 use tokio::sync::broadcast;
 
@@ -21,12 +20,16 @@ use crate::render::{Renderer, Sources};
 /// How to run the app.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where to listen. Defaults to: `127.0.0.1:3000`.
+    /// Where to listen, unless a listener is passed to [`Server::on`]. Defaults to:
+    /// `127.0.0.1:3000`.
     pub addr: SocketAddr,
     /// The template root to serve and (with the `dev` feature) watch. Defaults to: the
     /// crate's `templates/`; without the `dev` feature the embedded sources are served and
     /// this is not read.
     pub templates: PathBuf,
+    /// The static files (`/static/...`): read from here and watched with `dev` (a changed
+    /// stylesheet is swapped in place), embedded otherwise. Defaults to: the crate's `static/`.
+    pub statics: PathBuf,
     /// The watcher's debounce window. Defaults to: the runtime's (10 ms).
     pub debounce: Option<Duration>,
 }
@@ -36,6 +39,7 @@ impl Default for Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             templates: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/templates")),
+            statics: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
             debounce: None,
         }
     }
@@ -46,47 +50,18 @@ pub fn embedded() -> &'static Embedded {
     embedded_templates!()
 }
 
-/// What the overlay shows: why `cargo build` is needed, and errors with their file and line.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Status {
-    /// One entry per template that needs a rebuild.
-    pub rebuild: Vec<StatusReason>,
-    /// Errors: templates that do not lex or render, files that cannot be read.
-    pub errors: Vec<StatusError>,
-}
-
-/// A template that needs `cargo build`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct StatusReason {
-    /// The template the decision is for.
-    pub template: String,
-    /// The file to look at (the one that changed), relative to the crate.
-    pub file: String,
-    /// Its line, when known.
-    pub line: Option<u32>,
-    /// The planner's sentence.
-    pub reason: String,
-}
-
-/// An error for the overlay.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct StatusError {
-    /// The file or template, when known.
-    pub file: Option<String>,
-    /// Its line, when known.
-    pub line: Option<u32>,
-    /// What went wrong.
-    pub message: String,
-}
-
 /// What every request and socket shares.
 pub struct AppState {
     pub(crate) renderer: Renderer,
-    /// One message per template batch: every socket re-renders its page.
+    /// One message per template batch (the re-render hook): every socket re-renders its page.
     pub(crate) notices: broadcast::Sender<u64>,
     /// Counts the template batches applied; pages carry the one they were rendered at.
-    pub(crate) generation: AtomicU64,
-    pub(crate) status: Mutex<Status>,
+    pub(crate) generation: Arc<AtomicU64>,
+    /// Where `/static/` reads from in dev.
+    statics: PathBuf,
+    /// The dev layer, whose origin and host check the app's socket uses too.
+    #[cfg(feature = "dev")]
+    pub(crate) live: shipwright_runtime::dev::LiveReload,
 }
 
 /// A bound server, not yet serving.
@@ -99,8 +74,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds, seeds the template cache and (with `dev`) starts the watcher.
+    /// Binds `config.addr`, seeds the template cache and (with `dev`) starts the watcher.
     pub async fn bind(config: Config) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+        Server::on(config, listener)
+    }
+
+    /// Like [`bind`](Self::bind), on a listener already bound (one a dev runner passed).
+    pub fn on(
+        config: Config,
+        listener: tokio::net::TcpListener,
+    ) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
         let planner = RebuildPlanner::from_embedded(embedded(), RenderMode::Runtime);
         let cache = Arc::new(TemplateCache::from_build_cache(planner.baseline()));
         let sources = if cfg!(feature = "dev") {
@@ -108,27 +94,58 @@ impl Server {
         } else {
             Sources::Embedded(embedded())
         };
+        let renderer = Renderer::new(embedded(), cache, sources);
         let (notices, _) = broadcast::channel(64);
-        let app = Arc::new(AppState {
-            renderer: Renderer::new(embedded(), cache, sources),
-            notices,
-            generation: AtomicU64::new(0),
-            status: Mutex::new(Status::default()),
-        });
-        #[cfg(feature = "dev")]
-        let watcher = crate::dev::start(&app, planner, &config)?;
-        #[cfg(not(feature = "dev"))]
-        drop(planner);
-        let listener = tokio::net::TcpListener::bind(config.addr)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-        let addr = listener.local_addr()?;
-        let router = Router::new()
+        let generation = Arc::new(AtomicU64::new(0));
+        let routes = Router::new()
             .route("/", get(page))
             .route("/counter", get(page))
             .route("/live", get(crate::live::upgrade))
-            .route("/static/{file}", get(asset))
-            .with_state(app);
+            .route("/static/{file}", get(asset));
+        #[cfg(feature = "dev")]
+        let (router, watcher) = {
+            use crate::pages::{CounterPage, HomePage};
+            use shipwright_runtime::Binding;
+            use shipwright_runtime::dev::{LiveReload, Watcher};
+
+            let planner = planner
+                .bind(Binding::of::<HomePage>())
+                .bind(Binding::of::<CounterPage>());
+            let mut watcher = Watcher::builder(planner, vec![config.templates.clone()])
+                .cache(Arc::clone(renderer.cache()));
+            if let Some(window) = config.debounce {
+                watcher = watcher.debounce(window);
+            }
+            let watcher = watcher.start()?;
+            // The re-render hook: the sockets hold the state, so they re-render and send
+            // the parts that changed; the pages do not morph themselves.
+            let (hook, batches) = (notices.clone(), Arc::clone(&generation));
+            let live = LiveReload::new(&watcher)
+                .static_dir(&config.statics, "/static")
+                .rerender(move |_batch| {
+                    let _ = hook.send(batches.fetch_add(1, Ordering::AcqRel) + 1);
+                });
+            let app = Arc::new(AppState {
+                renderer,
+                notices,
+                generation,
+                statics: config.statics.clone(),
+                live: live.clone(),
+            });
+            (routes.with_state(app).layer(live), watcher)
+        };
+        #[cfg(not(feature = "dev"))]
+        let router = {
+            drop(planner);
+            let app = Arc::new(AppState {
+                renderer,
+                notices,
+                generation,
+                statics: config.statics.clone(),
+            });
+            routes.with_state(app)
+        };
+        let addr = listener.local_addr()?;
         Ok(Server {
             listener,
             router,
@@ -154,7 +171,9 @@ impl Server {
     }
 }
 
-/// A page, rendered with a fresh state; it names its template generation for its socket.
+/// A page, rendered with a fresh state; it names its template generation for its socket. A
+/// render error is a `500` with the error attached, which the dev layer turns into its
+/// overlay (innermost template, line); without `dev`, a plain text `500`.
 async fn page(uri: Uri, State(app): State<Arc<AppState>>) -> Response {
     let Some(page) = Page::at(uri.path()) else {
         return StatusCode::NOT_FOUND.into_response();
@@ -166,22 +185,31 @@ async fn page(uri: Uri, State(app): State<Arc<AppState>>) -> Response {
                 format!("<meta name=\"shipwright-generation\" content=\"{generation}\">\n</head>");
             Html(rendered.html.replacen("</head>", &meta, 1)).into_response()
         }
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("template error: {e}"),
-        )
-            .into_response(),
+        Err(e) => {
+            let mut response = (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("template error: {e}"),
+            )
+                .into_response();
+            response.extensions_mut().insert(Arc::new(e));
+            response
+        }
     }
 }
 
-async fn asset(Path(file): Path<String>) -> Response {
-    let (body, kind) = match file.as_str() {
+async fn asset(Path(file): Path<String>, State(app): State<Arc<AppState>>) -> Response {
+    let (embedded, kind) = match file.as_str() {
         "live.js" => (
             include_str!("../static/live.js"),
             "text/javascript; charset=utf-8",
         ),
         "app.css" => (include_str!("../static/app.css"), "text/css; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let body = if cfg!(feature = "dev") {
+        std::fs::read_to_string(app.statics.join(&file)).unwrap_or_else(|_| embedded.to_string())
+    } else {
+        embedded.to_string()
     };
     (
         [

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{App, Browser, Templates};
+use support::{Browser, Templates};
 
 const COUNTER_VALUE: &str = "partials/counter_value.html";
 const OVERLAY: &str = "document.getElementById('shipwright-overlay')";
@@ -16,8 +16,13 @@ async fn edits_on_disk_show_in_the_browser_without_a_reload() {
         return;
     };
     let templates = Templates::copy();
-    let app = App::start(&templates, &[]).await;
+    let app = support::start(&templates, &[]).await;
     let tab = browser.open(&format!("{}/counter", app.url)).await;
+    tab.wait_for(
+        "window.__liveview && window.__liveview.connected",
+        "the app's socket",
+    )
+    .await;
 
     // The server holds the count: three clicks, three answers.
     for expected in 1..=3 {
@@ -64,8 +69,8 @@ async fn edits_on_disk_show_in_the_browser_without_a_reload() {
     let overlay = tab.text("#shipwright-overlay").await;
     assert!(overlay.contains("cargo build needed"), "{overlay}");
     assert!(
-        overlay.contains("templates/partials/counter_value.html"),
-        "the file: {overlay}"
+        overlay.contains("templates/partials/counter_value.html:1"),
+        "the file and line: {overlay}"
     );
     assert!(
         overlay.contains("new variable `user` is not a field of `CounterPage` (fields: app_name, count); it is read in partials/counter_value.html"),

@@ -1,5 +1,6 @@
-//! The live socket without a browser: the app in this process over a copy of its templates, a
-//! WebSocket client speaking the page's protocol.
+//! The live sockets without a browser: the app in this process over a copy of its templates,
+//! WebSocket clients speaking the page's protocol (the app's `/live`) and the dev layer's
+//! (`/__shipwright/live`, for the overlay's status).
 
 mod support;
 
@@ -20,6 +21,7 @@ async fn serve(templates: &Templates) -> std::net::SocketAddr {
         addr: "127.0.0.1:0".parse().unwrap(),
         templates: templates.root.clone(),
         debounce: Some(Duration::from_millis(10)),
+        ..Config::default()
     };
     let server = Server::bind(config).await.unwrap();
     let addr = server.addr();
@@ -28,9 +30,23 @@ async fn serve(templates: &Templates) -> std::net::SocketAddr {
 }
 
 async fn connect(addr: std::net::SocketAddr, origin: Option<&str>) -> Result<Socket, Error> {
-    let mut request = format!("ws://{addr}/live?page=/counter&generation=0")
-        .into_client_request()
-        .unwrap();
+    connect_to(addr, "/live?page=/counter&generation=0", origin).await
+}
+
+/// The dev layer's channel, from a page of this server.
+async fn connect_layer(addr: std::net::SocketAddr) -> Socket {
+    let origin = format!("http://{addr}");
+    connect_to(addr, "/__shipwright/live", Some(&origin))
+        .await
+        .expect("the layer's channel")
+}
+
+async fn connect_to(
+    addr: std::net::SocketAddr,
+    path: &str,
+    origin: Option<&str>,
+) -> Result<Socket, Error> {
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
     if let Some(origin) = origin {
         request
             .headers_mut()
@@ -88,13 +104,36 @@ async fn other_origins_are_refused() {
             other => panic!("{origin:?} let in: {:?}", other.map(|_| ())),
         }
     }
+    // With `dev`, the layer's check: a loopback host by any other name is refused too.
+    match connect(addr, Some("http://127.0.0.1:3999@evil.example")).await {
+        Err(Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("let in: {:?}", other.map(|_| ())),
+    }
     let mut socket = connect(addr, Some(&format!("http://{addr}")))
         .await
         .expect("same origin is let in");
+    socket
+        .send(Message::Text(r#"{"event":"inc"}"#.into()))
+        .await
+        .unwrap();
     assert_eq!(
-        next(&mut socket).await,
-        json!({ "type": "status", "rebuild": [], "errors": [] })
+        next(&mut socket).await["parts"],
+        json!({ "counter": "<output data-live=\"counter\">Count: 1</output>" })
     );
+    // An oversized event is refused, not echoed.
+    let _ = socket
+        .send(Message::Text("x".repeat(64 << 10).into()))
+        .await;
+    loop {
+        match tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .expect("closed in time")
+        {
+            Some(Ok(Message::Text(text))) => panic!("answered {} bytes", text.len()),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break,
+        }
+    }
 }
 
 #[tokio::test]
@@ -104,7 +143,9 @@ async fn events_and_edits_come_back_as_the_parts_that_changed() {
     let mut socket = connect(addr, Some(&format!("http://{addr}")))
         .await
         .unwrap();
-    assert_eq!(next(&mut socket).await["type"], "status");
+    let mut layer = connect_layer(addr).await;
+    assert_eq!(next_of(&mut layer, "hello").await["refresh"], "app");
+    assert_eq!(next_of(&mut layer, "status").await["rebuild"], json!([]));
 
     for _ in 0..2 {
         socket
@@ -127,7 +168,7 @@ async fn events_and_edits_come_back_as_the_parts_that_changed() {
         patch["parts"],
         json!({ "counter": "<output data-live=\"counter\">Total: 2</output>" })
     );
-    assert_eq!(next_of(&mut socket, "status").await["rebuild"], json!([]));
+    assert_eq!(next_of(&mut layer, "update").await["type"], "update");
 
     // The nav (a part of its own) and the page's own text (the content part) go separately.
     templates.write(
@@ -166,13 +207,18 @@ async fn events_and_edits_come_back_as_the_parts_that_changed() {
         name,
         &good.replace("{{ count }}", "{{ count }} {{ missing_field }}"),
     );
-    let status = status_where(&mut socket, |s| s["rebuild"] != json!([])).await;
+    let status = status_where(&mut layer, |s| s["rebuild"] != json!([])).await;
     let rebuild = status["rebuild"].as_array().unwrap();
     let counter = rebuild
         .iter()
         .find(|r| r["template"] == "pages/counter.html")
         .expect("pages/counter.html needs a rebuild");
-    assert_eq!(counter["file"], "templates/partials/counter_value.html");
+    let file = counter["file"].as_str().unwrap();
+    assert!(
+        file.ends_with("templates/partials/counter_value.html"),
+        "{counter}"
+    );
+    assert_eq!(counter["line"], 1);
     assert!(
         counter["reason"]
             .as_str()
@@ -181,23 +227,42 @@ async fn events_and_edits_come_back_as_the_parts_that_changed() {
         "{counter}"
     );
     templates.write(name, &good);
-    status_where(&mut socket, |s| s["rebuild"] == json!([])).await;
+    status_where(&mut layer, |s| s["rebuild"] == json!([])).await;
+    // Meanwhile the socket rendered both (the variable is undefined: empty).
+    for text in ["Total: 2 ", "Total: 2"] {
+        assert_eq!(
+            next_of(&mut socket, "parts").await["parts"],
+            json!({ "counter": format!("<output data-live=\"counter\">{text}</output>") })
+        );
+    }
 
-    // A template minijinja cannot parse: the render error, with its file and line.
+    // A template minijinja cannot parse: a page load is the layer's failure page, naming the
+    // file and the line.
     templates.write(
         name,
         "<output data-live=\"counter\">{% if count %}</output>",
     );
-    let status = status_where(&mut socket, |s| s["errors"] != json!([])).await;
-    let error = &status["errors"][0];
+    next_of(&mut layer, "update").await;
+    let (status, page) = load(addr, "/counter").await;
+    assert_eq!(status, 500);
+    let failure = failure_of(&page);
     assert_eq!(
-        (error["file"].as_str(), error["line"].as_u64()),
-        (Some("templates/partials/counter_value.html"), Some(1)),
-        "{error}"
+        failure["template"], "partials/counter_value.html",
+        "{failure}"
     );
-    // Fixed: the error goes; the browser still shows the last good render, so no patch.
+    assert!(
+        failure["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("templates/partials/counter_value.html"),
+        "{failure}"
+    );
+    assert_eq!(failure["line"], 1, "{failure}");
+    // Fixed: the page renders again; the browser still shows the last good render, so no
+    // patch.
     templates.write(name, &good);
-    status_where(&mut socket, |s| s["errors"] == json!([])).await;
+    next_of(&mut layer, "update").await;
+    assert_eq!(load(addr, "/counter").await.0, 200);
     socket
         .send(Message::Text(r#"{"event":"inc"}"#.into()))
         .await
@@ -215,7 +280,6 @@ async fn pages_name_their_template_generation_and_a_stale_socket_gets_the_whole_
     let mut watch = connect(addr, Some(&format!("http://{addr}")))
         .await
         .unwrap();
-    next(&mut watch).await;
     templates.write("partials/footer.html", "<footer>Edited footer</footer>\n");
     assert_eq!(
         next_of(&mut watch, "parts").await["parts"],
@@ -228,4 +292,35 @@ async fn pages_name_their_template_generation_and_a_stale_socket_gets_the_whole_
     let page = next(&mut stale).await;
     assert_eq!(page["type"], "page");
     assert!(page["html"].as_str().unwrap().contains("Edited footer"));
+}
+
+/// A page load, as a browser asks for it: the status and the body.
+async fn load(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_string(&mut response))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, body)| body)
+        .to_string();
+    (status, body)
+}
+
+/// The failure the layer put into a failed page.
+fn failure_of(page: &str) -> Value {
+    let json = page
+        .split("<script type=\"application/json\" id=\"shipwright-failure\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap_or_else(|| panic!("no failure in {page}"));
+    serde_json::from_str(json).unwrap()
 }

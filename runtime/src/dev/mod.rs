@@ -66,6 +66,8 @@
 //! template from the first request on.
 
 mod event;
+#[cfg(feature = "axum")]
+pub mod live;
 mod subscribe;
 mod track;
 mod watch;
@@ -81,6 +83,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 pub use event::{Batch, Event, TemplateFile, WatchError};
+#[cfg(feature = "axum")]
+pub use live::LiveReload;
 pub use subscribe::{RecvError, Subscription};
 
 use crate::cache::{TemplateCache, Weigher};
