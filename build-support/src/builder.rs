@@ -46,6 +46,7 @@ use shipwright_core::format::{ENV_VAR, FILE_NAME};
 pub struct Builder {
     roots: Vec<PathBuf>,
     extensions: Vec<String>,
+    max_file_size: u64,
     manifest_dir: Option<PathBuf>,
     out_dir: Option<PathBuf>,
     cargo: bool,
@@ -117,6 +118,7 @@ impl Builder {
         Builder {
             roots: Vec::new(),
             extensions: DEFAULT_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
+            max_file_size: shipwright_core::files::DEFAULT_MAX_SIZE,
             manifest_dir: None,
             out_dir: None,
             cargo: true,
@@ -130,14 +132,22 @@ impl Builder {
         self
     }
 
-    /// Replaces the template extensions (without the dot). Defaults to: html, htm, xml, txt,
-    /// svg, j2, jinja, jinja2.
+    /// Replaces the template extensions (without the dot), compared without regard to ASCII
+    /// case. They are recorded in the BuildCache (`extensions`), where the planner and the dev
+    /// watcher take them from. Defaults to: html, htm, xml, txt, svg, j2, jinja, jinja2.
     pub fn extensions<I, S>(mut self, extensions: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.extensions = extensions.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The largest template file read, in bytes: a larger one is left out with a warning naming
+    /// it. Defaults to: 16 MiB ([`DEFAULT_MAX_SIZE`](shipwright_core::files::DEFAULT_MAX_SIZE)).
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
         self
     }
 
@@ -179,6 +189,7 @@ impl Builder {
                 .map(|r| (manifest_dir.join(r), label(r)))
                 .collect(),
             extensions: self.extensions.clone(),
+            max_file_size: self.max_file_size,
         };
         if self.cargo {
             for (dir, _) in &roots.dirs {
@@ -201,9 +212,10 @@ impl Builder {
         let index_path = out_dir.join(crate::scan::index::FILE_NAME);
         let records_path = out_dir.join(records::FILE_NAME);
         let key = format!(
-            "{:?} {:?}",
+            "{:?} {:?} {}",
             roots.dirs.iter().map(|(_, l)| l).collect::<Vec<_>>(),
-            roots.extensions
+            roots.extensions,
+            roots.max_file_size
         );
         let index = Index::load(&index_path).filter(|i| i.key == key);
         // After a scan that saw every file, while no directory moved (no file added, removed or

@@ -89,7 +89,23 @@ fn a_50_mb_template() {
     let big = chunk.repeat(50 * 1024 * 1024 / chunk.len());
     write(dir.path(), "big.html", &big);
     write(dir.path(), "row.html", "{{ row }}");
+    // Over the default limit (16 MiB): left out, with a warning naming it.
     let scanned = scan_dir(dir.path());
+    assert_eq!(
+        scanned.cache.templates.keys().collect::<Vec<_>>(),
+        ["row.html"]
+    );
+    assert_eq!(
+        warnings(&scanned),
+        [format!(
+            "templates/big.html: {} bytes, over the limit of 16777216 bytes; skipped",
+            big.len()
+        )]
+    );
+    assert!(!scanned.complete);
+    let mut roots = Roots::new(vec![(dir.path().to_path_buf(), "templates".into())]);
+    roots.max_file_size = 64 << 20;
+    let scanned = scan(&roots, None).unwrap();
     let record = &scanned.cache.templates["big.html"];
     assert_eq!(record.size, big.len() as u64);
     assert_eq!(record.deps, ["row.html"]);
@@ -767,7 +783,10 @@ fn bug3_symlink_cycles_and_diamonds_list_each_directory_once() {
     let (names, dirs) = names_and_dirs(&scanned);
     assert_eq!(names.len(), 24, "{names:?}");
     assert_eq!(dirs.len(), 25, "the root and 24 directories, each once");
-    assert!(names.iter().all(|n| n.len() == "d00/f.html".len()), "{names:?}");
+    assert!(
+        names.iter().all(|n| n.len() == "d00/f.html".len()),
+        "{names:?}"
+    );
 }
 
 /// Special files named like templates are skipped with a warning and never opened (a FIFO
@@ -786,7 +805,10 @@ fn fifos_and_sockets_named_like_templates_are_skipped_with_a_warning() {
     let _socket = std::os::unix::net::UnixListener::bind(root.join("sock.html")).unwrap();
     let scanned = within("a scan beside a FIFO", move || {
         let scanned = scan_dir(&root);
-        (scanned.cache.templates.keys().cloned().collect::<Vec<_>>(), warnings(&scanned))
+        (
+            scanned.cache.templates.keys().cloned().collect::<Vec<_>>(),
+            warnings(&scanned),
+        )
     });
     assert_eq!(scanned.0, ["partials/nav.html"]);
     assert_eq!(

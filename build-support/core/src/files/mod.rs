@@ -76,7 +76,7 @@ use std::path::{Path, PathBuf};
 use crate::format::BuildCache;
 use crate::graph::resolve_name;
 
-pub use read::{OpenDir, read_file};
+pub use read::{OpenDir, read_file, read_file_into};
 use walk::Id;
 
 /// The default limit of a template file's size: 16 MiB.
@@ -352,7 +352,7 @@ pub enum Problem {
     #[error("cannot read: {0}")]
     Io(String),
     /// The file is gone (it vanished since the walk, or never was).
-    #[error("no such file or directory")]
+    #[error("cannot read: no such file or directory")]
     Gone,
     /// A FIFO, socket, device or directory where a template file was expected.
     #[error("not a regular file ({0}); skipped")]

@@ -29,6 +29,12 @@ pub fn read_file(path: &Path, max_size: u64) -> Result<Vec<u8>, FileError> {
     Ok(bytes)
 }
 
+/// [`read_file`] into `bytes` (a buffer to reuse), and the file's stat, taken through the
+/// opened handle.
+pub fn read_file_into(path: &Path, max_size: u64, bytes: &mut Vec<u8>) -> Result<Stat, FileError> {
+    read_path(path, max_size, false, bytes)
+}
+
 /// Reads `path` into `bytes` (see [`read_file`]); with `no_follow`, a symbolic link as the last
 /// component is refused.
 pub(crate) fn read_path(

@@ -9,10 +9,8 @@ use super::read::kind_of;
 use super::{Found, Listing, Problem, Skipped, Stat, TemplateFiles, WalkedDir, join, lowercase};
 
 /// Who a directory is: its device and inode (on Unix), its real path elsewhere.
-#[cfg(unix)]
-pub(super) type Id = (u64, u64);
-#[cfg(not(unix))]
-pub(super) type Id = PathBuf;
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Id(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
 
 /// The identity of the directory (or file) at `path`, links followed.
 pub(super) fn id_of(path: &Path) -> Option<Id> {
@@ -20,23 +18,23 @@ pub(super) fn id_of(path: &Path) -> Option<Id> {
     {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(path).ok()?;
-        Some((meta.dev(), meta.ino()))
+        Some(Id((meta.dev(), meta.ino())))
     }
     #[cfg(not(unix))]
     {
-        path.canonicalize().ok()
+        path.canonicalize().ok().map(Id)
     }
 }
 
 #[cfg(unix)]
 fn id_of_meta(meta: &std::fs::Metadata, _real: &Path) -> Id {
     use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
+    Id((meta.dev(), meta.ino()))
 }
 
 #[cfg(not(unix))]
 fn id_of_meta(_meta: &std::fs::Metadata, real: &Path) -> Id {
-    real.to_path_buf()
+    Id(real.to_path_buf())
 }
 
 /// A directory to read.
@@ -242,7 +240,7 @@ fn read_dir(
     let dirfd = dir.fd()?;
     let stat = super::read::stat_of_raw(&own);
     let mut out = Read {
-        id: (stat.dev, stat.ino),
+        id: Id((stat.dev, stat.ino)),
         stat,
         subdirs: Vec::new(),
         files: Vec::new(),
@@ -327,7 +325,7 @@ fn read_dir(
     stats: bool,
 ) -> std::io::Result<Read> {
     let stat = Stat::of(&std::fs::metadata(&at.path)?);
-    let id = at.path.canonicalize()?;
+    let id = Id(at.path.canonicalize()?);
     let mut entries = std::fs::read_dir(&at.path)?.collect::<Result<Vec<_>, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     let mut out = Read {
