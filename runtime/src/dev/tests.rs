@@ -794,6 +794,10 @@ fn bug5_a_symlink_loop_moved_into_a_root_is_walked_once() {
         ],
         "{events:?}"
     );
+    assert_eq!(
+        tracker.dirs_read, 3,
+        "the root, parts and loop, each read once"
+    );
     drop(tracker);
 
     // The running watcher: the loop moved in, then an edit, which hot-reloads.

@@ -692,5 +692,8 @@ fn plan_roots_and_plan_paths_follow_the_file_rule() {
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("plan_roots and plan_paths answer within 30 s");
     assert_eq!(at_start, 0, "nothing differs from the build");
-    assert_eq!(after, ["page.tera: hot reload: literal text changed in page.tera"]);
+    assert_eq!(
+        after,
+        ["page.tera: hot reload: literal text changed in page.tera"]
+    );
 }
