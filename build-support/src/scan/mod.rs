@@ -57,7 +57,7 @@ pub struct Roots {
 
 impl Roots {
     /// Roots with the default extensions and size limit
-    /// ([`DEFAULT_MAX_SIZE`](shipwright_core::files::DEFAULT_MAX_SIZE), 16 MiB).
+    /// ([`DEFAULT_MAX_SIZE`], 16 MiB).
     pub fn new(dirs: Vec<(PathBuf, String)>) -> Self {
         Roots {
             dirs,
