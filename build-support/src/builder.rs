@@ -47,6 +47,7 @@ pub struct Builder {
     extensions: Option<Vec<String>>,
     globals: Option<Vec<String>>,
     metadata: bool,
+    max_file_size: u64,
     manifest_dir: Option<PathBuf>,
     out_dir: Option<PathBuf>,
     cargo: bool,
@@ -119,6 +120,7 @@ impl Builder {
             extensions: None,
             globals: None,
             metadata: true,
+            max_file_size: shipwright_core::files::DEFAULT_MAX_SIZE,
             manifest_dir: None,
             out_dir: None,
             cargo: true,
@@ -133,8 +135,10 @@ impl Builder {
         self
     }
 
-    /// Replaces the template extensions (without the dot). Defaults to: `Cargo.toml`'s
-    /// `extensions`, else html, htm, xml, txt, svg, j2, jinja, jinja2.
+    /// Replaces the template extensions (without the dot), compared without regard to ASCII
+    /// case. They are recorded in the BuildCache (`extensions`), where the planner and the dev
+    /// watcher take them from. Defaults to: `Cargo.toml`'s `extensions`, else html, htm, xml,
+    /// txt, svg, j2, jinja, jinja2.
     pub fn extensions<I, S>(mut self, extensions: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -161,6 +165,13 @@ impl Builder {
     /// manifest directory has no `Cargo.toml`).
     pub fn read_cargo_metadata(mut self, on: bool) -> Self {
         self.metadata = on;
+        self
+    }
+
+    /// The largest template file read, in bytes: a larger one is left out with a warning naming
+    /// it. Defaults to: 16 MiB ([`DEFAULT_MAX_SIZE`](shipwright_core::files::DEFAULT_MAX_SIZE)).
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
         self
     }
 
@@ -223,6 +234,7 @@ impl Builder {
                 .map(|r| (manifest_dir.join(r), label(r)))
                 .collect(),
             extensions,
+            max_file_size: self.max_file_size,
         };
         if self.cargo {
             for (dir, _) in &roots.dirs {
@@ -254,9 +266,10 @@ impl Builder {
         let index_path = out_dir.join(crate::scan::index::FILE_NAME);
         let records_path = out_dir.join(records::FILE_NAME);
         let key = format!(
-            "{:?} {:?} {globals:?}",
+            "{:?} {:?} {} {globals:?}",
             roots.dirs.iter().map(|(_, l)| l).collect::<Vec<_>>(),
-            roots.extensions
+            roots.extensions,
+            roots.max_file_size
         );
         let index = Index::load(&index_path).filter(|i| i.key == key);
         // After a scan that saw every file, while no directory moved (no file added, removed or

@@ -89,7 +89,23 @@ fn a_50_mb_template() {
     let big = chunk.repeat(50 * 1024 * 1024 / chunk.len());
     write(dir.path(), "big.html", &big);
     write(dir.path(), "row.html", "{{ row }}");
+    // Over the default limit (16 MiB): left out, with a warning naming it.
     let scanned = scan_dir(dir.path());
+    assert_eq!(
+        scanned.cache.templates.keys().collect::<Vec<_>>(),
+        ["row.html"]
+    );
+    assert_eq!(
+        warnings(&scanned),
+        [format!(
+            "templates/big.html: {} bytes, over the limit of 16777216 bytes; skipped",
+            big.len()
+        )]
+    );
+    assert!(!scanned.complete);
+    let mut roots = Roots::new(vec![(dir.path().to_path_buf(), "templates".into())]);
+    roots.max_file_size = 64 << 20;
+    let scanned = scan(&roots, None).unwrap();
     let record = &scanned.cache.templates["big.html"];
     assert_eq!(record.size, big.len() as u64);
     assert_eq!(record.deps, ["row.html"]);
@@ -748,4 +764,135 @@ fn a_bad_shipwright_table_is_an_error_naming_the_manifest() {
         .to_string();
     assert!(err.contains("no workspace member named \"uii\""), "{err}");
     assert!(err.contains("members: app, ui"), "{err}");
+}
+
+// ---- the file rule (issue 13): loops, diamonds, special files ----
+
+/// Runs `f` on a thread of its own and gives its answer, or fails if there is none within 30 s
+/// (a walk that never ends must fail the test, not hang it; the thread is then left behind).
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = send.send(f());
+    });
+    match receive.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(answer) => answer,
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(thread.join().unwrap_err())
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no answer in 30 s"),
+    }
+}
+
+#[cfg(unix)]
+fn names_and_dirs(scanned: &Scanned) -> (Vec<String>, Vec<String>) {
+    (
+        scanned.cache.templates.keys().cloned().collect(),
+        scanned.dirs.iter().map(|d| d.name.clone()).collect(),
+    )
+}
+
+/// Bug 3: `a/l1 -> ../b`, `a/l2 -> ../b`, `b/m1 -> ../a`, `b/m2 -> ../a` made the scan never
+/// end (716 MB after 60 s), and one link each way recorded 82 phantom templates such as
+/// `a/l/m/l/…/x.html`. Every directory is walked once, under the first name the breadth-first
+/// walk finds for it: here its own.
+#[cfg(unix)]
+#[test]
+fn bug3_symlink_cycles_and_diamonds_list_each_directory_once() {
+    use std::os::unix::fs::symlink;
+    let outer = tempfile::tempdir().unwrap();
+    let both = outer.path().join("both");
+    write(&both, "a/x.html", "x");
+    write(&both, "b/y.html", "y");
+    for link in ["a/l1", "a/l2"] {
+        symlink("../b", both.join(link)).unwrap();
+    }
+    for link in ["b/m1", "b/m2"] {
+        symlink("../a", both.join(link)).unwrap();
+    }
+    let scanned = within("two links each way", move || scan_dir(&both));
+    assert_eq!(
+        names_and_dirs(&scanned),
+        (
+            vec!["a/x.html".to_string(), "b/y.html".into()],
+            vec!["".to_string(), "a".into(), "b".into()]
+        ),
+        "each file once, each directory read once"
+    );
+    let w = warnings(&scanned);
+    assert!(
+        w.contains(
+            &"templates/a/l1: symbolic link to a directory already listed as `b`; not followed"
+                .to_string()
+        ),
+        "{w:?}"
+    );
+    assert_eq!(w.len(), 4, "one report per link: {w:?}");
+
+    let one = outer.path().join("one");
+    write(&one, "a/x.html", "x");
+    write(&one, "b/y.html", "y");
+    symlink("../b", one.join("a/l")).unwrap();
+    symlink("../a", one.join("b/m")).unwrap();
+    let scanned = within("one link each way", move || scan_dir(&one));
+    assert_eq!(
+        names_and_dirs(&scanned).0,
+        ["a/x.html", "b/y.html"],
+        "no phantom a/l/m/…"
+    );
+
+    // Work, counted: a chain of 24 directories, each with two links to the next (2^24 paths
+    // to the last one), is 24 directories read and 24 files listed.
+    let chain = outer.path().join("chain");
+    for i in 0..24 {
+        write(&chain, &format!("d{i:02}/f.html"), "f");
+    }
+    for i in 0..23 {
+        for link in ["p", "q"] {
+            symlink(
+                format!("../d{:02}", i + 1),
+                chain.join(format!("d{i:02}/{link}")),
+            )
+            .unwrap();
+        }
+    }
+    let scanned = within("a chain of diamonds", move || scan_dir(&chain));
+    let (names, dirs) = names_and_dirs(&scanned);
+    assert_eq!(names.len(), 24, "{names:?}");
+    assert_eq!(dirs.len(), 25, "the root and 24 directories, each once");
+    assert!(
+        names.iter().all(|n| n.len() == "d00/f.html".len()),
+        "{names:?}"
+    );
+}
+
+/// Special files named like templates are skipped with a warning and never opened (a FIFO
+/// would block the open for ever).
+#[cfg(unix)]
+#[test]
+fn fifos_and_sockets_named_like_templates_are_skipped_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("templates");
+    write(&root, "partials/nav.html", "nav");
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("partials/fifo.html"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _socket = std::os::unix::net::UnixListener::bind(root.join("sock.html")).unwrap();
+    let scanned = within("a scan beside a FIFO", move || {
+        let scanned = scan_dir(&root);
+        (
+            scanned.cache.templates.keys().cloned().collect::<Vec<_>>(),
+            warnings(&scanned),
+        )
+    });
+    assert_eq!(scanned.0, ["partials/nav.html"]);
+    assert_eq!(
+        scanned.1,
+        [
+            "templates/partials/fifo.html: not a regular file (a FIFO); skipped",
+            "templates/sock.html: not a regular file (a socket); skipped",
+        ]
+    );
 }

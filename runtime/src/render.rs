@@ -44,6 +44,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use minijinja::{Environment, TemplateSource};
 use serde::Serialize;
+use shipwright_core::files::TemplateFiles;
+use shipwright_core::format::DEFAULT_EXTENSIONS;
 use shipwright_core::graph::resolve_name;
 
 use crate::cache::TemplateCache;
@@ -70,7 +72,9 @@ struct Shared {
 #[derive(Debug, Clone)]
 enum Source {
     Embedded(&'static Embedded),
-    Roots(Vec<PathBuf>),
+    /// The files under the roots, by the one rule of what a template file is (inside the
+    /// root, a regular file, the build's extensions, a size limit).
+    Roots(TemplateFiles),
 }
 
 /// A template whose current text does not parse, while its last good version is served.
@@ -174,7 +178,8 @@ impl Templates {
     /// sources embedded in the binary.
     pub fn new(embedded: &'static Embedded) -> Self {
         if cfg!(all(feature = "dev", debug_assertions)) {
-            Self::with_source(Source::Roots(embedded.root_dirs()), Some(embedded))
+            let files = TemplateFiles::of_build(embedded.build_cache(), embedded.root_dirs());
+            Self::with_source(Source::Roots(files), Some(embedded))
         } else {
             Self::embedded(embedded)
         }
@@ -188,7 +193,8 @@ impl Templates {
     /// The files under `roots` (searched in order, as the build script does), with no build
     /// record: for tests and tools.
     pub fn from_roots(roots: Vec<PathBuf>) -> Self {
-        Self::with_source(Source::Roots(roots), None)
+        let files = TemplateFiles::new(roots, DEFAULT_EXTENSIONS);
+        Self::with_source(Source::Roots(files), None)
     }
 
     fn with_source(source: Source, embedded: Option<&'static Embedded>) -> Self {
@@ -358,21 +364,16 @@ impl Shared {
             Source::Embedded(templates) => find_template(templates, name)
                 .map(|t| Arc::from(t.source))
                 .ok_or(Missing::NotFound),
-            Source::Roots(roots) => {
-                for root in roots {
-                    match std::fs::read_to_string(root.join(name)) {
-                        Ok(text) => return Ok(Arc::from(text)),
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(e) => {
-                            return Err(Missing::Unreadable(format!(
-                                "cannot read template {}: {e}",
-                                root.join(name).display()
-                            )));
-                        }
-                    }
-                }
-                Err(Missing::NotFound)
-            }
+            Source::Roots(files) => match files.read(name) {
+                Ok(bytes) => String::from_utf8(bytes).map(Arc::from).map_err(|e| {
+                    Missing::Unreadable(format!(
+                        "template {name} is not UTF-8 (byte {})",
+                        e.utf8_error().valid_up_to()
+                    ))
+                }),
+                Err(e) if e.is_not_found() => Err(Missing::NotFound),
+                Err(e) => Err(Missing::Unreadable(e.to_string())),
+            },
         }
     }
 }

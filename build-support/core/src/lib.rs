@@ -13,23 +13,27 @@
 //! The stages, one module each, in data-flow order: [`lex`] splits a template into text,
 //! expressions and tags and finds its references and variables, [`analyze`] turns that into a
 //! [`format::TemplateRecord`] with its hashes, [`graph`] resolves names into the dependency graph,
-//! [`registry`] writes the Rust source that embeds every template, and [`format`](mod@format) reads and writes
-//! the BuildCache file.
+//! [`registry`] writes the Rust source that embeds every template, and [`format`](mod@format)
+//! reads and writes the BuildCache file. Beside them, [`files`] says which files under the roots
+//! are templates and reads them: the one rule of the scan, the planner, the dev watcher and the
+//! loaders.
 //!
 //! Why a crate of its own: the build script (`shipwright-build`), the derive
 //! (`shipwright-derive`) and the runtime (`shipwright-runtime`) must read templates with the very
-//! same lexer and agree on one record; none of them should pull in another's dependencies (the
-//! scanner's file walking, the runtime's cache, the tool's argument parser).
+//! same lexer, agree on one record and count the same files as templates; none of them should
+//! pull in another's dependencies (the scanner's thread pool, the runtime's cache, the tool's
+//! argument parser).
 //!
 //! # Cargo Features
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `parallel` | no | linking and registry generation over many templates on every core (rayon) |
+//! | `parallel` | no | linking, registry generation and the [`files`] walk's directory reads over every core (rayon) |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod files;
 pub mod format;
 pub mod graph;
 pub mod lex;

@@ -35,6 +35,8 @@
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
+use shipwright_core::files::{OpenDir, Stat};
+
 use super::binary::{Reader, Writer};
 
 const HEADER: &str = "shipwright-scan-index 7";
@@ -69,44 +71,14 @@ struct Stamp {
 }
 
 impl Stamp {
-    /// The same fields as [`Stamp::of`] from a raw stat (a time before the epoch counts as 0,
-    /// as there).
-    #[cfg(unix)]
-    fn of_stat(stat: &rustix::fs::Stat) -> Stamp {
-        let mtime_ns = if stat.st_mtime < 0 {
-            0
-        } else {
-            i128::from(stat.st_mtime) * 1_000_000_000 + i128::from(stat.st_mtime_nsec)
-        };
+    /// The fields of the file rule's stat ([`Stat`]), which every stat here goes through, so
+    /// that a stat taken by the walk, by a read or by a path compares equal.
+    fn of(stat: &Stat) -> Stamp {
         Stamp {
-            size: stat.st_size as u64,
-            mtime_ns,
-            ctime_ns: i128::from(stat.st_ctime) * 1_000_000_000 + i128::from(stat.st_ctime_nsec),
-            ino: stat.st_ino,
-        }
-    }
-
-    fn of(meta: &std::fs::Metadata) -> Stamp {
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i128);
-        #[cfg(unix)]
-        let (ctime_ns, ino) = {
-            use std::os::unix::fs::MetadataExt;
-            (
-                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-                meta.ino(),
-            )
-        };
-        #[cfg(not(unix))]
-        let (ctime_ns, ino) = (0, 0);
-        Stamp {
-            size: meta.len(),
-            mtime_ns,
-            ctime_ns,
-            ino,
+            size: stat.size,
+            mtime_ns: stat.mtime_ns,
+            ctime_ns: stat.ctime_ns,
+            ino: stat.ino,
         }
     }
 }
@@ -123,12 +95,17 @@ impl FileStat {
 
     /// The stat of an open file or a path already looked up.
     pub fn from_metadata(root: usize, name: &str, meta: &std::fs::Metadata) -> FileStat {
+        FileStat::from_stat(root, name, &Stat::of(meta))
+    }
+
+    /// The stat the file rule took (by the walk, through a directory's handle, or by a read).
+    pub fn from_stat(root: usize, name: &str, stat: &Stat) -> FileStat {
         let Stamp {
             size,
             mtime_ns,
             ctime_ns,
             ino,
-        } = Stamp::of(meta);
+        } = Stamp::of(stat);
         FileStat {
             root,
             name: name.to_string(),
@@ -157,15 +134,15 @@ impl FileStat {
     /// Does the file at `path` (following links) still have this stat, changed before
     /// `racy_after`? A file that cannot be stat-ed has not.
     pub fn still_at(&self, path: &Path, racy_after: i128) -> bool {
-        std::fs::metadata(path).is_ok_and(|meta| self.stamp_still(Stamp::of(&meta), racy_after))
+        std::fs::metadata(path)
+            .is_ok_and(|meta| self.stamp_still(Stamp::of(&Stat::of(&meta)), racy_after))
     }
 
     /// [`still_at`](Self::still_at) for the file `file_name` of the directory open as `dir`:
     /// the kernel looks up one name instead of the whole path.
-    #[cfg(unix)]
-    pub fn still_in(&self, dir: &std::os::fd::OwnedFd, file_name: &str, racy_after: i128) -> bool {
-        rustix::fs::statat(dir, file_name, rustix::fs::AtFlags::empty())
-            .is_ok_and(|stat| self.stamp_still(Stamp::of_stat(&stat), racy_after))
+    pub fn still_in(&self, dir: &OpenDir, file_name: &str, racy_after: i128) -> bool {
+        dir.stat(file_name)
+            .is_ok_and(|stat| self.stamp_still(Stamp::of(&stat), racy_after))
     }
 
     #[inline]

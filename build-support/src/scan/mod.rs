@@ -17,10 +17,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Roots are searched in order and the first root holding a name wins (askama's `dirs`).
-//! Symbolic links are followed inside a root; a link that leads out of its root is reported and
-//! never read, and a link loop is reported. A file that cannot be read or is not UTF-8 is
-//! reported and left out. A file the lexer stops in is kept, with its hashes, and reported in
+//! Which files are templates, under which names, is [`shipwright_core::files`]' rule, the one
+//! the planner, the dev watcher and the loaders follow too: roots are searched in order and the
+//! first root holding a name wins (askama's `dirs`); each directory is walked once (by device
+//! and inode), so link loops and diamonds add no names; symbolic links are followed inside a
+//! root, and a link that leads out of its root is reported and never read; a FIFO, socket or
+//! device named like a template is reported and never opened. A file that cannot be read, is
+//! larger than [`Roots::max_file_size`] or is not UTF-8 is reported and left out. A file the lexer stops in is kept, with its hashes, and reported in
 //! [`BuildCache::errors`].
 
 mod binary;
@@ -31,12 +34,12 @@ mod tests;
 mod walk;
 
 use std::fmt;
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 
 use index::{FileStat, Index};
+use shipwright_core::files::{DEFAULT_MAX_SIZE, FileError, OpenDir, TemplateFiles};
 use shipwright_core::format::{BuildCache, TemplateError, TemplateRecord};
 use shipwright_core::graph::link;
 use walk::{Found, walk};
@@ -48,23 +51,30 @@ use shipwright_core::format::DEFAULT_EXTENSIONS;
 pub struct Roots {
     /// `(directory on disk, label written into the BuildCache)`, in search order.
     pub dirs: Vec<(PathBuf, String)>,
-    /// File extensions (without the dot) that are templates.
+    /// File extensions (without the dot) that are templates, without regard to ASCII case.
     pub extensions: Vec<String>,
+    /// The largest template file read, in bytes; a larger one is reported and left out.
+    pub max_file_size: u64,
 }
 
 impl Roots {
-    /// Roots with the default extensions.
+    /// Roots with the default extensions and size limit
+    /// ([`DEFAULT_MAX_SIZE`], 16 MiB).
     pub fn new(dirs: Vec<(PathBuf, String)>) -> Self {
         Roots {
             dirs,
             extensions: DEFAULT_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
+            max_file_size: DEFAULT_MAX_SIZE,
         }
     }
 
-    fn is_template(&self, path: &Path) -> bool {
-        path.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| self.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    /// The file rule over these roots.
+    pub fn files(&self) -> TemplateFiles {
+        TemplateFiles::new(
+            self.dirs.iter().map(|(dir, _)| dir.clone()).collect(),
+            &self.extensions,
+        )
+        .max_size(self.max_file_size)
     }
 }
 
@@ -322,26 +332,14 @@ fn scan_found(
 /// On Unix the files are stat-ed relative to their directory, opened once per batch of files
 /// (`O_PATH`): the kernel then looks up one name per file instead of walking the whole path.
 pub(crate) fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
-    #[cfg(unix)]
     let mut moved = moved_by_directory(roots, index);
-    #[cfg(not(unix))]
-    let mut moved: Vec<usize> = index
-        .files
-        .par_iter()
-        .enumerate()
-        .map_init(PathBuf::new, |path, (at, old)| {
-            (!still(roots, path, old, index.written_ns)).then_some(at)
-        })
-        .flatten()
-        .collect();
     moved.sort_unstable();
     moved
 }
 
 /// [`moved_files`], unsorted. The index lists files in name order, so the files of a directory
 /// mostly come in a row: each run of up to 256 files of one directory is a batch, with one
-/// directory descriptor. The files of a directory that cannot be opened have moved.
-#[cfg(unix)]
+/// directory handle ([`OpenDir`]). The files of a directory that cannot be opened have moved.
 fn moved_by_directory(roots: &Roots, index: &Index) -> Vec<usize> {
     let same_dir =
         |a: &FileStat, b: &FileStat| a.root == b.root && split(&a.name).0 == split(&b.name).0;
@@ -349,9 +347,9 @@ fn moved_by_directory(roots: &Roots, index: &Index) -> Vec<usize> {
         .into_par_iter()
         .flat_map_iter(|files| {
             let first = &index.files[files.start];
-            let opened = roots.dirs.get(first.root).and_then(|(path, _)| {
+            let opened = roots.dirs.get(first.root).map(|(path, _)| {
                 let dir = split(&first.name).0;
-                open_dir(&if dir.is_empty() {
+                OpenDir::open(&if dir.is_empty() {
                     path.clone()
                 } else {
                     path.join(dir)
@@ -380,20 +378,7 @@ fn runs<T>(items: &[T], cap: usize, same: impl Fn(&T, &T) -> bool) -> Vec<std::o
     runs
 }
 
-/// A directory opened to look its entries up by name (`O_PATH`); `None` if it cannot be.
-#[cfg(unix)]
-fn open_dir(path: &Path) -> Option<std::os::fd::OwnedFd> {
-    use rustix::fs::{Mode, OFlags};
-    rustix::fs::open(
-        path,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()
-}
-
 /// `("a/b", "c.html")` for `a/b/c.html`, `("", "c.html")` for `c.html`.
-#[cfg(unix)]
 fn split(name: &str) -> (&str, &str) {
     name.rsplit_once('/').unwrap_or(("", name))
 }
@@ -467,10 +452,10 @@ fn read_and_analyse(
     dir: &mut Directory,
     bytes: &mut Vec<u8>,
 ) -> FileResult {
-    let stat = match read_file(file, dir, bytes) {
-        Ok(stat) => stat,
+    let stat = match dir.read(file, roots.max_file_size, bytes) {
+        Ok(stat) => FileStat::from_stat(file.root, &file.name, &stat),
         Err(e) => {
-            return FileResult::Skipped(warning(roots, file, None, format!("cannot read: {e}")));
+            return FileResult::Skipped(warning(roots, file, None, e.problem.to_string()));
         }
     };
     let src = match std::str::from_utf8(bytes) {
@@ -493,62 +478,36 @@ fn read_and_analyse(
     }
 }
 
-/// The directory of a run of files in [`scan_found`], opened (`O_PATH`) on first use, on Unix:
-/// its files are then opened by name (`openat`), and the kernel looks up one name per file
-/// instead of walking the whole path.
+/// The directory of a run of files in [`scan_found`], opened on first use: its files are then
+/// opened by name (`openat` on Unix), and the kernel looks up one name per file instead of
+/// walking the whole path.
 #[derive(Default)]
 struct Directory {
-    #[cfg(unix)]
-    fd: Option<Option<std::os::fd::OwnedFd>>,
+    opened: Option<OpenDir>,
 }
 
 impl Directory {
-    /// Opens `file` for reading, through the directory where it could be opened.
-    fn open(&mut self, file: &Found) -> std::io::Result<std::fs::File> {
-        #[cfg(unix)]
-        {
-            use rustix::fs::{Mode, OFlags};
-            let fd = self.fd.get_or_insert_with(|| open_dir(file.path.parent()?));
-            if let (Some(dir), Some(name)) = (fd.as_ref(), file.path.file_name()) {
-                let opened =
-                    rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
-                return opened
-                    .map(std::fs::File::from)
-                    .map_err(std::io::Error::from);
-            }
-        }
-        std::fs::File::open(&file.path)
+    /// Reads `file` into `bytes` by the file rule (opened `O_NONBLOCK`, checked through its
+    /// handle to be a regular file, at most `limit` bytes: one open, one fstat and, for a file
+    /// that did not grow since the fstat, one `read`), through the directory where it can be.
+    fn read(
+        &mut self,
+        file: &Found,
+        limit: u64,
+        bytes: &mut Vec<u8>,
+    ) -> Result<shipwright_core::files::Stat, FileError> {
+        let (Some(parent), Some(name)) = (
+            file.path.parent(),
+            file.path.file_name().and_then(|n| n.to_str()),
+        ) else {
+            return shipwright_core::files::read_file_into(&file.path, limit, bytes);
+        };
+        let dir = match &mut self.opened {
+            Some(dir) if dir.path() == parent => dir,
+            slot => slot.insert(OpenDir::open(parent)),
+        };
+        dir.read_into(name, limit, bytes)
     }
-}
-
-/// Reads the whole file into `bytes` with one open, one fstat and, for a file that did not
-/// grow since the fstat, one `read` (`read_to_end` would stat and seek again, and read once
-/// more to see the end).
-fn read_file(file: &Found, dir: &mut Directory, bytes: &mut Vec<u8>) -> std::io::Result<FileStat> {
-    let mut handle = dir.open(file)?;
-    let stat = FileStat::from_metadata(file.root, &file.name, &handle.metadata()?);
-    // One byte more than the stat says, so that a file that grew is seen to have grown.
-    bytes.clear();
-    bytes.resize(stat.size as usize + 1, 0);
-    let mut filled = 0;
-    loop {
-        match handle.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => {
-                filled += n;
-                // A short read of a regular file is its end (once the stat's size is reached:
-                // one `read` returns at most about 2 GiB).
-                if filled < bytes.len() && filled as u64 >= stat.size {
-                    break;
-                }
-                bytes.resize(bytes.len() * 2, 0);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    bytes.truncate(filled);
-    Ok(stat)
 }
 
 #[cold]

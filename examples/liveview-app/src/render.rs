@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use minijinja::{Environment, TemplateSource};
+use shipwright_core::files::TemplateFiles;
 use shipwright_runtime::{TemplateCache, TemplateInfo, find_template};
 
 use crate::pages::{Page, Part};
@@ -131,11 +132,19 @@ fn load(sources: &Sources, name: &str) -> Result<Arc<str>, Missing> {
         Sources::Embedded(templates) => find_template(templates, name)
             .map(|t| Arc::from(t.source))
             .ok_or(Missing::NotFound),
-        Sources::Dir(dir) => match std::fs::read_to_string(dir.join(name)) {
-            Ok(text) => Ok(Arc::from(text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Missing::NotFound),
-            Err(e) => Err(Missing::Io(e)),
-        },
+        // The file rule (shipwright_core::files): inside the root, regular files, size limit.
+        Sources::Dir(dir) => {
+            let files = TemplateFiles::of_build(crate::embedded().build_cache(), vec![dir.clone()]);
+            match files.read(name).map(String::from_utf8) {
+                Ok(Ok(text)) => Ok(Arc::from(text)),
+                Ok(Err(e)) => Err(Missing::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    e,
+                ))),
+                Err(e) if e.is_not_found() => Err(Missing::NotFound),
+                Err(e) => Err(Missing::Io(std::io::Error::other(e))),
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use shipwright_core::analyze::content_hash;
+use shipwright_core::files::Problem;
 use shipwright_core::format::{BuildCache, ENV_VAR, FormatError, TemplateRecord, VERSION};
 use shipwright_core::graph::closure;
 use syn::{Error, LitStr, Result};
@@ -153,12 +154,21 @@ fn check_bytes(
     record: &TemplateRecord,
     own: bool,
 ) -> Result<()> {
-    let bytes = std::fs::read(manifest_dir.join(file)).map_err(|err| {
-        Error::new(
-            lit.span(),
-            format!("cannot read template file {file}: {err}"),
-        )
-    })?;
+    // By the file rule: never blocks on a FIFO swapped in, and reads no more than the recorded
+    // size (a larger file is stale).
+    let read = shipwright_core::files::read_file(&manifest_dir.join(file), record.size);
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(err) if matches!(err.problem, Problem::TooLarge { .. }) => {
+            return Err(Error::new(lit.span(), stale(&lit.value(), file, own)));
+        }
+        Err(err) => {
+            return Err(Error::new(
+                lit.span(),
+                format!("cannot read template file {file}: {}", err.problem),
+            ));
+        }
+    };
     if content_hash(&bytes) != record.hash {
         return Err(Error::new(lit.span(), stale(&lit.value(), file, own)));
     }

@@ -604,3 +604,219 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         std::thread::park();
     }
 }
+
+// ---- the file rule (issue 13): extensions from the build, special files, link loops ----
+
+/// Runs `f` on a thread of its own and gives its answer, or fails if there is none within 30 s:
+/// a watcher blocked for ever (in `open`, in a walk that never ends) fails the test instead of
+/// hanging it. On a time-out the thread is left behind.
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = send.send(f());
+    });
+    match receive.recv_timeout(Duration::from_secs(30)) {
+        Ok(answer) => answer,
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(thread.join().unwrap_err())
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no answer in 30 s"),
+    }
+}
+
+/// The events up to the first batch that holds `name` with the hash of `text`.
+fn events_until(events: &Subscription, name: &str, text: &str) -> Vec<Event> {
+    let hash = Some(content_hash(text.as_bytes()));
+    let mut seen = Vec::new();
+    loop {
+        let event = events
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("no batch with {name} at {text:?}: {e}; saw {seen:?}"));
+        let done = event
+            .batch()
+            .is_some_and(|b| b.templates.iter().any(|t| t.name == name && t.hash == hash));
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// Bug 7: with `Builder::extensions(["tera"])` the watcher counted only the default extensions:
+/// at start it reported every `.tera` template removed, and it ignored their edits. The
+/// extensions now come from the BuildCache (case-insensitive, as the build counts them).
+#[test]
+fn bug7_the_watcher_counts_the_extensions_the_build_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("templates");
+    write(
+        &root,
+        "base.tera",
+        "<body>{% block content %}{% endblock %}</body>",
+    );
+    write(
+        &root,
+        "home.TERA",
+        "{% extends 'base.tera' %}{% block content %}{{ title }}{% endblock %}",
+    );
+    write(&root, "notes.html", "not a template in this build");
+    let built = shipwright_build::Builder::new()
+        .manifest_dir(dir.path())
+        .out_dir(dir.path().join("out"))
+        .cargo_directives(false)
+        .extensions(["tera"])
+        .build()
+        .unwrap();
+    let build = BuildCache::load(&built.path).unwrap();
+    assert_eq!(
+        build.templates.keys().collect::<Vec<_>>(),
+        ["base.tera", "home.TERA"]
+    );
+    assert_eq!(build.extensions, ["tera"]);
+
+    let planner = RebuildPlanner::new(build.clone(), RenderMode::Runtime);
+    let watcher = Watcher::builder(planner, vec![root.clone()])
+        .start()
+        .unwrap();
+    assert_eq!(
+        watcher.plan().decisions().count(),
+        0,
+        "nothing differs from the build at start: {:?}",
+        watcher.plan()
+    );
+    let events = watcher.subscribe();
+    let text = "<body>edited{% block content %}{% endblock %}</body>";
+    write(&root, "base.tera", text);
+    let seen = events_until(&events, "base.tera", text);
+    let Some(Event::HotReload(batch)) = seen.last() else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(
+        batch.affected().collect::<Vec<_>>(),
+        ["base.tera", "home.TERA"]
+    );
+
+    // A file with an extension the build did not count is not a template.
+    let mut tracker = tracker(&build, &root);
+    write(&root, "notes.html", "still not a template");
+    assert!(
+        tracker
+            .batch(&[root.join("notes.html")], Mode::Events)
+            .is_empty()
+    );
+}
+
+/// Bug 4: `mkfifo templates/partials/fifo.html` blocked the watcher's thread for ever in
+/// `open`, so no later edit hot-reloaded. A special file named like a template is now reported
+/// and never opened in a way that blocks.
+#[cfg(unix)]
+#[test]
+fn bug4_a_fifo_named_like_a_template_does_not_stop_the_watcher() {
+    let (dir, root, build) = site();
+    let seen = within("the watcher after a FIFO", move || {
+        let _dir = dir;
+        let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+        let watcher = Watcher::builder(planner, vec![root.clone()])
+            .start()
+            .unwrap();
+        let events = watcher.subscribe();
+        let made = std::process::Command::new("mkfifo")
+            .arg(root.join("parts/fifo.html"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Give the FIFO's own event a batch of its own before the edit.
+        std::thread::sleep(Duration::from_millis(100));
+        write(&root, "parts/nav.html", "<nav>after the fifo</nav>");
+        let seen = events_until(&events, "parts/nav.html", "<nav>after the fifo</nav>");
+        (root, seen)
+    });
+    let (root, seen) = seen;
+    let fifo = root.join("parts/fifo.html");
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::Error(e)
+            if e.path.as_deref() == Some(fifo.as_path())
+                && e.message == "not a regular file (a FIFO); skipped")),
+        "the FIFO is reported: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .filter_map(Event::batch)
+            .all(|b| b.templates.iter().all(|t| t.name != "parts/fifo.html")),
+        "the FIFO is no template: {seen:?}"
+    );
+}
+
+/// Bug 5: a directory holding a symbolic link loop, moved into a root, made the watcher's walk
+/// run away (100% CPU, 12 MB/s): each directory is now read once, links to a directory already
+/// read are reported and not followed.
+#[cfg(unix)]
+#[test]
+fn bug5_a_symlink_loop_moved_into_a_root_is_walked_once() {
+    use std::os::unix::fs::symlink;
+    let (dir, root, build) = site();
+    let outside = dir.path().join("loop");
+    write(&outside, "inner.html", "inner");
+    symlink(".", outside.join("again")).unwrap();
+    symlink(".", outside.join("more")).unwrap();
+    symlink("..", outside.join("up")).unwrap();
+    symlink("../parts", outside.join("parts")).unwrap();
+    let mut tracker = tracker(&build, &root);
+    std::fs::rename(&outside, root.join("loop")).unwrap();
+    let (tracker, events) = within("a batch over a link loop", move || {
+        let events = tracker.batch(&[root.join("loop")], Mode::Events);
+        (tracker, events)
+    });
+    let batch = only_batch(events.clone());
+    assert_eq!(
+        batch
+            .templates
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["loop/inner.html"],
+        "one new template, no loop/again/…: {events:?}"
+    );
+    let reported: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Error(e) => Some(e.message.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            "symbolic link loop; not followed",
+            "symbolic link loop; not followed",
+            "symbolic link to a directory already listed as `parts`; not followed",
+            "symbolic link loop; not followed",
+        ],
+        "{events:?}"
+    );
+    assert_eq!(
+        tracker.dirs_read, 3,
+        "the root, parts and loop, each read once"
+    );
+    drop(tracker);
+
+    // The running watcher: the loop moved in, then an edit, which hot-reloads.
+    let (dir, root, build) = site();
+    let outside = dir.path().join("loop");
+    write(&outside, "inner.html", "inner");
+    symlink(".", outside.join("again")).unwrap();
+    symlink(".", outside.join("more")).unwrap();
+    symlink("..", outside.join("up")).unwrap();
+    within("the watcher after a link loop", move || {
+        let _dir = dir;
+        let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+        let watcher = Watcher::builder(planner, vec![root.clone()])
+            .start()
+            .unwrap();
+        let events = watcher.subscribe();
+        std::fs::rename(&outside, root.join("loop")).unwrap();
+        events_until(&events, "loop/inner.html", "inner");
+        write(&root, "parts/nav.html", "<nav>after the loop</nav>");
+        events_until(&events, "parts/nav.html", "<nav>after the loop</nav>");
+    });
+}

@@ -1,12 +1,19 @@
 //! One batch: read and hash the files the batch names, plan, invalidate, and say what
 //! happened. No file events here: the paths come from [`super::watch`] (or from a test).
+//!
+//! Which files are templates, under which names, is [`shipwright_core::files`]' rule, with the
+//! extensions the build recorded: the roots are walked by that rule (each directory once, links
+//! only inside the root, special files never opened), and an event's path names a template only
+//! if that walk lists it ([`Listing::locate`]). A batch of edits to files the last walk listed
+//! reads just those files; anything else (a file made, removed or renamed, a directory, a link)
+//! walks the roots again first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use shipwright_core::analyze::content_hash;
-use shipwright_core::format::DEFAULT_EXTENSIONS;
+use shipwright_core::files::{Listing, Problem, TemplateFiles};
 
 use super::event::{Batch, Event, TemplateFile, WatchError};
 use crate::planner::{Change, Decision, Plan, Reason, RebuildPlanner};
@@ -17,12 +24,20 @@ pub(crate) type Hook = Box<dyn Fn(&[String]) + Send + Sync>;
 /// What the watcher knows between batches.
 pub(crate) struct Tracker {
     planner: RebuildPlanner,
-    roots: Vec<PathBuf>,
+    /// The file rule: the roots, and the extensions of the planner's BuildCache.
+    files: TemplateFiles,
+    /// The last walk of the roots (`None` before the first).
+    listing: Option<Listing>,
+    /// What the last walk reported (path, message): a report is published when it first appears.
+    reported: HashSet<(PathBuf, String)>,
     /// The template files on disk as last read: name -> (root index, content hash).
     known: BTreeMap<String, (usize, String)>,
     hooks: Vec<Hook>,
     seq: u64,
     plan: Plan,
+    /// How many directories the walks read, for tests that count the work.
+    #[cfg(test)]
+    pub(crate) dirs_read: usize,
 }
 
 /// How a batch treats a file whose bytes are what the watcher last read.
@@ -36,6 +51,16 @@ pub(crate) enum Mode {
     Rescan,
 }
 
+/// What an event's path asks for.
+enum Look {
+    /// Nothing: outside the roots, or a file that is no template and no directory.
+    Nothing,
+    /// A file the last walk listed.
+    Listed,
+    /// Something the last walk cannot answer for: walk again.
+    Walk,
+}
+
 impl Tracker {
     /// `roots` in the order of the planner's BuildCache roots. The files are assumed to be
     /// the build's until a batch reads them.
@@ -46,18 +71,23 @@ impl Tracker {
             .iter()
             .map(|(name, r)| (name.clone(), (r.root, r.hash.clone())))
             .collect();
+        let files = TemplateFiles::of_build(planner.baseline(), roots);
         Tracker {
             planner,
-            roots,
+            files,
+            listing: None,
+            reported: HashSet::new(),
             known,
             hooks,
             seq: 0,
             plan: Plan::default(),
+            #[cfg(test)]
+            dirs_read: 0,
         }
     }
 
     pub(crate) fn roots(&self) -> &[PathBuf] {
-        &self.roots
+        self.files.roots()
     }
 
     /// The planner's verdict after the last batch.
@@ -70,11 +100,8 @@ impl Tracker {
     /// template.
     pub(crate) fn batch<P: AsRef<Path>>(&mut self, paths: &[P], mode: Mode) -> Vec<Event> {
         let mut events = Vec::new();
-        let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
         let mut errors = Vec::new();
-        for path in paths {
-            self.collect(path.as_ref(), &mut seen, &mut errors);
-        }
+        let seen = self.collect(paths, mode, &mut errors);
         events.extend(errors.into_iter().map(Event::Error));
         let mut files = Vec::with_capacity(seen.len());
         let mut changes = Vec::with_capacity(seen.len());
@@ -162,83 +189,151 @@ impl Tracker {
         events
     }
 
-    /// Adds the templates `path` names to `seen`: the file, or every file under the
-    /// directory, and every known template under it that is gone.
-    fn collect(
-        &self,
-        path: &Path,
-        seen: &mut BTreeMap<String, Seen>,
+    /// The templates this batch reads, by name: every template file the paths name (a file, or
+    /// every template under a directory), every template the roots gained or lost since the
+    /// last walk when this batch walks them, and with [`Mode::Rescan`] every template.
+    fn collect<P: AsRef<Path>>(
+        &mut self,
+        paths: &[P],
+        mode: Mode,
         errors: &mut Vec<WatchError>,
-    ) {
-        let Some((root, name)) = self.locate(path) else {
-            return;
-        };
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => {
-                let mut found = Vec::new();
-                walk(path, &mut found, errors);
-                for file in found {
-                    if let Some((_, name)) = self.locate(&file).filter(|(_, n)| is_template(n)) {
-                        read(root, name, file, seen, errors);
-                    }
-                }
-                self.gone_under(root, &name, seen);
-            }
-            Ok(_) if is_template(&name) => read(root, name, path.to_path_buf(), seen, errors),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if is_template(&name) {
-                    seen.insert(
-                        name.clone(),
-                        Seen {
-                            root,
-                            path: path.to_path_buf(),
-                            bytes: None,
-                        },
-                    );
-                }
-                self.gone_under(root, &name, seen);
-            }
-            Err(e) => errors.push(io_error(path, &e)),
+    ) -> BTreeMap<String, Seen> {
+        let looks: Vec<Look> = paths.iter().map(|p| self.look(p.as_ref())).collect();
+        let walk = mode == Mode::Rescan || looks.iter().any(|l| matches!(l, Look::Walk));
+        if walk {
+            self.walk(errors);
+        } else if looks.iter().all(|l| matches!(l, Look::Nothing)) {
+            return BTreeMap::new();
         }
-    }
-
-    /// Every known template of `root` under the directory `name` ("" for the root itself)
-    /// that is not in `seen` is gone.
-    fn gone_under(&self, root: usize, name: &str, seen: &mut BTreeMap<String, Seen>) {
-        let prefix = if name.is_empty() {
-            String::new()
-        } else {
-            format!("{name}/")
+        let listing = self.listing.as_ref().expect("walked");
+        // name -> (root, path to show, file to read); `None`: gone.
+        let mut wanted: BTreeMap<String, Option<(usize, PathBuf, PathBuf)>> = BTreeMap::new();
+        let mut want = |found: &shipwright_core::files::Found| {
+            wanted.insert(
+                found.name.clone(),
+                Some((found.root, found.path.clone(), found.file().to_path_buf())),
+            );
         };
-        for (known, (r, _)) in self.known.range(prefix.clone()..) {
-            if !known.starts_with(&prefix) {
-                break;
+        if walk {
+            for found in listing.files() {
+                let same = self
+                    .known
+                    .get(&found.name)
+                    .is_some_and(|(r, _)| *r == found.root);
+                if mode == Mode::Rescan || !same {
+                    want(found);
+                }
             }
-            if *r == root && !seen.contains_key(known) {
-                let path = self.roots[root].join(known);
+        }
+        for path in paths {
+            let path = path.as_ref();
+            if let Some((_, name)) = listing.locate(path) {
+                want(listing.get(name).expect("a listed template"));
+            } else if let Some((root, dir)) = listing.locate_dir(path) {
+                listing.under(root, dir).for_each(&mut want);
+            }
+        }
+        if walk {
+            for name in self.known.keys() {
+                if listing.get(name).is_none() {
+                    wanted.insert(name.clone(), None);
+                }
+            }
+        }
+        let mut seen = BTreeMap::new();
+        for (name, file) in wanted {
+            let Some((root, path, file)) = file else {
+                let (root, _) = self.known[&name];
+                let path = self.files.roots()[root].join(&name);
                 seen.insert(
-                    known.clone(),
+                    name,
                     Seen {
                         root,
                         path,
                         bytes: None,
                     },
                 );
+                continue;
+            };
+            let bytes = match shipwright_core::files::read_file(&file, self.files.size_limit()) {
+                Ok(bytes) => Some(bytes),
+                Err(e) if e.is_not_found() => None,
+                // Special now, or too large: not a template any more.
+                Err(e) if matches!(e.problem, Problem::Special(_) | Problem::TooLarge { .. }) => {
+                    errors.push(WatchError::new(
+                        Some(path.clone()),
+                        None,
+                        e.problem.to_string(),
+                    ));
+                    None
+                }
+                Err(e) => {
+                    errors.push(WatchError::new(Some(path), None, e.problem.to_string()));
+                    continue;
+                }
+            };
+            seen.insert(name, Seen { root, path, bytes });
+        }
+        seen
+    }
+
+    /// What the event's `path` asks for, by the last walk and one `lstat`.
+    fn look(&self, path: &Path) -> Look {
+        if !self.files.roots().iter().any(|root| path.starts_with(root)) {
+            return Look::Nothing;
+        }
+        let template_like = self.files.has_template_extension(&path.to_string_lossy());
+        let Some(listing) = &self.listing else {
+            return if template_like || !path.is_file() {
+                Look::Walk
+            } else {
+                Look::Nothing
+            };
+        };
+        match path.symlink_metadata() {
+            Ok(meta) if meta.is_file() => match listing.locate(path) {
+                Some(_) => Look::Listed,
+                None if template_like => Look::Walk,
+                None => Look::Nothing,
+            },
+            // A directory, a link, a special file named like a template.
+            Ok(meta) if meta.is_dir() || meta.file_type().is_symlink() || template_like => {
+                Look::Walk
             }
+            Ok(_) => Look::Nothing,
+            // Gone: a template, or a directory that held some.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if template_like || listing.had_dir(path) {
+                    Look::Walk
+                } else {
+                    Look::Nothing
+                }
+            }
+            Err(_) => Look::Walk,
         }
     }
 
-    /// The root a path is under and its name there ("" for the root itself).
-    fn locate(&self, path: &Path) -> Option<(usize, String)> {
-        self.roots.iter().enumerate().find_map(|(i, root)| {
-            let relative = path.strip_prefix(root).ok()?;
-            let parts: Option<Vec<&str>> = relative
-                .components()
-                .map(|c| c.as_os_str().to_str())
-                .collect();
-            Some((i, parts?.join("/")))
-        })
+    /// Walks the roots by the file rule; what it reports that the last walk did not is an
+    /// error of this batch (a root that is missing is not: its templates are gone).
+    fn walk(&mut self, errors: &mut Vec<WatchError>) {
+        let listing = self.files.walk();
+        #[cfg(test)]
+        {
+            self.dirs_read += listing.dirs().len();
+        }
+        let mut reported = HashSet::new();
+        for skipped in listing.skipped() {
+            if skipped.problem == Problem::MissingRoot {
+                continue;
+            }
+            let key = (skipped.path.clone(), skipped.problem.to_string());
+            if !self.reported.contains(&key) {
+                errors.push(WatchError::new(Some(key.0.clone()), None, key.1.clone()));
+            }
+            reported.insert(key);
+        }
+        self.reported = reported;
+        self.listing = Some(listing);
     }
 }
 
@@ -248,54 +343,6 @@ struct Seen {
     path: PathBuf,
     /// `None`: gone.
     bytes: Option<Vec<u8>>,
-}
-
-/// Is `name` a template by its extension (the build script's default extensions)?
-fn is_template(name: &str) -> bool {
-    Path::new(name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| DEFAULT_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
-}
-
-/// Reads a template file into `seen` (gone if it vanished since the event).
-fn read(
-    root: usize,
-    name: String,
-    path: PathBuf,
-    seen: &mut BTreeMap<String, Seen>,
-    errors: &mut Vec<WatchError>,
-) {
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return errors.push(io_error(&path, &e)),
-    };
-    seen.insert(name, Seen { root, path, bytes });
-}
-
-/// Every file under `dir` (symbolic links followed); what vanishes meanwhile is skipped.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<WatchError>) {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        let entries = match std::fs::read_dir(&at) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                errors.push(io_error(&at, &e));
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match std::fs::metadata(&path) {
-                Ok(meta) if meta.is_dir() => stack.push(path),
-                Ok(_) => out.push(path),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => errors.push(io_error(&path, &e)),
-            }
-        }
-    }
 }
 
 /// An I/O error on `path`, its message lowercase as the rest of the workspace writes them.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer_opt};
 use parking_lot::Mutex;
 
 use super::event::{Event, WatchError};
@@ -43,9 +43,20 @@ pub(crate) fn start(
 ) -> Result<Running, WatchError> {
     let (sender, receiver) = std::sync::mpsc::channel();
     let events = sender.clone();
-    let mut notify = new_debouncer(debounce, None, move |result| {
-        let _ = events.send(Message::Events(result));
-    })
+    // Links are not followed: every directory a template can be in is a real directory under
+    // the root (the file rule follows links only inside the root's real path), so each is
+    // watched once, by its own path; following them would watch a link loop or a chain of
+    // diamonds path by path, without end.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut notify = new_debouncer_opt::<_, notify::RecommendedWatcher, RecommendedCache>(
+        debounce,
+        None,
+        move |result| {
+            let _ = events.send(Message::Events(result));
+        },
+        RecommendedCache::new(),
+        config,
+    )
     .map_err(|e| {
         WatchError::new(
             None,

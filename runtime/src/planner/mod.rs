@@ -65,7 +65,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shipwright_core::analyze::{Analysis, analyze, content_hash};
-use shipwright_core::format::{BuildCache, DEFAULT_EXTENSIONS, Dep};
+use shipwright_core::files::{FileError, Found, Listing, Problem, TemplateFiles};
+use shipwright_core::format::{BuildCache, Dep};
 use shipwright_core::graph::{closure, resolve_name};
 use shipwright_core::lex::{LexError, Part, lex, line_of};
 
@@ -217,7 +218,8 @@ impl RebuildPlanner {
     }
 
     /// The directories of the BuildCache's roots on disk, in the same order, for
-    /// [`plan_paths`](Self::plan_paths) and [`plan_roots`](Self::plan_roots). Defaults to: none.
+    /// [`plan_paths`](Self::plan_paths) and [`plan_roots`](Self::plan_roots), which read them by
+    /// [`shipwright_core::files`]' rule with the BuildCache's extensions. Defaults to: none.
     pub fn root_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
         self.root_dirs = dirs;
         self
@@ -229,69 +231,79 @@ impl RebuildPlanner {
     }
 
     /// Reads the given changed files (a missing file is a removal) and applies them. Paths that
-    /// are not templates under a root are ignored.
-    pub fn plan_paths<P: AsRef<Path>>(&mut self, paths: &[P]) -> std::io::Result<Plan> {
+    /// are not templates under a root, by [`shipwright_core::files`]' rule, are ignored: the
+    /// roots are walked once, and a path names the template the walk lists for its file
+    /// ([`Listing::locate`]).
+    pub fn plan_paths<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<Plan, FileError> {
+        let files = self.files();
+        let listing = files.walk();
         let mut changes = Vec::new();
         for path in paths {
-            let Some(name) = self.name_of(path.as_ref()) else {
-                continue;
-            };
-            match std::fs::read(path.as_ref()) {
-                Ok(bytes) => changes.push(Change {
-                    name,
-                    content: Some(String::from_utf8_lossy(&bytes).into_owned()),
-                }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    changes.push(Change::remove(name))
-                }
-                Err(e) => return Err(e),
+            let path = path.as_ref();
+            if let Some((_, name)) = listing.locate(path) {
+                let found = listing.get(name).expect("a listed template");
+                changes.push(read_change(&files, found)?);
+            } else if let Some(name) = self.gone(&files, &listing, path) {
+                changes.push(Change::remove(name));
             }
         }
         Ok(self.apply(changes))
     }
 
-    /// Reads every template under the roots and applies what differs from the build (for a
-    /// start-up check: edits made while the app was not running).
-    pub fn plan_roots(&mut self) -> std::io::Result<Plan> {
-        let mut on_disk: BTreeMap<String, PathBuf> = BTreeMap::new();
-        for dir in self.root_dirs.iter().rev() {
-            let mut stack = vec![dir.clone()];
-            while let Some(at) = stack.pop() {
-                for entry in std::fs::read_dir(&at)? {
-                    let path = entry?.path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if let Some(name) =
-                        relative_name(dir, &path).filter(|n| self.is_template(n))
-                    {
-                        on_disk.insert(name, path);
-                    }
-                }
-            }
+    /// Reads every template under the roots (by [`shipwright_core::files`]' rule) and applies
+    /// what differs from the build (for a start-up check: edits made while the app was not
+    /// running). Files the rule passes over (special files, links out of a root or in a loop)
+    /// are not templates; a root that does not exist is an error.
+    pub fn plan_roots(&mut self) -> Result<Plan, FileError> {
+        let files = self.files();
+        let listing = files.walk();
+        if let Some(missing) = listing
+            .skipped()
+            .iter()
+            .find(|s| s.problem == Problem::MissingRoot)
+        {
+            return Err(FileError::new(&missing.path, Problem::MissingRoot));
         }
         let mut changes = Vec::new();
-        for (name, path) in &on_disk {
-            let bytes = std::fs::read(path)?;
-            if self
-                .baseline
-                .templates
-                .get(name)
-                .is_none_or(|r| r.hash != content_hash(&bytes))
-            {
-                changes.push(Change {
-                    name: name.clone(),
-                    content: Some(String::from_utf8_lossy(&bytes).into_owned()),
-                });
+        for found in listing.files() {
+            let change = read_change(&files, found)?;
+            let unchanged = change.content.as_ref().is_some_and(|text| {
+                self.baseline
+                    .templates
+                    .get(&change.name)
+                    .is_some_and(|r| r.hash == content_hash(text.as_bytes()))
+            });
+            if !unchanged {
+                changes.push(change);
             }
         }
         changes.extend(
             self.baseline
                 .templates
                 .keys()
-                .filter(|n| !on_disk.contains_key(*n))
+                .filter(|n| listing.get(n).is_none())
                 .map(Change::remove),
         );
         Ok(self.apply(changes))
+    }
+
+    /// The file rule over [`root_dirs`](Self::root_dirs), with the build's extensions.
+    fn files(&self) -> TemplateFiles {
+        TemplateFiles::of_build(&self.baseline, self.root_dirs.clone())
+    }
+
+    /// The template a `path` that no longer exists was: its name under a root, if a template
+    /// of that name exists (in the build or as changed since) and the walk lists none.
+    fn gone(&self, files: &TemplateFiles, listing: &Listing, path: &Path) -> Option<String> {
+        if path.symlink_metadata().is_ok() {
+            return None;
+        }
+        let name = self
+            .root_dirs
+            .iter()
+            .find_map(|dir| relative_name(dir, path))
+            .filter(|name| files.has_template_extension(name))?;
+        (listing.get(&name).is_none() && self.exists(&name)).then_some(name)
     }
 
     /// Applies a batch of changes and decides.
@@ -742,21 +754,18 @@ impl RebuildPlanner {
             "expressions or tags moved or changed whitespace control".to_string(),
         )
     }
+}
 
-    /// The template name of a path under one of the roots.
-    fn name_of(&self, path: &Path) -> Option<String> {
-        self.root_dirs
-            .iter()
-            .find_map(|dir| relative_name(dir, path))
-            .filter(|name| self.is_template(name))
-    }
-
-    fn is_template(&self, name: &str) -> bool {
-        self.baseline.templates.contains_key(name)
-            || Path::new(name)
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e))
+/// A listed template's file as a change: its text (read by the file rule), or its removal if it
+/// vanished since the walk.
+fn read_change(files: &TemplateFiles, found: &Found) -> Result<Change, FileError> {
+    match files.read_found(found) {
+        Ok(bytes) => Ok(Change {
+            name: found.name.clone(),
+            content: Some(String::from_utf8_lossy(&bytes).into_owned()),
+        }),
+        Err(e) if e.is_not_found() => Ok(Change::remove(found.name.clone())),
+        Err(e) => Err(e),
     }
 }
 

@@ -646,3 +646,54 @@ fn a_large_site_matches_the_reference_past_one_bitmap_word() {
         "hot reload: renders base.html: literal text changed in base.html"
     );
 }
+
+/// `plan_roots` and `plan_paths` count the files the build counted (its extensions), and walk
+/// the roots by the one file rule: a FIFO named like a template is not opened (it blocked
+/// `plan_roots` for ever), a link loop is not followed.
+#[cfg(unix)]
+#[test]
+fn plan_roots_and_plan_paths_follow_the_file_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    std::fs::write(root.join("page.tera"), "<p>{{ x }}</p>").unwrap();
+    std::fs::write(root.join("notes.html"), "not a template here").unwrap();
+    let mut roots = shipwright_build::scan::Roots::new(vec![(root.clone(), "templates".into())]);
+    roots.extensions = vec!["TERA".into()];
+    let baseline = shipwright_build::scan::scan(&roots, None).unwrap().cache;
+    assert_eq!(baseline.templates.keys().collect::<Vec<_>>(), ["page.tera"]);
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("fifo.tera"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(".", root.join("again")).unwrap();
+    std::os::unix::fs::symlink(".", root.join("more")).unwrap();
+    let (send, receive) = std::sync::mpsc::channel();
+    let planned = root.clone();
+    std::thread::spawn(move || {
+        let mut p = RebuildPlanner::new(baseline, RenderMode::Runtime).root_dirs(vec![planned]);
+        let at_start = p.plan_roots().map(|plan| plan.decisions().count());
+        std::fs::write(dir.path().join("page.tera"), "<p>{{ x }}!</p>").unwrap();
+        let after = p
+            .plan_paths(&[
+                dir.path().join("page.tera"),
+                dir.path().join("notes.html"),
+                dir.path().join("fifo.tera"),
+                dir.path().join("again/page.tera"),
+            ])
+            .map(|plan| {
+                plan.decisions()
+                    .map(|(name, d)| format!("{name}: {d}"))
+                    .collect::<Vec<_>>()
+            });
+        let _ = send.send((at_start.unwrap(), after.unwrap()));
+    });
+    let (at_start, after) = receive
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("plan_roots and plan_paths answer within 30 s");
+    assert_eq!(at_start, 0, "nothing differs from the build");
+    assert_eq!(
+        after,
+        ["page.tera: hot reload: literal text changed in page.tera"]
+    );
+}

@@ -203,3 +203,23 @@ fn roots_are_searched_in_order() {
         "only second"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_out_of_the_root_is_not_read() {
+    let (root, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write(outside.path(), "secret.html", "secret");
+    write(root.path(), "page.html", "{% include 'leak.html' %}");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.html"),
+        root.path().join("leak.html"),
+    )
+    .unwrap();
+    let templates = Templates::from_roots(vec![root.path().into()]);
+    let err = templates.render_template("page.html", ()).unwrap_err();
+    assert!(
+        err.message.contains("leads out of the template root"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("secret\""), "{err}");
+}
