@@ -266,7 +266,7 @@ impl Builder {
             ))
         };
         let (cache_written, (registry_written, records_written)) = rayon::join(
-            || write(&path, &crate::write::cache_bytes(&cache)),
+            || write(&path, &cache.to_bytes()),
             || {
                 rayon::join(
                     || {

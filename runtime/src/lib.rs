@@ -20,4 +20,6 @@ pub use shipwright_macros::Template;
 pub use shipwright_macros::template;
 #[doc(hidden)]
 pub use template::__private;
-pub use template::{DynamicRef, Template, TemplateInfo, find_template};
+pub use template::{
+    Dep, DynamicRef, Embedded, Template, TemplateInfo, TemplateRecord, Var, find_template,
+};

@@ -1,46 +1,10 @@
 //! Templates bound at compile time: what `#[derive(Template)]`, `template!` and
 //! `embedded_templates!` embed in the binary.
 //!
-//! ```
-//! use shipwright_runtime::{Template, TemplateInfo};
-//!
-//! // What `#[derive(Template)] #[template(path = "pages/home.html")]` generates for
-//! // `struct Home { title: String }`, written out by hand:
-//! struct Home {
-//!     title: String,
-//! }
-//! static HOME: TemplateInfo = TemplateInfo {
-//!     id: "5d0e6d8a1f0c2b7e",
-//!     name: "pages/home.html",
-//!     root: "templates",
-//!     path: "templates/pages/home.html",
-//!     hash: "af1349b9",
-//!     static_hash: "0c2b7e5d",
-//!     interface_hash: "1f0c2b7e",
-//!     tree_hash: "d8a1f0c2",
-//!     size: 44,
-//!     deps: &["layout.html"],
-//!     transitive: &["layout.html", "partials/nav.html"],
-//!     vars: &["title"],
-//!     dynamic: &[],
-//!     source: "{% extends \"layout.html\" %}<h1>{{ title }}</h1>",
-//! };
-//! impl Template for Home {
-//!     const INFO: &'static TemplateInfo = &HOME;
-//!     const FIELDS: &'static [&'static str] = &["title"];
-//! }
-//!
-//! assert_eq!(Home::INFO.name, "pages/home.html");
-//! assert!(Home::INFO.vars.iter().all(|var| Home::FIELDS.contains(var)));
-//! assert_eq!(shipwright_runtime::find_template(&[HOME], "pages/home.html"), Some(&HOME));
-//! ```
-//!
-//! In an application the macros write that code, against the BuildCache the build script wrote:
-//!
 //! ```ignore
 //! // Cargo.toml: [dependencies] shipwright-runtime; [build-dependencies] shipwright-build
 //! // build.rs:   shipwright_build::Builder::new().root("templates").build().unwrap();
-//! use shipwright_runtime::{Template, TemplateInfo, embedded_templates, template};
+//! use shipwright_runtime::{Embedded, Template, TemplateInfo, embedded_templates, template};
 //!
 //! #[derive(Template)]
 //! #[template(path = "pages/home.html")]
@@ -48,158 +12,325 @@
 //!     title: String,
 //! }
 //!
+//! assert_eq!(Home::NAME, "pages/home.html");
+//! assert_eq!(Home::FIELDS, ["title"]);
+//! let home: &'static TemplateInfo = Home::info();
+//! assert_eq!(home.record.vars[0].name, "title");
 //! let nav: &'static TemplateInfo = template!("partials/nav.html");
-//! let all: &'static [TemplateInfo] = embedded_templates!();
+//! let all: &'static Embedded = embedded_templates!();
+//! assert!(all.iter().any(|t| t.name == "partials/nav.html"));
 //! ```
 //!
 //! # Details
 //!
+//! - The record is the build's [`TemplateRecord`], the one definition the BuildCache file uses
+//!   too: the macros embed it as the JSON the build script wrote and decode it once, on first
+//!   use, so a new field of the record needs no change here.
 //! - The macros read the BuildCache at expansion time, so a template that does not exist, sits
 //!   in a dependency cycle, references a missing template, could not be lexed, or changed after
 //!   the build script recorded it is a compile error pointing at the name.
-//! - rustc tracks the template (its `source` is an `include_str!`) and every transitive
-//!   dependency (an `include_bytes!` that is never used at run time), so editing any of them
-//!   recompiles the binding and [`TemplateInfo::tree_hash`] changes.
-//! - [`embedded_templates!`](crate::embedded_templates) lists every template of the crate's
-//!   BuildCache, sorted by name, from the registry the build script generated into `OUT_DIR`:
-//!   deterministic, portable, and complete even for templates no Rust type binds (`linkme` or
-//!   `inventory` would drop the registrations of code nothing references). A type bound by the
-//!   derive and the registry entry of the same template are equal values with the same `id`.
+//! - rustc tracks the template (its `source` is an `include_str!`) and every template of its
+//!   closure (an `include_bytes!` that is never used at run time), so editing any of them
+//!   recompiles the binding.
+//! - [`embedded_templates!`](crate::embedded_templates) embeds the crate's whole BuildCache
+//!   (`include_bytes!` of the file in `OUT_DIR`) and every template's source (`include_str!`, in
+//!   the generated `$OUT_DIR/shipwright/registry.rs`): deterministic, portable, complete even
+//!   for templates no Rust type binds (`linkme` or `inventory` would drop the registrations of
+//!   code nothing references), and cheap for rustc (one byte string and one `include_str!` per
+//!   template, no Rust literal per field).
 
-/// What the build script recorded of one template, as embedded in the binary.
-///
-/// The fields mirror the BuildCache's `TemplateRecord`; `root` and `path` replace the root
-/// index, and `tree_hash` and `source` are added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use std::sync::OnceLock;
+
+use shipwright_core::format::BuildCache;
+pub use shipwright_core::format::{Dep, DynamicRef, TemplateRecord, Var};
+
+/// One template as the binary knows it: the build's record, where it came from, its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateInfo {
-    /// Stable across content edits: derived from the name.
-    pub id: &'static str,
     /// The path relative to its template root, `/`-separated.
-    pub name: &'static str,
+    pub name: String,
     /// The template root it was found in, relative to the crate's manifest directory.
-    pub root: &'static str,
+    pub root: String,
     /// `root/name`: the file relative to the crate's manifest directory.
-    pub path: &'static str,
-    /// blake3 of the file's bytes, hex.
-    pub hash: &'static str,
-    /// xxh3-128 of the literal text only, hex.
-    pub static_hash: &'static str,
-    /// xxh3-128 of the dynamic parts only (expressions and tags, in order), hex.
-    pub interface_hash: &'static str,
-    /// blake3 over the hashes of this template and of every template in `transitive`: it
-    /// changes when any file this template renders with changes.
-    pub tree_hash: &'static str,
-    /// Size of the file in bytes.
-    pub size: u64,
-    /// The statically named templates it references, as written, in order of first appearance.
-    pub deps: &'static [&'static str],
-    /// Every template reachable through `deps`, resolved, sorted, without this one.
-    pub transitive: &'static [&'static str],
-    /// The root variables it reads and does not define itself, sorted.
-    pub vars: &'static [&'static str],
-    /// The references whose template name is an expression.
-    pub dynamic: &'static [DynamicRef],
-    /// The template's text.
+    pub path: String,
+    /// What the build script recorded: hashes, dependencies, variables.
+    pub record: TemplateRecord,
+    /// The template's text, as it was when the crate was compiled.
     pub source: &'static str,
 }
 
-/// A reference whose template name is only known when the template renders
-/// (`{% include "icons/" ~ name %}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DynamicRef {
-    /// 1-based line of the tag.
-    pub line: u32,
-    /// The name expression as written.
-    pub expr: &'static str,
+impl TemplateInfo {
+    fn new(root: &str, name: &str, record: TemplateRecord, source: &'static str) -> Self {
+        let path = if root.is_empty() || root == "." {
+            name.to_string()
+        } else {
+            format!("{root}/{name}")
+        };
+        TemplateInfo {
+            name: name.to_string(),
+            root: root.to_string(),
+            path,
+            record,
+            source,
+        }
+    }
 }
 
 /// A type bound to a template by `#[derive(Template)]`.
+///
+/// The names cannot clash with askama's `Template` trait (`render`, `EXTENSION`, ...), which
+/// the same struct may derive too.
 pub trait Template {
-    /// The template's record.
-    const INFO: &'static TemplateInfo;
+    /// The template's name, relative to its root.
+    const NAME: &'static str;
     /// The names of the struct's fields: the context the Rust side provides when rendering.
     /// `0`, `1`, ... for a tuple struct.
     const FIELDS: &'static [&'static str];
+    /// The template's record, decoded on first use.
+    fn info() -> &'static TemplateInfo;
 }
 
 /// The template named `name` in a list sorted by name, such as
 /// [`embedded_templates!`](crate::embedded_templates)'s.
 pub fn find_template<'a>(templates: &'a [TemplateInfo], name: &str) -> Option<&'a TemplateInfo> {
     templates
-        .binary_search_by(|info| info.name.cmp(name))
+        .binary_search_by(|info| info.name.as_str().cmp(name))
         .ok()
         .map(|i| &templates[i])
 }
 
-/// Every template of the crate's BuildCache, sorted by name, as `&'static [TemplateInfo]`.
+/// Every template of the crate, as [`embedded_templates!`](crate::embedded_templates) embeds
+/// them: the build's BuildCache and each template's source. It dereferences to the templates,
+/// sorted by name.
+#[derive(Debug)]
+pub struct Embedded {
+    build_cache: &'static [u8],
+    sources: &'static [&'static str],
+    decoded: OnceLock<(BuildCache, Vec<TemplateInfo>)>,
+}
+
+impl Embedded {
+    #[doc(hidden)]
+    pub const fn new(build_cache: &'static [u8], sources: &'static [&'static str]) -> Self {
+        Embedded {
+            build_cache,
+            sources,
+            decoded: OnceLock::new(),
+        }
+    }
+
+    /// The BuildCache the crate was built with.
+    pub fn build_cache(&self) -> &BuildCache {
+        &self.decoded().0
+    }
+
+    /// Every template, sorted by name.
+    pub fn templates(&self) -> &[TemplateInfo] {
+        &self.decoded().1
+    }
+
+    fn decoded(&self) -> &(BuildCache, Vec<TemplateInfo>) {
+        self.decoded.get_or_init(|| {
+            let cache = BuildCache::parse(self.build_cache, "embedded BuildCache")
+                .unwrap_or_else(|e| embedded_mismatch(&e.to_string()));
+            if cache.templates.len() != self.sources.len() {
+                embedded_mismatch("the registry and the BuildCache list different templates");
+            }
+            let templates = cache
+                .templates
+                .iter()
+                .zip(self.sources)
+                .map(|((name, record), source)| {
+                    TemplateInfo::new(&cache.roots[record.root], name, record.clone(), source)
+                })
+                .collect();
+            (cache, templates)
+        })
+    }
+}
+
+impl std::ops::Deref for Embedded {
+    type Target = [TemplateInfo];
+
+    fn deref(&self) -> &[TemplateInfo] {
+        self.templates()
+    }
+}
+
+/// The build script and the macros of one shipwright version wrote what is embedded, so this
+/// only happens when files in `OUT_DIR` were edited by hand between the build script and rustc.
+#[cold]
+fn embedded_mismatch(why: &str) -> ! {
+    panic!(
+        "shipwright: the embedded templates are inconsistent ({why}); run `cargo clean -p` on the crate and build again"
+    )
+}
+
+/// Every template of the crate's BuildCache, sorted by name, as `&'static` [`Embedded`]
+/// (which dereferences to `[TemplateInfo]`).
 ///
-/// Includes `$OUT_DIR/shipwright/registry.rs`, which `shipwright_build::Builder` generates: the
-/// crate needs the build script that the derive needs too.
+/// Embeds `$OUT_DIR/shipwright/build-cache.json` and the sources listed in
+/// `$OUT_DIR/shipwright/registry.rs`, both written by `shipwright_build::Builder`: the crate
+/// needs the build script that the derive needs too. Each call site embeds and decodes its own
+/// copy: call it once and keep the reference.
 #[macro_export]
 macro_rules! embedded_templates {
     () => {{
-        const TEMPLATES: &[$crate::TemplateInfo] = ::core::include!(::core::concat!(
-            ::core::env!("OUT_DIR"),
-            "/shipwright/registry.rs"
-        ));
-        TEMPLATES
+        static EMBEDDED: $crate::Embedded = $crate::Embedded::new(
+            ::core::include_bytes!(::core::concat!(
+                ::core::env!("OUT_DIR"),
+                "/shipwright/build-cache.json"
+            )),
+            ::core::include!(::core::concat!(
+                ::core::env!("OUT_DIR"),
+                "/shipwright/registry.rs"
+            )),
+        );
+        &EMBEDDED
     }};
 }
 
 /// Paths for the code the macros generate. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::{DynamicRef, Template, TemplateInfo};
+    use std::sync::OnceLock;
+
+    pub use super::{Template, TemplateInfo};
+
+    /// One bound template's record as the derive embeds it: decoded on first use.
+    #[derive(Debug)]
+    pub struct Bound {
+        root: &'static str,
+        name: &'static str,
+        record: &'static str,
+        source: &'static str,
+        decoded: OnceLock<TemplateInfo>,
+    }
+
+    impl Bound {
+        /// `record` is the JSON of the template's `TemplateRecord`.
+        pub const fn new(
+            root: &'static str,
+            name: &'static str,
+            record: &'static str,
+            source: &'static str,
+        ) -> Self {
+            Bound {
+                root,
+                name,
+                record,
+                source,
+                decoded: OnceLock::new(),
+            }
+        }
+
+        /// The record, decoded once.
+        pub fn info(&'static self) -> &'static TemplateInfo {
+            self.decoded.get_or_init(|| {
+                let record = serde_json::from_str(self.record)
+                    .unwrap_or_else(|e| super::embedded_mismatch(&e.to_string()));
+                TemplateInfo::new(self.root, self.name, record, self.source)
+            })
+        }
+    }
 
     /// The record behind an impl whose expansion failed: the compile error is already
     /// reported, this only keeps follow-on errors away.
-    pub static UNBOUND: TemplateInfo = TemplateInfo {
-        id: "",
-        name: "",
-        root: "",
-        path: "",
-        hash: "",
-        static_hash: "",
-        interface_hash: "",
-        tree_hash: "",
-        size: 0,
-        deps: &[],
-        transitive: &[],
-        vars: &[],
-        dynamic: &[],
-        source: "",
-    };
+    pub fn unbound() -> &'static TemplateInfo {
+        static UNBOUND: OnceLock<TemplateInfo> = OnceLock::new();
+        UNBOUND.get_or_init(|| TemplateInfo::new("", "", TemplateRecord::including("", &[]), ""))
+    }
+
+    use super::TemplateRecord;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn info(name: &'static str) -> TemplateInfo {
-        TemplateInfo {
-            name,
-            ..__private::UNBOUND
-        }
+    fn info(name: &str) -> TemplateInfo {
+        TemplateInfo::new("templates", name, TemplateRecord::including(name, &[]), "")
     }
 
     #[test]
     fn finds_by_name_in_a_sorted_list() {
         let list = [info("a.html"), info("b/c.html"), info("d.html")];
         assert_eq!(
-            find_template(&list, "b/c.html").map(|t| t.name),
-            Some("b/c.html")
+            find_template(&list, "b/c.html").map(|t| t.path.as_str()),
+            Some("templates/b/c.html")
         );
         assert_eq!(find_template(&list, "c.html"), None);
         assert_eq!(find_template(&[], "a.html"), None);
     }
 
     #[test]
-    fn the_registry_macro_names_the_file_the_build_script_writes() {
-        let macro_source = include_str!("template.rs");
-        let needle = format!("\"/{}\"", shipwright_core::registry::FILE_NAME);
-        assert!(
-            macro_source.contains(&needle),
-            "embedded_templates! must include {needle}"
+    fn embedded_decodes_the_build_cache_and_pairs_the_sources() {
+        let mut cache = BuildCache::new(vec!["templates".into(), ".".into()]);
+        let mut top = TemplateRecord::including("top.html", &[]);
+        top.root = 1;
+        cache.templates.insert(
+            "a.html".into(),
+            TemplateRecord::including("a.html", &["top.html"]),
         );
+        cache.templates.insert("top.html".into(), top);
+        let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
+        let embedded: &'static Embedded = Box::leak(Box::new(Embedded::new(bytes, &["A", "TOP"])));
+        let got: Vec<(&str, &str, &str)> = embedded
+            .iter()
+            .map(|t| (t.name.as_str(), t.path.as_str(), t.source))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a.html", "templates/a.html", "A"),
+                ("top.html", "top.html", "TOP")
+            ]
+        );
+        assert_eq!(embedded.build_cache(), &cache);
+        assert_eq!(embedded[0].record.deps[0].name, "top.html");
+    }
+
+    #[test]
+    #[should_panic(expected = "list different templates")]
+    fn embedded_refuses_sources_that_do_not_match() {
+        let cache = BuildCache::new(vec![]);
+        let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
+        let embedded: &'static Embedded = Box::leak(Box::new(Embedded::new(bytes, &["x"])));
+        let _ = embedded.templates();
+    }
+
+    #[test]
+    fn a_bound_record_decodes_once() {
+        let record =
+            serde_json::to_string(&TemplateRecord::including("p.html", &["b.html"])).unwrap();
+        let record: &'static str = Box::leak(record.into_boxed_str());
+        let bound: &'static __private::Bound = Box::leak(Box::new(__private::Bound::new(
+            "templates",
+            "p.html",
+            record,
+            "text",
+        )));
+        let info = bound.info();
+        assert!(std::ptr::eq(info, bound.info()));
+        assert_eq!(
+            (info.path.as_str(), info.source),
+            ("templates/p.html", "text")
+        );
+        assert_eq!(info.record.deps[0].name, "b.html");
+    }
+
+    #[test]
+    fn the_registry_macro_names_the_files_the_build_script_writes() {
+        let macro_source = include_str!("template.rs");
+        for file in [
+            shipwright_core::registry::FILE_NAME,
+            shipwright_core::format::FILE_NAME,
+        ] {
+            let needle = format!("\"/{file}\"");
+            assert!(
+                macro_source.contains(&needle),
+                "embedded_templates! must include {needle}"
+            );
+        }
     }
 }

@@ -4,22 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shipwright_core::format::{BuildCache, FormatError, TemplateRecord, template_id};
+use shipwright_core::format::{BuildCache, FormatError, TemplateRecord};
 use shipwright_runtime::cache::TemplateCache;
 
 fn record(name: &str, deps: &[&str]) -> TemplateRecord {
-    TemplateRecord {
-        id: template_id(name),
-        root: 0,
-        hash: "h".into(),
-        static_hash: "s".into(),
-        interface_hash: "i".into(),
-        size: 1,
-        deps: deps.iter().map(|d| d.to_string()).collect(),
-        dynamic: Vec::new(),
-        transitive: Vec::new(),
-        vars: Vec::new(),
-    }
+    TemplateRecord::including(name, deps)
 }
 
 fn site() -> BuildCache {

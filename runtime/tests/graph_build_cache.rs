@@ -32,7 +32,10 @@ fn a_ten_thousand_template_chain_walks_without_recursion() {
         .get_mut(&name(N - 1))
         .unwrap()
         .deps
-        .push(name(0));
+        .push(shipwright_core::format::Dep {
+            name: name(0),
+            line: 1,
+        });
     let graph = DependencyGraph::from_build_cache(&reload(&build));
     assert_eq!(graph.len(), N);
     assert_eq!(graph.edge_count(), N);

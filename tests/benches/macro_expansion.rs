@@ -120,11 +120,13 @@ fn generate(dir: &Path, workspace: &Path, derive: bool) -> PathBuf {
         ));
     }
     if derive {
-        main.push_str(&format!("static ALL: [&TemplateInfo; {TEMPLATES}] = [\n"));
+        main.push_str(&format!(
+            "static ALL: [fn() -> &'static TemplateInfo; {TEMPLATES}] = [\n"
+        ));
         for i in 0..TEMPLATES {
-            main.push_str(&format!("    T{i:04}::INFO,\n"));
+            main.push_str(&format!("    T{i:04}::info,\n"));
         }
-        main.push_str("];\n\nfn main() {\n    let bytes: u64 = ALL.iter().map(|info| info.size).sum();\n    println!(\"{} templates, {bytes} bytes\", ALL.len());\n}\n");
+        main.push_str("];\n\nfn main() {\n    let bytes: u64 = ALL.iter().map(|info| info().record.size).sum();\n    println!(\"{} templates, {bytes} bytes\", ALL.len());\n}\n");
     } else {
         main.push_str("fn main() {\n    println!(\"{} structs\", ");
         main.push_str(&format!("{TEMPLATES});\n}}\n"));

@@ -3,7 +3,7 @@
 //! embed, `ui/` holds the compile-fail cases and `fixtures/` the app the end-to-end test builds.
 #![deny(missing_docs)]
 
-use shipwright_runtime::{Template, TemplateInfo, embedded_templates};
+use shipwright_runtime::{Embedded, Template, embedded_templates};
 
 /// `pages/home.html`, which extends `layout.html`, which includes `partials/nav.html`.
 #[derive(Template)]
@@ -21,6 +21,6 @@ pub struct Home<'a> {
 pub struct Nav(pub Vec<String>);
 
 /// Every template of `templates/`, from the registry the build script generated.
-pub fn registry() -> &'static [TemplateInfo] {
+pub fn registry() -> &'static Embedded {
     embedded_templates!()
 }

@@ -8,5 +8,5 @@ struct Home {
 }
 
 fn main() {
-    let _ = Home::INFO;
+    let _ = Home::info();
 }

@@ -7,5 +7,5 @@ enum Page {
 }
 
 fn main() {
-    let _ = Page::INFO;
+    let _ = Page::info();
 }

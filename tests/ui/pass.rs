@@ -11,13 +11,12 @@ struct Home<'a, T: std::fmt::Display> {
 #[template(path = "partials/nav.html")]
 struct Nav;
 
-const NAV: &TemplateInfo = template!("partials/nav.html");
-
 fn main() {
-    assert_eq!(<Home<'_, String>>::INFO.name, "pages/home.html");
+    let nav: &TemplateInfo = template!("partials/nav.html");
+    assert_eq!(<Home<'_, String>>::NAME, "pages/home.html");
     assert_eq!(<Home<'_, u8>>::FIELDS, ["title", "user"]);
-    assert_eq!(Home::<u8>::INFO.transitive, ["layout.html", "partials/nav.html"]);
-    assert_eq!(Home::<u8>::INFO.source, include_str!("../templates/pages/home.html"));
-    assert_eq!(Nav::INFO, NAV);
+    assert_eq!(Home::<u8>::info().record.deps, ["layout.html"]);
+    assert_eq!(Home::<u8>::info().source, include_str!("../templates/pages/home.html"));
+    assert_eq!(Nav::info(), nav);
     assert!(Nav::FIELDS.is_empty());
 }

@@ -6,5 +6,5 @@ use shipwright_runtime::Template;
 struct Stale;
 
 fn main() {
-    let _ = Stale::INFO;
+    let _ = Stale::info();
 }

@@ -5,5 +5,5 @@ use shipwright_runtime::Template;
 struct A;
 
 fn main() {
-    let _ = A::INFO;
+    let _ = A::info();
 }

@@ -7,5 +7,5 @@ struct Broken {
 }
 
 fn main() {
-    let _ = Broken::INFO;
+    let _ = Broken::info();
 }

@@ -5,5 +5,5 @@ use shipwright_runtime::Template;
 struct Page;
 
 fn main() {
-    let _ = Page::INFO;
+    let _ = Page::info();
 }

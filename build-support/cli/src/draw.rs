@@ -12,11 +12,11 @@ fn edges(cache: &BuildCache) -> Vec<(&str, String, &'static str)> {
     let mut out = Vec::new();
     for (name, record) in &cache.templates {
         for dep in &record.deps {
-            match resolve_name(dep) {
+            match resolve_name(&dep.name) {
                 Ok(target) if cache.templates.contains_key(&target) => {
                     out.push((name.as_str(), target, "dep"))
                 }
-                _ => out.push((name.as_str(), dep.clone(), "missing")),
+                _ => out.push((name.as_str(), dep.name.clone(), "missing")),
             }
         }
         for dynamic in &record.dynamic {

@@ -109,21 +109,17 @@ fn main() -> ExitCode {
     let out = match cli.command {
         Command::Scan { .. } => cache.to_pretty(),
         Command::Deps { name, direct, .. } => match known(&cache, &name) {
-            Ok(record) => lines(if direct {
-                &record.deps
-            } else {
-                &record.transitive
-            }),
+            Ok(record) => {
+                if direct {
+                    lines(record.dep_names())
+                } else {
+                    lines(shipwright_core::graph::closure(&cache, &name))
+                }
+            }
             Err(code) => return code,
         },
         Command::Rdeps { name, .. } => match known(&cache, &name) {
-            Ok(_) => lines(
-                cache
-                    .templates
-                    .iter()
-                    .filter(|(_, r)| r.transitive.contains(&name))
-                    .map(|(n, _)| n),
-            ),
+            Ok(_) => lines(shipwright_core::graph::dependents(&cache, &name)),
             Err(code) => return code,
         },
         Command::Graph {
@@ -159,6 +155,6 @@ fn known<'c>(
     })
 }
 
-fn lines<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
+fn lines<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     names.into_iter().map(|n| format!("{n}\n")).collect()
 }

@@ -9,8 +9,8 @@
 //! assert_eq!(before.interface_hash, text_edit.interface_hash);
 //! assert_ne!(before.static_hash, text_edit.static_hash);
 //! assert_ne!(before.interface_hash, code_edit.interface_hash);
-//! assert_eq!(before.deps, ["nav.html"]);
-//! assert_eq!(before.vars, ["title"]);
+//! assert_eq!(before.deps[0].name, "nav.html");
+//! assert_eq!(before.vars[0].name, "title");
 //! ```
 //!
 //! `static_hash` covers the literal text (raw blocks included) with the boundaries between
@@ -23,11 +23,11 @@
 //! is several times faster than blake3 on the many small pieces a template splits into (the
 //! scan benchmark measures this against reading and blake3-hashing the files).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::format::{DynamicRef, TemplateError, TemplateRecord, template_id};
+use crate::format::{Dep, DynamicRef, TemplateError, TemplateRecord, Var, template_id};
 use crate::lex::refs::{Reference, Target, references};
 use crate::lex::vars::root_variables;
 use crate::lex::{LexError, Lexed, Part, lex_into};
@@ -42,11 +42,11 @@ pub struct Analysis {
     /// Every reference, in source order.
     pub references: Vec<Reference>,
     /// The static names referenced, as written, deduplicated, in order of first appearance.
-    pub deps: Vec<String>,
+    pub deps: Vec<Dep>,
     /// The dynamic references.
     pub dynamic: Vec<DynamicRef>,
-    /// The sorted root variables the template reads and does not define.
-    pub vars: Vec<String>,
+    /// The root variables the template reads and does not define, sorted by name.
+    pub vars: Vec<Var>,
 }
 
 /// Lexes `src` and computes its [`Analysis`].
@@ -66,7 +66,7 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
     lex_into(src, scratch)?;
     let (static_hash, interface_hash) = hashes(scratch);
     let references = references(src, scratch)?;
-    let mut deps: Vec<String> = Vec::new();
+    let mut deps: Vec<Dep> = Vec::new();
     // First appearance wins, in one hash lookup per reference (a list search made a template
     // of thousands of includes quadratic).
     let mut seen: HashSet<&str> = HashSet::with_capacity(references.len());
@@ -76,7 +76,10 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
             Target::Static(name) => {
                 crate::lex::work::step();
                 if seen.insert(name) {
-                    deps.push(name.clone());
+                    deps.push(Dep {
+                        name: name.clone(),
+                        line: reference.line,
+                    });
                 }
             }
             Target::Dynamic(expr) => dynamic.push(DynamicRef {
@@ -90,18 +93,18 @@ pub fn analyze_with<'s>(src: &'s str, scratch: &mut Lexed<'s>) -> Result<Analysi
         interface_hash,
         deps,
         dynamic,
-        vars: root_variables(scratch),
+        vars: root_variables(src, scratch),
         references,
     })
 }
 
-/// The BuildCache record of a template's text (its `transitive` list is left empty: that is
-/// the graph's work), and the lexer's error if it stopped. A text that does not lex gets its
+/// The BuildCache record of a template's text, and the lexer's error if it stopped. A text that does not lex gets its
 /// content hash as both partial hashes, so any edit to it changes them all.
 ///
 /// ```
 /// let (record, error) = shipwright_core::analyze::record("a.html", 0, "{% include 'b.html' %}");
-/// assert_eq!((record.deps, error), (vec!["b.html".to_string()], None));
+/// assert_eq!(record.dep_names().collect::<Vec<_>>(), ["b.html"]);
+/// assert_eq!(error, None);
 /// let (record, error) = shipwright_core::analyze::record("bad.html", 0, "\n{% if");
 /// assert_eq!((record.interface_hash.len(), error.unwrap().line), (64, 2));
 /// ```
@@ -144,35 +147,9 @@ pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<Tem
         size,
         deps,
         dynamic,
-        transitive: Vec::new(),
         vars,
     };
     (record, error)
-}
-
-/// The line of the first static reference to each of `names` in `src`, in the order of
-/// `names`: `None` for a name it does not reference, and for all of them if `src` does not lex.
-/// One lex for all the names, so that the lines of every reference of a file that does not
-/// resolve cost one pass over it.
-///
-/// ```
-/// let src = "{% include 'a.html' %}\n{% include 'b.html' %}{% include 'a.html' %}";
-/// let lines = shipwright_core::analyze::reference_lines(src, &["b.html", "a.html", "c.html"]);
-/// assert_eq!(lines, [Some(2), Some(1), None]);
-/// ```
-pub fn reference_lines(src: &str, names: &[&str]) -> Vec<Option<u32>> {
-    let mut lines: HashMap<&str, Option<u32>> = names.iter().map(|&n| (n, None)).collect();
-    let Ok(lexed) = crate::lex::lex(src) else {
-        return vec![None; names.len()];
-    };
-    for reference in references(src, &lexed).unwrap_or_default() {
-        if let Target::Static(name) = &reference.target {
-            if let Some(line @ None) = lines.get_mut(name.as_str()) {
-                *line = Some(reference.line);
-            }
-        }
-    }
-    names.iter().map(|n| lines[n]).collect()
 }
 
 /// blake3 of the file's bytes, hex.
@@ -260,28 +237,5 @@ mod tests {
             "{double} steps against {n}: not linear"
         );
         assert!(n <= 4 * 4_000, "{n} steps for 4,000 references");
-    }
-
-    #[test]
-    fn lines_of_all_the_names_of_a_file_in_one_pass() {
-        let steps = |n: usize| {
-            let src: String = (0..n)
-                .map(|i| format!("{{% include \"t{i}.html\" %}}\n"))
-                .collect();
-            let names: Vec<String> = (0..n).rev().map(|i| format!("t{i}.html")).collect();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            work::take();
-            let lines = reference_lines(&src, &names);
-            let steps = work::take();
-            let expected: Vec<Option<u32>> = (1..=n as u32).rev().map(Some).collect();
-            assert_eq!(lines, expected);
-            steps
-        };
-        let (n, double) = (steps(2_000), steps(4_000));
-        assert!(
-            double <= 2 * n + 64,
-            "{double} steps against {n}: not linear"
-        );
-        assert_eq!(reference_lines("{% if", &["a"]), [None]);
     }
 }

@@ -4,7 +4,7 @@
 //! use shipwright_core::format::{BuildCache, FORMAT, VERSION};
 //!
 //! let json = format!(r#"{{"format":"{FORMAT}","version":{VERSION},"roots":["templates"],
-//!     "templates":{{}},"missing":[],"cycles":[],"errors":[]}}"#);
+//!     "extensions":["html"],"globals":[],"templates":{{}},"missing":[],"cycles":[],"errors":[]}}"#);
 //! let cache = BuildCache::parse(json.as_bytes(), "build-cache.json").unwrap();
 //! assert!(cache.templates.is_empty());
 //!
@@ -19,7 +19,6 @@
 //! the rest.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -27,7 +26,7 @@ use serde::{Deserialize, Serialize};
 /// The value of the `format` field.
 pub const FORMAT: &str = "shipwright-build-cache";
 /// The format version this crate writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The variable the build script hands to the crate's compilation (`cargo:rustc-env`): the
 /// absolute path of the BuildCache file in `OUT_DIR`.
 pub const ENV_VAR: &str = "SHIPWRIGHT_BUILD_CACHE";
@@ -47,6 +46,12 @@ pub struct BuildCache {
     /// The template roots in search order, relative to the crate's manifest directory and
     /// `/`-separated. [`TemplateRecord::root`] indexes this list.
     pub roots: Vec<String>,
+    /// The file extensions (without the dot) that made a file a template in this build, so that
+    /// a reader (the dev watcher, the planner) counts the same files as templates.
+    pub extensions: Vec<String>,
+    /// Names every template may read without a struct providing them: the globals the app
+    /// declared (`[package.metadata.shipwright] globals`), sorted.
+    pub globals: Vec<String>,
     /// Every template by name: its path relative to its root, `/`-separated.
     pub templates: BTreeMap<String, TemplateRecord>,
     /// Static references that resolve to no template, or that try to leave the roots.
@@ -59,7 +64,11 @@ pub struct BuildCache {
     pub errors: Vec<TemplateError>,
 }
 
-/// What the build script recorded of one template.
+/// What the build script recorded of one template: the one definition of a template's record.
+///
+/// The BuildCache JSON, the scan's side file, the registry that `embedded_templates!()` embeds
+/// and the record `#[derive(Template)]` embeds are all this type through serde: a new field is
+/// one edit here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateRecord {
     /// Stable across content edits: derived from the name only (see [`template_id`]).
@@ -75,16 +84,47 @@ pub struct TemplateRecord {
     pub interface_hash: String,
     /// Size of the file in bytes.
     pub size: u64,
-    /// Every statically named template this one references, as written, deduplicated, in
-    /// order of first appearance.
-    pub deps: Vec<String>,
+    /// Every statically named template this one references (`extends`, `include`, `import`,
+    /// `from … import`), as written, deduplicated, in order of first appearance. The closure is
+    /// not stored: [`crate::graph::closure`] derives it.
+    pub deps: Vec<Dep>,
     /// Every reference whose name is an expression.
     pub dynamic: Vec<DynamicRef>,
-    /// Every template reachable through `deps`, resolved, sorted, without this one.
-    pub transitive: Vec<String>,
-    /// The root variables the template reads and does not define itself, sorted.
-    pub vars: Vec<String>,
+    /// The root variables the template reads from its context and does not define itself,
+    /// sorted by name, each with the line of its first read.
+    pub vars: Vec<Var>,
 }
+
+/// A statically named reference to another template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dep {
+    /// The name as written.
+    pub name: String,
+    /// 1-based line of the first tag that names it.
+    pub line: u32,
+}
+
+/// A root variable a template reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Var {
+    /// The variable's name.
+    pub name: String,
+    /// 1-based line of its first read.
+    pub line: u32,
+}
+
+/// A dependency or a variable equals its name, so that tests and callers can compare a list
+/// with names: `record.deps == ["base.html"]`.
+macro_rules! eq_by_name {
+    ($($type:ty),*) => {$(
+        impl PartialEq<&str> for $type {
+            fn eq(&self, name: &&str) -> bool {
+                self.name == *name
+            }
+        }
+    )*};
+}
+eq_by_name!(Dep, Var);
 
 impl TemplateRecord {
     /// The record the build script writes for a template whose text is one
@@ -93,7 +133,7 @@ impl TemplateRecord {
     ///
     /// ```
     /// let record = shipwright_core::format::TemplateRecord::including("page.html", &["base.html"]);
-    /// assert_eq!(record.deps, ["base.html"]);
+    /// assert_eq!(record.dep_names().collect::<Vec<_>>(), ["base.html"]);
     /// ```
     pub fn including(name: &str, deps: &[&str]) -> TemplateRecord {
         let src: String = deps
@@ -101,6 +141,16 @@ impl TemplateRecord {
             .map(|d| format!("{{% include {d:?} %}}"))
             .collect();
         crate::analyze::record(name, 0, &src).0
+    }
+
+    /// The names of [`deps`](Self::deps), as written.
+    pub fn dep_names(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
+        self.deps.iter().map(|dep| dep.name.as_str())
+    }
+
+    /// The names of [`vars`](Self::vars).
+    pub fn var_names(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
+        self.vars.iter().map(|var| var.name.as_str())
     }
 }
 
@@ -150,10 +200,11 @@ pub fn template_id(name: &str) -> String {
 }
 
 /// Why a BuildCache file could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FormatError {
     /// The file could not be read at all.
+    #[error("{}: cannot read the BuildCache: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -161,6 +212,7 @@ pub enum FormatError {
         source: std::io::Error,
     },
     /// The bytes are not a BuildCache (torn, truncated, edited by hand).
+    #[error("{}:{line}:{column}: not a valid BuildCache (torn or edited?): {message}", path.display())]
     Malformed {
         /// The file.
         path: PathBuf,
@@ -172,6 +224,10 @@ pub enum FormatError {
         message: String,
     },
     /// The file is JSON but names another format.
+    #[error("{}: not a BuildCache: {}", path.display(), match found {
+        Some(found) => format!("format is {found:?}, expected {FORMAT:?}"),
+        None => format!("no \"format\": {FORMAT:?} field"),
+    })]
     WrongFormat {
         /// The file.
         path: PathBuf,
@@ -179,64 +235,17 @@ pub enum FormatError {
         found: Option<String>,
     },
     /// The file is a BuildCache of a version this crate does not read.
+    #[error(
+        "{}: BuildCache version {found} is not supported: this shipwright reads version \
+         {VERSION} only; rebuild with a matching shipwright-build",
+        path.display()
+    )]
     Version {
         /// The file.
         path: PathBuf,
         /// The version it holds.
         found: u64,
     },
-}
-
-impl fmt::Display for FormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FormatError::Io { path, source } => {
-                write!(
-                    f,
-                    "{}: cannot read the BuildCache: {source}",
-                    path.display()
-                )
-            }
-            FormatError::Malformed {
-                path,
-                line,
-                column,
-                message,
-            } => write!(
-                f,
-                "{}:{line}:{column}: not a valid BuildCache (torn or edited?): {message}",
-                path.display()
-            ),
-            FormatError::WrongFormat {
-                path,
-                found: Some(found),
-            } => write!(
-                f,
-                "{}: not a BuildCache: format is {found:?}, expected {FORMAT:?}",
-                path.display()
-            ),
-            FormatError::WrongFormat { path, found: None } => write!(
-                f,
-                "{}: not a BuildCache: no \"format\": {FORMAT:?} field",
-                path.display()
-            ),
-            FormatError::Version { path, found } => write!(
-                f,
-                "{}: BuildCache version {found} is not supported: this shipwright reads version \
-                 {VERSION} only; rebuild with a matching shipwright-build",
-                path.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for FormatError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            FormatError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
 }
 
 /// The two fields checked before anything else is read.
@@ -253,6 +262,8 @@ impl BuildCache {
             format: FORMAT.to_string(),
             version: VERSION,
             roots,
+            extensions: DEFAULT_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
+            globals: Vec::new(),
             templates: BTreeMap::new(),
             missing: Vec::new(),
             cycles: Vec::new(),
@@ -362,13 +373,18 @@ mod tests {
                 static_hash: "11".into(),
                 interface_hash: "22".into(),
                 size: 3,
-                deps: vec!["b.html".into()],
+                deps: vec![Dep {
+                    name: "b.html".into(),
+                    line: 1,
+                }],
                 dynamic: vec![DynamicRef {
                     line: 2,
                     expr: "name".into(),
                 }],
-                transitive: vec!["b.html".into()],
-                vars: vec!["name".into()],
+                vars: vec![Var {
+                    name: "name".into(),
+                    line: 3,
+                }],
             },
         );
         cache
@@ -379,7 +395,7 @@ mod tests {
         let cache = sample();
         let bytes = cache.to_bytes();
         assert_eq!(BuildCache::parse(&bytes, "x").unwrap(), cache);
-        assert!(bytes.starts_with(b"{\"format\":\"shipwright-build-cache\",\"version\":1,"));
+        assert!(bytes.starts_with(b"{\"format\":\"shipwright-build-cache\",\"version\":2,"));
         assert_eq!(
             BuildCache::parse(cache.to_pretty().as_bytes(), "x").unwrap(),
             cache
@@ -406,12 +422,12 @@ mod tests {
         let err = BuildCache::parse(br#"{"version":1}"#, "f").unwrap_err();
         assert!(err.to_string().contains("no \"format\""), "{err}");
         let err = BuildCache::parse(
-            br#"{"format":"shipwright-build-cache","version":2,"future":true}"#,
+            br#"{"format":"shipwright-build-cache","version":3,"future":true}"#,
             "f",
         )
         .unwrap_err();
-        assert!(matches!(err, FormatError::Version { found: 2, .. }));
-        assert!(err.to_string().contains("reads version 1 only"), "{err}");
+        assert!(matches!(err, FormatError::Version { found: 3, .. }));
+        assert!(err.to_string().contains("reads version 2 only"), "{err}");
     }
 
     #[test]

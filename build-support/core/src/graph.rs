@@ -1,14 +1,15 @@
-//! The dependency graph: names resolved, transitive closures, missing references, cycles.
+//! The dependency graph: names resolved, closures and dependents, missing references, cycles.
 //!
 //! ```
 //! use shipwright_core::format::{BuildCache, TemplateRecord};
-//! use shipwright_core::graph::{link, resolve_name};
+//! use shipwright_core::graph::{closure, dependents, link, resolve_name};
 //!
 //! let mut cache = BuildCache::new(vec!["templates".into()]);
 //! cache.templates.insert("page.html".into(), TemplateRecord::including("page.html", &["./base.html", "nav.html"]));
 //! cache.templates.insert("base.html".into(), TemplateRecord::including("base.html", &["page.html"]));
-//! link(&mut cache, |_template, names| vec![1; names.len()]);
-//! assert_eq!(cache.templates["base.html"].transitive, ["page.html"]);
+//! link(&mut cache);
+//! assert_eq!(closure(&cache, "base.html"), ["page.html"]);
+//! assert_eq!(dependents(&cache, "base.html"), ["page.html"]);
 //! assert_eq!(cache.missing[0].name, "nav.html");
 //! assert_eq!(cache.cycles, [["base.html", "page.html", "base.html"]]);
 //! assert_eq!(resolve_name("../x.html"), Err("escapes the template root"));
@@ -22,7 +23,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use crate::format::{BuildCache, Missing, TemplateRecord};
+use crate::format::{BuildCache, Dep, Missing, TemplateRecord};
 
 /// The name a reference resolves to, or why it cannot resolve.
 pub fn resolve_name(written: &str) -> Result<String, &'static str> {
@@ -56,122 +57,115 @@ fn resolve(written: &str) -> Result<Cow<'_, str>, &'static str> {
     Ok(Cow::Owned(parts.join("/")))
 }
 
-/// Resolves every template's `deps`, fills `transitive`, `missing` and `cycles`.
-/// `lines_of(template, names)` gives, for the missing-reference report, the line of each of a
-/// template's references that do not resolve (`names` as written, in `deps` order; a line
-/// of 0 when unknown). It is called once per template that has any, so that a caller who
-/// reads the file again to find them reads it once (see [`crate::analyze::reference_lines`]).
+/// Resolves every template's `deps` and fills [`BuildCache::missing`] and
+/// [`BuildCache::cycles`]. The closures are not stored: [`closure`] and [`dependents`] derive
+/// them when they are needed (stored per template they grow with the square of a long chain).
 ///
-/// Templates are numbered in name order, so a closure sorted by number is sorted by name. The
-/// closures are found in parallel with the `scan` feature.
-pub fn link(cache: &mut BuildCache, mut lines_of: impl FnMut(&str, &[&str]) -> Vec<u32>) {
-    let (transitive, missing, cycles) = {
+/// References are resolved in parallel with the `parallel` feature.
+pub fn link(cache: &mut BuildCache) {
+    let (missing, cycles) = {
         let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
-        let records: Vec<(&str, &TemplateRecord)> = cache
-            .templates
-            .iter()
-            .map(|(n, r)| (n.as_str(), r))
-            .collect();
-        // Each template's references resolved to numbers, in parallel; the ones that resolve to
-        // nothing are reported after.
+        let records: Vec<&TemplateRecord> = cache.templates.values().collect();
         let index: HashMap<&str, u32> = names
             .iter()
             .enumerate()
             .map(|(i, n)| (*n, i as u32))
             .collect();
-        let resolved = crate::par::map(&records, |(_, record)| {
-            let mut out = Vec::with_capacity(record.deps.len());
-            // Two names as written can resolve to one template (`a.html`, `./a.html`).
-            let mut seen = HashSet::with_capacity(record.deps.len());
+        // Each template's references resolved to numbers (templates are numbered in name
+        // order); the ones that resolve to nothing are reported after.
+        let resolved = crate::par::map(&records, |record| {
+            let mut out: Vec<u32> = Vec::with_capacity(record.deps.len());
             let mut unresolved = Vec::new();
             for dep in &record.deps {
-                match resolve(dep).map(|name| index.get(&*name).copied()) {
-                    Ok(Some(id)) => {
-                        if seen.insert(id) {
-                            out.push(id);
-                        }
-                    }
-                    Ok(None) => unresolved.push((dep.as_str(), "not found")),
-                    Err(reason) => unresolved.push((dep.as_str(), reason)),
+                match resolve(&dep.name).map(|name| index.get(&*name).copied()) {
+                    Ok(Some(id)) => out.push(id),
+                    Ok(None) => unresolved.push((dep, "not found")),
+                    Err(reason) => unresolved.push((dep, reason)),
                 }
             }
+            // Two spellings of one name (`a.html`, `./a.html`) are one edge.
+            out.sort_unstable();
+            out.dedup();
             (out, unresolved)
         });
         let mut edges: Vec<Vec<u32>> = Vec::with_capacity(names.len());
         let mut missing = Vec::new();
-        for ((name, _), (out, unresolved)) in records.iter().zip(resolved) {
-            if !unresolved.is_empty() {
-                missing_entries(name, &unresolved, &mut lines_of, &mut missing);
+        for (name, (out, unresolved)) in names.iter().zip(resolved) {
+            for (dep, reason) in unresolved {
+                missing.push(missing_entry(name, dep, reason));
             }
             edges.push(out);
         }
         missing.sort();
-        let cycles = cycles(&names, &edges);
-        let ids: Vec<u32> = (0..names.len() as u32).collect();
-        let transitive = crate::par::map_with(
-            &ids,
-            || (vec![u32::MAX; names.len()], Vec::new()),
-            |(seen, stack), &id| {
-                let mut reached = reachable(id, &edges, seen, stack);
-                reached.retain(|&r| r != id);
-                reached.sort_unstable();
-                reached
-                    .into_iter()
-                    .map(|r| names[r as usize].to_string())
-                    .collect::<Vec<String>>()
-            },
-        );
-        (transitive, missing, cycles)
+        (missing, cycles(&names, &edges))
     };
     cache.missing = missing;
     cache.cycles = cycles;
-    for (record, transitive) in cache.templates.values_mut().zip(transitive) {
-        record.transitive = transitive;
+}
+
+#[cold]
+fn missing_entry(template: &str, dep: &Dep, reason: &str) -> Missing {
+    Missing {
+        template: template.to_string(),
+        line: dep.line,
+        name: dep.name.clone(),
+        reason: reason.to_string(),
     }
 }
 
-/// The report of one template's references that do not resolve, their lines asked for in one
-/// call.
-#[cold]
-fn missing_entries(
-    template: &str,
-    unresolved: &[(&str, &str)],
-    lines_of: &mut impl FnMut(&str, &[&str]) -> Vec<u32>,
-    out: &mut Vec<Missing>,
-) {
-    let names: Vec<&str> = unresolved.iter().map(|&(name, _)| name).collect();
-    let lines = lines_of(template, &names);
-    out.extend(
-        unresolved
-            .iter()
-            .enumerate()
-            .map(|(i, &(name, reason))| Missing {
-                template: template.to_string(),
-                line: lines.get(i).copied().unwrap_or(0),
-                name: name.to_string(),
-                reason: reason.to_string(),
-            }),
-    );
+/// The templates `record` references that exist in `cache`, resolved (each once).
+fn resolved_deps<'c>(
+    cache: &'c BuildCache,
+    record: &'c TemplateRecord,
+) -> impl Iterator<Item = &'c str> + 'c {
+    record.deps.iter().filter_map(|dep| {
+        let name = resolve(&dep.name).ok()?;
+        cache
+            .templates
+            .get_key_value(&*name)
+            .map(|(name, _)| name.as_str())
+    })
 }
 
-/// Every node reachable from `start` in one or more steps (`start` itself only on a cycle).
-/// `seen` holds, per node, the last start that reached it, so it is never cleared.
-fn reachable(start: u32, edges: &[Vec<u32>], seen: &mut [u32], stack: &mut Vec<u32>) -> Vec<u32> {
+/// Every template reachable from `name` through `deps`, resolved, sorted, without `name`
+/// itself: what it renders with. Empty if `name` is not in the cache.
+pub fn closure<'c>(cache: &'c BuildCache, name: &str) -> Vec<&'c str> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&'c str> = match cache.templates.get(name) {
+        Some(record) => resolved_deps(cache, record).collect(),
+        None => return Vec::new(),
+    };
     let mut out = Vec::new();
-    stack.clear();
-    stack.extend(&edges[start as usize]);
-    while let Some(node) = stack.pop() {
-        if seen[node as usize] == start {
+    while let Some(next) = stack.pop() {
+        if next == name || !seen.insert(next) {
             continue;
         }
-        seen[node as usize] = start;
-        out.push(node);
-        stack.extend(
-            edges[node as usize]
-                .iter()
-                .filter(|&&n| seen[n as usize] != start),
-        );
+        out.push(next);
+        stack.extend(resolved_deps(cache, &cache.templates[next]));
     }
+    out.sort_unstable();
+    out
+}
+
+/// Every template whose [`closure`] holds `name`: what renders it, sorted, without `name`.
+pub fn dependents<'c>(cache: &'c BuildCache, name: &str) -> Vec<&'c str> {
+    let mut users: HashMap<&str, Vec<&'c str>> = HashMap::new();
+    for (user, record) in &cache.templates {
+        for dep in resolved_deps(cache, record) {
+            users.entry(dep).or_default().push(user);
+        }
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&'c str> = users.get(name).cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    while let Some(next) = stack.pop() {
+        if next == name || !seen.insert(next) {
+            continue;
+        }
+        out.push(next);
+        stack.extend(users.get(next).into_iter().flatten());
+    }
+    out.sort_unstable();
     out
 }
 
@@ -307,54 +301,8 @@ mod tests {
         for (name, deps) in edges {
             cache.templates.insert(name.to_string(), record(deps));
         }
-        link(&mut cache, |_, names| vec![7; names.len()]);
+        link(&mut cache);
         cache
-    }
-
-    #[test]
-    fn the_lines_of_a_templates_missing_references_are_asked_for_once() {
-        // Finding a line can mean reading and lexing the file again: once per file, not once
-        // per missing reference.
-        let mut c = BuildCache::new(vec!["t".into()]);
-        c.templates
-            .insert("a".into(), record(&["x", "b", "y", "../z"]));
-        c.templates.insert("b".into(), record(&["w"]));
-        c.templates.insert("c".into(), record(&["b"]));
-        let mut asked: Vec<(String, Vec<String>)> = Vec::new();
-        link(&mut c, |template, names| {
-            asked.push((
-                template.into(),
-                names.iter().map(|n| n.to_string()).collect(),
-            ));
-            names
-                .iter()
-                .map(|&name| match name {
-                    "x" => 3,
-                    "y" => 5,
-                    "../z" => 8,
-                    _ => 1,
-                })
-                .collect()
-        });
-        let asked: Vec<(&str, Vec<&str>)> = asked
-            .iter()
-            .map(|(t, names)| (t.as_str(), names.iter().map(String::as_str).collect()))
-            .collect();
-        assert_eq!(asked, [("a", vec!["x", "y", "../z"]), ("b", vec!["w"])]);
-        let got: Vec<(&str, &str, u32)> = c
-            .missing
-            .iter()
-            .map(|m| (m.template.as_str(), m.name.as_str(), m.line))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("a", "x", 3),
-                ("a", "y", 5),
-                ("a", "../z", 8),
-                ("b", "w", 1)
-            ]
-        );
     }
 
     #[test]
@@ -379,8 +327,11 @@ mod tests {
             ("c", &["d"]),
             ("d", &[]),
         ]);
-        assert_eq!(c.templates["a"].transitive, ["b", "c", "d"]);
-        assert_eq!(c.templates["d"].transitive, Vec::<String>::new());
+        assert_eq!(closure(&c, "a"), ["b", "c", "d"]);
+        assert_eq!(closure(&c, "d"), Vec::<&str>::new());
+        assert_eq!(dependents(&c, "d"), ["a", "b", "c"]);
+        assert_eq!(dependents(&c, "a"), Vec::<&str>::new());
+        assert_eq!(closure(&c, "absent"), Vec::<&str>::new());
         assert!(c.missing.is_empty() && c.cycles.is_empty());
     }
 
@@ -395,10 +346,30 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("../../etc/passwd", "escapes the template root", 7),
-                ("/abs", "absolute path", 7),
-                ("nope", "not found", 7)
+                ("../../etc/passwd", "escapes the template root", 1),
+                ("/abs", "absolute path", 1),
+                ("nope", "not found", 1)
             ]
+        );
+    }
+
+    #[test]
+    fn a_missing_reference_carries_the_line_of_its_first_tag() {
+        let mut c = BuildCache::new(vec!["t".into()]);
+        let src =
+            "<p>\n{% include 'nope.html' %}\n\n{% extends 'gone.html' %}{% include 'nope.html' %}";
+        c.templates
+            .insert("a".into(), crate::analyze::record("a", 0, src).0);
+        link(&mut c);
+        let got: Vec<(&str, u32)> = c
+            .missing
+            .iter()
+            .map(|m| (m.name.as_str(), m.line))
+            .collect();
+        assert_eq!(
+            got,
+            [("nope.html", 2), ("gone.html", 4)],
+            "by template, then line"
         );
     }
 
@@ -412,8 +383,8 @@ mod tests {
             ("s", &["s"]),
         ]);
         assert_eq!(c.cycles, [vec!["a", "b", "c", "a"], vec!["s", "s"]]);
-        assert_eq!(c.templates["b"].transitive, ["a", "c", "d"]);
-        assert_eq!(c.templates["s"].transitive, Vec::<String>::new());
+        assert_eq!(closure(&c, "b"), ["a", "c", "d"]);
+        assert_eq!(closure(&c, "s"), Vec::<&str>::new());
     }
 
     #[test]
@@ -429,7 +400,7 @@ mod tests {
         assert_eq!(c.cycles.len(), 1);
         assert_eq!(c.cycles[0].len(), 1001);
         assert_eq!(c.cycles[0].first(), c.cycles[0].last());
-        assert_eq!(c.templates["t0500"].transitive.len(), 999);
+        assert_eq!(closure(&c, "t0500").len(), 999);
 
         let n = 2_000;
         let names: Vec<String> = (0..n).map(|i| format!("c{i:05}")).collect();
@@ -442,10 +413,11 @@ mod tests {
             };
             chain.templates.insert(names[i].clone(), record(&deps));
         }
-        link(&mut chain, |_, names| vec![1; names.len()]);
+        link(&mut chain);
         assert!(chain.cycles.is_empty());
-        assert_eq!(chain.templates["c00000"].transitive.len(), n - 1);
-        assert_eq!(chain.templates["c01998"].transitive, ["c01999"]);
+        assert_eq!(closure(&chain, "c00000").len(), n - 1);
+        assert_eq!(closure(&chain, "c01998"), ["c01999"]);
+        assert_eq!(dependents(&chain, "c00001"), ["c00000"]);
     }
 
     #[test]
@@ -465,10 +437,5 @@ mod tests {
         edges[(n - 1) as usize].push(0);
         let component = strongly_connected(&edges);
         assert!(component.iter().all(|&c| c == component[0]));
-        let mut seen = vec![u32::MAX; n as usize];
-        assert_eq!(
-            reachable(0, &edges, &mut seen, &mut Vec::new()).len(),
-            n as usize
-        );
     }
 }

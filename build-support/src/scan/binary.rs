@@ -1,6 +1,6 @@
 //! The byte encoding of the scan's side files (the stat index, the records): a header line that
 //! names the file and its version, little-endian integers, counts and lengths as LEB128 varints
-//! (one byte for most), length-prefixed UTF-8 strings, hex digests as their bytes, and at the end
+//! (one byte for most), length-prefixed UTF-8 strings, and at the end
 //! an xxh3-64 checksum of everything before it, so that a torn, cut or damaged file is rejected as
 //! a whole instead of being half read. The files are small because every byte written costs: a
 //! cold build writes them beside the BuildCache and the registry.
@@ -23,19 +23,6 @@ impl Writer {
         out.extend_from_slice(header.as_bytes());
         out.push(b'\n');
         Writer { out }
-    }
-
-    /// Fields without a header or a checksum, to be added to a file with [`Writer::raw`]
-    /// (pieces of a file written in parallel).
-    pub(crate) fn bare(capacity: usize) -> Writer {
-        Writer {
-            out: Vec::with_capacity(capacity),
-        }
-    }
-
-    /// The bytes of a [`Writer::bare`].
-    pub(crate) fn into_bytes(self) -> Vec<u8> {
-        self.out
     }
 
     /// Bytes as they are.
@@ -67,26 +54,6 @@ impl Writer {
     pub(crate) fn time(&mut self, ns: i128) {
         self.out
             .extend_from_slice(&i64::try_from(ns).unwrap_or(i64::MIN).to_le_bytes());
-    }
-
-    /// A digest: its bytes when it is lowercase hex of an even length, else the text.
-    pub(crate) fn hex(&mut self, text: &str) {
-        let bytes = text.as_bytes();
-        let is_hex = bytes.len().is_multiple_of(2)
-            && bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if !is_hex {
-            self.out.push(0);
-            self.str(text);
-            return;
-        }
-        self.out.push(1);
-        self.len(bytes.len() / 2);
-        let digit = |b: u8| if b <= b'9' { b - b'0' } else { b - b'a' + 10 };
-        self.out.extend(
-            bytes
-                .chunks_exact(2)
-                .map(|pair| digit(pair[0]) << 4 | digit(pair[1])),
-        );
     }
 
     pub(crate) fn str(&mut self, text: &str) {
@@ -148,28 +115,16 @@ impl<'a> Reader<'a> {
         self.take().map(|b| i128::from(i64::from_le_bytes(b)))
     }
 
-    pub(crate) fn hex(&mut self) -> Option<String> {
-        let [kind] = self.take::<1>()?;
-        if kind == 0 {
-            return self.str().map(str::to_string);
-        }
-        let len = self.len()?;
-        let (digest, rest) = self.bytes.split_at(len);
-        self.bytes = rest;
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut text = String::with_capacity(2 * len);
-        for b in digest {
-            text.push(DIGITS[usize::from(b >> 4)] as char);
-            text.push(DIGITS[usize::from(b & 15)] as char);
-        }
-        Some(text)
-    }
-
     pub(crate) fn str(&mut self) -> Option<&'a str> {
         let len = self.len()?;
         let (text, rest) = self.bytes.split_at(len);
         self.bytes = rest;
         std::str::from_utf8(text).ok()
+    }
+
+    /// Everything not read yet.
+    pub(crate) fn rest(self) -> &'a [u8] {
+        self.bytes
     }
 
     /// Whether every field was read.
@@ -194,9 +149,6 @@ mod tests {
         w.varint(u64::MAX);
         w.time(-1_700_000_000_123_456_789);
         w.time(i128::MAX);
-        for text in ["00ff7a", "", "0F", "abc", "xyz"] {
-            w.hex(text);
-        }
         let bytes = w.finish();
         let mut r = Reader::open(&bytes, "test 1").unwrap();
         assert_eq!(
@@ -211,9 +163,6 @@ mod tests {
             (r.time(), r.time()),
             (Some(-1_700_000_000_123_456_789), Some(i64::MIN.into()))
         );
-        for text in ["00ff7a", "", "0F", "abc", "xyz"] {
-            assert_eq!(r.hex().as_deref(), Some(text));
-        }
         assert!(r.at_end());
         assert_eq!(r.varint(), None);
         assert!(Reader::open(&bytes, "test 2").is_none(), "another version");

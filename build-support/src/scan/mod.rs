@@ -13,7 +13,7 @@
 //! let scanned = scan(&roots, None)?;
 //! let names: Vec<&String> = scanned.cache.templates.keys().collect();
 //! assert_eq!(names, ["base.html", "pages/home.html"]);
-//! assert_eq!(scanned.cache.templates["pages/home.html"].transitive, ["base.html"]);
+//! assert_eq!(scanned.cache.templates["pages/home.html"].deps, ["base.html"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -28,7 +28,6 @@ pub mod index;
 pub mod records;
 mod walk;
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -241,11 +240,10 @@ fn scan_found(
         .into_iter()
         .peekable();
     let mut cache = BuildCache::new(roots.dirs.iter().map(|(_, label)| label.clone()).collect());
+    cache.extensions = roots.extensions.clone();
     let mut stats = Vec::with_capacity(results.len());
     let mut records = Vec::with_capacity(results.len());
     let mut analysed = 0;
-    // The files read again: the last report's lines of their references are stale.
-    let mut read_again: HashSet<&str> = HashSet::new();
     for (file, result) in found.iter().zip(results) {
         let (record, error, stat) = match result {
             FileResult::Skipped(w) => {
@@ -270,7 +268,6 @@ fn scan_found(
                 stat,
             } => {
                 analysed += 1;
-                read_again.insert(file.name.as_str());
                 (record, error, stat)
             }
         };
@@ -296,33 +293,8 @@ fn scan_found(
             .ok()
             .map(|at| &found[at])
     };
-    // The lines of the previous report's missing references in unchanged files, by hash.
-    let mut old_lines: HashMap<(&str, &str), u32> = HashMap::new();
-    for m in old_cache
-        .iter()
-        .flat_map(|c| &c.missing)
-        .filter(|m| !read_again.contains(m.template.as_str()))
-    {
-        old_lines
-            .entry((m.template.as_str(), m.name.as_str()))
-            .or_insert(m.line);
-    }
-    link(&mut cache, |template, names| {
-        // Only for templates with references that do not resolve, so rare: the last report
-        // knows the lines in an unchanged file, otherwise the file is read again, once for all
-        // of them.
-        let mut lines: Vec<Option<u32>> = names
-            .iter()
-            .map(|&name| old_lines.get(&(template, name)).copied())
-            .collect();
-        if lines.contains(&None) {
-            let fresh = by_name(template).map(|f| lines_of_references(&f.path, names));
-            for (line, fresh) in lines.iter_mut().zip(fresh.into_iter().flatten()) {
-                *line = line.or(fresh);
-            }
-        }
-        lines.into_iter().map(|l| l.unwrap_or(0)).collect()
-    });
+    // Each missing reference carries its line in the record: no file is read again.
+    link(&mut cache);
     for m in &cache.missing {
         let file = by_name(&m.template).expect("a template of the scan");
         warnings.push(warning(
@@ -589,15 +561,6 @@ fn read_file(file: &Found, dir: &mut Directory, bytes: &mut Vec<u8>) -> std::io:
     }
     bytes.truncate(filled);
     Ok(stat)
-}
-
-/// The line of the first static reference to each of `names` in a file: one read, one lex.
-#[cold]
-fn lines_of_references(path: &Path, names: &[&str]) -> Vec<Option<u32>> {
-    match std::fs::read_to_string(path) {
-        Ok(src) => shipwright_core::analyze::reference_lines(&src, names),
-        Err(_) => vec![None; names.len()],
-    }
 }
 
 #[cold]

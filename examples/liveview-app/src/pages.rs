@@ -66,8 +66,8 @@ impl Page {
     /// Its template.
     pub fn template(self) -> &'static str {
         match self {
-            Page::Home => HomePage::INFO.name,
-            Page::Counter => CounterPage::INFO.name,
+            Page::Home => HomePage::NAME,
+            Page::Counter => CounterPage::NAME,
         }
     }
 

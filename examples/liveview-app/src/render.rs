@@ -93,7 +93,11 @@ impl Renderer {
         cache: Arc<TemplateCache<Arc<str>>>,
         sources: Sources,
     ) -> Self {
-        cache.warm(embedded.iter().map(|t| (t.name, Arc::from(t.source))));
+        cache.warm(
+            embedded
+                .iter()
+                .map(|t| (t.name.as_str(), Arc::from(t.source))),
+        );
         let mut env = Environment::new();
         let loader_cache = Arc::clone(&cache);
         env.set_loader(move |name| {

@@ -12,9 +12,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
-use shipwright_runtime::{
-    RebuildPlanner, RenderMode, TemplateCache, TemplateInfo, embedded_templates,
-};
+use shipwright_runtime::{Embedded, RebuildPlanner, RenderMode, TemplateCache, embedded_templates};
 use tokio::sync::broadcast;
 
 use crate::pages::Page;
@@ -44,7 +42,7 @@ impl Default for Config {
 }
 
 /// Every template of the app, embedded at build time.
-pub fn embedded() -> &'static [TemplateInfo] {
+pub fn embedded() -> &'static Embedded {
     embedded_templates!()
 }
 

@@ -19,38 +19,39 @@ pub(crate) fn derive(input: &Input<'_>, bound: &Bound) -> TokenStream {
     let ident = input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let fields = &input.fields;
+    let name = &bound.name;
     let (tracking, info) = info(bound);
     quote! {
         #[automatically_derived]
         impl #impl_generics ::shipwright_runtime::__private::Template
             for #ident #ty_generics #where_clause
         {
-            const INFO: &'static ::shipwright_runtime::__private::TemplateInfo = {
-                #tracking
-                &#info
-            };
+            const NAME: &'static str = #name;
             const FIELDS: &'static [&'static str] = &[#(#fields),*];
+            fn info() -> &'static ::shipwright_runtime::__private::TemplateInfo {
+                #tracking
+                #info
+            }
         }
     }
 }
 
-/// `template!("...")`: a `&'static TemplateInfo` expression, usable in a `const` too.
+/// `template!("...")`: a `&'static TemplateInfo` expression.
 pub(crate) fn template(bound: &Bound) -> TokenStream {
     let (tracking, info) = info(bound);
     quote! {
         {
             #tracking
-            const __SHIPWRIGHT_TEMPLATE: &::shipwright_runtime::__private::TemplateInfo = &#info;
-            __SHIPWRIGHT_TEMPLATE
+            #info
         }
     }
 }
 
-/// The `include_bytes!` items that make rustc track the transitive dependencies not tracked yet
-/// (the template itself is tracked by the `include_str!` of its source), and the record's
-/// literal.
+/// The `include_bytes!` items that make rustc track the templates of the closure not tracked
+/// yet (the template itself is tracked by the `include_str!` of its source), and an expression
+/// of the record: a `static` that decodes the record's JSON on first use. The JSON is the
+/// record's serde form, so no field of it is spelled out here.
 fn info(bound: &Bound) -> (TokenStream, TokenStream) {
-    let record = &bound.record;
     let tracking = bound.track.iter().map(|path| {
         let file = manifest_file(path);
         quote!(
@@ -58,42 +59,23 @@ fn info(bound: &Bound) -> (TokenStream, TokenStream) {
         )
     });
     let tracking = quote!(#(#tracking)*);
-    let (id, name, root, path) = (&record.id, &bound.name, &bound.root, &bound.path);
-    let (hash, static_hash, interface_hash, tree_hash) = (
-        &record.hash,
-        &record.static_hash,
-        &record.interface_hash,
-        &bound.tree_hash,
-    );
-    let size = record.size;
-    let (deps, transitive, vars) = (&record.deps, &record.transitive, &record.vars);
-    let dynamic = record.dynamic.iter().map(|dynamic| {
-        let (line, expr) = (dynamic.line, &dynamic.expr);
-        quote!(::shipwright_runtime::__private::DynamicRef { line: #line, expr: #expr })
-    });
-    let source = manifest_file(path);
+    let (name, root) = (&bound.name, &bound.root);
+    let record = serde_json::to_string(&bound.record).expect("a record always serializes");
+    let source = manifest_file(&bound.path);
     let info = quote! {
-        ::shipwright_runtime::__private::TemplateInfo {
-            id: #id,
-            name: #name,
-            root: #root,
-            path: #path,
-            hash: #hash,
-            static_hash: #static_hash,
-            interface_hash: #interface_hash,
-            tree_hash: #tree_hash,
-            size: #size,
-            deps: &[#(#deps),*],
-            transitive: &[#(#transitive),*],
-            vars: &[#(#vars),*],
-            dynamic: &[#(#dynamic),*],
-            source: ::core::include_str!(#source),
-        }
+        static __SHIPWRIGHT_TEMPLATE: ::shipwright_runtime::__private::Bound =
+            ::shipwright_runtime::__private::Bound::new(
+                #root,
+                #name,
+                #record,
+                ::core::include_str!(#source),
+            );
+        __SHIPWRIGHT_TEMPLATE.info()
     };
     (tracking, info)
 }
 
-/// `compile_error!` and an `impl Template` whose record is `__private::UNBOUND`.
+/// `compile_error!` and an `impl Template` whose record is `__private::unbound()`.
 pub(crate) fn fallback_derive(
     ident: &Ident,
     generics: &Generics,
@@ -108,20 +90,22 @@ pub(crate) fn fallback_derive(
         impl #impl_generics ::shipwright_runtime::__private::Template
             for #ident #ty_generics #where_clause
         {
-            const INFO: &'static ::shipwright_runtime::__private::TemplateInfo =
-                &::shipwright_runtime::__private::UNBOUND;
+            const NAME: &'static str = "";
             const FIELDS: &'static [&'static str] = &[#(#fields),*];
+            fn info() -> &'static ::shipwright_runtime::__private::TemplateInfo {
+                ::shipwright_runtime::__private::unbound()
+            }
         }
     }
 }
 
-/// `compile_error!` in a block whose value is `&__private::UNBOUND`.
+/// `compile_error!` in a block whose value is `__private::unbound()`.
 pub(crate) fn fallback_template(error: Error) -> TokenStream {
     let error = error.into_compile_error();
     quote! {
         {
             #error
-            &::shipwright_runtime::__private::UNBOUND
+            ::shipwright_runtime::__private::unbound()
         }
     }
 }

@@ -77,12 +77,15 @@ pub fn template_with(input: TokenStream, env: &Env) -> TokenStream {
 mod tests {
     use super::*;
     use quote::quote;
-    use shipwright_core::format::DynamicRef;
+    use shipwright_core::format::{DynamicRef, Var};
 
     fn site() -> valid::tests::Fixture {
         let mut fixture = valid::tests::site();
         let home = fixture.cache.templates.get_mut("pages/home.html").unwrap();
-        home.vars = vec!["title".into()];
+        home.vars = vec![Var {
+            name: "title".into(),
+            line: 1,
+        }];
         home.dynamic = vec![DynamicRef {
             line: 2,
             expr: "\"icons/\" ~ icon".into(),
@@ -101,45 +104,37 @@ mod tests {
             },
             &env,
         );
-        let cache = &fixture.cache;
-        let home = &cache.templates["pages/home.html"];
-        let (id, hash) = (&home.id, &home.hash);
-        let tree = shipwright_core::registry::tree_hash(cache, "pages/home.html").unwrap();
+        let home = &fixture.cache.templates["pages/home.html"];
+        let record = serde_json::to_string(home).unwrap();
         let expected = quote! {
             #[automatically_derived]
             impl<'a, T: Clone> ::shipwright_runtime::__private::Template for Home<'a, T>
             where T: Copy
             {
-                const INFO: &'static ::shipwright_runtime::__private::TemplateInfo = {
+                const NAME: &'static str = "pages/home.html";
+                const FIELDS: &'static [&'static str] = &["title", "type"];
+                fn info() -> &'static ::shipwright_runtime::__private::TemplateInfo {
                     const _: &[u8] = ::core::include_bytes!(::core::concat!(
                         ::core::env!("CARGO_MANIFEST_DIR"), "/templates/layout.html"));
                     const _: &[u8] = ::core::include_bytes!(::core::concat!(
                         ::core::env!("CARGO_MANIFEST_DIR"), "/templates/nav.html"));
-                    &::shipwright_runtime::__private::TemplateInfo {
-                        id: #id,
-                        name: "pages/home.html",
-                        root: "templates",
-                        path: "templates/pages/home.html",
-                        hash: #hash,
-                        static_hash: "s",
-                        interface_hash: "i",
-                        tree_hash: #tree,
-                        size: 27u64,
-                        deps: &["layout.html", "nav.html"],
-                        transitive: &["layout.html", "nav.html"],
-                        vars: &["title"],
-                        dynamic: &[::shipwright_runtime::__private::DynamicRef {
-                            line: 2u32,
-                            expr: "\"icons/\" ~ icon"
-                        }],
-                        source: ::core::include_str!(::core::concat!(
-                            ::core::env!("CARGO_MANIFEST_DIR"), "/templates/pages/home.html")),
-                    }
-                };
-                const FIELDS: &'static [&'static str] = &["title", "type"];
+                    static __SHIPWRIGHT_TEMPLATE: ::shipwright_runtime::__private::Bound =
+                        ::shipwright_runtime::__private::Bound::new(
+                            "templates",
+                            "pages/home.html",
+                            #record,
+                            ::core::include_str!(::core::concat!(
+                                ::core::env!("CARGO_MANIFEST_DIR"), "/templates/pages/home.html")),
+                        );
+                    __SHIPWRIGHT_TEMPLATE.info()
+                }
             }
         };
         assert_eq!(output.to_string(), expected.to_string());
+        // The embedded JSON is the record, with every field (its serde form, nothing by hand).
+        let back: shipwright_core::format::TemplateRecord = serde_json::from_str(&record).unwrap();
+        assert_eq!(&back, home);
+        assert_eq!(back.dynamic[0].expr, "\"icons/\" ~ icon");
         let manifest_dir = fixture.dir.path().to_str().unwrap();
         assert!(
             !output.to_string().contains(manifest_dir),
@@ -162,11 +157,14 @@ mod tests {
         let fixture = site();
         let output = template_with(quote!("nav.html"), &fixture.env()).to_string();
         assert!(
-            output.starts_with("{ const __SHIPWRIGHT_TEMPLATE"),
+            output.starts_with("{ static __SHIPWRIGHT_TEMPLATE"),
             "{output}"
         );
-        assert!(output.ends_with("__SHIPWRIGHT_TEMPLATE }"), "{output}");
-        assert!(output.contains("name : \"nav.html\""), "{output}");
+        assert!(
+            output.ends_with("__SHIPWRIGHT_TEMPLATE . info () }"),
+            "{output}"
+        );
+        assert!(output.contains("\"nav.html\""), "{output}");
         assert!(
             !output.contains("include_bytes"),
             "nav.html has no dependency: {output}"
@@ -191,7 +189,7 @@ mod tests {
             output.contains("compile_error ! { \"no template named \\\"nope.html\\\""),
             "{output}"
         );
-        assert!(output.contains("__private :: UNBOUND"), "{output}");
+        assert!(output.contains("__private :: unbound ()"), "{output}");
         assert!(
             output.contains("FIELDS : & 'static [& 'static str] = & [\"x\"]"),
             "{output}"
@@ -214,7 +212,7 @@ mod tests {
 
         let output = template_with(quote!(42), &env).to_string();
         assert!(
-            output.contains("compile_error") && output.contains("UNBOUND"),
+            output.contains("compile_error") && output.contains("unbound"),
             "{output}"
         );
 

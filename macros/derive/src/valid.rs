@@ -7,7 +7,7 @@ use std::path::Path;
 
 use shipwright_core::analyze::content_hash;
 use shipwright_core::format::{BuildCache, ENV_VAR, FormatError, TemplateRecord, VERSION};
-use shipwright_core::registry::tree_hash;
+use shipwright_core::graph::closure;
 use syn::{Error, LitStr, Result};
 
 use crate::cache::{self, CacheError, Env};
@@ -23,11 +23,9 @@ pub(crate) struct Bound {
     pub(crate) root: String,
     /// `root/name`, relative to the manifest directory.
     pub(crate) path: String,
-    /// The files of the transitive dependencies, in the record's (sorted) order, that no
-    /// earlier expansion in this process made rustc track.
+    /// The files of the templates it renders with (its closure, sorted), that no earlier
+    /// expansion in this process made rustc track.
     pub(crate) track: Vec<String>,
-    /// See `shipwright_core::registry::tree_hash`.
-    pub(crate) tree_hash: String,
 }
 
 /// Looks `name` up in the crate's BuildCache and checks that the template can be bound: it is
@@ -42,21 +40,14 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> 
     let Some(record) = cache.templates.get(&name) else {
         return Err(Error::new(lit.span(), unknown(&name, cache)));
     };
-    graph_problems(lit, &name, record, cache)?;
+    let closure = closure(cache, &name);
+    graph_problems(lit, &name, &closure, cache)?;
 
     let path = relative(cache, &name);
     check_bytes(lit, manifest_dir, &path, record, true)?;
-    let mut dep_paths = Vec::with_capacity(record.transitive.len());
-    for dep in &record.transitive {
-        let Some(dep_record) = cache.templates.get(dep) else {
-            return Err(Error::new(
-                lit.span(),
-                format!(
-                    "the BuildCache lists \"{dep}\" among the dependencies of \"{name}\" but has \
-                     no record of it: it is inconsistent; build again"
-                ),
-            ));
-        };
+    let mut dep_paths = Vec::with_capacity(closure.len());
+    for &dep in &closure {
+        let dep_record = &cache.templates[dep];
         let dep_path = relative(cache, dep);
         check_bytes(lit, manifest_dir, &dep_path, dep_record, false)?;
         dep_paths.push(dep_path);
@@ -68,7 +59,6 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> 
         .filter(|file| cache::first_tracking(env, file))
         .collect();
     Ok(Bound {
-        tree_hash: tree_hash(cache, &name).expect("the name is in the cache"),
         track,
         root: cache.roots[record.root].clone(),
         record: record.clone(),
@@ -84,14 +74,9 @@ fn relative(cache: &BuildCache, name: &str) -> String {
 }
 
 /// Lexer errors, cycles and missing references anywhere in the template's closure, all at once.
-fn graph_problems(
-    lit: &LitStr,
-    name: &str,
-    record: &TemplateRecord,
-    cache: &BuildCache,
-) -> Result<()> {
+fn graph_problems(lit: &LitStr, name: &str, closure: &[&str], cache: &BuildCache) -> Result<()> {
     let closure: BTreeSet<&str> = std::iter::once(name)
-        .chain(record.transitive.iter().map(String::as_str))
+        .chain(closure.iter().copied())
         .collect();
     let via = |template: &str| {
         if template == name {
@@ -309,22 +294,10 @@ pub(crate) mod tests {
                 let file = dir.path().join("templates").join(name);
                 std::fs::create_dir_all(file.parent().unwrap()).unwrap();
                 std::fs::write(&file, text).unwrap();
-                let deps: Vec<String> = deps.iter().map(|d| d.to_string()).collect();
-                cache.templates.insert(
-                    name.to_string(),
-                    TemplateRecord {
-                        id: template_id(name),
-                        root: 0,
-                        hash: content_hash(text.as_bytes()),
-                        static_hash: "s".into(),
-                        interface_hash: "i".into(),
-                        size: text.len() as u64,
-                        transitive: deps.clone(),
-                        deps,
-                        dynamic: Vec::new(),
-                        vars: Vec::new(),
-                    },
-                );
+                let mut record = TemplateRecord::including(name, deps);
+                record.hash = content_hash(text.as_bytes());
+                record.size = text.len() as u64;
+                cache.templates.insert(name.to_string(), record);
             }
             Fixture { dir, cache }
         }
@@ -471,14 +444,6 @@ pub(crate) mod tests {
     #[test]
     fn cache_problems_say_what_to_do() {
         let fixture = site();
-        let mut inconsistent = site();
-        inconsistent.cache.templates.remove("nav.html");
-        let err = bind_err(&inconsistent, "layout.html");
-        assert!(
-            err.contains("lists \"nav.html\" among the dependencies of \"layout.html\""),
-            "{err}"
-        );
-
         let err = bind(&lit("nav.html"), &Env::default())
             .unwrap_err()
             .to_string();
@@ -493,6 +458,6 @@ pub(crate) mod tests {
         let file = env.cache_file().unwrap();
         std::fs::write(file, br#"{"format":"shipwright-build-cache","version":7}"#).unwrap();
         let err = bind(&lit("nav.html"), &env).unwrap_err().to_string();
-        assert!(err.starts_with("this crate's BuildCache is version 7, but this shipwright-macros reads version 1 only"), "{err}");
+        assert!(err.starts_with("this crate's BuildCache is version 7, but this shipwright-macros reads version 2 only"), "{err}");
     }
 }

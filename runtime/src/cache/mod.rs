@@ -2,17 +2,10 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use shipwright_core::format::{BuildCache, TemplateRecord, template_id};
+//! use shipwright_core::format::{BuildCache, TemplateRecord};
 //! use shipwright_runtime::cache::TemplateCache;
 //!
-//! # fn record(name: &str, deps: &[&str]) -> TemplateRecord {
-//! #     TemplateRecord {
-//! #         id: template_id(name), root: 0, hash: String::new(), static_hash: String::new(),
-//! #         interface_hash: String::new(), size: 0,
-//! #         deps: deps.iter().map(|d| d.to_string()).collect(),
-//! #         dynamic: Vec::new(), transitive: Vec::new(), vars: Vec::new(),
-//! #     }
-//! # }
+//! # fn record(name: &str, deps: &[&str]) -> TemplateRecord { TemplateRecord::including(name, deps) }
 //! // In an application: `BuildCache::load(path)?`, or the BuildCache embedded at build time.
 //! let mut build = BuildCache::new(vec!["templates".into()]);
 //! build.templates.insert("base.html".into(), record("base.html", &[]));

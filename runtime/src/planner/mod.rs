@@ -65,16 +65,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shipwright_core::analyze::{Analysis, analyze, content_hash};
-use shipwright_core::format::{BuildCache, DEFAULT_EXTENSIONS, DynamicRef};
-use shipwright_core::graph::resolve_name;
+use shipwright_core::format::{BuildCache, DEFAULT_EXTENSIONS, Dep};
+use shipwright_core::graph::{closure, resolve_name};
 use shipwright_core::lex::{LexError, Part, lex, line_of};
 
 pub use plan::Plan;
 pub use reason::{Decision, Reason};
 
 use crate::graph::{DependencyGraph, TemplateId};
-use crate::template::{Template, TemplateInfo};
-use shipwright_core::format::TemplateRecord;
+use crate::template::{Embedded, Template};
 
 /// How the app renders its templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +115,7 @@ impl Binding {
     pub fn of<T: Template>() -> Self {
         let full = std::any::type_name::<T>();
         let short = full.rsplit("::").next().unwrap_or(full);
-        Binding::new(T::INFO.name, short, T::FIELDS.iter().copied())
+        Binding::new(T::NAME, short, T::FIELDS.iter().copied())
     }
 }
 
@@ -195,12 +194,11 @@ impl RebuildPlanner {
 
     /// A planner against the templates embedded in the binary (`embedded_templates!()`), with
     /// their sources, so that reasons can name the changed expressions.
-    pub fn from_embedded(templates: &'static [TemplateInfo], mode: RenderMode) -> Self {
-        let baseline = build_cache_of(templates);
-        let mut planner = RebuildPlanner::new(baseline, mode);
+    pub fn from_embedded(templates: &'static Embedded, mode: RenderMode) -> Self {
+        let mut planner = RebuildPlanner::new(templates.build_cache().clone(), mode);
         planner.sources = templates
             .iter()
-            .map(|t| (t.name.to_string(), Cow::Borrowed(t.source)))
+            .map(|t| (t.name.clone(), Cow::Borrowed(t.source)))
             .collect();
         planner
     }
@@ -489,10 +487,10 @@ impl RebuildPlanner {
                 });
             }
         };
-        if let Some(dep) = new.deps.iter().find(|d| !self.exists(d)) {
+        if let Some(dep) = new.deps.iter().find(|d| !self.exists(&d.name)) {
             return rebuild(Reason::MissingDependency {
                 template: template(),
-                dependency: dep.clone(),
+                dependency: dep.name.clone(),
             });
         }
         if let Some(path) = self.cycle_through(name) {
@@ -517,15 +515,16 @@ impl RebuildPlanner {
                 expr: first.expr.clone(),
             });
         }
-        let reason = if let Some(dep) = new.deps.iter().find(|d| !built.deps.contains(d)) {
+        let has = |deps: &[Dep], name: &str| deps.iter().any(|d| d.name == name);
+        let reason = if let Some(dep) = new.deps.iter().find(|d| !has(&built.deps, &d.name)) {
             Reason::NewDependency {
                 template: template(),
-                dependency: dep.clone(),
+                dependency: dep.name.clone(),
             }
-        } else if let Some(dep) = built.deps.iter().find(|d| !new.deps.contains(d)) {
+        } else if let Some(dep) = built.deps.iter().find(|d| !has(&new.deps, &d.name)) {
             Reason::RemovedDependency {
                 template: template(),
-                dependency: dep.clone(),
+                dependency: dep.name.clone(),
             }
         } else {
             let (line, change) = self.interface_change(name, source);
@@ -556,7 +555,7 @@ impl RebuildPlanner {
             let vars: Vec<&str> = new
                 .vars
                 .iter()
-                .map(String::as_str)
+                .map(|v| v.name.as_str())
                 .filter(|v| !built.contains(v))
                 .collect();
             if !vars.is_empty() {
@@ -621,16 +620,17 @@ impl RebuildPlanner {
             .templates
             .get(name)
             .into_iter()
-            .flat_map(|r| r.vars.iter().map(String::as_str))
+            .flat_map(|r| r.var_names())
     }
 
     /// `name` and every template it renders, as built.
     fn closure_built(&self, name: &str) -> Vec<String> {
-        let Some(record) = self.baseline.templates.get(name) else {
+        if !self.baseline.templates.contains_key(name) {
             return Vec::new();
-        };
-        std::iter::once(name.to_string())
-            .chain(record.transitive.iter().cloned())
+        }
+        std::iter::once(name)
+            .chain(closure(&self.baseline, name))
+            .map(str::to_string)
             .collect()
     }
 
@@ -677,7 +677,7 @@ impl RebuildPlanner {
 
     /// The resolved names `name` references now (its new version if it changed).
     fn deps_now(&self, name: &str) -> Vec<String> {
-        let written: &[String] = match self.current.get(name) {
+        let written: &[Dep] = match self.current.get(name) {
             Some(Current::Removed) => &[],
             Some(Current::Present {
                 analysis: Ok(new), ..
@@ -689,7 +689,7 @@ impl RebuildPlanner {
         };
         written
             .iter()
-            .filter_map(|d| resolve_name(d).ok())
+            .filter_map(|d| resolve_name(&d.name).ok())
             .filter(|d| self.exists(d))
             .collect()
     }
@@ -758,43 +758,6 @@ impl RebuildPlanner {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e))
     }
-}
-
-/// The BuildCache the embedded records came from (roots in order of first use).
-fn build_cache_of(templates: &[TemplateInfo]) -> BuildCache {
-    let mut roots: Vec<String> = Vec::new();
-    let mut cache = BuildCache::new(Vec::new());
-    for t in templates {
-        let root = roots.iter().position(|r| r == t.root).unwrap_or_else(|| {
-            roots.push(t.root.to_string());
-            roots.len() - 1
-        });
-        let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        cache.templates.insert(
-            t.name.to_string(),
-            TemplateRecord {
-                id: t.id.to_string(),
-                root,
-                hash: t.hash.to_string(),
-                static_hash: t.static_hash.to_string(),
-                interface_hash: t.interface_hash.to_string(),
-                size: t.size,
-                deps: strings(t.deps),
-                dynamic: t
-                    .dynamic
-                    .iter()
-                    .map(|d| DynamicRef {
-                        line: d.line,
-                        expr: d.expr.to_string(),
-                    })
-                    .collect(),
-                transitive: strings(t.transitive),
-                vars: strings(t.vars),
-            },
-        );
-    }
-    cache.roots = roots;
-    cache
 }
 
 /// Decisions of their own, by template name.

@@ -306,7 +306,10 @@ fn reference_lines() {
 }
 
 fn vars(src: &str) -> Vec<String> {
-    root_variables(&lex(src).unwrap())
+    root_variables(src, &lex(src).unwrap())
+        .into_iter()
+        .map(|var| var.name)
+        .collect()
 }
 
 #[test]

@@ -4,8 +4,10 @@
 //! use shipwright_core::lex::{lex, vars::root_variables};
 //!
 //! let src = "{% set title = page.title %}{% for item in items %}{{ item.name|upper }}\
-//!            {{ loop.index }}{% endfor %}{{ title }} {{ user.name is defined }}";
-//! assert_eq!(root_variables(&lex(src).unwrap()), ["items", "page", "user"]);
+//!            {{ loop.index }}{% endfor %}{{ title }}\n{{ user.name is defined }}";
+//! let vars = root_variables(src, &lex(src).unwrap());
+//! let names: Vec<(&str, u32)> = vars.iter().map(|v| (v.name.as_str(), v.line)).collect();
+//! assert_eq!(names, [("items", 1), ("page", 1), ("user", 2)]);
 //! ```
 //!
 //! A name is a root variable where it starts a value: not after `.` (an attribute), `|` (a
@@ -15,9 +17,10 @@
 //! `from … import`, `with`) is not one. Scopes are not tracked: a name defined anywhere in the
 //! template counts as defined everywhere in it, which errs towards fewer variables.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
-use super::{Lexed, Part, Token, TokenKind, top_level};
+use super::{Lexed, Lines, Part, Token, TokenKind, top_level};
+use crate::format::Var;
 
 const KEYWORDS: [&str; 23] = [
     "and",
@@ -61,8 +64,9 @@ const GLOBALS: [&str; 13] = [
     "debug",
 ];
 
-/// The sorted root variables that `lexed` reads and does not define.
-pub fn root_variables(lexed: &Lexed<'_>) -> Vec<String> {
+/// The root variables that `lexed` (the tokens of `src`) reads and does not define, sorted by
+/// name, each with the line of its first read.
+pub fn root_variables(src: &str, lexed: &Lexed<'_>) -> Vec<Var> {
     let mut scan = Scan::default();
     for part in &lexed.parts {
         match part {
@@ -71,16 +75,29 @@ pub fn root_variables(lexed: &Lexed<'_>) -> Vec<String> {
             Part::Text { .. } | Part::Comment(_) => {}
         }
     }
-    scan.used
+    let mut reads: Vec<(&str, usize)> = scan
+        .used
         .into_iter()
-        .filter(|name| !scan.defined.contains(name))
-        .map(str::to_string)
-        .collect()
+        .filter(|(name, _)| !scan.defined.contains(name))
+        .collect();
+    // Lines in one pass over the text, in offset order; then back to name order.
+    reads.sort_unstable_by_key(|&(_, offset)| offset);
+    let mut lines = Lines::default();
+    let mut vars: Vec<Var> = reads
+        .into_iter()
+        .map(|(name, offset)| Var {
+            name: name.to_string(),
+            line: lines.line(src, offset),
+        })
+        .collect();
+    vars.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    vars
 }
 
 #[derive(Default)]
 struct Scan<'s> {
-    used: BTreeSet<&'s str>,
+    /// Each name read, with the byte offset of its first read.
+    used: BTreeMap<&'s str, usize>,
     defined: HashSet<&'s str>,
 }
 
@@ -179,7 +196,7 @@ impl<'s> Scan<'s> {
                     let keyword_arg = depth > 0 && tokens.get(i + 1).is_some_and(|n| n.is_op("="));
                     let filter = after_pipe && i == 0;
                     if !(member || test || keyword_arg || filter || is_reserved(token.text)) {
-                        self.used.insert(token.text);
+                        self.used.entry(token.text).or_insert(token.start);
                     }
                 }
                 TokenKind::Op | TokenKind::Str | TokenKind::Number => {}

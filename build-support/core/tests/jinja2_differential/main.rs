@@ -134,7 +134,7 @@ impl Jinja2 {
 fn ours(src: &str) -> Result<(BTreeSet<String>, bool), String> {
     let analysis = analyze(src).map_err(|e| e.to_string())?;
     Ok((
-        analysis.deps.into_iter().collect(),
+        analysis.deps.into_iter().map(|dep| dep.name).collect(),
         !analysis.dynamic.is_empty(),
     ))
 }
