@@ -261,10 +261,10 @@ impl Brackets {
                     }
                 }
                 _ => {
-                    if t.is_op(",") {
-                        if let Some(&at) = open.last() {
-                            comma[at] = true;
-                        }
+                    if t.is_op(",")
+                        && let Some(&at) = open.last()
+                    {
+                        comma[at] = true;
                     }
                 }
             }
