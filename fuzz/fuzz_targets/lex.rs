@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(e.line, line_of(src, e.offset), "{e:?}");
             assert!(in_file(e.line), "{e:?}");
             let (record, error) = record("fuzz.html", 0, src);
-            assert_eq!(error.expect("a text that does not lex has an error").line, e.line);
+            assert_eq!(
+                error.expect("a text that does not lex has an error").line,
+                e.line
+            );
             assert!(record.deps.is_empty() && record.dynamic.is_empty() && record.vars.is_empty());
             assert!(analyze(src).is_err());
             return;
@@ -44,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(d.start, at);
                 assert!(d.end > d.start && d.end <= src.len());
                 for token in lexed.tokens(d) {
-                    assert!(token.start >= d.start && token.end() <= d.end, "{token:?} {d:?}");
+                    assert!(
+                        token.start >= d.start && token.end() <= d.end,
+                        "{token:?} {d:?}"
+                    );
                     assert_eq!(&src[token.start..token.end()], token.text);
                 }
                 at = d.end;
@@ -64,8 +70,12 @@ fuzz_target!(|data: &[u8]| {
             assert!(error.is_none(), "{error:?}");
             let analysis = analyze(src).expect("lexes, and its references are found");
             assert_eq!(analysis.references, found);
-            let statics = found.iter().filter(|r| matches!(r.target, Target::Static(_)));
-            let dynamics = found.iter().filter(|r| matches!(r.target, Target::Dynamic(_)));
+            let statics = found
+                .iter()
+                .filter(|r| matches!(r.target, Target::Static(_)));
+            let dynamics = found
+                .iter()
+                .filter(|r| matches!(r.target, Target::Dynamic(_)));
             assert_eq!(analysis.dynamic.len(), dynamics.count());
             let mut names: Vec<&str> = analysis.deps.iter().map(|d| d.name.as_str()).collect();
             names.sort_unstable();

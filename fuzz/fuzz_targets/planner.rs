@@ -69,7 +69,11 @@ fn parse(text: &str) -> Script {
             body.push(line);
             continue;
         };
-        close(std::mem::replace(&mut open, Open::None), &mut body, &mut script);
+        close(
+            std::mem::replace(&mut open, Open::None),
+            &mut body,
+            &mut script,
+        );
         let name = rest.to_string();
         match mark {
             "=== " => open = Open::File(name),
@@ -78,7 +82,9 @@ fn parse(text: &str) -> Script {
             "### " if script.bindings.len() < MAX_ITEMS => {
                 let mut words = rest.split_whitespace();
                 if let (Some(template), Some(type_name)) = (words.next(), words.next()) {
-                    script.bindings.push(Binding::new(template, type_name, words));
+                    script
+                        .bindings
+                        .push(Binding::new(template, type_name, words));
                 }
             }
             _ => {}
@@ -110,10 +116,16 @@ fn check(plan: &Plan, touched: &[&str]) {
         assert_eq!(plan.decision(name), Some(*decision), "{name:?}");
     }
     for name in touched {
-        assert!(plan.decision(name).is_some(), "touched {name:?} has a decision");
+        assert!(
+            plan.decision(name).is_some(),
+            "touched {name:?} has a decision"
+        );
     }
     let affected: Vec<&str> = plan.affected().collect();
-    assert!(affected.windows(2).all(|w| w[0] < w[1]), "affected sorted and unique");
+    assert!(
+        affected.windows(2).all(|w| w[0] < w[1]),
+        "affected sorted and unique"
+    );
     assert_eq!(
         plan.needs_rebuild(),
         decisions.iter().any(|(_, d)| d.needs_rebuild())

@@ -57,7 +57,10 @@ fn headers() -> &'static (Vec<u8>, Vec<u8>) {
     static HEADERS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
     HEADERS.get_or_init(|| {
         let line = |bytes: &[u8]| {
-            let end = bytes.iter().position(|&b| b == b'\n').expect("a header line");
+            let end = bytes
+                .iter()
+                .position(|&b| b == b'\n')
+                .expect("a header line");
             bytes[..=end].to_vec()
         };
         let records = records::fuzz_encode(&BuildCache::new(vec!["t".into()]));
@@ -84,8 +87,8 @@ fn check_records(bytes: &[u8]) {
         cache.templates.values().all(|r| r.root < cache.roots.len()),
         "decoded records name their roots"
     );
-    let again = records::fuzz_decode(&records::fuzz_encode(&cache))
-        .expect("the records it encodes decode");
+    let again =
+        records::fuzz_decode(&records::fuzz_encode(&cache)).expect("the records it encodes decode");
     assert_eq!(again, cache);
 }
 
