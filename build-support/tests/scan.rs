@@ -638,8 +638,8 @@ fn every_missing_reference_of_a_file_gets_its_own_line() {
         &"templates/many.html:5999: `t2999.html` not found: reference does not resolve".into()
     ));
 
-    // A re-scan takes the lines of an unchanged file's from the last report, and finds those
-    // of an edited file again.
+    // A re-scan keeps the lines of an unchanged file's references and finds those of an
+    // edited file again (they once came from the last report, stale for an edited file).
     builder(dir.path()).build().unwrap();
     past_racy_window();
     write(

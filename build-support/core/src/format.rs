@@ -290,10 +290,12 @@ impl BuildCache {
     /// errors.
     pub fn parse(bytes: &[u8], path: impl AsRef<Path>) -> Result<Self, FormatError> {
         let path = path.as_ref();
+        // serde_json counts a position at the very start of a line (an empty file, a cut after
+        // a newline) as column 0: it is that line's first column.
         let malformed = |e: serde_json::Error| FormatError::Malformed {
             path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
+            line: e.line().max(1),
+            column: e.column().max(1),
             message: e.to_string(),
         };
         let header: Header = serde_json::from_slice(bytes).map_err(malformed)?;
@@ -414,6 +416,26 @@ mod tests {
             let err = BuildCache::parse(&bytes[..cut], "cache.json").unwrap_err();
             assert!(matches!(err, FormatError::Malformed { .. }), "{err}");
             assert!(err.to_string().starts_with("cache.json:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_empty_or_cut_file_names_a_position_counted_from_1() {
+        // Found by the `build_cache` fuzz target: serde_json says column 0 at the start of a
+        // line (an empty file, a cut right after a newline).
+        let pretty = sample().to_pretty();
+        let cut = &pretty.as_bytes()[..pretty.find('\n').unwrap() + 1];
+        for (bytes, at) in [
+            (&b""[..], "e.json:1:1:"),
+            (b"\n\n", "e.json:3:1:"),
+            (cut, "e.json:2:1:"),
+        ] {
+            let err = BuildCache::parse(bytes, "e.json").unwrap_err();
+            let FormatError::Malformed { line, column, .. } = err else {
+                panic!("{err}");
+            };
+            assert!(line >= 1 && column >= 1, "{err}");
+            assert!(err.to_string().starts_with(at), "{err}");
         }
     }
 

@@ -161,8 +161,20 @@ pub struct Index {
 impl Index {
     /// Reads an index; `None` if it is missing, of another version or damaged in any way.
     pub fn load(path: &Path) -> Option<Index> {
-        let bytes = std::fs::read(path).ok()?;
-        let mut r = Reader::open(&bytes, HEADER)?;
+        Self::decode(&std::fs::read(path).ok()?)
+    }
+
+    /// [`Index::decode`] for the fuzz targets (`fuzz/`); it is private outside fuzzing.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn fuzz_decode(bytes: &[u8]) -> Option<Index> {
+        Self::decode(bytes)
+    }
+
+    /// The index in the bytes of an index file; `None` if they are of another version or
+    /// damaged in any way.
+    fn decode(bytes: &[u8]) -> Option<Index> {
+        let mut r = Reader::open(bytes, HEADER)?;
         let key = r.str()?.to_string();
         let cache = read_stat(&mut r)?;
         let records = read_stat(&mut r)?;

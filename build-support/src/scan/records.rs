@@ -41,6 +41,20 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<BuildCache> {
         .then_some(cache)
 }
 
+/// [`encode`] for the fuzz targets (`fuzz/`); it is crate-private outside fuzzing.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_encode(cache: &BuildCache) -> Vec<u8> {
+    encode(cache)
+}
+
+/// [`decode`] for the fuzz targets (`fuzz/`); it is crate-private outside fuzzing.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_decode(bytes: &[u8]) -> Option<BuildCache> {
+    decode(bytes)
+}
+
 /// Reads the side file at `path` if it still has the stat `vouched` (changed before
 /// `racy_after`, the index's write time) and decodes it; `None` otherwise.
 pub(crate) fn load(path: &Path, vouched: &FileStat, racy_after: i128) -> Option<BuildCache> {
