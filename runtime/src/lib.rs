@@ -1,14 +1,58 @@
-//! The Shipwright runtime.
+//! The Shipwright runtime: render an app's templates, and in dev show every template edit in the
+//! open pages at once, or say exactly when and why `cargo build` is needed.
+//!
+//! ```ignore
+//! // build.rs: shipwright_build::Builder::new().build()?;  (roots from Cargo.toml, else `templates`)
+//! use std::sync::Arc;
+//! use axum::{Router, extract::State, response::Html, routing::get};
+//! use shipwright_runtime::render::{RenderError, Templates};
+//! use shipwright_runtime::{Template, embedded_templates};
+//!
+//! #[derive(Template, serde::Serialize)]
+//! #[template(path = "index.html")] // checked at compile time against the struct's fields
+//! struct Index { title: String }
+//!
+//! async fn index(State(t): State<Arc<Templates>>) -> Result<Html<String>, RenderError> {
+//!     Ok(Html(t.render(&Index { title: "Hello".into() })?))
+//! }
+//!
+//! let templates = Arc::new(Templates::new(embedded_templates!())); // files on disk in dev
+//! let router = Router::new().route("/", get(index)).with_state(Arc::clone(&templates));
+//! #[cfg(feature = "dev")]
+//! let (router, _watcher) = {
+//!     use shipwright_runtime::{Binding, RebuildPlanner, RenderMode, dev::{LiveReload, Watcher}};
+//!     let planner = RebuildPlanner::from_embedded(embedded_templates!(), RenderMode::Runtime)
+//!         .bind(Binding::of::<Index>());
+//!     let watcher = Watcher::builder(planner, embedded_templates!().root_dirs())
+//!         .cache(Arc::clone(templates.cache()))
+//!         .start()?;
+//!     (router.layer(LiveReload::new(&watcher)), watcher)
+//! };
+//! ```
+//!
+//! `examples/minimal` in the repository is this app, built and tested in a browser in CI.
+//!
+//! - [`render::Templates`]: a minijinja environment over the [`TemplateCache`]; only the
+//!   templates an edit changed are compiled again, and a broken edit keeps the last good version.
+//! - [`dev::live::LiveReload`](dev/live/struct.LiveReload.html): the dev layer for an axum
+//!   router: the client in every HTML page, the page morphed in place on a hot reload (form
+//!   values, focus, scroll kept), CSS swapped, and an overlay naming file, line and reason
+//!   when `cargo build` is needed.
+//! - [`RebuildPlanner`]: per changed template, unchanged, hot reload or rebuild, and why.
+//! - [`Template`], [`template!`], [`embedded_templates!`]: what the build recorded, bound to
+//!   Rust types at compile time.
 //!
 //! # Cargo Features
 //!
-//! | feature | what it adds |
-//! | --- | --- |
-//! | `dev` | [`dev`]: the watcher of template roots, re-planning each edit against the build |
-//! | `axum` | `dev::live`: the dev layer for an axum router (client injection, live channel, morph, CSS swap, overlay); implies `dev` |
-//! | `minijinja` | with `axum`: the dev layer reads the template and line of a `minijinja::Error` the app attaches to a failed response |
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `minijinja` | no | [`render`]: rendering with minijinja over the template cache |
+//! | `dev` | no | `dev`: the watcher of the template roots, re-planning each edit against the build |
+//! | `axum` | no | `dev::live`: the dev layer for an axum router; implies `dev` |
 //!
-//! None is on by default: a release build carries no watcher and no layer.
+//! None is on by default: turn `dev` and `axum` on in a feature of the app that its release
+//! builds leave off (as `examples/minimal` does), so a release build carries no watcher and no
+//! layer.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -27,8 +27,17 @@
 //! [`BuildCache::errors`].
 
 mod binary;
+// Crate-private; public only to the fuzz targets (`fuzz/`, built with `--cfg fuzzing`).
+#[cfg(not(fuzzing))]
 pub(crate) mod index;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod index;
+#[cfg(not(fuzzing))]
 pub(crate) mod records;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod records;
 #[cfg(test)]
 mod tests;
 mod walk;

@@ -26,6 +26,7 @@ use serde::Serialize;
 use shipwright_runtime::render::{RenderError, Templates};
 use shipwright_runtime::{Template, embedded_templates};
 
+// README: page
 /// `/`.
 #[derive(Template, Serialize)]
 #[template(path = "index.html")]
@@ -43,6 +44,7 @@ async fn index(State(templates): State<Arc<Templates>>) -> Result<Html<String>, 
     };
     Ok(Html(templates.render(&page)?))
 }
+// README: end
 
 /// `/static/{file}`: from the static directory in dev (so that edits show), embedded
 /// otherwise.
@@ -90,6 +92,7 @@ pub struct App {
 
 /// The routes; in dev, the template watcher and the live reload layer over them.
 pub fn app() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+    // README: app
     let embedded = embedded_templates!();
     // In dev (a debug build with the `dev` feature) the roots on disk; else the embedded sources.
     let templates = match std::env::var_os("SHIPWRIGHT_TEMPLATES") {
@@ -111,6 +114,7 @@ pub fn app() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
             .cache(Arc::clone(templates.cache()))
             .start()?;
         let live = LiveReload::new(&watcher).static_dir(static_dir(), "/static");
+        // README: end
         Ok(App {
             router: router.layer(live),
             watcher,
