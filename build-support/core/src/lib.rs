@@ -13,7 +13,7 @@
 //! The stages, one module each, in data-flow order: [`lex`] splits a template into text,
 //! expressions and tags and finds its references and variables, [`analyze`] turns that into a
 //! [`format::TemplateRecord`] with its hashes, [`graph`] resolves names into the dependency graph,
-//! [`registry`] writes the Rust source that embeds every template, and [`format`](mod@format) reads and writes
+//! [`dynamic`] works out what a dynamic reference may name, [`registry`] writes the Rust source that embeds every template, and [`format`](mod@format) reads and writes
 //! the BuildCache file.
 //!
 //! Why a crate of its own: the build script (`shipwright-build`), the derive
@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod dynamic;
 pub mod format;
 pub mod graph;
 pub mod lex;
