@@ -164,7 +164,8 @@ impl Targets {
 fn targets(tokens: &[Token<'_>]) -> Targets {
     let close = matching(tokens);
     let mut patterns: Vec<NamePattern> = Vec::new();
-    let mut work_list: Vec<Range<usize>> = vec![0..tokens.len()];
+    let mut work_list: Vec<Range<usize>> = Vec::new();
+    work_list.push(0..tokens.len());
     while let Some(range) = work_list.pop() {
         let range = ungroup(tokens, &close, range);
         if range.is_empty() {
@@ -382,21 +383,26 @@ fn operand_pieces(
     }
 }
 
-/// The literal text between placeholders; `spec` gives a placeholder's length at a byte, or
-/// `None` (an escaped `%%` or `{{` is given as `Some(Err(text))`).
-fn split_placeholders(
-    literal: &str,
-    spec: fn(&str) -> Option<Result<usize, (usize, &'static str)>>,
-) -> Vec<String> {
+/// What a format string holds at a position.
+enum Placeholder {
+    /// A placeholder of this many bytes: any text.
+    Field(usize),
+    /// An escape of this many bytes standing for this text (`%%`, `{{`).
+    Escape(usize, &'static str),
+}
+
+/// The literal text between placeholders; `spec` says what starts at a position, if anything
+/// but a plain character.
+fn split_placeholders(literal: &str, spec: fn(&str) -> Option<Placeholder>) -> Vec<String> {
     let mut pieces = vec![String::new()];
     let mut rest = literal;
     while let Some(c) = rest.chars().next() {
         match spec(rest) {
-            Some(Ok(len)) => {
+            Some(Placeholder::Field(len)) => {
                 pieces.push(String::new());
                 rest = &rest[len..];
             }
-            Some(Err((len, text))) => {
+            Some(Placeholder::Escape(len, text)) => {
                 pieces.last_mut().expect("never empty").push_str(text);
                 rest = &rest[len..];
             }
@@ -410,10 +416,10 @@ fn split_placeholders(
 }
 
 /// `%s`, `%(name)s`, `%05d` …: the placeholder's length; `%%` is a literal `%`.
-fn percent_spec(at: &str) -> Option<Result<usize, (usize, &'static str)>> {
+fn percent_spec(at: &str) -> Option<Placeholder> {
     let rest = at.strip_prefix('%')?;
     if rest.starts_with('%') {
-        return Some(Err((2, "%")));
+        return Some(Placeholder::Escape(2, "%"));
     }
     let mut len = 1;
     let mut chars = rest.char_indices().peekable();
@@ -425,22 +431,22 @@ fn percent_spec(at: &str) -> Option<Result<usize, (usize, &'static str)>> {
     for (_, c) in chars {
         len += c.len_utf8();
         if c.is_ascii_alphabetic() {
-            return Some(Ok(len));
+            return Some(Placeholder::Field(len));
         }
     }
     None
 }
 
 /// `{}`, `{0}`, `{name!r:>5}`: the placeholder's length; `{{` and `}}` are literal braces.
-fn brace_spec(at: &str) -> Option<Result<usize, (usize, &'static str)>> {
+fn brace_spec(at: &str) -> Option<Placeholder> {
     if at.starts_with("{{") {
-        return Some(Err((2, "{")));
+        return Some(Placeholder::Escape(2, "{"));
     }
     if at.starts_with("}}") {
-        return Some(Err((2, "}")));
+        return Some(Placeholder::Escape(2, "}"));
     }
     if at.starts_with('{') {
-        return at.find('}').map(|end| Ok(end + 1));
+        return at.find('}').map(|end| Placeholder::Field(end + 1));
     }
     None
 }
