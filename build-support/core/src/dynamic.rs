@@ -38,8 +38,9 @@
 //! `/`. A leading `./` of the first piece is dropped, as the build drops it from static names.
 //! An expression the lexer cannot read is any template.
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Range;
+use std::ops::{Bound, Range};
 
 use crate::lex::{Part, Token, TokenKind, lex, unquote, work};
 
@@ -156,6 +157,42 @@ impl Targets {
     /// The names among `names` the reference may name, in their order.
     pub fn select<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
         names.into_iter().filter(|n| self.matches(n)).collect()
+    }
+
+    /// The keys of a map by name the reference may name, sorted: each pattern looks only at
+    /// the names that start with its first literal piece (a range of the map), so a pattern
+    /// costs what it matches, not the whole site.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use shipwright_core::dynamic::Targets;
+    ///
+    /// let names: BTreeMap<String, ()> =
+    ///     ["a.html", "icons/x.svg", "icons/y.svg", "z.html"].map(|n| (n.to_string(), ())).into();
+    /// assert_eq!(Targets::of("'icons/' ~ n ~ '.svg'").select_in(&names), ["icons/x.svg", "icons/y.svg"]);
+    /// ```
+    pub fn select_in<'a, V>(&self, names: &'a BTreeMap<String, V>) -> Vec<&'a str> {
+        let patterns = match self {
+            Targets::Any => return names.keys().map(String::as_str).collect(),
+            Targets::Patterns(patterns) => patterns,
+        };
+        let mut out: Vec<&'a str> = Vec::new();
+        for pattern in patterns {
+            let prefix = pattern.pieces.first().map_or("", String::as_str);
+            let from = (Bound::Included(prefix), Bound::Unbounded);
+            out.extend(
+                names
+                    .range::<str, _>(from)
+                    .map(|(name, _)| name.as_str())
+                    .take_while(|name| name.starts_with(prefix))
+                    .filter(|name| pattern.matches(name)),
+            );
+        }
+        if patterns.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+        out
     }
 }
 

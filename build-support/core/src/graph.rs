@@ -330,13 +330,9 @@ impl<'c> Reach<'c> {
     }
 
     fn select(&self, targets: &crate::dynamic::Targets, name: &str) -> Vec<&'c str> {
-        targets.select(
-            self.cache
-                .templates
-                .keys()
-                .map(String::as_str)
-                .filter(|n| *n != name),
-        )
+        let mut out = targets.select_in(&self.cache.templates);
+        out.retain(|n| *n != name);
+        out
     }
 }
 

@@ -428,6 +428,8 @@ impl RebuildPlanner {
         // for none), the more severe where two meet.
         let mut shared: Vec<Decision> = Vec::new();
         let mut takes: Vec<u32> = Vec::new();
+        // What renders each source now, kept for the affected set.
+        let mut walked: HashMap<&str, Vec<u32>> = HashMap::new();
         for (name, decision) in sources {
             // Nothing renders a removed template now: what still references it decides.
             let removed = matches!(self.current.get(name), Some(Current::Removed));
@@ -435,7 +437,7 @@ impl RebuildPlanner {
                 && !removed
                 && let Some(node) = now.node(name)
             {
-                let dependents = now.dependents(node);
+                let dependents = walked.entry(name).or_insert_with(|| now.dependents(node));
                 if !dependents.is_empty() {
                     let reason = Reason::Dependency {
                         cause: Arc::new(cause.clone()),
@@ -450,7 +452,7 @@ impl RebuildPlanner {
                     if takes.is_empty() {
                         takes = vec![NONE; nodes];
                     }
-                    for node in dependents {
+                    for &node in dependents.iter() {
                         let slot = &mut takes[node as usize];
                         if *slot == NONE || shared[*slot as usize].severity() < severity {
                             *slot = index;
@@ -530,9 +532,16 @@ impl RebuildPlanner {
         for name in touched {
             if let Some(node) = now.node(name) {
                 mark(node);
-                now.dependents(node).into_iter().for_each(&mut mark);
+                match walked.get(name.as_str()) {
+                    Some(dependents) => dependents.iter().copied().for_each(&mut mark),
+                    None => now.dependents(node).into_iter().for_each(&mut mark),
+                }
             }
-            if let Some(id) = self.graph.id(name) {
+            // What rendered it in the build: the same unless another template's references
+            // changed since.
+            if let Some(id) = self.graph.id(name)
+                && now.changed.iter().any(|&c| c != id)
+            {
                 self.graph
                     .dependents_transitive(id)
                     .into_iter()
@@ -938,11 +947,21 @@ impl RebuildPlanner {
                 .map_or(Cow::Borrowed(&[][..]), |t| Cow::Borrowed(t.as_slice())),
         };
         if !targets.is_empty() {
-            let mut dynamic: Vec<&str> = self
-                .names_now()
-                .filter(|n| *n != name && targets.iter().any(|t| t.matches(n)))
+            // The build's templates by prefix ranges, then the added ones.
+            let mut dynamic: Vec<&str> = targets
+                .iter()
+                .flat_map(|t| t.select_in(&self.baseline.templates))
+                .filter(|n| !matches!(self.current.get(*n), Some(Current::Removed)))
+                .chain(
+                    self.added_now()
+                        .filter(|n| targets.iter().any(|t| t.matches(n))),
+                )
+                .filter(|n| *n != name)
                 .collect();
-            dynamic.retain(|n| !out.iter().any(|o| o == n));
+            dynamic.sort_unstable();
+            dynamic.dedup();
+            let written: HashSet<&str> = out.iter().map(String::as_str).collect();
+            dynamic.retain(|n| !written.contains(n));
             out.extend(dynamic.into_iter().map(str::to_string));
         }
         out
@@ -950,17 +969,23 @@ impl RebuildPlanner {
 
     /// Every template now, in name order for each part: the build's that are not removed,
     /// then the added ones.
+    #[cfg(test)]
     fn names_now(&self) -> impl Iterator<Item = &str> {
         let built = self
             .baseline
             .templates
             .keys()
-            .filter(|n| !matches!(self.current.get(*n), Some(Current::Removed)));
-        let added = self.current.iter().filter_map(|(n, c)| {
+            .filter(|n| !matches!(self.current.get(*n), Some(Current::Removed)))
+            .map(String::as_str);
+        built.chain(self.added_now())
+    }
+
+    /// The templates added since the build, in name order.
+    fn added_now(&self) -> impl Iterator<Item = &str> {
+        self.current.iter().filter_map(|(n, c)| {
             (matches!(c, Current::Present { .. }) && !self.baseline.templates.contains_key(n))
-                .then_some(n)
-        });
-        built.chain(added).map(String::as_str)
+                .then_some(n.as_str())
+        })
     }
 
     /// Is there a template of this name now?
@@ -1032,8 +1057,10 @@ struct Overlay<'p> {
     added: Vec<&'p str>,
     /// By graph id: the template changed or was removed, so its edges in the graph are stale.
     stale: Vec<u64>,
+    /// The same templates, as a list.
+    changed: Vec<TemplateId>,
     /// By node: what renders it now that the graph does not say.
-    users: HashMap<u32, Vec<u32>>,
+    users: HashMap<u32, Vec<u32>, ahash::RandomState>,
 }
 
 impl<'p> Overlay<'p> {
@@ -1052,7 +1079,8 @@ impl<'p> Overlay<'p> {
             count,
             added,
             stale: vec![0u64; count.div_ceil(64)],
-            users: HashMap::new(),
+            changed: Vec::new(),
+            users: HashMap::default(),
         };
         if p.current.is_empty() {
             return overlay;
@@ -1060,6 +1088,7 @@ impl<'p> Overlay<'p> {
         for (name, current) in &p.current {
             if let Some(id) = p.graph.id(name) {
                 overlay.stale[id.index() / 64] |= 1 << (id.index() % 64);
+                overlay.changed.push(id);
             }
             if matches!(current, Current::Present { .. }) {
                 let from = overlay.node(name).expect("a template now");
@@ -1152,7 +1181,11 @@ impl<'p> Overlay<'p> {
                 .iter()
                 .map(|id| id.index() as u32)
                 .filter(|&user| !self.is_stale(user));
-            let now = self.users.get(&at).into_iter().flatten().copied();
+            let now = match self.users.is_empty() {
+                true => None,
+                false => self.users.get(&at),
+            };
+            let now = now.into_iter().flatten().copied();
             for user in built.chain(now) {
                 if mark(user) {
                     order.push(user);
