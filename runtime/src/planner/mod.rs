@@ -424,6 +424,7 @@ impl RebuildPlanner {
             .map(|(name, current)| (name.as_str(), self.own_decision(name, current)))
             .collect();
         sources.extend(self.broken_by_removal());
+        sources.sort_by(|a, b| a.0.cmp(b.0));
         // One decision per source for what renders it, and per node the one it takes (`NONE`
         // for none), the more severe where two meet.
         let mut shared: Vec<Decision> = Vec::new();

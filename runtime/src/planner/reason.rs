@@ -149,7 +149,8 @@ pub enum Reason {
         /// Its fields.
         fields: Vec<String>,
     },
-    /// A reference whose name is an expression: the planner cannot see what it includes.
+    /// In [`RenderMode::Compiled`](super::RenderMode::Compiled): an interface change in a
+    /// template with a reference whose name is an expression.
     Dynamic {
         /// The template.
         template: String,

@@ -812,7 +812,9 @@ struct Spec {
     literal: u32,
     vars: Vec<&'static str>,
     includes: Vec<usize>,
-    dynamic: bool,
+    /// Dynamic includes: `Some(k)` names `t{k}…` by a pattern (`t1` ~ name matches t1.html and
+    /// t1x.html), `None` any template.
+    dynamic: Vec<Option<usize>>,
 }
 
 impl Spec {
@@ -824,8 +826,11 @@ impl Spec {
         for to in &self.includes {
             text += &format!("{{% include 't{to}.html' %}}");
         }
-        if self.dynamic {
-            text += "{% include 'x/' ~ name %}";
+        for dynamic in &self.dynamic {
+            text += &match dynamic {
+                Some(k) => format!("{{% include 't{k}' ~ name ~ '.html' %}}"),
+                None => "{% include name %}".to_string(),
+            };
         }
         text
     }
@@ -836,6 +841,7 @@ enum Edit {
     Literal,
     Var(&'static str),
     Include(usize),
+    Dynamic(Option<usize>),
     Remove,
     Revert,
 }
@@ -847,7 +853,7 @@ fn spec(n: usize) -> impl Strategy<Value = Spec> {
         0u32..3,
         proptest::sample::subsequence(VARS.to_vec(), 0..3),
         proptest::collection::vec(0..n, 0..3),
-        proptest::bool::weighted(0.2),
+        proptest::collection::vec(proptest::option::weighted(0.8, 0..n), 0..2),
     )
         .prop_map(|(literal, vars, includes, dynamic)| Spec {
             literal,
@@ -862,6 +868,7 @@ fn edit(n: usize) -> impl Strategy<Value = Edit> {
         Just(Edit::Literal),
         proptest::sample::select(VARS.to_vec()).prop_map(Edit::Var),
         (0..n).prop_map(Edit::Include),
+        proptest::option::weighted(0.8, 0..n).prop_map(Edit::Dynamic),
         Just(Edit::Remove),
         Just(Edit::Revert),
     ]
@@ -921,6 +928,7 @@ fn reference(p: &RebuildPlanner, touched: &[String]) -> (Vec<(String, Decision)>
             .into_iter()
             .map(|(n, d)| (n.to_string(), d)),
     );
+    sources.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, decision) in sources {
         let removed = matches!(p.current.get(&name), Some(Current::Removed));
         if let Some(cause) = decision.reason()
@@ -985,7 +993,7 @@ fn reference(p: &RebuildPlanner, touched: &[String]) -> (Vec<(String, Decision)>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// The compact plan holds what the simple way decides, batch after batch.
     #[test]
@@ -1014,7 +1022,7 @@ proptest! {
                 if at == specs.len() {
                     changes.push(match edit {
                         Edit::Remove | Edit::Revert => Change::remove(name),
-                        _ => Change::edit(name, "<p>new</p>{{ d }}"),
+                        _ => Change::edit(name, "<p>new</p>{{ d }}{% include 't0.html' %}"),
                     });
                     continue;
                 }
@@ -1022,6 +1030,7 @@ proptest! {
                     Edit::Literal => now[at].literal += 1,
                     Edit::Var(var) => now[at].vars.push(var),
                     Edit::Include(to) => now[at].includes.push(to),
+                    Edit::Dynamic(to) => now[at].dynamic.push(to),
                     Edit::Remove => {
                         changes.push(Change::remove(name));
                         continue;
