@@ -14,6 +14,22 @@
 //! two outputs (so that one damaged after the build is repaired by the next), and every
 //! problem as a `cargo:warning` naming the file and line.
 //!
+//! # The copy for tools
+//!
+//! `OUT_DIR` changes with every dependency change and profile, so a tool cannot find the
+//! BuildCache there. Every build also keeps a copy at a stable place under cargo's target
+//! directory: `target/shipwright/<package>/build-cache.json`
+//! ([`shipwright_core::format::baseline_copy`]), written atomically like the BuildCache, where
+//! `shipwright-templates plan --baseline target` finds it. The target directory is found from
+//! `OUT_DIR`'s ancestors (`<target>[/<triple>]/<profile>/build/<package>-<hash>/out`, the one
+//! holding cargo's `CACHEDIR.TAG`); where `OUT_DIR` has another shape, or no package name is
+//! known, no copy is kept, quietly. The copy is the BuildCache of the package's latest build
+//! script run in that target directory, whatever the profile: a `cargo check` run by an editor
+//! in the same target directory replaces it (give the editor its own target directory, or pass
+//! the binary's `OUT_DIR` to `--baseline`). A copy that another run replaced is written again
+//! even when nothing changed for this one; while nobody touches it, a build with nothing
+//! changed only stats it.
+//!
 //! # When the build fails
 //!
 //! Only where the BuildCache would otherwise be wrong: a root that does not exist (the cache
@@ -50,6 +66,8 @@ pub struct Builder {
     max_file_size: u64,
     manifest_dir: Option<PathBuf>,
     out_dir: Option<PathBuf>,
+    package: Option<String>,
+    keep_copy: bool,
     cargo: bool,
 }
 
@@ -123,6 +141,8 @@ impl Builder {
             max_file_size: shipwright_core::files::DEFAULT_MAX_SIZE,
             manifest_dir: None,
             out_dir: None,
+            package: None,
+            keep_copy: true,
             cargo: true,
         }
     }
@@ -187,6 +207,20 @@ impl Builder {
         self
     }
 
+    /// The package name the copy for tools is kept under (see the module docs). Defaults to:
+    /// `$CARGO_PKG_NAME`.
+    pub fn package(mut self, name: impl Into<String>) -> Self {
+        self.package = Some(name.into());
+        self
+    }
+
+    /// Whether to keep the copy of the BuildCache under the target directory (see the module
+    /// docs). Defaults to: true.
+    pub fn keep_copy(mut self, on: bool) -> Self {
+        self.keep_copy = on;
+        self
+    }
+
     /// Whether to print `cargo:` directives. Defaults to: true.
     pub fn cargo_directives(mut self, on: bool) -> Self {
         self.cargo = on;
@@ -245,6 +279,23 @@ impl Builder {
             }
         }
         let built = self.run(&roots, &globals, &out_dir)?;
+        if self.keep_copy
+            && let Some(package) = self
+                .package
+                .clone()
+                .or_else(|| std::env::var("CARGO_PKG_NAME").ok())
+            && let Some(target) = target_dir(&out_dir)
+        {
+            let copy = shipwright_core::format::baseline_copy(&target, &package);
+            if let Err(source) =
+                keep_copy(&built.path, built.changed, &copy, &out_dir.join(COPY_STAMP))
+            {
+                let error = Error::Write { path: copy, source };
+                if self.cargo {
+                    println!("cargo:warning=shipwright: {error}");
+                }
+            }
+        }
         if self.cargo {
             // The outputs, so that one damaged or deleted after the build is written again by
             // the next one (they carry an mtime older than any run: see `write`).
@@ -373,6 +424,49 @@ impl Builder {
             warnings,
         })
     }
+}
+
+/// Where the copy's stat is kept, under `OUT_DIR`, after this build wrote or checked it.
+const COPY_STAMP: &str = "shipwright/baseline-copy-stat";
+
+/// The target directory of a build script's `OUT_DIR`
+/// (`<target>[/<triple>]/<profile>/build/<package>-<hash>/out`): the nearest of the two
+/// candidates above `<profile>` that holds cargo's `CACHEDIR.TAG`, else the one right above
+/// `<profile>`; `None` for another shape.
+pub(crate) fn target_dir(out_dir: &Path) -> Option<PathBuf> {
+    let build = out_dir.parent()?.parent()?;
+    if out_dir.file_name()? != "out" || build.file_name()? != "build" {
+        return None;
+    }
+    let above_profile = build.parent()?.parent()?;
+    let candidates = [Some(above_profile), above_profile.parent()];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .or(Some(above_profile))
+        .map(Path::to_path_buf)
+}
+
+/// Makes `copy` hold the bytes of `cache`. The copy's stat after this build wrote or checked it
+/// is kept in `stamp`: while the BuildCache did not change (`changed`) and the copy still has
+/// that stat, nobody replaced it, and neither file is read.
+fn keep_copy(cache: &Path, changed: bool, copy: &Path, stamp: &Path) -> std::io::Result<()> {
+    let stat_of = |path: &Path| {
+        FileStat::of(usize::MAX, "", path)
+            .ok()
+            .map(|s| format!("{s:?}"))
+    };
+    let now = stat_of(copy);
+    if !changed && now.is_some() && now == std::fs::read_to_string(stamp).ok() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(cache)?;
+    atomic_write(copy, &bytes)?;
+    if let Some(stat) = stat_of(copy) {
+        atomic_write(stamp, stat.as_bytes())?;
+    }
+    Ok(())
 }
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {

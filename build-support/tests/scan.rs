@@ -896,3 +896,64 @@ fn fifos_and_sockets_named_like_templates_are_skipped_with_a_warning() {
         ]
     );
 }
+
+#[test]
+fn every_build_keeps_a_copy_of_the_build_cache_under_the_target_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target");
+    fs::create_dir_all(&target).unwrap();
+    fs::write(
+        target.join("CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55",
+    )
+    .unwrap();
+    write(&dir.path().join("templates"), "a.html", "<p>{{ a }}</p>");
+    let copy = target.join("shipwright/app/build-cache.json");
+    // A cross build's OUT_DIR has the target triple between the target directory and the
+    // profile.
+    for out_dir in [
+        target.join("debug/build/app-0123abcd/out"),
+        target.join("x86_64-unknown-linux-gnu/release/build/app-4567/out"),
+    ] {
+        let _ = fs::remove_file(&copy);
+        let build = || {
+            Builder::new()
+                .manifest_dir(dir.path())
+                .out_dir(&out_dir)
+                .package("app")
+                .cargo_directives(false)
+                .build()
+                .unwrap()
+        };
+        let built = build();
+        assert_eq!(fs::read(&copy).unwrap(), fs::read(&built.path).unwrap());
+        // Replaced by another run (another profile, an editor's check): written again, though
+        // nothing changed for this build.
+        fs::write(&copy, "{}").unwrap();
+        past_racy_window();
+        let again = build();
+        assert_eq!(again.analysed, 0, "nothing changed for this build");
+        assert_eq!(fs::read(&copy).unwrap(), fs::read(&built.path).unwrap());
+        // An edit: the copy follows.
+        past_racy_window();
+        write(&dir.path().join("templates"), "a.html", "<p>{{ b }}</p>");
+        let edited = build();
+        assert!(edited.changed);
+        let cache = BuildCache::load(&copy).unwrap();
+        assert_eq!(cache.templates["a.html"].vars, ["b"]);
+        write(&dir.path().join("templates"), "a.html", "<p>{{ a }}</p>");
+        past_racy_window();
+    }
+    // Without the build-script layout, or turned off: no copy, no error.
+    fs::remove_dir_all(target.join("shipwright")).unwrap();
+    builder(dir.path()).package("app").build().unwrap();
+    Builder::new()
+        .manifest_dir(dir.path())
+        .out_dir(target.join("debug/build/app-0123abcd/out"))
+        .package("app")
+        .keep_copy(false)
+        .cargo_directives(false)
+        .build()
+        .unwrap();
+    assert!(!target.join("shipwright").exists());
+}

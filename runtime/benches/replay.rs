@@ -14,7 +14,8 @@
 //! build's BuildCache); a `Runtime` planner binds every entry template of version k (one no
 //! other template references) with `Binding::new(entry, "Entry", fields)`, where `fields` are
 //! the root variables the ORACLE found the build's closure of the entry to read, so that both
-//! sides bind the same struct; the changed files of version k+1 are applied; and the plan's
+//! sides bind the same struct, and with the globals the oracle gives the package's renderer
+//! (`RebuildPlanner::globals`, as the app would declare them); the changed files of version k+1 are applied; and the plan's
 //! decision for each entry is compared with the oracle's. A pair (edit, entry) counts when
 //! either side finds the entry affected. Missed: the oracle needs a rebuild, the plan does not
 //! (a hot reload that renders wrong). Needless: the plan rebuilds, the oracle does not.
@@ -235,6 +236,7 @@ fn replay_all(replay: &Replay, oracle: &data::Oracle) -> (Vec<(String, Tally)>, 
             replay_edit(
                 &label,
                 &name,
+                &judged.globals,
                 tree,
                 &edit.changes,
                 &verdict.entries,
@@ -247,9 +249,11 @@ fn replay_all(replay: &Replay, oracle: &data::Oracle) -> (Vec<(String, Tally)>, 
     (tallies, pairs)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn replay_edit(
     set: &str,
     edit: &str,
+    globals: &[String],
     tree: &BTreeMap<String, String>,
     changes: &BTreeMap<String, Option<String>>,
     verdicts: &[Verdict],
@@ -273,7 +277,8 @@ fn replay_edit(
         "{set} {edit}: the scan left out {unscanned:?}"
     );
 
-    let mut planner = RebuildPlanner::new(baseline.clone(), RenderMode::Runtime);
+    let mut planner =
+        RebuildPlanner::new(baseline.clone(), RenderMode::Runtime).globals(globals.iter().cloned());
     for verdict in verdicts {
         planner = planner.bind(Binding::new(
             verdict.entry.clone(),

@@ -86,6 +86,17 @@ impl DependencyGraph {
     ///
     /// If `build` holds `u32::MAX` templates or more, or as many edges.
     pub fn from_build_cache(build: &BuildCache) -> Self {
+        Self::with_edges(build, false)
+    }
+
+    /// Like [`from_build_cache`](Self::from_build_cache), with an edge from every template with
+    /// a dynamic reference to every template it may name
+    /// ([`shipwright_core::graph::dynamic_targets`]), after its static ones.
+    pub(crate) fn with_dynamic_targets(build: &BuildCache) -> Self {
+        Self::with_edges(build, true)
+    }
+
+    fn with_edges(build: &BuildCache, dynamic: bool) -> Self {
         let count = build.templates.len();
         assert!(
             count < u32::MAX as usize,
@@ -115,6 +126,17 @@ impl DependencyGraph {
                     Some(&to) if !deps[start..].contains(&to) => deps.push(to),
                     Some(_) => {}
                     None => unresolved.push((from, written.name.as_str().into())),
+                }
+            }
+            if dynamic && !record.dynamic.is_empty() {
+                let name = &names[index];
+                let written: std::collections::HashSet<TemplateId> =
+                    deps[start..].iter().copied().collect();
+                for target in shipwright_core::graph::dynamic_targets(build, name) {
+                    let to = ids[target];
+                    if !written.contains(&to) {
+                        deps.push(to);
+                    }
                 }
             }
             deps_at.push(u32::try_from(deps.len()).expect("too many edges for u32 offsets"));

@@ -6,15 +6,19 @@
 //! shipwright-templates rdeps partials/nav.html   # what a change to nav.html affects
 //! shipwright-templates graph --format mermaid    # the graph, for a README or Graphviz
 //! shipwright-templates dev -- cargo run          # run the app; rebuild and restart it when needed
+//! shipwright-templates plan --baseline target    # what the edits since the last build need
 //! ```
 //!
-//! Roots default to `templates`. Problems go to stderr as `root/name:line: message`; a missing
-//! root exits with status 2.
+//! Roots default to `templates` (for `plan`, to the baseline's roots). Problems go to stderr as
+//! `root/name:line: message`; a missing root exits with status 2. `plan` prints every decision
+//! as JSON and exits 0 when nothing needs a rebuild, 1 when something does, 2 on an error: see
+//! the `plan` module for the shape.
 #![forbid(unsafe_code)]
 
 #[cfg(unix)]
 mod dev;
 mod draw;
+mod plan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +77,38 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Decide, for the templates as they are now against the BuildCache of the last build, what
+    /// needs a hot reload and what a rebuild; print every decision as JSON. Exit status: 0
+    /// nothing needs a rebuild, 1 a rebuild is needed, 2 an error.
+    Plan {
+        /// The BuildCache of the last build, or a directory holding it: a target directory
+        /// (`shipwright/<package>/build-cache.json`, kept by every build), an OUT_DIR, or a
+        /// directory with a `build-cache.json`.
+        #[arg(long, value_name = "BUILD_CACHE_OR_DIR")]
+        baseline: PathBuf,
+        /// How the app renders its templates.
+        #[arg(long, value_enum, default_value_t = Mode::Runtime)]
+        mode: Mode,
+        /// Bind a template to a struct with these fields (repeatable). Without any, every entry
+        /// template is bound to what the baseline's closure of it reads.
+        #[arg(long, value_name = "TEMPLATE=field,field", value_parser = plan::parse_bind)]
+        bind: Vec<plan::BindArg>,
+        /// A name every template may read without a struct providing it (repeatable), besides
+        /// the baseline's declared globals.
+        #[arg(long = "global", value_name = "NAME")]
+        globals: Vec<String>,
+        /// The template roots on disk, in the baseline's order. Defaults to the baseline's
+        /// roots, relative to the current directory.
+        roots: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    /// An engine renders the source at run time (minijinja).
+    Runtime,
+    /// Templates are compiled into Rust code (askama).
+    Compiled,
 }
 
 /// `dev`: see the `dev` module.
@@ -106,11 +142,39 @@ fn main() -> ExitCode {
     if let Command::Dev(args) = cli.command {
         return dev(args);
     }
-    let roots = match &cli.command {
-        Command::Scan { roots }
-        | Command::Deps { roots, .. }
-        | Command::Rdeps { roots, .. }
-        | Command::Graph { roots, .. } => roots,
+    let roots = match cli.command {
+        Command::Plan {
+            baseline,
+            mode,
+            bind,
+            globals,
+            roots,
+        } => {
+            let args = plan::PlanArgs {
+                baseline,
+                mode: match mode {
+                    Mode::Runtime => shipwright_runtime::planner::RenderMode::Runtime,
+                    Mode::Compiled => shipwright_runtime::planner::RenderMode::Compiled,
+                },
+                binds: bind,
+                globals,
+                roots,
+            };
+            return match plan::run(args) {
+                Ok((json, needs_rebuild)) => {
+                    print!("{json}");
+                    ExitCode::from(u8::from(needs_rebuild))
+                }
+                Err(e) => {
+                    eprintln!("shipwright-templates: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Scan { ref roots }
+        | Command::Deps { ref roots, .. }
+        | Command::Rdeps { ref roots, .. }
+        | Command::Graph { ref roots, .. } => roots,
         Command::Dev(_) => unreachable!("handled above"),
     };
     let roots = Roots::new(
@@ -160,6 +224,7 @@ fn main() -> ExitCode {
             ..
         } => draw::mermaid(&cache),
         Command::Dev(_) => unreachable!("handled above"),
+        Command::Plan { .. } => unreachable!("planned above"),
     };
     print!("{out}");
     ExitCode::SUCCESS

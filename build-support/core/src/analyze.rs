@@ -155,6 +155,48 @@ pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<Tem
     (record, error)
 }
 
+impl crate::format::BuildCache {
+    /// The BuildCache of templates held in memory, `(name, text)` pairs in one root labelled
+    /// `root`: what the build script writes for the same files, without any file (for tests,
+    /// tools, and checks of generated templates). A later pair of the same name replaces an
+    /// earlier one.
+    ///
+    /// ```
+    /// use shipwright_core::format::BuildCache;
+    ///
+    /// let cache = BuildCache::from_sources("templates", [
+    ///     ("home.html", "{% extends 'base.html' %}{{ title }}"),
+    ///     ("base.html", "<main>{% block body %}{% endblock %}</main>{% include 'gone.html' %}"),
+    ///     ("bad.html", "{% if"),
+    /// ]);
+    /// assert_eq!(cache.roots, ["templates"]);
+    /// assert_eq!(cache.templates["home.html"].deps, ["base.html"]);
+    /// assert_eq!(cache.missing[0].name, "gone.html");
+    /// assert_eq!(cache.errors[0].template, "bad.html");
+    /// ```
+    pub fn from_sources<I, N, T>(root: impl Into<String>, sources: I) -> Self
+    where
+        I: IntoIterator<Item = (N, T)>,
+        N: AsRef<str>,
+        T: AsRef<str>,
+    {
+        let mut cache = Self::new(vec![root.into()]);
+        let mut errors = std::collections::BTreeMap::new();
+        for (name, text) in sources {
+            let name = name.as_ref();
+            let (record, error) = record(name, 0, text.as_ref());
+            cache.templates.insert(name.to_string(), record);
+            match error {
+                Some(error) => errors.insert(name.to_string(), error),
+                None => errors.remove(name),
+            };
+        }
+        cache.errors = errors.into_values().collect();
+        crate::graph::link(&mut cache);
+        cache
+    }
+}
+
 /// blake3 of the file's bytes, hex.
 pub fn content_hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()

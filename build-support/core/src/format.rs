@@ -36,6 +36,22 @@ pub const DEFAULT_EXTENSIONS: [&str; 8] =
 /// Where the file sits under `OUT_DIR`.
 pub const FILE_NAME: &str = "shipwright/build-cache.json";
 
+/// Where every build also keeps a copy of its BuildCache under cargo's target directory, one
+/// per package, at a path that does not change from build to build (unlike `OUT_DIR`): the
+/// baseline a tool plans against (`shipwright-templates plan --baseline target`).
+///
+/// ```
+/// use std::path::Path;
+/// let copy = shipwright_core::format::baseline_copy(Path::new("target"), "app");
+/// assert_eq!(copy, Path::new("target/shipwright/app/build-cache.json"));
+/// ```
+pub fn baseline_copy(target_dir: &Path, package: &str) -> PathBuf {
+    target_dir
+        .join("shipwright")
+        .join(package)
+        .join("build-cache.json")
+}
+
 /// The whole BuildCache: every template of every root, the graph's problems.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildCache {

@@ -15,6 +15,9 @@
 //! assert_eq!(resolve_name("../x.html"), Err("escapes the template root"));
 //! ```
 //!
+//! [`closure_with_dynamic`] and [`dependents_with_dynamic`] also follow dynamic references
+//! (`{% include 'icons/' ~ name %}`) to every template they may name ([`crate::dynamic`]).
+//!
 //! Names resolve against the roots, not against the referencing template (as Jinja2's loaders
 //! do): `./a.html` and `a//b.html` are normalised, a `..` that would leave the root and an
 //! absolute path are reported in [`BuildCache::missing`] and never read. Every walk here is
@@ -167,6 +170,170 @@ pub fn dependents<'c>(cache: &'c BuildCache, name: &str) -> Vec<&'c str> {
     }
     out.sort_unstable();
     out
+}
+
+/// Every template the dynamic references of `name` may name, sorted, without `name` itself (see
+/// [`crate::dynamic`] for the rules). Empty if it has none or is not in the cache.
+///
+/// ```
+/// use shipwright_core::format::BuildCache;
+/// use shipwright_core::graph::dynamic_targets;
+///
+/// let cache = BuildCache::from_sources("templates", [
+///     ("page.html", "{% include 'icons/' ~ icon ~ '.svg' %}"),
+///     ("icons/star.svg", "<svg/>"),
+///     ("icons/moon.svg", "<svg/>"),
+///     ("other.html", ""),
+/// ]);
+/// assert_eq!(dynamic_targets(&cache, "page.html"), ["icons/moon.svg", "icons/star.svg"]);
+/// ```
+pub fn dynamic_targets<'c>(cache: &'c BuildCache, name: &str) -> Vec<&'c str> {
+    match cache.templates.get(name) {
+        Some(record) => Reach::new(cache).dynamic(name, record),
+        None => Vec::new(),
+    }
+}
+
+/// [`closure`] through dynamic references too: every template `name` may render, where a
+/// dynamic reference reaches every template it may name ([`dynamic_targets`]). Sorted, without
+/// `name`; empty if `name` is not in the cache.
+pub fn closure_with_dynamic<'c>(cache: &'c BuildCache, name: &str) -> Vec<&'c str> {
+    let Some((name, _)) = cache.templates.get_key_value(name) else {
+        return Vec::new();
+    };
+    let reach = Reach::new(cache);
+    let mut seen: HashSet<&str> = HashSet::from([name.as_str()]);
+    let mut stack: Vec<&'c str> = vec![name.as_str()];
+    let mut out = Vec::new();
+    while let Some(at) = stack.pop() {
+        for next in reach.out(at) {
+            if seen.insert(next) {
+                out.push(next);
+                stack.push(next);
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Every template whose [`closure_with_dynamic`] holds `name`: what may render it, sorted,
+/// without `name`.
+pub fn dependents_with_dynamic<'c>(cache: &'c BuildCache, name: &str) -> Vec<&'c str> {
+    let reach = Reach::new(cache);
+    let mut users: HashMap<&str, Vec<&'c str>> = HashMap::new();
+    for user in cache.templates.keys() {
+        for dep in reach.out(user) {
+            users.entry(dep).or_default().push(user);
+        }
+    }
+    let mut seen: HashSet<&str> = HashSet::from([name]);
+    let mut stack: Vec<&'c str> = users.get(name).cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    while let Some(next) = stack.pop() {
+        if !seen.insert(next) {
+            continue;
+        }
+        out.push(next);
+        stack.extend(users.get(next).into_iter().flatten());
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The entry templates: those no other template references, statically or through a dynamic
+/// reference that has literal text to match (a reference that may name any template, such as
+/// `{% extends layout %}`, is left out here: it would leave no entry at all). Sorted. These are
+/// the templates an app binds to its structs.
+pub fn entries(cache: &BuildCache) -> Vec<&str> {
+    let reach = Reach::new(cache);
+    let mut referenced: HashSet<&str> = HashSet::new();
+    for (name, record) in &cache.templates {
+        referenced.extend(resolved_deps(cache, record).filter(|d| d != name));
+        for dynamic in &record.dynamic {
+            let targets = crate::dynamic::Targets::of(&dynamic.expr);
+            if !targets.is_any() {
+                referenced.extend(reach.select(&targets, name));
+            }
+        }
+    }
+    cache
+        .templates
+        .keys()
+        .map(String::as_str)
+        .filter(|n| !referenced.contains(n))
+        .collect()
+}
+
+/// Every template on a cycle of static references (the members of every cycle in
+/// [`BuildCache::cycles`], which names one path per group), sorted.
+pub fn on_cycles(cache: &BuildCache) -> Vec<&str> {
+    let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
+    let index: HashMap<&str, u32> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, i as u32))
+        .collect();
+    let edges: Vec<Vec<u32>> = cache
+        .templates
+        .values()
+        .map(|record| {
+            let mut out: Vec<u32> = resolved_deps(cache, record).map(|d| index[d]).collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+        .collect();
+    let component = strongly_connected(&edges);
+    let mut size = vec![0usize; edges.len()];
+    for &c in &component {
+        size[c as usize] += 1;
+    }
+    names
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| size[component[i] as usize] > 1 || edges[i].contains(&(i as u32)))
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// The references of a cache's templates, static and dynamic, resolved against its names.
+struct Reach<'c> {
+    cache: &'c BuildCache,
+}
+
+impl<'c> Reach<'c> {
+    fn new(cache: &'c BuildCache) -> Self {
+        Reach { cache }
+    }
+
+    /// What `name` references: its static references that resolve, then its dynamic targets.
+    fn out(&self, name: &str) -> Vec<&'c str> {
+        let Some(record) = self.cache.templates.get(name) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&'c str> = resolved_deps(self.cache, record).collect();
+        out.extend(self.dynamic(name, record));
+        out
+    }
+
+    /// The names `record`'s dynamic references may name, sorted, without `name`.
+    fn dynamic(&self, name: &str, record: &TemplateRecord) -> Vec<&'c str> {
+        let mut out = Vec::new();
+        for dynamic in &record.dynamic {
+            let targets = crate::dynamic::Targets::of(&dynamic.expr);
+            out.extend(self.select(&targets, name));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn select(&self, targets: &crate::dynamic::Targets, name: &str) -> Vec<&'c str> {
+        let mut out = targets.select_in(&self.cache.templates);
+        out.retain(|n| *n != name);
+        out
+    }
 }
 
 /// One cycle per strongly connected component that has one, as a name path from the
@@ -418,6 +585,94 @@ mod tests {
         assert_eq!(closure(&chain, "c00000").len(), n - 1);
         assert_eq!(closure(&chain, "c01998"), ["c01999"]);
         assert_eq!(dependents(&chain, "c00001"), ["c00000"]);
+    }
+
+    #[test]
+    fn dynamic_references_reach_every_template_they_may_name() {
+        let c = BuildCache::from_sources(
+            "t",
+            [
+                ("page.html", "{% extends layout %}"),
+                ("icons.html", "{% include 'icons/' ~ name ~ '.svg' %}"),
+                ("icons/a.svg", "{{ a }}"),
+                ("icons/b.svg", "{% include 'leaf.html' %}"),
+                ("leaf.html", ""),
+                ("pick.html", "{% include 'x.html' if c else 'y.html' %}"),
+                ("x.html", ""),
+                ("y.html", "{% include 'icons.html' %}"),
+            ],
+        );
+        assert_eq!(
+            dynamic_targets(&c, "icons.html"),
+            ["icons/a.svg", "icons/b.svg"]
+        );
+        assert_eq!(
+            closure_with_dynamic(&c, "icons.html"),
+            ["icons/a.svg", "icons/b.svg", "leaf.html"]
+        );
+        assert_eq!(closure(&c, "icons.html"), Vec::<&str>::new(), "static only");
+        assert_eq!(
+            closure_with_dynamic(&c, "pick.html"),
+            [
+                "icons.html",
+                "icons/a.svg",
+                "icons/b.svg",
+                "leaf.html",
+                "x.html",
+                "y.html"
+            ]
+        );
+        assert_eq!(
+            closure_with_dynamic(&c, "page.html").len(),
+            7,
+            "an unknown name: every other template"
+        );
+        assert_eq!(
+            dependents_with_dynamic(&c, "leaf.html"),
+            [
+                "icons.html",
+                "icons/b.svg",
+                "page.html",
+                "pick.html",
+                "y.html"
+            ]
+        );
+        assert_eq!(
+            entries(&c),
+            ["page.html", "pick.html"],
+            "referenced by a pattern is not an entry; by `extends layout` it still is"
+        );
+        assert!(c.missing.is_empty(), "dynamic targets are never missing");
+    }
+
+    #[test]
+    fn every_member_of_a_cycle_is_on_one() {
+        let c = cache(&[
+            ("a", &["b"]),
+            ("b", &["c"]),
+            ("c", &["a", "b", "d"]),
+            ("d", &[]),
+            ("s", &["s"]),
+            ("t", &["s"]),
+        ]);
+        assert_eq!(c.cycles, [vec!["a", "b", "c", "a"], vec!["s", "s"]]);
+        assert_eq!(on_cycles(&c), ["a", "b", "c", "s"]);
+    }
+
+    #[test]
+    fn a_cache_from_sources_is_the_scan_of_the_same_files() {
+        let c = BuildCache::from_sources(
+            "templates",
+            [
+                ("a.html", "{% include 'b.html' %}"),
+                ("b.html", "{% include 'a.html' %}"),
+            ],
+        );
+        assert_eq!(c.cycles, [["a.html", "b.html", "a.html"]]);
+        assert_eq!(
+            c.templates["a.html"],
+            crate::analyze::record("a.html", 0, "{% include 'b.html' %}").0
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The stat index: what each template's file looked like when it was last read, kept in a side
 //! file beside the BuildCache (never inside it, which must not depend on the machine).
 //!
+//! The round trip (save, load, compare a stat) is the test `saved_and_loaded_with_its_stats`
+//! below (the module is crate-private, so it cannot be a doctest).
+//!
 //! It also keeps the stat of every directory walked: adding, removing or renaming an entry moves
 //! the directory's mtime, so an unchanged tree is confirmed without reading any directory.
 //!
@@ -275,6 +278,36 @@ fn read_stat(r: &mut Reader<'_>) -> Option<FileStat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saved_and_loaded_with_its_stats() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("a.html");
+        std::fs::write(&path, "hello")?;
+        let stat = FileStat::of(0, "a.html", &path)?;
+        let index = Index {
+            key: "roots".into(),
+            cache: stat.clone(),
+            records: stat.clone(),
+            registry: stat.clone(),
+            warnings: vec![],
+            written_ns: 0,
+            files: vec![stat.clone()],
+            dirs: vec![],
+            complete: true,
+            walk_clean: true,
+        };
+        let file = dir.path().join("index");
+        index.save(&file)?;
+        let back = Index::load(&file).unwrap();
+        assert_eq!(back.files, index.files);
+        assert!(back.written_ns > 0);
+        assert!(
+            back.files[0].same_as(&stat, i128::MAX),
+            "same stat, written long before `racy_after`"
+        );
+        Ok(())
+    }
 
     #[test]
     fn damaged_index_is_ignored() {

@@ -48,6 +48,10 @@ pub(crate) struct Oracle {
 pub(crate) struct OracleSet {
     pub(crate) package: String,
     pub(crate) set: String,
+    /// The names the package's renderer declares as globals (Jinja's own and the
+    /// extensions'): the app would declare them, so the planner is given them too.
+    #[serde(default)]
+    pub(crate) globals: Vec<String>,
     pub(crate) edits: Vec<OracleEdit>,
 }
 

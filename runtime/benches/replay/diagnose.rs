@@ -105,11 +105,10 @@ pub(crate) fn needless(reason: &Reason, verdict: &Verdict) -> String {
         },
         Reason::Added { .. } => "added template (Runtime promises a hot reload)".to_string(),
         Reason::Removed { .. } => {
-            "removed template that nothing renders any more (Runtime promises a hot reload)"
-                .to_string()
+            "removed template the planner takes as bound or still referenced".to_string()
         }
         Reason::Dynamic { .. } => {
-            "interface change in a template with a dynamic reference (conservative)".to_string()
+            "interface change in a template with a dynamic reference (Compiled)".to_string()
         }
         Reason::MissingDependency { .. } => {
             "reference to no template where the oracle sees none new".to_string()

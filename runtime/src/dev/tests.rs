@@ -8,7 +8,7 @@ use shipwright_core::format::BuildCache;
 
 use super::track::{Mode, Tracker};
 use super::*;
-use crate::planner::{Decision, Reason, RenderMode};
+use crate::planner::{Binding, Decision, Reason, RenderMode};
 
 /// Long enough for any batch on a loaded CI machine; a test waits this long only when it fails.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -202,7 +202,7 @@ fn a_removed_directory_removes_its_templates_and_a_new_one_adds_them() {
             .decision("parts/extra.html")
             .unwrap()
             .to_string()
-            .starts_with("rebuild: added: parts/extra.html")
+            .starts_with("hot reload: added: parts/extra.html")
     );
 }
 
@@ -263,7 +263,12 @@ impl Live {
     fn start() -> Live {
         let (dir, root, build) = site();
         let cache: Arc<TemplateCache<Arc<str>>> = Arc::new(TemplateCache::from_build_cache(&build));
-        let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+        // home.html is bound, so that its removal needs a rebuild.
+        let planner = RebuildPlanner::new(build, RenderMode::Runtime).bind(Binding::new(
+            "home.html",
+            "Home",
+            ["title"],
+        ));
         let watcher = Watcher::builder(planner, vec![root.clone()])
             .cache(Arc::clone(&cache))
             .start()

@@ -3,14 +3,9 @@
 //!
 //! ```
 //! use shipwright_runtime::planner::{Binding, Change, Decision, RebuildPlanner, RenderMode};
-//! # use shipwright_core::format::BuildCache;
-//! # fn build(files: &[(&str, &str)]) -> BuildCache {
-//! #     let dir = tempfile::tempdir().unwrap();
-//! #     for (name, text) in files { std::fs::write(dir.path().join(name), text).unwrap(); }
-//! #     let roots = shipwright_build::scan::Roots::new(vec![(dir.path().into(), "templates".into())]);
-//! #     shipwright_build::scan::scan(&roots, None).unwrap().cache
-//! # }
-//! let baseline = build(&[
+//! use shipwright_core::format::BuildCache;
+//!
+//! let baseline = BuildCache::from_sources("templates", [
 //!     ("home.html", "<h1>{{ title }}</h1>{% include 'nav.html' %}"),
 //!     ("nav.html", "<nav>{% for item in items %}{{ item }}{% endfor %}</nav>"),
 //! ]);
@@ -38,7 +33,8 @@
 //! Decisions are always against the BuildCache the binary was built with (the baseline): the
 //! planner remembers every file that differs from it, so an edit and its undo end in
 //! `Unchanged`. Changed files are lexed with the build script's own lexer
-//! ([`shipwright_core::analyze`]).
+//! ([`shipwright_core::analyze`]). Every rule judges the template set as it is now, with all the
+//! changes applied so far, not only the files of the latest batch.
 //!
 //! # The rules
 //!
@@ -46,32 +42,45 @@
 //! - Expressions, tags, references (the interface): in [`RenderMode::Compiled`] (the template is
 //!   Rust code, as with askama) a rebuild; in [`RenderMode::Runtime`] (an engine renders the
 //!   source) a hot reload, unless a template bound to a struct now reads a root variable that
-//!   is neither a field of the struct nor read by the build's version of its templates.
-//! - A template that renders a changed one (extends, includes, imports it) gets the changed
-//!   one's decision. Where several decisions meet, the most severe wins; on a tie, the
-//!   template's own decision, then the changed template first in name order.
-//! - Conservative: an added or removed template, a reference to no template, a cycle, a file that
-//!   does not lex, and an interface change in a template with a dynamic reference all need a
-//!   rebuild; a template with a dynamic reference is in every plan's `affected` set (its cached
-//!   renders are dropped), since it may render whatever changed.
+//!   is neither a field of the struct, nor read by the build's version of its templates, nor a
+//!   declared global ([`BuildCache::globals`], [`RebuildPlanner::globals`]).
+//! - A template that renders a changed one (extends, includes, imports it, or may name it
+//!   through a dynamic reference) gets the changed one's decision. Where several decisions
+//!   meet, the most severe wins; on a tie, the template's own decision, then the changed
+//!   template first in name order.
+//! - Dynamic references (`{% include 'icons/' ~ name ~ '.svg' %}`, `{% extends layout %}`)
+//!   reach every template they may name ([`shipwright_core::dynamic`]: a pattern's matches,
+//!   both branches of a conditional, every item of a list, every template for a name only known
+//!   at render time), for the variables a bound template reads, for the decisions it takes and
+//!   for the affected set; then the rules above decide.
+//! - Structural problems need a rebuild when they are new: a static reference that names no
+//!   template (a reference the build already could not resolve, still there, is nothing new),
+//!   a cycle through a template that was on none in the build, a file that does not lex, a bound
+//!   template that is gone, and a removed template that a template still references.
+//! - In [`RenderMode::Runtime`] an added template, a new include of an existing one, and a
+//!   removed template that nothing references any more are hot reloads; the plan notes each
+//!   template the binary does not embed yet ([`Note::NotEmbedded`]). In [`RenderMode::Compiled`]
+//!   an added or removed template, and an interface change in a template with a dynamic
+//!   reference, need a rebuild.
 
 mod plan;
 mod reason;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shipwright_core::analyze::{Analysis, analyze, content_hash};
+use shipwright_core::dynamic::Targets;
 use shipwright_core::files::{FileError, Found, Listing, Problem, TemplateFiles};
 use shipwright_core::format::{BuildCache, Dep};
-use shipwright_core::graph::{closure, resolve_name};
+use shipwright_core::graph::{closure_with_dynamic, entries, on_cycles, resolve_name};
 use shipwright_core::lex::{LexError, Part, lex, line_of};
 
 pub use plan::Plan;
-pub use reason::{Decision, Reason, Severity};
+pub use reason::{Decision, Note, Reason, Severity};
 
 use crate::graph::{DependencyGraph, TemplateId};
 use crate::template::{Embedded, Template};
@@ -118,6 +127,38 @@ impl Binding {
         let short = full.rsplit("::").next().unwrap_or(full);
         Binding::new(T::NAME, short, T::FIELDS.iter().copied())
     }
+
+    /// Bindings read from a BuildCache alone, for a tool that has no Rust types to look at:
+    /// every entry template ([`shipwright_core::graph::entries`]: one no other template
+    /// references), bound to a struct named `struct of <template>` whose fields are the root
+    /// variables the build's closure of the entry reads (through dynamic references too),
+    /// declared globals left out. Sorted by template.
+    ///
+    /// ```
+    /// use shipwright_core::format::BuildCache;
+    /// use shipwright_runtime::planner::Binding;
+    ///
+    /// let cache = BuildCache::from_sources("templates", [
+    ///     ("home.html", "{% extends 'base.html' %}{{ title }}"),
+    ///     ("base.html", "<title>{{ site }}</title>{% block body %}{% endblock %}"),
+    /// ]);
+    /// let bindings = Binding::entries(&cache);
+    /// assert_eq!(bindings, [Binding::new("home.html", "struct of home.html", ["site", "title"])]);
+    /// ```
+    pub fn entries(cache: &BuildCache) -> Vec<Binding> {
+        let globals: HashSet<&str> = cache.globals.iter().map(String::as_str).collect();
+        entries(cache)
+            .into_iter()
+            .map(|entry| {
+                let fields: BTreeSet<&str> = std::iter::once(entry)
+                    .chain(closure_with_dynamic(cache, entry))
+                    .flat_map(|t| cache.templates[t].var_names())
+                    .filter(|v| !globals.contains(v))
+                    .collect();
+                Binding::new(entry, format!("struct of {entry}"), fields)
+            })
+            .collect()
+    }
 }
 
 /// A template file's new state.
@@ -161,27 +202,47 @@ enum Current {
 #[derive(Debug)]
 pub struct RebuildPlanner {
     baseline: BuildCache,
+    /// The build's references, static ones and the targets of dynamic ones.
     graph: DependencyGraph,
     mode: RenderMode,
     bindings: HashMap<String, Binding>,
     sources: HashMap<String, Cow<'static, str>>,
     root_dirs: Vec<PathBuf>,
     current: BTreeMap<String, Current>,
-    /// The templates with a dynamic reference in the build.
-    with_dynamic: Vec<TemplateId>,
+    /// The declared globals: the build's and those added with [`RebuildPlanner::globals`].
+    globals: BTreeSet<String>,
+    /// The targets of the dynamic references of the build's templates that have one.
+    dynamic_built: BTreeMap<String, Vec<Targets>>,
+    /// The references the build could not resolve: (template, name as written).
+    missing_built: HashSet<(String, String)>,
+    /// The templates on a cycle in the build.
+    cyclic_built: HashSet<String>,
 }
 
 impl RebuildPlanner {
     /// A planner against `baseline`, the BuildCache the binary was built with.
     pub fn new(baseline: BuildCache, mode: RenderMode) -> Self {
-        let graph = DependencyGraph::from_build_cache(&baseline);
-        let with_dynamic = baseline
+        let graph = DependencyGraph::with_dynamic_targets(&baseline);
+        let dynamic_built = baseline
             .templates
             .iter()
             .filter(|(_, r)| !r.dynamic.is_empty())
-            .filter_map(|(n, _)| graph.id(n))
+            .map(|(n, r)| {
+                let targets = r.dynamic.iter().map(|d| Targets::of(&d.expr)).collect();
+                (n.clone(), targets)
+            })
+            .collect();
+        let missing_built = baseline
+            .missing
+            .iter()
+            .map(|m| (m.template.clone(), m.name.clone()))
+            .collect();
+        let cyclic_built = on_cycles(&baseline)
+            .into_iter()
+            .map(str::to_string)
             .collect();
         RebuildPlanner {
+            globals: baseline.globals.iter().cloned().collect(),
             baseline,
             graph,
             mode,
@@ -189,7 +250,9 @@ impl RebuildPlanner {
             sources: HashMap::new(),
             root_dirs: Vec::new(),
             current: BTreeMap::new(),
-            with_dynamic,
+            dynamic_built,
+            missing_built,
+            cyclic_built,
         }
     }
 
@@ -208,6 +271,24 @@ impl RebuildPlanner {
     pub fn bind(mut self, binding: Binding) -> Self {
         self.bindings.insert(binding.template.clone(), binding);
         self
+    }
+
+    /// Declares globals: names every template may read without a struct providing them (the
+    /// engine's globals, say `gettext` of an i18n extension). Defaults to: the BuildCache's
+    /// [`globals`](BuildCache::globals).
+    pub fn globals<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.globals.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// The declared globals, sorted: the BuildCache's and those added with
+    /// [`globals`](Self::globals).
+    pub fn declared_globals(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.globals.iter().map(String::as_str)
     }
 
     /// The build's text of a template, so that reasons can name the expressions that changed.
@@ -306,7 +387,8 @@ impl RebuildPlanner {
         (listing.get(&name).is_none() && self.exists(&name)).then_some(name)
     }
 
-    /// Applies a batch of changes and decides.
+    /// Applies a batch of changes (any number of files, edited, added or removed, in one call)
+    /// and decides, with every change so far applied.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Plan {
         let mut touched = Vec::new();
         for change in changes {
@@ -338,41 +420,56 @@ impl RebuildPlanner {
     }
 
     fn decide(&self, touched: &[String]) -> Plan {
+        let now = Overlay::new(self);
         let count = self.graph.len();
+        let nodes = now.len();
         // Decisions of their own, by name; every touched template has one.
         let mut own: Decisions<'_> = HashMap::default();
         for name in touched {
             own.insert(name, Decision::Unchanged);
         }
-        // One decision per changed template for what renders it, and per template of the build
-        // the one it takes (`NONE` for none), the more severe where two meet.
+        // The templates that decide for what renders them: every one that differs from the
+        // build, and every unchanged one that references a removed one.
+        let mut sources: Vec<(&str, Decision)> = self
+            .current
+            .iter()
+            .map(|(name, current)| (name.as_str(), self.own_decision(name, current)))
+            .collect();
+        sources.extend(self.broken_by_removal());
+        sources.sort_by(|a, b| a.0.cmp(b.0));
+        // One decision per source for what renders it, and per node the one it takes (`NONE`
+        // for none), the more severe where two meet.
         let mut shared: Vec<Decision> = Vec::new();
         let mut takes: Vec<u32> = Vec::new();
-        // What renders each template walked here, kept for the affected set.
-        let mut walked: HashMap<&str, Vec<TemplateId>> = HashMap::new();
-        for (name, current) in &self.current {
-            let decision = self.own_decision(name, current);
-            let dependents = walked.entry(name).or_insert_with(|| self.dependents(name));
+        // What renders each source now, kept for the affected set.
+        let mut walked: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (name, decision) in sources {
+            // Nothing renders a removed template now: what still references it decides.
+            let removed = matches!(self.current.get(name), Some(Current::Removed));
             if let Some(cause) = decision.reason()
-                && !dependents.is_empty()
+                && !removed
+                && let Some(node) = now.node(name)
             {
-                let reason = Reason::Dependency {
-                    cause: Arc::new(cause.clone()),
-                };
-                let index = shared.len() as u32;
-                let severity = decision.severity();
-                shared.push(if decision.needs_rebuild() {
-                    Decision::Rebuild { reason }
-                } else {
-                    Decision::HotReload { reason }
-                });
-                if takes.is_empty() {
-                    takes = vec![NONE; count];
-                }
-                for id in dependents.iter() {
-                    let slot = &mut takes[id.index()];
-                    if *slot == NONE || shared[*slot as usize].severity() < severity {
-                        *slot = index;
+                let dependents = walked.entry(name).or_insert_with(|| now.dependents(node));
+                if !dependents.is_empty() {
+                    let reason = Reason::Dependency {
+                        cause: Arc::new(cause.clone()),
+                    };
+                    let index = shared.len() as u32;
+                    let severity = decision.severity();
+                    shared.push(if decision.needs_rebuild() {
+                        Decision::Rebuild { reason }
+                    } else {
+                        Decision::HotReload { reason }
+                    });
+                    if takes.is_empty() {
+                        takes = vec![NONE; nodes];
+                    }
+                    for &node in dependents.iter() {
+                        let slot = &mut takes[node as usize];
+                        if *slot == NONE || shared[*slot as usize].severity() < severity {
+                            *slot = index;
+                        }
                     }
                 }
             }
@@ -381,17 +478,30 @@ impl RebuildPlanner {
         // A template with a decision of its own keeps the more severe of the two.
         if !takes.is_empty() {
             for (name, decision) in own.iter_mut() {
-                let Some(id) = self.graph.id(name) else {
+                let Some(node) = now.node(name) else {
                     continue;
                 };
-                let slot = std::mem::replace(&mut takes[id.index()], NONE);
+                let slot = std::mem::replace(&mut takes[node as usize], NONE);
                 if slot != NONE && shared[slot as usize].severity() > decision.severity() {
                     *decision = shared[slot as usize].clone();
                 }
             }
+            // Added templates that take a decision: the plan's shared decisions are for the
+            // build's templates only.
+            for (at, slot) in takes.iter_mut().enumerate().skip(count) {
+                if *slot != NONE {
+                    own.insert(now.name(at as u32), shared[*slot as usize].clone());
+                    *slot = NONE;
+                }
+            }
         }
         if self.mode == RenderMode::Runtime {
-            let introduced = self.introduced_variables();
+            let mut introduced = self.introduced_variables();
+            // Declared globals are never missing.
+            introduced.retain(|_, vars| {
+                vars.retain(|v| !self.globals.contains(*v));
+                !vars.is_empty()
+            });
             if !introduced.is_empty() {
                 let inheriting = takes
                     .iter()
@@ -428,43 +538,60 @@ impl RebuildPlanner {
             .collect();
         own.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
-        // The affected set: marks by id, read back in id (= name) order.
-        let mut marks = vec![0u64; count.div_ceil(64)];
-        let mut mark = |id: TemplateId| marks[id.index() / 64] |= 1 << (id.index() % 64);
-        let mut affected_new: Vec<String> = Vec::new();
-        let mut add = |name: &str| match self.graph.id(name) {
-            Some(id) => mark(id),
-            None => affected_new.push(name.to_string()),
-        };
+        // The affected set: what each touched template is rendered by now and was in the
+        // build, marked by node and read back in id (= name) order, then the added names.
+        let mut marks = vec![0u64; nodes.div_ceil(64)];
+        let mut mark = |node: u32| marks[node as usize / 64] |= 1 << (node % 64);
         for name in touched {
-            add(name);
-        }
-        // A template whose references are expressions may render any changed template.
-        if !touched.is_empty() {
-            for (name, current) in &self.current {
-                if matches!(current, Current::Present { analysis: Ok(new), .. } if !new.dynamic.is_empty())
-                {
-                    add(name);
+            if let Some(node) = now.node(name) {
+                mark(node);
+                match walked.get(name.as_str()) {
+                    Some(dependents) => dependents.iter().copied().for_each(&mut mark),
+                    None => now.dependents(node).into_iter().for_each(&mut mark),
                 }
             }
-            self.with_dynamic.iter().copied().for_each(&mut mark);
+            // What rendered it in the build: the same unless another template's references
+            // changed since.
+            if let Some(id) = self.graph.id(name)
+                && now.changed.iter().any(|&c| c != id)
+            {
+                self.graph
+                    .dependents_transitive(id)
+                    .into_iter()
+                    .for_each(|id| mark(id.index() as u32));
+            }
         }
-        for name in touched {
-            match walked.get(name.as_str()) {
-                Some(dependents) => dependents.iter().copied().for_each(&mut mark),
-                None => self.dependents(name).into_iter().for_each(&mut mark),
+        let mut affected = Vec::new();
+        let mut affected_new: Vec<String> = touched
+            .iter()
+            .filter(|n| now.node(n).is_none())
+            .cloned()
+            .collect();
+        for (at, &word) in marks.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let node = (at * 64) as u32 + word.trailing_zeros();
+                if (node as usize) < count {
+                    affected.push(TemplateId::new(node));
+                } else {
+                    affected_new.push(now.name(node).to_string());
+                }
+                word &= word - 1;
             }
         }
         affected_new.sort_unstable();
         affected_new.dedup();
-        let mut affected = Vec::new();
-        for (at, &word) in marks.iter().enumerate() {
-            let mut word = word;
-            while word != 0 {
-                affected.push(TemplateId::new((at * 64) as u32 + word.trailing_zeros()));
-                word &= word - 1;
-            }
-        }
+        let notes = self
+            .current
+            .iter()
+            .filter(|(name, current)| {
+                matches!(current, Current::Present { .. })
+                    && !self.baseline.templates.contains_key(*name)
+            })
+            .map(|(name, _)| Note::NotEmbedded {
+                template: name.clone(),
+            })
+            .collect();
         Plan {
             names: Arc::clone(self.graph.names()),
             own,
@@ -472,6 +599,7 @@ impl RebuildPlanner {
             inherited,
             affected,
             affected_new,
+            notes,
         }
     }
 
@@ -480,14 +608,18 @@ impl RebuildPlanner {
         let rebuild = |reason| Decision::Rebuild { reason };
         let template = || name.to_string();
         let Current::Present { source, analysis } = current else {
-            return rebuild(Reason::Removed {
+            let reason = Reason::Removed {
                 template: template(),
-            });
-        };
-        let Some(built) = self.baseline.templates.get(name) else {
-            return rebuild(Reason::Added {
-                template: template(),
-            });
+            };
+            // A bound template that is gone, or one a template still references: the
+            // references are reported where they are (`broken_by_removal`).
+            let referenced = || self.referrers_now(name).next().is_some();
+            return match self.mode {
+                RenderMode::Runtime if !self.bindings.contains_key(name) && !referenced() => {
+                    Decision::HotReload { reason }
+                }
+                _ => rebuild(reason),
+            };
         };
         let new = match analysis {
             Ok(new) => new,
@@ -499,15 +631,27 @@ impl RebuildPlanner {
                 });
             }
         };
-        if let Some(dep) = new.deps.iter().find(|d| !self.exists(&d.name)) {
+        if let Some(dep) = new.deps.iter().find(|d| {
+            !self.exists(&d.name) && !self.missing_built.contains(&(template(), d.name.clone()))
+        }) {
             return rebuild(Reason::MissingDependency {
                 template: template(),
                 dependency: dep.name.clone(),
+                line: dep.line,
             });
         }
-        if let Some(path) = self.cycle_through(name) {
+        if let Some(path) = self.new_cycle(name) {
             return rebuild(Reason::Cycle { path });
         }
+        let Some(built) = self.baseline.templates.get(name) else {
+            let reason = Reason::Added {
+                template: template(),
+            };
+            return match self.mode {
+                RenderMode::Runtime => Decision::HotReload { reason },
+                RenderMode::Compiled => rebuild(reason),
+            };
+        };
         if new.interface_hash == built.interface_hash {
             let reason = if new.static_hash == built.static_hash {
                 Reason::CommentsOnly {
@@ -520,7 +664,9 @@ impl RebuildPlanner {
             };
             return Decision::HotReload { reason };
         }
-        if let Some(first) = new.dynamic.first() {
+        if self.mode == RenderMode::Compiled
+            && let Some(first) = new.dynamic.first()
+        {
             return rebuild(Reason::Dynamic {
                 template: template(),
                 line: first.line,
@@ -532,6 +678,7 @@ impl RebuildPlanner {
             Reason::NewDependency {
                 template: template(),
                 dependency: dep.name.clone(),
+                line: dep.line,
             }
         } else if let Some(dep) = built.deps.iter().find(|d| !has(&new.deps, &d.name)) {
             Reason::RemovedDependency {
@@ -550,6 +697,58 @@ impl RebuildPlanner {
             RenderMode::Compiled => rebuild(reason),
             RenderMode::Runtime => Decision::HotReload { reason },
         }
+    }
+
+    /// The unchanged templates that reference a removed one: each now has a reference to no
+    /// template (a rebuild of its own), the first such reference named.
+    fn broken_by_removal(&self) -> Vec<(&str, Decision)> {
+        let mut out: BTreeMap<&str, Decision> = BTreeMap::new();
+        for (name, current) in &self.current {
+            if !matches!(current, Current::Removed) {
+                continue;
+            }
+            for (user, dep) in self.referrers_now(name) {
+                if self.current.contains_key(user) {
+                    continue;
+                }
+                out.entry(user).or_insert_with(|| Decision::Rebuild {
+                    reason: Reason::MissingDependency {
+                        template: user.to_string(),
+                        dependency: dep.name.clone(),
+                        line: dep.line,
+                    },
+                });
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// The templates that reference `name` by a static name now, each with the reference: the
+    /// build's referrers that did not change, and the changed ones whose new text does.
+    fn referrers_now<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a str, &'a Dep)> {
+        let names = move |d: &&Dep| resolve_name(&d.name).is_ok_and(|n| n == name);
+        let unchanged = self
+            .graph
+            .id(name)
+            .map(|id| self.graph.dependents(id))
+            .unwrap_or_default()
+            .iter()
+            .map(|&user| self.graph.name(user))
+            .filter(|user| !self.current.contains_key(*user))
+            .filter_map(move |user| {
+                let dep = self.baseline.templates[user].deps.iter().find(names)?;
+                Some((user, dep))
+            });
+        let changed = self.current.iter().filter_map(move |(user, current)| {
+            let Current::Present {
+                analysis: Ok(new), ..
+            } = current
+            else {
+                return None;
+            };
+            Some((user.as_str(), new.deps.iter().find(names)?))
+        });
+        unchanged.chain(changed)
     }
 
     /// Per changed template, the root variables its new text reads that its built text did
@@ -635,39 +834,78 @@ impl RebuildPlanner {
             .flat_map(|r| r.var_names())
     }
 
-    /// `name` and every template it renders, as built.
+    /// `name` and every template it may render, as built (dynamic references followed).
     fn closure_built(&self, name: &str) -> Vec<String> {
         if !self.baseline.templates.contains_key(name) {
             return Vec::new();
         }
         std::iter::once(name)
-            .chain(closure(&self.baseline, name))
+            .chain(closure_with_dynamic(&self.baseline, name))
             .map(str::to_string)
             .collect()
     }
 
-    /// `name` and every template it renders now, breadth-first.
+    /// `name` and every template it may render now (dynamic references followed),
+    /// breadth-first.
     fn closure_now(&self, name: &str) -> Vec<String> {
         let mut seen: HashSet<String> = HashSet::from([name.to_string()]);
         let mut order = vec![name.to_string()];
         let mut queue = VecDeque::from([name.to_string()]);
         while let Some(at) = queue.pop_front() {
-            for dep in self.deps_now(&at) {
-                if seen.insert(dep.clone()) {
-                    order.push(dep.clone());
-                    queue.push_back(dep);
+            for dep in self.edges_now(&at) {
+                if seen.insert(dep.to_string()) {
+                    order.push(dep.to_string());
+                    queue.push_back(dep.to_string());
                 }
             }
         }
         order
     }
 
-    /// A path through `name`'s current references back to `name`, if there is one.
+    /// A cycle through `name` now, over static references, that passes through a template that
+    /// was on no cycle in the build (one the build already had is nothing new). It starts at
+    /// `name` if `name` is such a template, else at the first such one by name.
+    fn new_cycle(&self, name: &str) -> Option<Vec<String>> {
+        // Forward from `name`, keeping every edge seen, reversed.
+        let mut seen: HashSet<String> = HashSet::from([name.to_string()]);
+        let mut queue = VecDeque::from([name.to_string()]);
+        let mut back: HashMap<String, Vec<String>> = HashMap::new();
+        while let Some(at) = queue.pop_front() {
+            for dep in self.static_deps_now(&at) {
+                back.entry(dep.clone()).or_default().push(at.clone());
+                if seen.insert(dep.clone()) {
+                    queue.push_back(dep);
+                }
+            }
+        }
+        if !back.contains_key(name) {
+            return None;
+        }
+        // Backward from `name` over those edges: the templates on a cycle through it.
+        let mut on_cycle: BTreeSet<String> = BTreeSet::from([name.to_string()]);
+        let mut queue = VecDeque::from([name.to_string()]);
+        while let Some(at) = queue.pop_front() {
+            for from in back.get(&at).into_iter().flatten() {
+                if on_cycle.insert(from.clone()) {
+                    queue.push_back(from.clone());
+                }
+            }
+        }
+        let fresh = |t: &String| !self.cyclic_built.contains(t);
+        let start = if fresh(&name.to_string()) {
+            name.to_string()
+        } else {
+            on_cycle.into_iter().find(fresh)?
+        };
+        self.cycle_through(&start)
+    }
+
+    /// A shortest path through `name`'s current static references back to `name`, if any.
     fn cycle_through(&self, name: &str) -> Option<Vec<String>> {
         let mut parent: HashMap<String, String> = HashMap::new();
         let mut queue = VecDeque::from([name.to_string()]);
         while let Some(at) = queue.pop_front() {
-            for dep in self.deps_now(&at) {
+            for dep in self.static_deps_now(&at) {
                 if dep == name {
                     let mut path = vec![name.to_string(), at.clone()];
                     let mut step = at;
@@ -687,8 +925,9 @@ impl RebuildPlanner {
         None
     }
 
-    /// The resolved names `name` references now (its new version if it changed).
-    fn deps_now(&self, name: &str) -> Vec<String> {
+    /// The resolved names `name` references by a static name now (its new version if it
+    /// changed), that are templates now.
+    fn static_deps_now(&self, name: &str) -> Vec<String> {
         let written: &[Dep] = match self.current.get(name) {
             Some(Current::Removed) => &[],
             Some(Current::Present {
@@ -706,6 +945,62 @@ impl RebuildPlanner {
             .collect()
     }
 
+    /// Every template `name` may render directly now: its static references that are
+    /// templates now, then every template now its dynamic references may name.
+    fn edges_now(&self, name: &str) -> Vec<String> {
+        let mut out = self.static_deps_now(name);
+        let targets: Cow<'_, [Targets]> = match self.current.get(name) {
+            Some(Current::Present {
+                analysis: Ok(new), ..
+            }) => new.dynamic.iter().map(|d| Targets::of(&d.expr)).collect(),
+            Some(_) => Cow::Borrowed(&[]),
+            None => self
+                .dynamic_built
+                .get(name)
+                .map_or(Cow::Borrowed(&[][..]), |t| Cow::Borrowed(t.as_slice())),
+        };
+        if !targets.is_empty() {
+            // The build's templates by prefix ranges, then the added ones.
+            let mut dynamic: Vec<&str> = targets
+                .iter()
+                .flat_map(|t| t.select_in(&self.baseline.templates))
+                .filter(|n| !matches!(self.current.get(*n), Some(Current::Removed)))
+                .chain(
+                    self.added_now()
+                        .filter(|n| targets.iter().any(|t| t.matches(n))),
+                )
+                .filter(|n| *n != name)
+                .collect();
+            dynamic.sort_unstable();
+            dynamic.dedup();
+            let written: HashSet<&str> = out.iter().map(String::as_str).collect();
+            dynamic.retain(|n| !written.contains(n));
+            out.extend(dynamic.into_iter().map(str::to_string));
+        }
+        out
+    }
+
+    /// Every template now, in name order for each part: the build's that are not removed,
+    /// then the added ones.
+    #[cfg(test)]
+    fn names_now(&self) -> impl Iterator<Item = &str> {
+        let built = self
+            .baseline
+            .templates
+            .keys()
+            .filter(|n| !matches!(self.current.get(*n), Some(Current::Removed)))
+            .map(String::as_str);
+        built.chain(self.added_now())
+    }
+
+    /// The templates added since the build, in name order.
+    fn added_now(&self) -> impl Iterator<Item = &str> {
+        self.current.iter().filter_map(|(n, c)| {
+            (matches!(c, Current::Present { .. }) && !self.baseline.templates.contains_key(n))
+                .then_some(n.as_str())
+        })
+    }
+
     /// Is there a template of this name now?
     fn exists(&self, written: &str) -> bool {
         let Ok(name) = resolve_name(written) else {
@@ -715,14 +1010,6 @@ impl RebuildPlanner {
             Some(Current::Removed) => false,
             Some(Current::Present { .. }) => true,
             None => self.baseline.templates.contains_key(&name),
-        }
-    }
-
-    /// Every template that renders `name`, as built.
-    fn dependents(&self, name: &str) -> Vec<TemplateId> {
-        match self.graph.id(name) {
-            Some(id) => self.graph.dependents_transitive(id),
-            None => Vec::new(),
         }
     }
 
@@ -766,6 +1053,157 @@ fn read_change(files: &TemplateFiles, found: &Found) -> Result<Change, FileError
         }),
         Err(e) if e.is_not_found() => Ok(Change::remove(found.name.clone())),
         Err(e) => Err(e),
+    }
+}
+
+/// The template set as it is now, laid over the build's graph: nodes are the graph's ids, then
+/// one per added template; the graph's edges hold for every template that did not change, and
+/// the edges of the changed ones, and those into added templates, are kept aside.
+struct Overlay<'p> {
+    graph: &'p DependencyGraph,
+    /// The graph's templates.
+    count: usize,
+    /// The added templates, in name order: node `count + i` is `added[i]`.
+    added: Vec<&'p str>,
+    /// By graph id: the template changed or was removed, so its edges in the graph are stale.
+    stale: Vec<u64>,
+    /// The same templates, as a list.
+    changed: Vec<TemplateId>,
+    /// By node: what renders it now that the graph does not say.
+    users: HashMap<u32, Vec<u32>, ahash::RandomState>,
+}
+
+impl<'p> Overlay<'p> {
+    fn new(p: &'p RebuildPlanner) -> Self {
+        let count = p.graph.len();
+        let added: Vec<&'p str> = p
+            .current
+            .iter()
+            .filter(|(n, c)| {
+                matches!(c, Current::Present { .. }) && !p.baseline.templates.contains_key(*n)
+            })
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let mut overlay = Overlay {
+            graph: &p.graph,
+            count,
+            added,
+            stale: vec![0u64; count.div_ceil(64)],
+            changed: Vec::new(),
+            users: HashMap::default(),
+        };
+        if p.current.is_empty() {
+            return overlay;
+        }
+        for (name, current) in &p.current {
+            if let Some(id) = p.graph.id(name) {
+                overlay.stale[id.index() / 64] |= 1 << (id.index() % 64);
+                overlay.changed.push(id);
+            }
+            if matches!(current, Current::Present { .. }) {
+                let from = overlay.node(name).expect("a template now");
+                for to in p.edges_now(name) {
+                    let to = overlay
+                        .node(&to)
+                        .expect("an edge now ends at a template now");
+                    overlay.users.entry(to).or_default().push(from);
+                }
+            }
+        }
+        // Unchanged templates that reach an added one: a reference the build could not
+        // resolve, or a dynamic reference that may name it.
+        for at in 0..overlay.added.len() {
+            let name = overlay.added[at];
+            let to = (count + at) as u32;
+            let mut from: BTreeSet<&str> = p
+                .baseline
+                .missing
+                .iter()
+                .filter(|m| resolve_name(&m.name).is_ok_and(|n| n == name))
+                .map(|m| m.template.as_str())
+                .collect();
+            from.extend(
+                p.dynamic_built
+                    .iter()
+                    .filter(|(user, targets)| {
+                        user.as_str() != name && targets.iter().any(|t| t.matches(name))
+                    })
+                    .map(|(user, _)| user.as_str()),
+            );
+            for user in from {
+                if !p.current.contains_key(user)
+                    && let Some(id) = p.graph.id(user)
+                {
+                    overlay.users.entry(to).or_default().push(id.index() as u32);
+                }
+            }
+        }
+        overlay
+    }
+
+    fn len(&self) -> usize {
+        self.count + self.added.len()
+    }
+
+    /// The node of a template that exists in the graph or was added.
+    fn node(&self, name: &str) -> Option<u32> {
+        if let Some(id) = self.graph.id(name) {
+            return Some(id.index() as u32);
+        }
+        if let Ok(at) = self.added.binary_search(&name) {
+            return Some((self.count + at) as u32);
+        }
+        None
+    }
+
+    fn name(&self, node: u32) -> &'p str {
+        match (node as usize).checked_sub(self.count) {
+            Some(at) => self.added[at],
+            None => self.graph.name(TemplateId::new(node)),
+        }
+    }
+
+    fn is_stale(&self, node: u32) -> bool {
+        (node as usize) < self.count && self.stale[node as usize / 64] & (1 << (node % 64)) != 0
+    }
+
+    /// Every node that renders `start` now, directly or not, breadth-first, without `start`.
+    fn dependents(&self, start: u32) -> Vec<u32> {
+        let mut seen = vec![0u64; self.len().div_ceil(64)];
+        let mut mark = |node: u32| {
+            let (word, bit) = (node as usize / 64, 1u64 << (node % 64));
+            let fresh = seen[word] & bit == 0;
+            seen[word] |= bit;
+            fresh
+        };
+        mark(start);
+        let mut order = vec![start];
+        let mut next = 0;
+        while next < order.len() {
+            let at = order[next];
+            next += 1;
+            let built: &[TemplateId] = if (at as usize) < self.count {
+                self.graph.dependents(TemplateId::new(at))
+            } else {
+                &[]
+            };
+            let built = built
+                .iter()
+                .map(|id| id.index() as u32)
+                .filter(|&user| !self.is_stale(user));
+            let now = match self.users.is_empty() {
+                true => None,
+                false => self.users.get(&at),
+            };
+            let now = now.into_iter().flatten().copied();
+            for user in built.chain(now) {
+                if mark(user) {
+                    order.push(user);
+                }
+            }
+        }
+        order.remove(0);
+        order
     }
 }
 

@@ -34,7 +34,7 @@ use std::fmt;
 use std::iter::Peekable;
 use std::sync::Arc;
 
-use super::{Decision, Reason};
+use super::{Decision, Note, Reason};
 use crate::graph::TemplateId;
 
 /// The planner's verdict on a batch of changes, against the build. Built by
@@ -56,6 +56,8 @@ pub struct Plan {
     pub(super) affected: Vec<TemplateId>,
     /// Affected names the build does not have, sorted.
     pub(super) affected_new: Vec<String>,
+    /// What the plan says besides its decisions, sorted.
+    pub(super) notes: Vec<Note>,
 }
 
 impl Plan {
@@ -86,13 +88,18 @@ impl Plan {
         Merged::new(own, inherited)
     }
 
-    /// The templates whose cached renders this batch made stale, sorted: the changed ones,
-    /// every template that renders them, and, conservatively, every template with a dynamic
-    /// reference (which keeps its own decision: it did not change).
+    /// The templates whose cached renders this batch made stale, sorted: the changed ones and
+    /// every template that renders them, now or in the build, also through a dynamic reference
+    /// that may name them.
     pub fn affected(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
         let known = self.affected.iter().map(|&id| (self.name(id), ()));
         let new = self.affected_new.iter().map(|name| (name.as_str(), ()));
         Merged::new(known, new).map(|(name, ())| name)
+    }
+
+    /// What the plan says besides its decisions: the templates the binary does not embed yet.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
     }
 
     /// Does any template need `cargo build`?
@@ -173,6 +180,7 @@ impl Default for Plan {
             inherited: Vec::new(),
             affected: Vec::new(),
             affected_new: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }

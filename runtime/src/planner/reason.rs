@@ -3,8 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
 /// The planner's verdict for one template, against the BuildCache the binary was built with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serialized (serde) as `{"decision": "unchanged" | "hot_reload" | "rebuild", "reason": …}`,
+/// the reason as [`Reason`] says, absent for `unchanged`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     /// Nothing this template renders with differs from the build.
     Unchanged,
@@ -27,7 +34,8 @@ pub enum Decision {
 /// use shipwright_runtime::planner::Severity;
 /// assert!(Severity::Unchanged < Severity::HotReload && Severity::HotReload < Severity::Rebuild);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Nothing to do.
     Unchanged,
@@ -72,6 +80,13 @@ impl fmt::Display for Decision {
 }
 
 /// Why a template hot-reloads or needs a rebuild. `Display` gives the sentence.
+///
+/// Serialized (serde) as an object whose `kind` is the variant in snake case
+/// (`literal_text`, `missing_variable`, `dependency`, …), whose `template` is always
+/// [`Reason::template`], and whose other keys are the variant's fields (`line`, `variable`,
+/// `used_in`, `type_name`, `fields`, `dependency`, `change`, `expr`, `message`, `path`), a
+/// `dependency` reason holding the changed template's reason under `cause`. A caller reads the
+/// fields; the sentence is the `Display`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reason {
@@ -100,6 +115,8 @@ pub enum Reason {
         template: String,
         /// The name as written.
         dependency: String,
+        /// 1-based line of its first tag.
+        line: u32,
     },
     /// A static reference was removed.
     RemovedDependency {
@@ -108,12 +125,14 @@ pub enum Reason {
         /// The name as written.
         dependency: String,
     },
-    /// A static reference names no template.
+    /// A static reference names no template, and did not fail in the build.
     MissingDependency {
         /// The template.
         template: String,
         /// The name as written.
         dependency: String,
+        /// 1-based line of its first tag.
+        line: u32,
     },
     /// A variable the bound struct does not provide.
     MissingVariable {
@@ -130,7 +149,8 @@ pub enum Reason {
         /// Its fields.
         fields: Vec<String>,
     },
-    /// A reference whose name is an expression: the planner cannot see what it includes.
+    /// In [`RenderMode::Compiled`](super::RenderMode::Compiled): an interface change in a
+    /// template with a reference whose name is an expression.
     Dynamic {
         /// The template.
         template: String,
@@ -139,7 +159,8 @@ pub enum Reason {
         /// The expression.
         expr: String,
     },
-    /// The template is part of a dependency cycle.
+    /// The template is part of a dependency cycle through a template that was on none in the
+    /// build.
     Cycle {
         /// The cycle, ending where it starts.
         path: Vec<String>,
@@ -153,12 +174,13 @@ pub enum Reason {
         /// The lexer's message.
         message: String,
     },
-    /// The template is not in the BuildCache the binary was built with.
+    /// The template is not in the BuildCache the binary was built with (a hot reload in
+    /// [`RenderMode::Runtime`](super::RenderMode::Runtime): see [`Note::NotEmbedded`]).
     Added {
         /// The template.
         template: String,
     },
-    /// The template is gone from disk.
+    /// The template is gone from disk (a rebuild when it is bound or still referenced).
     Removed {
         /// The template.
         template: String,
@@ -199,6 +221,12 @@ impl Reason {
                 Some((template, *line))
             }
             Reason::MissingVariable { used_in, line, .. } if *line > 0 => Some((used_in, *line)),
+            Reason::NewDependency { template, line, .. }
+            | Reason::MissingDependency { template, line, .. }
+                if *line > 0 =>
+            {
+                Some((template, *line))
+            }
             Reason::Dependency { cause, .. } => cause.location(),
             _ => None,
         }
@@ -219,6 +247,7 @@ impl fmt::Display for Reason {
             Reason::NewDependency {
                 template,
                 dependency,
+                ..
             } => write!(f, "new include of {dependency} in {template}"),
             Reason::RemovedDependency {
                 template,
@@ -227,6 +256,7 @@ impl fmt::Display for Reason {
             Reason::MissingDependency {
                 template,
                 dependency,
+                ..
             } => {
                 write!(
                     f,
@@ -275,6 +305,108 @@ impl fmt::Display for Reason {
             }
             Reason::Removed { template } => write!(f, "removed: {template}"),
             Reason::Dependency { cause } => write!(f, "renders {}: {cause}", cause.template()),
+        }
+    }
+}
+
+impl Reason {
+    /// The `kind` of the serialized form: the variant's name in snake case.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::LiteralText { .. } => "literal_text",
+            Reason::CommentsOnly { .. } => "comments_only",
+            Reason::Interface { .. } => "interface",
+            Reason::NewDependency { .. } => "new_dependency",
+            Reason::RemovedDependency { .. } => "removed_dependency",
+            Reason::MissingDependency { .. } => "missing_dependency",
+            Reason::MissingVariable { .. } => "missing_variable",
+            Reason::Dynamic { .. } => "dynamic",
+            Reason::Cycle { .. } => "cycle",
+            Reason::Parse { .. } => "parse",
+            Reason::Added { .. } => "added",
+            Reason::Removed { .. } => "removed",
+            Reason::Dependency { .. } => "dependency",
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("kind", self.kind())?;
+        map.serialize_entry("template", self.template())?;
+        match self {
+            Reason::LiteralText { .. }
+            | Reason::CommentsOnly { .. }
+            | Reason::Added { .. }
+            | Reason::Removed { .. } => {}
+            Reason::Interface { line, change, .. } => {
+                map.serialize_entry("line", line)?;
+                map.serialize_entry("change", change)?;
+            }
+            Reason::NewDependency {
+                dependency, line, ..
+            }
+            | Reason::MissingDependency {
+                dependency, line, ..
+            } => {
+                map.serialize_entry("dependency", dependency)?;
+                map.serialize_entry("line", line)?;
+            }
+            Reason::RemovedDependency { dependency, .. } => {
+                map.serialize_entry("dependency", dependency)?;
+            }
+            Reason::MissingVariable {
+                used_in,
+                line,
+                variable,
+                type_name,
+                fields,
+                ..
+            } => {
+                map.serialize_entry("variable", variable)?;
+                map.serialize_entry("used_in", used_in)?;
+                map.serialize_entry("line", line)?;
+                map.serialize_entry("type_name", type_name)?;
+                map.serialize_entry("fields", fields)?;
+            }
+            Reason::Dynamic { line, expr, .. } => {
+                map.serialize_entry("line", line)?;
+                map.serialize_entry("expr", expr)?;
+            }
+            Reason::Cycle { path } => map.serialize_entry("path", path)?,
+            Reason::Parse { line, message, .. } => {
+                map.serialize_entry("line", line)?;
+                map.serialize_entry("message", message)?;
+            }
+            Reason::Dependency { cause } => map.serialize_entry("cause", &**cause)?,
+        }
+        map.end()
+    }
+}
+
+/// Something a plan says besides its decisions, for a person or a tool to show.
+///
+/// Serialized (serde) as `{"kind": "not_embedded", "template": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Note {
+    /// A template the binary does not embed (added since the build): the running app serves it
+    /// from its file, and the next build embeds it.
+    NotEmbedded {
+        /// The template.
+        template: String,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::NotEmbedded { template } => write!(
+                f,
+                "{template} is served from its file; the next build embeds it"
+            ),
         }
     }
 }

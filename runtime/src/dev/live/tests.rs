@@ -708,7 +708,7 @@ async fn pages_hear_updates_and_the_overlay_comes_and_goes() {
     );
     let reasons = std::fs::read_to_string(&marker).expect("the runner's marker is there");
     assert!(
-        reasons.contains("templates/part.html: part.html references menu.html"),
+        reasons.contains("templates/part.html:2: part.html references menu.html"),
         "{reasons}"
     );
 
