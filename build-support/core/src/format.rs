@@ -102,6 +102,17 @@ pub struct Dep {
     pub name: String,
     /// 1-based line of the first tag that names it.
     pub line: u32,
+    /// Whether the referenced template renders with this template's context (and so reads
+    /// from the struct bound to it): `extends` always, `include` unless `without context`,
+    /// `import` and `from … import` only `with context` (Jinja2's rules). True if any tag that
+    /// names it passes the context.
+    pub context: bool,
+    /// The names this template defines for sure where it passes its context to the referenced
+    /// one, which the referenced template therefore sees: the loop variables around an
+    /// `include`, the `with` names, the macro arguments, what the template assigned before (for
+    /// `extends`: everything its top level assigns, which runs before the parent renders).
+    /// Sorted. When several tags pass the context, only the names all of them define.
+    pub scope: Vec<String>,
 }
 
 /// A root variable a template reads.
@@ -376,6 +387,8 @@ mod tests {
                 deps: vec![Dep {
                     name: "b.html".into(),
                     line: 1,
+                    context: true,
+                    scope: vec!["item".into()],
                 }],
                 dynamic: vec![DynamicRef {
                     line: 2,
