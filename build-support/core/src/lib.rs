@@ -13,8 +13,9 @@
 //! The stages, one module each, in data-flow order: [`lex`] splits a template into text,
 //! expressions and tags and finds its references and variables, [`analyze`] turns that into a
 //! [`format::TemplateRecord`] with its hashes, [`graph`] resolves names into the dependency graph,
-//! [`registry`] writes the Rust source that embeds every template, and [`format`] reads and writes
-//! the BuildCache file.
+//! [`context`] says which variables a bound template's closure reads that its struct does not
+//! provide (the derive's check and the planner's rule), [`registry`] writes the Rust source that
+//! embeds every template, and [`format`] reads and writes the BuildCache file.
 //!
 //! Why a crate of its own: the build script (`shipwright-build`), the derive
 //! (`shipwright-derive`) and the runtime (`shipwright-runtime`) must read templates with the very
@@ -30,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod context;
 pub mod format;
 pub mod graph;
 pub mod lex;
