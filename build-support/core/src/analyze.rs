@@ -146,9 +146,20 @@ fn intersect(kept: &mut Vec<String>, other: &[String]) {
 /// assert_eq!((record.interface_hash.len(), error.unwrap().line), (64, 2));
 /// ```
 pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<TemplateError>) {
+    record_of(name, root, src, analyze(src))
+}
+
+/// [`record`] from an analysis of `src` already made (the planner analyses a changed file once
+/// and needs both).
+pub fn record_of(
+    name: &str,
+    root: usize,
+    src: &str,
+    analysis: Result<Analysis, LexError>,
+) -> (TemplateRecord, Option<TemplateError>) {
     let hash = content_hash(src.as_bytes());
     let (id, size) = (template_id(name), src.len() as u64);
-    let (static_hash, interface_hash, deps, dynamic, vars, error) = match analyze(src) {
+    let (static_hash, interface_hash, deps, dynamic, vars, error) = match analysis {
         Ok(a) => (
             a.static_hash,
             a.interface_hash,
