@@ -9,10 +9,9 @@
 //! it is `scoped`. An `if` stays in its frame, each branch in turn. What a tag evaluates before
 //! its body (a loop's sequence, a call's arguments, `with` values) is read in the outer frame.
 
-use std::collections::HashMap;
-
 use super::super::refs::{RefKind, reference_tokens};
 use super::super::{Delimited, Lexed, Part, Token, TokenKind, top_level, work};
+use super::NameMap;
 use super::expr::{self, Read, condition_guards, is_keyword};
 
 /// What kind of scope a frame is.
@@ -36,16 +35,25 @@ pub(super) struct Frame {
     pub(super) level: u32,
 }
 
+/// A name, as its index in [`Program::names`].
+pub(super) type Name = u32;
+
 /// One thing a frame does, in source order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Event<'s> {
+pub(super) enum Event {
     /// A name read.
-    Read(Read<'s>),
+    Read {
+        name: Name,
+        /// Byte offset of the name.
+        offset: usize,
+        /// Guarded: a missing value is no error.
+        optional: bool,
+    },
     /// A name assigned (`set`, `macro`, `import … as`, `from … import`), with the offset of
     /// the name.
-    Store(&'s str, usize),
+    Store(Name, usize),
     /// A name bound on entry (loop targets, macro and call arguments, `with` names).
-    Param(&'s str),
+    Param(Name),
     /// An `if` starts its first branch.
     BranchOpen,
     /// `elif` or `else`: the next branch.
@@ -68,7 +76,9 @@ pub(super) enum Event<'s> {
 pub(super) struct Program<'s> {
     pub(super) frames: Vec<Frame>,
     /// Each event with the frame it belongs to.
-    pub(super) events: Vec<(u32, Event<'s>)>,
+    pub(super) events: Vec<(u32, Event)>,
+    /// Every name the events mention, once: a [`Name`] indexes this list.
+    pub(super) names: Vec<&'s str>,
 }
 
 /// The tags that open a body closed by an `end…` tag.
@@ -137,18 +147,22 @@ struct Open<'s> {
 
 /// Builds the [`Program`] of a lexed template.
 pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
+    // About one event per two tokens, one name per four: grown once rather than step by step.
+    let tokens = lexed.tokens.len();
     let mut b = Builder {
         program: Program {
             frames: vec![Frame {
                 kind: FrameKind::Root,
                 level: 0,
             }],
-            events: Vec::new(),
+            events: Vec::with_capacity(tokens / 2),
+            names: Vec::with_capacity(tokens / 4),
         },
+        ids: NameMap::with_capacity_and_hasher(tokens / 4, Default::default()),
         current: 0,
         open: Vec::new(),
         open_count: [0; Body::ALL.len()],
-        guards: HashMap::new(),
+        guards: Vec::new(),
         trans: None,
         scratch: Vec::new(),
         known_extends: false,
@@ -170,11 +184,14 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
 
 struct Builder<'s> {
     program: Program<'s>,
+    /// Each name's [`Name`].
+    ids: NameMap<&'s str, Name>,
     current: u32,
     open: Vec<Open<'s>>,
     open_count: [u32; Body::ALL.len()],
-    /// Names guarded by the `if` branches around this point (`{% if x is defined %}`).
-    guards: HashMap<&'s str, u32>,
+    /// Per name, how many `if` branches around this point guard it
+    /// (`{% if x is defined %}`).
+    guards: Vec<u32>,
     /// Inside `{% trans %}`: the names its tag declares.
     trans: Option<Vec<&'s str>>,
     scratch: Vec<Read<'s>>,
@@ -190,7 +207,27 @@ struct Builder<'s> {
 }
 
 impl<'s> Builder<'s> {
-    fn push(&mut self, event: Event<'s>) {
+    fn id(&mut self, name: &'s str) -> Name {
+        let next = self.program.names.len() as Name;
+        let id = *self.ids.entry(name).or_insert(next);
+        if id == next {
+            self.program.names.push(name);
+            self.guards.push(0);
+        }
+        id
+    }
+
+    fn store(&mut self, name: &Token<'s>) {
+        let id = self.id(name.text);
+        self.push(Event::Store(id, name.start));
+    }
+
+    fn param(&mut self, name: &'s str) {
+        let id = self.id(name);
+        self.push(Event::Param(id));
+    }
+
+    fn push(&mut self, event: Event) {
         if self.dead.is_some() && self.blocks == 0 && self.current != 0 {
             return;
         }
@@ -201,9 +238,13 @@ impl<'s> Builder<'s> {
         self.scratch.clear();
         expr::reads(tokens, after_pipe, &mut self.scratch);
         for i in 0..self.scratch.len() {
-            let mut read = self.scratch[i];
-            read.optional |= self.guards.get(read.name).is_some_and(|&n| n > 0);
-            self.push(Event::Read(read));
+            let read = self.scratch[i];
+            let name = self.id(read.name);
+            self.push(Event::Read {
+                name,
+                offset: read.offset,
+                optional: read.optional || self.guards[name as usize] > 0,
+            });
         }
     }
 
@@ -264,7 +305,8 @@ impl<'s> Builder<'s> {
 
     fn guard(&mut self, names: &[&'s str], on: bool) {
         for &name in names {
-            let count = self.guards.entry(name).or_default();
+            let id = self.id(name);
+            let count = &mut self.guards[id as usize];
             if on {
                 *count += 1;
             } else {
@@ -307,7 +349,7 @@ impl<'s> Builder<'s> {
                 let outer = self.current;
                 match rest.first() {
                     Some(name) if name.kind == TokenKind::Name => {
-                        self.push(Event::Store(name.text, name.start));
+                        self.store(name);
                         self.enter(FrameKind::Nested);
                         self.parameters(&rest[1..]);
                     }
@@ -343,7 +385,7 @@ impl<'s> Builder<'s> {
                     // `{% set body %}…{% endset %}`, maybe with filters: `set body | trim`.
                     let outer = self.current;
                     if let Some(name) = rest.first().filter(|t| t.kind == TokenKind::Name) {
-                        self.push(Event::Store(name.text, name.start));
+                        self.store(name);
                     }
                     self.reads(rest.get(1..).unwrap_or_default(), false);
                     self.enter(FrameKind::Nested);
@@ -352,16 +394,15 @@ impl<'s> Builder<'s> {
             },
             "with" => {
                 let outer = self.current;
-                let items = split_top(rest, ",");
                 // Every value is read outside, before any name is bound.
-                for item in &items {
+                for item in split_top(rest, ",") {
                     match position(item, |t| t.is_op("=")) {
                         Some(k) => self.reads(&item[k + 1..], false),
                         None => self.reads(item, false),
                     }
                 }
                 self.enter(FrameKind::Nested);
-                for item in &items {
+                for item in split_top(rest, ",") {
                     if let Some(k) = position(item, |t| t.is_op("=")) {
                         self.targets(&item[..k], true);
                     }
@@ -564,7 +605,7 @@ impl<'s> Builder<'s> {
                     && as_.is_name("as")
                     && alias.kind == TokenKind::Name
                 {
-                    self.push(Event::Store(alias.text, alias.start));
+                    self.store(alias);
                 }
             }
             RefKind::FromImport => {
@@ -578,7 +619,7 @@ impl<'s> Builder<'s> {
                         [] => None,
                     };
                     if let Some(t) = bound.filter(|t| t.kind == TokenKind::Name) {
-                        self.push(Event::Store(t.text, t.start));
+                        self.store(t);
                     }
                 }
             }
@@ -593,11 +634,11 @@ impl<'s> Builder<'s> {
             work::step();
             match target {
                 [name] if name.kind == TokenKind::Name && !is_keyword(name.text) => {
-                    self.push(if param {
-                        Event::Param(name.text)
+                    if param {
+                        self.param(name.text);
                     } else {
-                        Event::Store(name.text, name.start)
-                    });
+                        self.store(name);
+                    }
                 }
                 [open, inner @ .., close] if open.is_op("(") && close.is_op(")") => {
                     self.targets(inner, param)
@@ -614,17 +655,16 @@ impl<'s> Builder<'s> {
             [open, inner @ .., close] if open.is_op("(") && close.is_op(")") => inner,
             _ => return self.reads(tokens, false),
         };
-        let params = split_top(inner, ",");
-        for param in &params {
+        for param in split_top(inner, ",") {
             let end = position(param, |t| t.is_op("=")).unwrap_or(param.len());
             for t in param[..end]
                 .iter()
                 .filter(|t| t.kind == TokenKind::Name && !is_keyword(t.text))
             {
-                self.push(Event::Param(t.text));
+                self.param(t.text);
             }
         }
-        for param in &params {
+        for param in split_top(inner, ",") {
             if let Some(k) = position(param, |t| t.is_op("=")) {
                 self.reads(&param[k + 1..], false);
             }
@@ -662,18 +702,46 @@ fn closing(tokens: &[Token<'_>]) -> usize {
     tokens.len()
 }
 
-/// Splits at top-level `sep` operators.
-fn split_top<'t, 's>(tokens: &'t [Token<'s>], sep: &str) -> Vec<&'t [Token<'s>]> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    for (i, t) in top_level(tokens) {
-        if t.is_op(sep) {
-            out.push(&tokens[from..i]);
-            from = i + 1;
+/// The pieces of `tokens` between top-level `sep` operators (a trailing empty piece left out).
+fn split_top<'t, 's>(tokens: &'t [Token<'s>], sep: &'static str) -> SplitTop<'t, 's> {
+    SplitTop {
+        tokens,
+        sep,
+        from: 0,
+        at: 0,
+        depth: 0,
+    }
+}
+
+/// The iterator of [`split_top`]: one pass over the tokens, no allocation.
+struct SplitTop<'t, 's> {
+    tokens: &'t [Token<'s>],
+    sep: &'static str,
+    from: usize,
+    at: usize,
+    depth: isize,
+}
+
+impl<'t, 's> Iterator for SplitTop<'t, 's> {
+    type Item = &'t [Token<'s>];
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while let Some(t) = self.tokens.get(self.at) {
+            work::step();
+            self.at += 1;
+            let outside = self.depth == 0;
+            self.depth += t.nesting();
+            if outside && self.depth == 0 && t.is_op(self.sep) {
+                let piece = &self.tokens[self.from..self.at - 1];
+                self.from = self.at;
+                return Some(piece);
+            }
         }
+        if self.from < self.tokens.len() {
+            let piece = &self.tokens[self.from..];
+            self.from = self.tokens.len();
+            return Some(piece);
+        }
+        None
     }
-    if from < tokens.len() {
-        out.push(&tokens[from..]);
-    }
-    out
 }

@@ -25,7 +25,24 @@ const KEYWORDS: [&str; 13] = [
 
 /// Is `name` a keyword of Jinja's expression syntax?
 pub(super) fn is_keyword(name: &str) -> bool {
-    KEYWORDS.contains(&name)
+    let found = matches!(
+        name,
+        "and"
+            | "or"
+            | "not"
+            | "in"
+            | "is"
+            | "if"
+            | "else"
+            | "true"
+            | "false"
+            | "none"
+            | "True"
+            | "False"
+            | "None"
+    );
+    debug_assert_eq!(found, KEYWORDS.contains(&name));
+    found
 }
 
 /// One root name read by an expression.
@@ -42,6 +59,13 @@ pub(super) struct Read<'s> {
 /// The reads of `tokens`, appended to `out` in token order. `after_pipe`: the first name is a
 /// filter (`{% filter upper %}`).
 pub(super) fn reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Read<'s>>) {
+    // Guarded ranges need a definedness test; most expressions have none, and skip that work.
+    let tests = tokens
+        .iter()
+        .any(|t| t.is_name("defined") || t.is_name("undefined"));
+    if !tests {
+        return plain_reads(tokens, after_pipe, out);
+    }
     let first = out.len();
     let mut guards = Guards::default();
     let mut depth = 0usize;
@@ -100,6 +124,26 @@ pub(super) fn reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Re
     }
     guards.close_depth(0, tokens.len());
     guards.apply(tokens, &mut out[first..]);
+}
+
+/// [`reads`] of an expression without a definedness test: no guarded range.
+fn plain_reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Read<'s>>) {
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate() {
+        work::step();
+        match token.nesting() {
+            1 => depth += 1,
+            -1 => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if token.kind == TokenKind::Name && is_root(tokens, i, depth, after_pipe) {
+            out.push(Read {
+                name: token.text,
+                offset: token.start,
+                optional: direct_optional(tokens, i).0,
+            });
+        }
+    }
 }
 
 /// Is the name at `i` a root read?

@@ -23,16 +23,14 @@
 //! names assigned or bound for sure at that point: in the frame and in the frames around it, up
 //! to where the nested frame started.
 
-use std::collections::HashMap;
-
 use super::super::work;
-use super::NotNeeded;
-use super::events::{Event, FrameKind, Program};
+use super::events::{Event, FrameKind, Name, Program};
+use super::{NameMap, NotNeeded};
 
-/// "Never" for positions.
+/// "Never" for positions, "none" for links.
 const NEVER: u32 = u32::MAX;
 
-/// What the frames around a frame know of a name (the nearest one that has it).
+/// What a frame around the current one knows of a name (the nearest one that has it).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     level: u32,
@@ -40,11 +38,17 @@ struct Entry {
     resolve: bool,
     /// The event at which the frame assigned it for sure, outside any `if` ([`NEVER`] if none).
     since: u32,
+    /// The entry of the next frame further out that has the name ([`NEVER`] if none).
+    outer: u32,
+    /// `since` of the top level's entry for the name, if it has one ([`NEVER`] if not).
+    root_since: u32,
 }
 
 /// A frame's own knowledge of a name.
 #[derive(Debug, Clone, Copy)]
 struct Own {
+    /// The frame has the name at all.
+    present: bool,
     /// Loaded from the context on entry.
     resolve: bool,
     /// Assigned here while a frame around has it: starts as that frame's value.
@@ -56,17 +60,14 @@ struct Own {
     since: u32,
 }
 
-impl Default for Own {
-    fn default() -> Self {
-        Own {
-            resolve: false,
-            alias: false,
-            stored: false,
-            definite: false,
-            since: NEVER,
-        }
-    }
-}
+const ABSENT: Own = Own {
+    present: false,
+    resolve: false,
+    alias: false,
+    stored: false,
+    definite: false,
+    since: NEVER,
+};
 
 /// Where a frame stands when its turn comes.
 #[derive(Debug, Clone, Copy)]
@@ -87,10 +88,10 @@ struct Start {
 #[derive(Debug, Default)]
 pub(super) struct Found<'s> {
     /// Context reads: each name with the offset of its first one.
-    pub(super) reads: HashMap<&'s str, usize>,
-    /// Names Jinja2 loads from the context that the struct need not provide, why, and the
-    /// first offset.
-    pub(super) not_needed: HashMap<(&'s str, NotNeeded), usize>,
+    pub(super) reads: Vec<(&'s str, usize)>,
+    /// Names Jinja2 loads from the context that the struct need not provide (and does not
+    /// read otherwise), why, and the first offset.
+    pub(super) not_needed: Vec<(&'s str, NotNeeded, usize)>,
     /// Per reference tag (by offset): the names defined for sure there, sorted, unique.
     pub(super) scopes: Vec<(usize, Vec<&'s str>)>,
 }
@@ -113,10 +114,16 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
         fill[frame as usize] += 1;
     }
 
+    let names = program.names.len();
     let mut a = Analysis {
         program,
-        found: Found::default(),
-        names: HashMap::new(),
+        reads: vec![usize::MAX; names],
+        not_needed: NameMap::default(),
+        scopes: Vec::new(),
+        nearest: vec![NEVER; names],
+        entries: Vec::new(),
+        own: vec![ABSENT; names],
+        touched: Vec::new(),
         chain: Vec::new(),
         starts: vec![None; frames.len()],
         path: Vec::new(),
@@ -135,55 +142,101 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
         Enter(u32),
         Exit,
     }
-    // Frames in depth-first order, each before the frames nested in it; the names a frame
-    // publishes to its nested frames are withdrawn when they are done.
+    // Frames in depth-first order, each before the frames nested in it; what a frame publishes
+    // to its nested frames is withdrawn when they are done.
     let mut steps: Vec<Step> = vec![Step::Enter(0)];
-    let mut published: Vec<Vec<&'s str>> = Vec::new();
+    let mut published: Vec<Name> = Vec::new();
+    let mut published_at: Vec<usize> = Vec::new();
+    let mut children: Vec<u32> = Vec::new();
     while let Some(step) = steps.pop() {
         match step {
             Step::Enter(frame) => {
-                let events =
-                    &order[start[frame as usize] as usize..start[frame as usize + 1] as usize];
-                let (children, own) = a.frame(frame, events);
+                let range = start[frame as usize] as usize..start[frame as usize + 1] as usize;
+                children.clear();
+                a.frame(frame, &order[range], &mut children);
                 let level = frames[frame as usize].level;
-                let mut names = Vec::with_capacity(own.len());
-                for (name, o) in own {
+                published_at.push(published.len());
+                for i in 0..a.touched.len() {
                     work::step();
+                    let name = a.touched[i];
+                    let o = std::mem::replace(&mut a.own[name as usize], ABSENT);
                     if o.alias && !o.resolve {
                         continue;
                     }
-                    a.names.entry(name).or_default().push(Entry {
+                    let outer = a.nearest[name as usize];
+                    let root_since = match a.entries.get(outer as usize) {
+                        Some(e) => e.root_since,
+                        None if level == 0 => o.since,
+                        None => NEVER,
+                    };
+                    a.entries.push(Entry {
                         level,
                         resolve: o.resolve,
                         since: o.since,
+                        outer,
+                        root_since,
                     });
-                    names.push(name);
+                    a.nearest[name as usize] = a.entries.len() as u32 - 1;
+                    published.push(name);
                 }
-                published.push(names);
+                a.touched.clear();
                 steps.push(Step::Exit);
-                steps.extend(children.into_iter().rev().map(Step::Enter));
+                steps.extend(children.iter().rev().map(|&c| Step::Enter(c)));
             }
             Step::Exit => {
-                for name in published.pop().expect("one list per entered frame") {
-                    if let Some(entries) = a.names.get_mut(name) {
-                        entries.pop();
-                    }
+                let from = published_at.pop().expect("one mark per entered frame");
+                for name in published.drain(from..) {
+                    let top = a.nearest[name as usize];
+                    a.nearest[name as usize] = a.entries[top as usize].outer;
                 }
             }
         }
     }
-    let mut found = a.found;
-    found.scopes.sort_unstable_by_key(|(offset, _)| *offset);
-    found
+    let name = |id: Name| program.names[id as usize];
+    let mut scopes: Vec<(usize, Vec<&str>)> = a
+        .scopes
+        .into_iter()
+        .map(|(offset, ids)| {
+            let mut names: Vec<&str> = ids.into_iter().map(name).collect();
+            names.sort_unstable();
+            (offset, names)
+        })
+        .collect();
+    scopes.sort_unstable_by_key(|(offset, _)| *offset);
+    let read = |id: Name| a.reads[id as usize] != usize::MAX;
+    Found {
+        not_needed: a
+            .not_needed
+            .iter()
+            .filter(|((id, _), _)| !read(*id))
+            .map(|(&(id, why), &offset)| (name(id), why, offset))
+            .collect(),
+        reads: a
+            .reads
+            .iter()
+            .enumerate()
+            .filter(|(_, offset)| **offset != usize::MAX)
+            .map(|(id, &offset)| (name(id as Name), offset))
+            .collect(),
+        scopes,
+    }
 }
 
 struct Analysis<'p, 's> {
     program: &'p Program<'s>,
-    found: Found<'s>,
-    /// Per name, what the frames around the current one know of it, innermost last.
-    names: HashMap<&'s str, Vec<Entry>>,
+    /// Per name, the offset of its first context read (`usize::MAX`: none).
+    reads: Vec<usize>,
+    not_needed: NameMap<(Name, NotNeeded), usize>,
+    scopes: Vec<(usize, Vec<Name>)>,
+    /// Per name, the entry of the nearest frame around the current one that has it.
+    nearest: Vec<u32>,
+    entries: Vec<Entry>,
+    /// Per name, what the frame being worked through knows of it; `touched` lists the names
+    /// it has, so that the table is cleared for the next frame.
+    own: Vec<Own>,
+    touched: Vec<Name>,
     /// Nodes of the lists of names defined for sure: (name, previous node).
-    chain: Vec<(&'s str, u32)>,
+    chain: Vec<(Name, u32)>,
     starts: Vec<Option<Start>>,
     /// Per level on the way to the current frame, the event that leads down from it.
     path: Vec<u32>,
@@ -202,10 +255,11 @@ struct Branching {
     newly: usize,
 }
 
-impl<'p, 's> Analysis<'p, 's> {
+impl Analysis<'_, '_> {
     /// The nearest frame around (not hidden by a block) that has `name`.
-    fn around(&self, name: &str, barrier: Option<u32>) -> Option<Entry> {
-        let entry = *self.names.get(name)?.last()?;
+    fn around(&self, name: Name, barrier: Option<u32>) -> Option<Entry> {
+        let at = self.nearest[name as usize];
+        let entry = *self.entries.get(at as usize)?;
         match barrier {
             Some(b) if entry.level <= b => None,
             _ => Some(entry),
@@ -214,38 +268,30 @@ impl<'p, 's> Analysis<'p, 's> {
 
     /// In a block, when nothing around has `name`: does the nearest frame around a scoped
     /// block, or else the top level, define it for sure before the block runs?
-    fn provided_to_block(&self, name: &str, block: Option<(u32, bool)>) -> Option<NotNeeded> {
+    fn provided_to_block(&self, name: Name, block: Option<(u32, bool)>) -> Option<NotNeeded> {
         let (_, scoped) = block?;
-        let entries = self.names.get(name)?;
+        let nearest = *self.entries.get(self.nearest[name as usize] as usize)?;
         if scoped
-            && let Some(e) = entries.last()
-            && e.since != NEVER
+            && nearest.since != NEVER
             && self
                 .path
-                .get(e.level as usize)
-                .is_some_and(|&at| e.since < at)
+                .get(nearest.level as usize)
+                .is_some_and(|&at| nearest.since < at)
         {
             return Some(NotNeeded::AroundScopedBlock);
         }
-        match entries.first() {
-            Some(root)
-                if root.level == 0
-                    && root.since != NEVER
-                    && (self.child_template
-                        || self.path.first().is_some_and(|&at| root.since < at)) =>
-            {
-                Some(NotNeeded::OwnTopLevel)
-            }
-            _ => None,
-        }
+        let since = nearest.root_since;
+        let provided = since != NEVER
+            && (self.child_template || self.path.first().is_some_and(|&at| since < at));
+        provided.then_some(NotNeeded::OwnTopLevel)
     }
 
-    fn not_needed(&mut self, name: &'s str, why: NotNeeded, offset: usize) {
-        let first = self.found.not_needed.entry((name, why)).or_insert(offset);
+    fn not_needed(&mut self, name: Name, why: NotNeeded, offset: usize) {
+        let first = self.not_needed.entry((name, why)).or_insert(offset);
         *first = (*first).min(offset);
     }
 
-    fn scope_of(&self, mut head: u32) -> Vec<&'s str> {
+    fn scope_of(&self, mut head: u32) -> Vec<Name> {
         let mut names = Vec::new();
         while head != NEVER {
             work::step();
@@ -258,9 +304,18 @@ impl<'p, 's> Analysis<'p, 's> {
         names
     }
 
-    /// Works through one frame's events; returns its nested frames, in order, and what it
-    /// knows of each name at its end.
-    fn frame(&mut self, frame: u32, events: &[u32]) -> (Vec<u32>, HashMap<&'s str, Own>) {
+    fn own(&mut self, name: Name) -> &mut Own {
+        let o = &mut self.own[name as usize];
+        if !o.present {
+            o.present = true;
+            self.touched.push(name);
+        }
+        o
+    }
+
+    /// Works through one frame's events, appending its nested frames, in order, to
+    /// `children`; what it knows of each name is left in `own` (the names in `touched`).
+    fn frame(&mut self, frame: u32, events: &[u32], children: &mut Vec<u32>) {
         let info = self.program.frames[frame as usize];
         let mut start = self.starts[frame as usize].expect("a frame starts before its turn");
         if info.level > 0 {
@@ -271,64 +326,70 @@ impl<'p, 's> Analysis<'p, 's> {
             start.head = self.root_final;
         }
         let (barrier, block) = (start.barrier, start.block);
-        let mut own: HashMap<&'s str, Own> = HashMap::new();
-        let mut children = Vec::new();
         let mut head = start.head;
         let mut ifs: Vec<Branching> = Vec::new();
-        let mut undo: Vec<&'s str> = Vec::new();
+        let mut undo: Vec<Name> = Vec::new();
         // Names first assigned in a branch of the `if`s in progress, with where.
-        let mut newly: Vec<(&'s str, usize)> = Vec::new();
+        let mut newly: Vec<(Name, usize)> = Vec::new();
         for &at in events {
             work::step();
             let (_, event) = self.program.events[at as usize];
             match event {
-                Event::Read(read) => {
-                    let name = read.name;
-                    let context = match own.get(name) {
-                        Some(o) if o.definite => false,
-                        Some(o) if o.resolve => true,
-                        _ => match self.around(name, barrier) {
+                Event::Read {
+                    name,
+                    offset,
+                    optional,
+                } => {
+                    let o = self.own[name as usize];
+                    let context = if o.present && o.definite {
+                        false
+                    } else if o.present && o.resolve {
+                        true
+                    } else {
+                        match self.around(name, barrier) {
                             Some(entry) => entry.resolve,
                             None => match self.provided_to_block(name, block) {
                                 Some(why) => {
-                                    self.not_needed(name, why, read.offset);
+                                    self.not_needed(name, why, offset);
                                     false
                                 }
                                 None => {
-                                    own.entry(name).or_default().resolve = true;
+                                    self.own(name).resolve = true;
                                     true
                                 }
                             },
-                        },
+                        }
                     };
-                    if context && read.optional {
-                        self.not_needed(name, NotNeeded::Optional, read.offset);
+                    if context && optional {
+                        self.not_needed(name, NotNeeded::Optional, offset);
                     } else if context {
-                        let first = self.found.reads.entry(name).or_insert(read.offset);
-                        *first = (*first).min(read.offset);
+                        let first = &mut self.reads[name as usize];
+                        *first = (*first).min(offset);
                     }
                 }
                 Event::Store(name, _) | Event::Param(name) => {
                     let around = self.around(name, barrier).is_some();
-                    let o = own.entry(name).or_insert_with(|| Own {
-                        alias: around,
-                        ..Own::default()
-                    });
-                    if !ifs.is_empty() && !o.stored {
+                    let fresh = !self.own[name as usize].present;
+                    let o = self.own(name);
+                    if fresh {
+                        o.alias = around;
+                    }
+                    let first_store = !o.stored;
+                    o.stored = true;
+                    let newly_definite = !o.definite;
+                    o.definite = true;
+                    if newly_definite && ifs.is_empty() && o.since == NEVER {
+                        o.since = at;
+                    }
+                    if !ifs.is_empty() && first_store {
                         let offset = match event {
                             Event::Store(_, offset) => offset,
                             _ => usize::MAX,
                         };
                         newly.push((name, offset));
                     }
-                    o.stored = true;
-                    if !o.definite {
-                        o.definite = true;
-                        if ifs.is_empty() {
-                            if o.since == NEVER {
-                                o.since = at;
-                            }
-                        } else {
+                    if newly_definite {
+                        if !ifs.is_empty() {
                             undo.push(name);
                         }
                         self.chain.push((name, head));
@@ -345,24 +406,22 @@ impl<'p, 's> Analysis<'p, 's> {
                         continue;
                     };
                     for name in undo.drain(branching.undo..) {
-                        if let Some(o) = own.get_mut(name) {
-                            o.definite = false;
-                        }
+                        self.own[name as usize].definite = false;
                     }
                     head = branching.head;
                     if event == Event::BranchClose {
                         let branching = ifs.pop().expect("checked");
                         for (name, offset) in newly.drain(branching.newly..) {
                             let around = self.around(name, barrier).is_some();
-                            if let Some(o) = own.get_mut(name)
-                                && !o.resolve
-                            {
-                                if around {
-                                    o.alias = true;
-                                } else {
-                                    o.resolve = true;
-                                    self.not_needed(name, NotNeeded::BranchAssigned, offset);
-                                }
+                            let o = &mut self.own[name as usize];
+                            if o.resolve {
+                                continue;
+                            }
+                            if around {
+                                o.alias = true;
+                            } else {
+                                o.resolve = true;
+                                self.not_needed(name, NotNeeded::BranchAssigned, offset);
                             }
                         }
                     }
@@ -393,25 +452,19 @@ impl<'p, 's> Analysis<'p, 's> {
                         self.deferred.push(offset);
                     } else {
                         let names = self.scope_of(head);
-                        self.found.scopes.push((offset, names));
+                        self.scopes.push((offset, names));
                     }
                 }
             }
         }
         if frame == 0 {
             self.root_final = head;
-            for offset in std::mem::take(&mut self.deferred) {
-                let names = self.scope_of(head);
-                self.found.scopes.push((offset, names));
-            }
-        } else {
-            // An `extends` below the top level (Jinja2 allows it in a branch or a loop): the
-            // parent still renders after the whole top level.
-            for offset in std::mem::take(&mut self.deferred) {
-                let names = self.scope_of(self.root_final);
-                self.found.scopes.push((offset, names));
-            }
         }
-        (children, own)
+        // The parent of an `extends` renders after the whole top level (Jinja2 also allows the
+        // tag in a branch or a loop).
+        for offset in std::mem::take(&mut self.deferred) {
+            let names = self.scope_of(self.root_final);
+            self.scopes.push((offset, names));
+        }
     }
 }

@@ -54,6 +54,9 @@ mod events;
 mod expr;
 mod frames;
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use crate::format::Var;
 
 use super::{Lexed, Lines};
@@ -85,7 +88,30 @@ pub const ENGINE_NAMES: [&str; 18] = [
 
 /// Is `name` one of the [`ENGINE_NAMES`]?
 pub fn is_engine_name(name: &str) -> bool {
-    ENGINE_NAMES.contains(&name)
+    // A match, not a search of the list: it runs for every name of every template.
+    let found = matches!(
+        name,
+        "range"
+            | "dict"
+            | "lipsum"
+            | "cycler"
+            | "joiner"
+            | "namespace"
+            | "debug"
+            | "_"
+            | "gettext"
+            | "ngettext"
+            | "pgettext"
+            | "npgettext"
+            | "loop"
+            | "caller"
+            | "varargs"
+            | "kwargs"
+            | "super"
+            | "self"
+    );
+    debug_assert_eq!(found, ENGINE_NAMES.contains(&name));
+    found
 }
 
 /// What a template reads from its context and defines where it references other templates.
@@ -143,12 +169,7 @@ pub fn root_variables(src: &str, lexed: &Lexed<'_>) -> Vec<Var> {
 pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
     let program = events::program(lexed);
     let found = frames::analyse(&program);
-    let mut not_needed: Vec<(&str, NotNeeded, usize)> = found
-        .not_needed
-        .into_iter()
-        .filter(|((name, _), _)| !found.reads.contains_key(name))
-        .map(|((name, why), offset)| (name, why, offset))
-        .collect();
+    let mut not_needed = found.not_needed;
     not_needed.sort_unstable_by_key(|&(_, _, offset)| offset);
     let mut lines = Lines::default();
     let mut not_needed: Vec<(Var, NotNeeded)> = not_needed
@@ -173,6 +194,49 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
                 names: names.into_iter().map(str::to_string).collect(),
             })
             .collect(),
+    }
+}
+
+/// A map keyed by the names of one template: short strings, hashed by [`NameHasher`].
+pub(super) type NameMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
+
+/// A multiply-and-rotate hash of a few bytes at a time: the names of a template are short and
+/// come from the developer's own files, where a keyed hash (std's default) costs more than the
+/// whole scan of a name.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct NameHasher(u64);
+
+impl NameHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(K);
+    }
+}
+
+impl Hasher for NameHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.mix(u64::from(byte));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
