@@ -90,8 +90,10 @@ pub struct TemplateRecord {
     pub deps: Vec<Dep>,
     /// Every reference whose name is an expression.
     pub dynamic: Vec<DynamicRef>,
-    /// The root variables the template reads from its context and does not define itself,
-    /// sorted by name, each with the line of its first read.
+    /// The root variables the template reads from its context, sorted by name, each with the
+    /// line of its first such read: scoped as Jinja2 scopes them (a name the template defines
+    /// is not read after its definition, in its scope), optional reads (`x|default(…)`,
+    /// `x is defined` and what it guards) left out. See [`crate::lex::vars`].
     pub vars: Vec<Var>,
 }
 

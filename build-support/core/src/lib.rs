@@ -15,7 +15,7 @@
 //! [`format::TemplateRecord`] with its hashes, [`graph`] resolves names into the dependency graph,
 //! [`context`] says which variables a bound template's closure reads that its struct does not
 //! provide (the derive's check and the planner's rule), [`registry`] writes the Rust source that
-//! embeds every template, and [`format`] reads and writes the BuildCache file.
+//! embeds every template, and [`format`](mod@format) reads and writes the BuildCache file.
 //!
 //! Why a crate of its own: the build script (`shipwright-build`), the derive
 //! (`shipwright-derive`) and the runtime (`shipwright-runtime`) must read templates with the very

@@ -305,6 +305,15 @@ mod tests {
             names(quote! { #[serde(tag = "kind", deny_unknown_fields)] struct A { a: u8 } }),
             ["kind", "a"]
         );
+        // Options that do not change names are read past, whatever their form.
+        assert_eq!(
+            names(quote! {
+                #[serde(crate = "other_serde", default, deny_unknown_fields)]
+                #[serde(bound(serialize = "T: Serialize"), expecting = "a page")]
+                struct A<T> { a: T }
+            }),
+            ["a"]
+        );
         assert!(names(quote! { struct Unit; }).is_empty());
         assert!(names(quote! { struct Pair(u8, u8); }).is_empty());
     }
