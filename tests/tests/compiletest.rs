@@ -25,6 +25,7 @@ const WITH_CACHE: &[&str] = &[
     "serde-rename",
     "serde-rename-all",
     "serde-skip",
+    "shipwright-attribute-on-field",
     "stale-template",
     "template-dependency-cycle",
     "template-lexer-error",

@@ -27,6 +27,11 @@ struct Profile {
     since: u16,
 }
 
+#[derive(Template)]
+#[template(path = "vars/item.html")]
+#[shipwright(globals("item"))]
+struct Item;
+
 #[derive(Serialize, Template)]
 #[template(path = "pages/home.html")]
 struct Flat {
@@ -38,4 +43,5 @@ fn main() {
     assert_eq!(List::FIELDS, ["items"]);
     assert_eq!(Profile::FIELDS, ["user_name", "since"]);
     assert_eq!(Flat::info().name, "pages/home.html");
+    assert!(Item::FIELDS.is_empty());
 }

@@ -1,7 +1,6 @@
 //! Stage 1: the struct a `#[derive(Template)]` is on, as the later stages need it.
 
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Error, Fields, Generics, Ident, Result};
 
 /// A struct deriving `Template`, borrowed from the parsed input.
@@ -40,8 +39,8 @@ impl<'a> Input<'a> {
         for field in fields {
             for ours in ["template", "shipwright"] {
                 if let Some(attr) = field.attrs.iter().find(|attr| attr.path().is_ident(ours)) {
-                    return Err(Error::new(
-                        attr.span(),
+                    return Err(Error::new_spanned(
+                        attr,
                         format!("#[{ours}(...)] belongs on the struct, not on a field"),
                     ));
                 }
