@@ -54,7 +54,7 @@ use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
 use crate::scan::{Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan, scan_unwalked};
 use crate::write::atomic_write;
-use shipwright_core::format::{DEFAULT_EXTENSIONS, ENV_VAR, FILE_NAME};
+use shipwright_core::format::{DEFAULT_EXTENSIONS, ENV_VAR, FILE_NAME, TemplateRecord, VERSION};
 
 /// Configures and runs a scan from `build.rs`.
 #[derive(Debug, Clone)]
@@ -317,7 +317,8 @@ impl Builder {
         let index_path = out_dir.join(crate::scan::index::FILE_NAME);
         let records_path = out_dir.join(records::FILE_NAME);
         let key = format!(
-            "{:?} {:?} {} {globals:?}",
+            "{} {:?} {:?} {} {globals:?}",
+            format_fingerprint(),
             roots.dirs.iter().map(|(_, l)| l).collect::<Vec<_>>(),
             roots.extensions,
             roots.max_file_size
@@ -477,6 +478,18 @@ fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// The label of a root in the BuildCache: the path as given, `/`-separated.
+/// What the outputs' shape depends on: the BuildCache version and the serde form of a record (its
+/// field names and order), so that a shipwright-build whose record differs never takes the
+/// outputs of another for current (the fast path would otherwise keep them: no template moved).
+fn format_fingerprint() -> String {
+    let sample = TemplateRecord::including("a.html", &["b.html"]);
+    let shape = serde_json::to_string(&sample).expect("a record always serializes");
+    format!(
+        "v{VERSION}-{}",
+        &blake3::hash(shape.as_bytes()).to_hex()[..16]
+    )
+}
+
 fn label(root: &Path) -> String {
     root.to_string_lossy()
         .replace('\\', "/")

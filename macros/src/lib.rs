@@ -4,9 +4,11 @@
 
 use proc_macro::TokenStream;
 
-/// `#[derive(Template)]` with `#[template(path = "...")]`: binds the struct to a template of the
-/// crate's BuildCache. See `shipwright_runtime::Template`.
-#[proc_macro_derive(Template, attributes(template))]
+/// `#[derive(Template)]` with `#[template(path = "...")]` (and optionally
+/// `#[shipwright(globals(...))]`): binds the struct to a template of the crate's BuildCache and
+/// checks that it provides every variable the template reads. See
+/// `shipwright_runtime::Template`.
+#[proc_macro_derive(Template, attributes(template, shipwright))]
 pub fn derive_template(input: TokenStream) -> TokenStream {
     shipwright_derive::derive(input.into()).into()
 }

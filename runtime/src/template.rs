@@ -29,6 +29,24 @@
 //! - The macros read the BuildCache at expansion time, so a template that does not exist, sits
 //!   in a dependency cycle, references a missing template, could not be lexed, or changed after
 //!   the build script recorded it is a compile error pointing at the name.
+//! - `#[derive(Template)]` also checks the variables: every variable the template reads,
+//!   through everything it extends, includes and imports with context, must be provided by the
+//!   struct, by a global, or by the templates themselves (a `set`, a loop variable around an
+//!   include, a child's top-level `set` for its layout); optional reads (`x|default(…)`,
+//!   `x is defined` and what it guards) never count. A missing one is a compile error at the
+//!   name, with the file and line that read it, the struct's fields and the closest of them;
+//!   several are reported together. The rule is
+//!   [`shipwright_core::context::missing_reads`], the one the rebuild planner judges edits by.
+//! - The struct provides its fields as serde names them, since the context is the struct
+//!   serialized: `#[serde(rename = "...")]`, `#[serde(rename_all = "...")]` (every case),
+//!   `#[serde(tag = "...")]` are followed, and a `#[serde(skip)]` / `#[serde(skip_serializing)]`
+//!   field provides nothing. A struct whose names only another type knows is **not checked**:
+//!   one with a `#[serde(flatten)]` field, `#[serde(transparent)]` or `#[serde(into = "...")]`,
+//!   and a newtype struct (`struct Page(Context)`). A `skip_serializing_if` field counts as
+//!   provided. [`Template::FIELDS`] stays the Rust field names.
+//! - Globals: the BuildCache's declared ones, and per struct
+//!   `#[shipwright(globals(app_name, "csrf-token"))]`, for names the app adds to every
+//!   render (a minijinja environment's globals, say).
 //! - rustc tracks the template (its `source` is an `include_str!`) and every template of its
 //!   closure (an `include_bytes!` that is never used at run time), so editing any of them
 //!   recompiles the binding.

@@ -35,6 +35,8 @@ fn a_ten_thousand_template_chain_walks_without_recursion() {
         .push(shipwright_core::format::Dep {
             name: name(0),
             line: 1,
+            context: true,
+            scope: Vec::new(),
         });
     let graph = DependencyGraph::from_build_cache(&reload(&build));
     assert_eq!(graph.len(), N);

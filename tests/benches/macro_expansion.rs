@@ -116,7 +116,7 @@ fn generate(dir: &Path, workspace: &Path, derive: bool) -> PathBuf {
             ));
         }
         main.push_str(&format!(
-            "pub struct T{i:04} {{\n    pub title: String,\n    pub count: u32,\n}}\n\n"
+            "pub struct T{i:04} {{\n    pub title: String,\n    pub count: u32,\n    pub user: String,\n}}\n\n"
         ));
     }
     if derive {

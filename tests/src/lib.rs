@@ -14,6 +14,8 @@ pub struct Home<'a> {
     pub title: &'a str,
     /// Rendered by the page.
     pub user: &'a str,
+    /// Rendered by the navigation the layout includes.
+    pub links: &'a [String],
 }
 
 /// `partials/nav.html`, a tuple struct: its field is named `0`.

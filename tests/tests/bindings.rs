@@ -2,6 +2,7 @@
 //! BuildCache this crate's build script wrote and against the files.
 
 use shipwright_core::analyze::content_hash;
+use shipwright_core::context::missing_reads;
 use shipwright_core::format::{BuildCache, ENV_VAR};
 use shipwright_core::graph::closure;
 use shipwright_runtime::{Template, TemplateInfo, find_template, template};
@@ -35,7 +36,7 @@ fn derive_embeds_the_record() {
         closure(&cache, Home::NAME),
         ["layout.html", "partials/nav.html"]
     );
-    assert_eq!(Home::FIELDS, ["title", "user"]);
+    assert_eq!(Home::FIELDS, ["title", "user", "links"]);
     assert!(std::ptr::eq(Home::info(), Home::info()), "decoded once");
     assert_matches_cache(Nav::info(), &cache);
     assert_eq!(Nav::FIELDS, ["0"]);
@@ -75,8 +76,9 @@ fn registry_lists_every_template_once_in_order() {
 }
 
 #[test]
-fn vars_the_struct_does_not_provide_are_the_layouts() {
-    // home.html reads `user`; `title` and `links` come from what it extends and includes.
+fn the_struct_provides_what_the_closure_reads() {
+    // home.html reads `user`; `title` and `links` come from what it extends and includes, and
+    // the derive checked all three against the struct's fields.
     assert_eq!(Home::info().record.vars, ["user"]);
     let layout = find_template(registry(), "layout.html").unwrap();
     assert!(
@@ -84,11 +86,14 @@ fn vars_the_struct_does_not_provide_are_the_layouts() {
         "{:?}",
         layout.record.vars
     );
-    assert!(
-        Home::info()
-            .record
-            .var_names()
-            .all(|var| Home::FIELDS.contains(&var))
+    let cache = cache();
+    let missing = missing_reads(&cache, Home::NAME, Home::FIELDS.iter().copied(), []);
+    assert!(missing.is_empty(), "{missing:?}");
+    let without_links = missing_reads(&cache, Home::NAME, ["title", "user"], []);
+    assert_eq!(without_links.len(), 1);
+    assert_eq!(
+        without_links[0].to_string(),
+        "`links` (read at partials/nav.html:1)"
     );
 }
 
@@ -99,6 +104,7 @@ fn a_bound_struct_renders_with_one_call_from_the_embedded_sources() {
         .render(&Home {
             title: "Welcome",
             user: "<Ada>",
+            links: &["/a".to_string()],
         })
         .unwrap();
     assert!(html.contains("<title>Welcome</title>"), "{html}");
@@ -106,9 +112,6 @@ fn a_bound_struct_renders_with_one_call_from_the_embedded_sources() {
         html.contains("<h1>Hello, &lt;Ada&gt;</h1>"),
         "escaped: {html}"
     );
-    assert!(
-        html.contains("<nav></nav>"),
-        "links is undefined: an empty loop: {html}"
-    );
+    assert!(html.contains(r#"<nav><a href="/a">/a</a></nav>"#), "{html}");
     assert_eq!(templates.compilations(), 3, "home, layout, nav");
 }

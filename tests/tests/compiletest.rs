@@ -20,6 +20,12 @@ const WITH_CACHE: &[&str] = &[
     "derive-on-enum",
     "duplicate-template-path",
     "missing-template-attribute",
+    "missing-variable",
+    "missing-variables",
+    "serde-rename",
+    "serde-rename-all",
+    "serde-skip",
+    "shipwright-attribute-on-field",
     "stale-template",
     "template-dependency-cycle",
     "template-lexer-error",
@@ -27,11 +33,12 @@ const WITH_CACHE: &[&str] = &[
     "template-macro-unknown",
     "template-missing-dependency",
     "template-path-not-a-string",
+    "unknown-shipwright-argument",
     "unknown-template",
     "unknown-template-argument",
 ];
 /// Compiled with this crate's BuildCache, and run.
-const PASS: &[&str] = &["pass"];
+const PASS: &[&str] = &["pass", "pass-variables"];
 /// Compiled with no `SHIPWRIGHT_BUILD_CACHE`.
 const WITHOUT_CACHE: &[&str] = &["no-build-cache"];
 /// Compiled with a BuildCache of version 99.

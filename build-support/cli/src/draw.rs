@@ -128,7 +128,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use shipwright_core::format::{Dep, DynamicRef, TemplateRecord};
+    use shipwright_core::format::{DynamicRef, TemplateRecord};
 
     /// File names that break a drawing whose quoting is naive.
     const NAMES: [&str; 7] = [
@@ -149,10 +149,8 @@ mod tests {
         let mut cache = BuildCache::new(vec!["t".into()]);
         for (i, name) in NAMES.iter().enumerate() {
             let mut record = TemplateRecord::including(name, &[]);
-            record.deps = vec![Dep {
-                name: NAMES.get(i + 1).copied().unwrap_or(MISSING).to_string(),
-                line: 1,
-            }];
+            let dep = NAMES.get(i + 1).copied().unwrap_or(MISSING);
+            record.deps = TemplateRecord::including(name, &[dep]).deps;
             cache.templates.insert(name.to_string(), record);
         }
         let first = cache.templates.get_mut(NAMES[0]).unwrap();

@@ -23,13 +23,13 @@
 //! is several times faster than blake3 on the many small pieces a template splits into (the
 //! scan benchmark measures this against reading and blake3-hashing the files).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{Dep, DynamicRef, TemplateError, TemplateRecord, Var, template_id};
 use crate::lex::refs::{Reference, Target, references};
-use crate::lex::vars::root_variables;
+use crate::lex::vars::variables;
 use crate::lex::{LexError, Lexed, Part, lex_into};
 
 /// What the lexer learned about one template.
@@ -41,7 +41,8 @@ pub struct Analysis {
     pub interface_hash: String,
     /// Every reference, in source order.
     pub references: Vec<Reference>,
-    /// The static names referenced, as written, deduplicated, in order of first appearance.
+    /// The static names referenced, as written, deduplicated, in order of first appearance,
+    /// with whether they get the context and the names defined where they do.
     pub deps: Vec<Dep>,
     /// The dynamic references.
     pub dynamic: Vec<DynamicRef>,
@@ -69,20 +70,44 @@ pub(crate) fn analyze_with<'s>(
     lex_into(src, scratch)?;
     let (static_hash, interface_hash) = hashes(scratch);
     let references = references(src, scratch)?;
+    let variables = variables(src, scratch);
+    let scope_at = |offset: usize| -> &[String] {
+        match variables.scopes.binary_search_by_key(&offset, |s| s.offset) {
+            Ok(i) => &variables.scopes[i].names,
+            Err(_) => &[],
+        }
+    };
     let mut deps: Vec<Dep> = Vec::new();
     // First appearance wins, in one hash lookup per reference (a list search made a template
     // of thousands of includes quadratic).
-    let mut seen: HashSet<&str> = HashSet::with_capacity(references.len());
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(references.len());
+    // Per dependency: whether a tag that passes the context has been seen yet.
+    let mut given: Vec<bool> = Vec::new();
     let mut dynamic = Vec::new();
     for reference in &references {
         match &reference.target {
             Target::Static(name) => {
                 crate::lex::work::step();
-                if seen.insert(name) {
+                let at = *seen.entry(name).or_insert_with(|| {
                     deps.push(Dep {
                         name: name.clone(),
                         line: reference.line,
+                        context: false,
+                        scope: Vec::new(),
                     });
+                    given.push(false);
+                    deps.len() - 1
+                });
+                if reference.context {
+                    let scope = scope_at(reference.offset);
+                    let dep = &mut deps[at];
+                    dep.context = true;
+                    if given[at] {
+                        intersect(&mut dep.scope, scope);
+                    } else {
+                        dep.scope = scope.to_vec();
+                        given[at] = true;
+                    }
                 }
             }
             Target::Dynamic(expr) => dynamic.push(DynamicRef {
@@ -96,9 +121,21 @@ pub(crate) fn analyze_with<'s>(
         interface_hash,
         deps,
         dynamic,
-        vars: root_variables(src, scratch),
+        vars: variables.reads,
         references,
     })
+}
+
+/// Keeps the names of `kept` that `other` has too (both sorted): one merge pass.
+fn intersect(kept: &mut Vec<String>, other: &[String]) {
+    let mut j = 0;
+    kept.retain(|name| {
+        while j < other.len() && other[j] < *name {
+            crate::lex::work::step();
+            j += 1;
+        }
+        j < other.len() && other[j] == *name
+    });
 }
 
 /// The BuildCache record of a template's text, and the lexer's error if it stopped. A text that does not lex gets its
@@ -112,9 +149,20 @@ pub(crate) fn analyze_with<'s>(
 /// assert_eq!((record.interface_hash.len(), error.unwrap().line), (64, 2));
 /// ```
 pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<TemplateError>) {
+    record_of(name, root, src, analyze(src))
+}
+
+/// [`record`] from an analysis of `src` already made (the planner analyses a changed file once
+/// and needs both).
+pub fn record_of(
+    name: &str,
+    root: usize,
+    src: &str,
+    analysis: Result<Analysis, LexError>,
+) -> (TemplateRecord, Option<TemplateError>) {
     let hash = content_hash(src.as_bytes());
     let (id, size) = (template_id(name), src.len() as u64);
-    let (static_hash, interface_hash, deps, dynamic, vars, error) = match analyze(src) {
+    let (static_hash, interface_hash, deps, dynamic, vars, error) = match analysis {
         Ok(a) => (
             a.static_hash,
             a.interface_hash,
@@ -260,6 +308,36 @@ mod tests {
     use super::*;
     use crate::lex::work;
 
+    #[test]
+    fn deps_say_whether_they_get_the_context_and_what_is_defined_there() {
+        let src = "{% extends 'base.html' %}{% set title = 'x' %}\n\
+                   {% import 'forms.html' as forms %}{% from 'm.html' import a with context %}\n\
+                   {% block body %}{% for item in items %}{% include 'row.html' %}{% endfor %}\n\
+                   {% for item, n in pairs %}{% include 'row.html' %}{% endfor %}\n\
+                   {% include 'plain.html' without context %}{% endblock %}";
+        let analysis = analyze(src).unwrap();
+        let deps: Vec<(&str, u32, bool, Vec<&str>)> = analysis
+            .deps
+            .iter()
+            .map(|d| {
+                let scope = d.scope.iter().map(String::as_str).collect();
+                (d.name.as_str(), d.line, d.context, scope)
+            })
+            .collect();
+        assert_eq!(
+            deps,
+            [
+                // The parent renders after the whole top level: it sees `title` and the imports.
+                ("base.html", 1, true, vec!["a", "forms", "title"]),
+                ("forms.html", 2, false, vec![]),
+                ("m.html", 2, true, vec!["forms", "title"]),
+                // Two includes: only what both see.
+                ("row.html", 3, true, vec!["a", "forms", "item", "title"]),
+                ("plain.html", 5, false, vec![]),
+            ]
+        );
+    }
+
     /// The steps of analysing `n` includes of distinct templates, each written twice.
     fn work_of_includes(n: usize) -> u64 {
         let src: String = (0..2 * n)
@@ -281,6 +359,8 @@ mod tests {
             double <= 2 * n + 64,
             "{double} steps against {n}: not linear"
         );
-        assert!(n <= 4 * 4_000, "{n} steps for 4,000 references");
+        // A few looks per tag: the references, and the variable analysis, which walks each tag
+        // once as an expression, once as an event of its frame and once for its scope.
+        assert!(n <= 8 * 4_000, "{n} steps for 4,000 references");
     }
 }

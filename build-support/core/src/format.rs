@@ -106,8 +106,10 @@ pub struct TemplateRecord {
     pub deps: Vec<Dep>,
     /// Every reference whose name is an expression.
     pub dynamic: Vec<DynamicRef>,
-    /// The root variables the template reads from its context and does not define itself,
-    /// sorted by name, each with the line of its first read.
+    /// The root variables the template reads from its context, sorted by name, each with the
+    /// line of its first such read: scoped as Jinja2 scopes them (a name the template defines
+    /// is not read after its definition, in its scope), optional reads (`x|default(…)`,
+    /// `x is defined` and what it guards) left out. See [`crate::lex::vars`].
     pub vars: Vec<Var>,
 }
 
@@ -118,6 +120,17 @@ pub struct Dep {
     pub name: String,
     /// 1-based line of the first tag that names it.
     pub line: u32,
+    /// Whether the referenced template renders with this template's context (and so reads
+    /// from the struct bound to it): `extends` always, `include` unless `without context`,
+    /// `import` and `from … import` only `with context` (Jinja2's rules). True if any tag that
+    /// names it passes the context.
+    pub context: bool,
+    /// The names this template defines for sure where it passes its context to the referenced
+    /// one, which the referenced template therefore sees: the loop variables around an
+    /// `include`, the `with` names, the macro arguments, what the template assigned before (for
+    /// `extends`: everything its top level assigns, which runs before the parent renders).
+    /// Sorted. When several tags pass the context, only the names all of them define.
+    pub scope: Vec<String>,
 }
 
 /// A root variable a template reads.
@@ -399,6 +412,8 @@ mod tests {
                 deps: vec![Dep {
                     name: "b.html".into(),
                     line: 1,
+                    context: true,
+                    scope: vec!["item".into()],
                 }],
                 dynamic: vec![DynamicRef {
                     line: 2,

@@ -13,10 +13,12 @@
 //! The stages, one module each, in data-flow order: [`lex`] splits a template into text,
 //! expressions and tags and finds its references and variables, [`analyze`] turns that into a
 //! [`format::TemplateRecord`] with its hashes, [`graph`] resolves names into the dependency graph,
-//! [`dynamic`] works out what a dynamic reference may name, [`registry`] writes the Rust source
-//! that embeds every template, and [`format`](mod@format) reads and writes the BuildCache file.
-//! Beside them, [`files`] says which files under the roots are templates and reads them: the one
-//! rule of the scan, the planner, the dev watcher and the loaders.
+//! [`context`] says which variables a bound template's closure reads that its struct does not
+//! provide (the derive's check and the planner's rule), [`dynamic`] works out what a dynamic
+//! reference may name, [`registry`] writes the Rust source that embeds every template, and
+//! [`format`](mod@format) reads and writes the BuildCache file. Beside them, [`files`] says which
+//! files under the roots are templates and reads them: the one rule of the scan, the planner,
+//! the dev watcher and the loaders.
 //!
 //! Why a crate of its own: the build script (`shipwright-build`), the derive
 //! (`shipwright-derive`) and the runtime (`shipwright-runtime`) must read templates with the very
@@ -33,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod context;
 pub mod dynamic;
 pub mod files;
 pub mod format;

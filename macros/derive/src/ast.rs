@@ -1,7 +1,6 @@
 //! Stage 1: the struct a `#[derive(Template)]` is on, as the later stages need it.
 
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Error, Fields, Generics, Ident, Result};
 
 /// A struct deriving `Template`, borrowed from the parsed input.
@@ -38,15 +37,13 @@ impl<'a> Input<'a> {
             }
         };
         for field in fields {
-            if let Some(attr) = field
-                .attrs
-                .iter()
-                .find(|attr| attr.path().is_ident("template"))
-            {
-                return Err(Error::new(
-                    attr.span(),
-                    "#[template(...)] belongs on the struct, not on a field",
-                ));
+            for ours in ["template", "shipwright"] {
+                if let Some(attr) = field.attrs.iter().find(|attr| attr.path().is_ident(ours)) {
+                    return Err(Error::new_spanned(
+                        attr,
+                        format!("#[{ours}(...)] belongs on the struct, not on a field"),
+                    ));
+                }
             }
         }
         let fields = match fields {
@@ -125,5 +122,17 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.to_string().contains("not on a field"), "{err}");
+        let err = fields_of(quote!(
+            struct S {
+                #[shipwright(globals(a))]
+                a: u8,
+            }
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("#[shipwright(...)] belongs on the struct"),
+            "{err}"
+        );
     }
 }

@@ -1,6 +1,8 @@
-//! Stage 2: the template name, from `#[template(path = "...")]` or from `template!("...")`.
+//! Stage 2: the template name, from `#[template(path = "...")]` or from `template!("...")`, and
+//! the struct's `#[shipwright(...)]` options.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Attribute, Error, LitStr, Meta, Result, Token};
@@ -52,6 +54,63 @@ pub(crate) fn template_path(attrs: &[Attribute], missing: Span) -> Result<LitStr
             format!("#[derive(Template)] needs the template to bind: add {USAGE}"),
         )
     })
+}
+
+const OPTIONS: &str = "#[shipwright(globals(app_name, \"name\"))]";
+
+/// What `#[shipwright(...)]` on the struct says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// `globals(...)`: names the app provides to the template besides the struct (as
+    /// identifiers or string literals), in order, from every such attribute.
+    pub(crate) globals: Vec<String>,
+}
+
+/// The struct's `#[shipwright(...)]` attributes, merged.
+pub(crate) fn options(attrs: &[Attribute]) -> Result<Options> {
+    let mut options = Options::default();
+    for attr in attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("shipwright"))
+    {
+        let Meta::List(list) = &attr.meta else {
+            return Err(Error::new(attr.span(), format!("expected {OPTIONS}")));
+        };
+        list.parse_nested_meta(|meta| {
+            if !meta.path.is_ident("globals") {
+                let name = meta
+                    .path
+                    .get_ident()
+                    .map_or_else(|| "?".to_string(), |i| i.to_string());
+                return Err(Error::new(
+                    meta.path.span(),
+                    format!("unknown #[shipwright] argument `{name}`: expected {OPTIONS}"),
+                ));
+            }
+            if !meta.input.peek(syn::token::Paren) {
+                return Err(meta.error(format!("expected a list of names: {OPTIONS}")));
+            }
+            let content;
+            syn::parenthesized!(content in meta.input);
+            while !content.is_empty() {
+                if content.peek(LitStr) {
+                    options.globals.push(content.parse::<LitStr>()?.value());
+                } else if content.peek(syn::Ident::peek_any) {
+                    let ident = content.call(syn::Ident::parse_any)?;
+                    options.globals.push(ident.unraw().to_string());
+                } else {
+                    return Err(content.error(format!(
+                        "expected a global's name, an identifier or a string: {OPTIONS}"
+                    )));
+                }
+                if !content.is_empty() {
+                    content.parse::<Token![,]>()?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(options)
 }
 
 /// The single string literal of `template!("pages/home.html")`.
@@ -189,6 +248,70 @@ mod tests {
         ];
         for (tokens, expected) in cases {
             let err = path_of(tokens.clone()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{tokens}: {err}");
+        }
+    }
+
+    fn options_of(tokens: TokenStream) -> Result<Options> {
+        let node: syn::DeriveInput = syn::parse2(tokens).unwrap();
+        options(&node.attrs)
+    }
+
+    #[test]
+    fn reads_the_globals() {
+        let read = options_of(quote!(
+            #[shipwright(globals(app_name, "csrf-token", r#type))]
+            #[shipwright(globals())]
+            #[shipwright(globals(user,))]
+            struct A;
+        ))
+        .unwrap();
+        assert_eq!(read.globals, ["app_name", "csrf-token", "type", "user"]);
+        assert_eq!(
+            options_of(quote!(
+                struct A;
+            ))
+            .unwrap(),
+            Options::default()
+        );
+        for (tokens, expected) in [
+            (
+                quote!(
+                    #[shipwright]
+                    struct A;
+                ),
+                "expected #[shipwright(globals(",
+            ),
+            (
+                quote!(
+                    #[shipwright(global(a))]
+                    struct A;
+                ),
+                "unknown #[shipwright] argument `global`",
+            ),
+            (
+                quote!(
+                    #[shipwright(globals = "a")]
+                    struct A;
+                ),
+                "expected a list of names",
+            ),
+            (
+                quote!(
+                    #[shipwright(globals(1))]
+                    struct A;
+                ),
+                "expected a global's name",
+            ),
+            (
+                quote!(
+                    #[shipwright(globals(a b))]
+                    struct A;
+                ),
+                "expected `,`",
+            ),
+        ] {
+            let err = options_of(tokens.clone()).unwrap_err().to_string();
             assert!(err.contains(expected), "{tokens}: {err}");
         }
     }

@@ -20,9 +20,11 @@
 //!
 //! # Stages
 //!
-//! One file each, as in thiserror: `ast` (the struct), `attr` (`#[template(path = "...")]`),
-//! `valid` (the name against the BuildCache and the files), `expand` (the only one that writes
-//! tokens, also the output on error). The BuildCache comes from the file the build
+//! One file each, as in thiserror: `ast` (the struct), `attr` (`#[template(path = "...")]`,
+//! `#[shipwright(globals(...))]`), `names` (the names serde gives the fields: the template's
+//! context), `valid` (the name against the BuildCache and the files), `context` (every
+//! variable the template's closure reads is provided: a field, a global, or defined by the
+//! templates), `expand` (the only one that writes tokens, also the output on error). The BuildCache comes from the file the build
 //! script exported in `SHIPWRIGHT_BUILD_CACHE` and is parsed once per process (`cache`).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -30,7 +32,9 @@
 mod ast;
 mod attr;
 mod cache;
+mod context;
 mod expand;
+mod names;
 mod valid;
 
 use proc_macro2::TokenStream;
@@ -53,8 +57,12 @@ pub fn derive_with(input: TokenStream, env: &Env) -> TokenStream {
         Ok(input) => input,
         Err(err) => return expand::fallback_derive(&node.ident, &node.generics, &[], err),
     };
-    let bound = attr::template_path(input.attrs, input.ident.span())
-        .and_then(|name| valid::bind(&name, env));
+    let bound = attr::template_path(input.attrs, input.ident.span()).and_then(|lit| {
+        let options = attr::options(input.attrs)?;
+        let bound = valid::bind(&lit, env)?;
+        context::check(&lit, env, input.ident, &names::provided(&node), &options)?;
+        Ok(bound)
+    });
     match bound {
         Ok(bound) => expand::derive(&input, &bound),
         Err(err) => expand::fallback_derive(input.ident, input.generics, &input.fields, err),
@@ -146,11 +154,57 @@ mod tests {
         let again = derive_with(
             quote!(
                 #[template(path = "pages/home.html")]
-                struct Again;
+                struct Again {
+                    title: u8,
+                }
             ),
             &env,
         );
+        assert!(!again.to_string().contains("compile_error"), "{again}");
         assert!(!again.to_string().contains("include_bytes"), "{again}");
+    }
+
+    #[test]
+    fn a_missing_variable_is_a_compile_error_with_a_stub() {
+        let fixture = site();
+        let env = fixture.env();
+        let output = derive_with(
+            quote! {
+                #[derive(Serialize)]
+                #[serde(rename_all = "camelCase")]
+                #[template(path = "pages/home.html")]
+                struct Home { page_title: String }
+            },
+            &env,
+        )
+        .to_string();
+        assert!(
+            output.contains(
+                "template \\\"pages/home.html\\\" reads `title` at templates/pages/home.html:1, \
+                 but `Home` does not provide it (fields, as serde names them: `pageTitle`)"
+            ),
+            "{output}"
+        );
+        assert!(output.contains("unbound"), "{output}");
+        // Renamed to what the template reads, a global, a flattened field: no error.
+        for tokens in [
+            quote! {
+                #[template(path = "pages/home.html")]
+                struct Home { #[serde(rename = "title")] page_title: String }
+            },
+            quote! {
+                #[template(path = "pages/home.html")]
+                #[shipwright(globals(title))]
+                struct Home;
+            },
+            quote! {
+                #[template(path = "pages/home.html")]
+                struct Home { #[serde(flatten)] rest: Rest }
+            },
+        ] {
+            let output = derive_with(tokens.clone(), &env).to_string();
+            assert!(!output.contains("compile_error"), "{tokens}: {output}");
+        }
     }
 
     #[test]

@@ -236,7 +236,7 @@ fn unknown(name: &str, cache: &BuildCache) -> String {
 
 /// Up to three names within an edit distance of a quarter of the longer name (at least 2),
 /// nearest first.
-fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+pub(crate) fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut scored: Vec<(usize, &str)> = known
         .filter_map(|candidate| {
             let distance = strsim::levenshtein(name, candidate);
@@ -253,7 +253,7 @@ fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Vec<&'a str>
 }
 
 #[cold]
-fn cache_error(lit: &LitStr, err: &CacheError) -> Error {
+pub(crate) fn cache_error(lit: &LitStr, err: &CacheError) -> Error {
     let message = match err {
         CacheError::NotExported => {
             let version = format!(
@@ -310,6 +310,23 @@ pub(crate) mod tests {
                 cache.templates.insert(name.to_string(), record);
             }
             Fixture { dir, cache }
+        }
+
+        /// Like [`Fixture::new`], with each record the build script's own analysis of the text
+        /// (its variables, its references with their context and scope), linked.
+        pub(crate) fn analysed(files: &[(&str, &str)]) -> Fixture {
+            let mut fixture = Fixture::new(
+                &files
+                    .iter()
+                    .map(|(n, t)| (*n, *t, &[][..]))
+                    .collect::<Vec<_>>(),
+            );
+            for (name, text) in files {
+                let record = shipwright_core::analyze::record(name, 0, text).0;
+                fixture.cache.templates.insert(name.to_string(), record);
+            }
+            shipwright_core::graph::link(&mut fixture.cache);
+            fixture
         }
 
         /// Writes the BuildCache and returns the environment a derive would see.

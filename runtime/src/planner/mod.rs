@@ -41,9 +41,15 @@
 //! - Literal text, comments: hot reload.
 //! - Expressions, tags, references (the interface): in [`RenderMode::Compiled`] (the template is
 //!   Rust code, as with askama) a rebuild; in [`RenderMode::Runtime`] (an engine renders the
-//!   source) a hot reload, unless a template bound to a struct now reads a root variable that
-//!   is neither a field of the struct, nor read by the build's version of its templates, nor a
-//!   declared global ([`BuildCache::globals`], [`RebuildPlanner::globals`]).
+//!   source) a hot reload, unless a template bound to a struct that renders a changed template
+//!   now reads a variable the struct does not provide and that is no declared global
+//!   ([`BuildCache::globals`], [`RebuildPlanner::globals`]). That is judged by the template set as it
+//!   is now (the build's records with the changed templates' replaced, added or removed), with
+//!   the rule the derive checks at compile time ([`shipwright_core::context::missing_reads`]):
+//!   reads through references that pass the context, minus what the templates define there,
+//!   optional reads left out; so an unchanged layout newly pulled in by a switched `extends`
+//!   brings its variables with it. A variable the closure already lacked in the build is not
+//!   new (the struct's serde names or globals the planner is not told of).
 //! - A template that renders a changed one (extends, includes, imports it, or may name it
 //!   through a dynamic reference) gets the changed one's decision. Where several decisions
 //!   meet, the most severe wins; on a tie, the template's own decision, then the changed
@@ -51,8 +57,9 @@
 //! - Dynamic references (`{% include 'icons/' ~ name ~ '.svg' %}`, `{% extends layout %}`)
 //!   reach every template they may name ([`shipwright_core::dynamic`]: a pattern's matches,
 //!   both branches of a conditional, every item of a list, every template for a name only known
-//!   at render time), for the variables a bound template reads, for the decisions it takes and
-//!   for the affected set; then the rules above decide.
+//!   at render time), for the decisions a template takes and for the affected set; then the
+//!   rules above decide. (The variable rule does not follow them yet: a variable read only
+//!   through a dynamic reference is not checked.)
 //! - Structural problems need a rebuild when they are new: a static reference that names no
 //!   template (a reference the build already could not resolve, still there, is nothing new),
 //!   a cycle through a template that was on none in the build, a file that does not lex, a bound
@@ -72,7 +79,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use shipwright_core::analyze::{Analysis, analyze, content_hash};
+use shipwright_core::analyze::{Analysis, analyze, content_hash, record_of};
+use shipwright_core::context::missing_reads;
 use shipwright_core::dynamic::Targets;
 use shipwright_core::files::{FileError, Found, Listing, Problem, TemplateFiles};
 use shipwright_core::format::{BuildCache, Dep};
@@ -202,6 +210,12 @@ enum Current {
 #[derive(Debug)]
 pub struct RebuildPlanner {
     baseline: BuildCache,
+    /// The baseline with every changed template's record replaced, added or removed: the
+    /// template set as it is now, which the variable rule is judged by.
+    now: BuildCache,
+    /// Per bound template, the variables its closure already lacked in the build (a struct with
+    /// `#[serde(flatten)]`, a global the planner is not told of): not new, so no rebuild.
+    lacking_in_build: HashMap<String, HashSet<String>>,
     /// The build's references, static ones and the targets of dynamic ones.
     graph: DependencyGraph,
     mode: RenderMode,
@@ -243,6 +257,8 @@ impl RebuildPlanner {
             .collect();
         RebuildPlanner {
             globals: baseline.globals.iter().cloned().collect(),
+            now: baseline.clone(),
+            lacking_in_build: HashMap::new(),
             baseline,
             graph,
             mode,
@@ -269,6 +285,17 @@ impl RebuildPlanner {
 
     /// Adds a binding. Defaults to: none (every template is unbound).
     pub fn bind(mut self, binding: Binding) -> Self {
+        let lacking = missing_reads(
+            &self.baseline,
+            &binding.template,
+            binding.fields.iter().map(String::as_str),
+            [],
+        )
+        .into_iter()
+        .map(|m| m.variable)
+        .collect();
+        self.lacking_in_build
+            .insert(binding.template.clone(), lacking);
         self.bindings.insert(binding.template.clone(), binding);
         self
     }
@@ -396,15 +423,22 @@ impl RebuildPlanner {
             match change.content {
                 None if built.is_none() => {
                     self.current.remove(&change.name);
+                    self.now.templates.remove(&change.name);
                 }
                 None => {
                     self.current.insert(change.name.clone(), Current::Removed);
+                    self.now.templates.remove(&change.name);
                 }
                 Some(text) if built.is_some_and(|r| r.hash == content_hash(text.as_bytes())) => {
                     self.current.remove(&change.name);
+                    let built = built.expect("checked").clone();
+                    self.now.templates.insert(change.name.clone(), built);
                 }
                 Some(text) => {
                     let analysis = analyze(&text);
+                    let root = built.map_or(0, |r| r.root);
+                    let (record, _) = record_of(&change.name, root, &text, analysis.clone());
+                    self.now.templates.insert(change.name.clone(), record);
                     self.current.insert(
                         change.name.clone(),
                         Current::Present {
@@ -495,34 +529,26 @@ impl RebuildPlanner {
                 }
             }
         }
-        if self.mode == RenderMode::Runtime {
-            let mut introduced = self.introduced_variables();
-            // Declared globals are never missing.
-            introduced.retain(|_, vars| {
-                vars.retain(|v| !self.globals.contains(*v));
-                !vars.is_empty()
-            });
-            if !introduced.is_empty() {
-                let inheriting = takes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, t)| **t != NONE)
-                    .map(|(i, _)| self.graph.name(TemplateId::new(i as u32)));
-                let bound: Vec<&str> = own
-                    .keys()
-                    .copied()
-                    .chain(inheriting)
-                    .filter(|n| self.bindings.contains_key(*n))
-                    .collect();
-                for name in bound {
-                    if let Some(reason) = self.missing_variable(name, &introduced) {
-                        if let Some(slot) =
-                            self.graph.id(name).and_then(|id| takes.get_mut(id.index()))
-                        {
-                            *slot = NONE;
-                        }
-                        own.insert(name, Decision::Rebuild { reason });
+        if self.mode == RenderMode::Runtime && !self.bindings.is_empty() {
+            // Every bound template that renders something changed, judged by its closure now.
+            let inheriting = takes
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| **t != NONE)
+                .map(|(i, _)| self.graph.name(TemplateId::new(i as u32)));
+            let bound: Vec<&str> = own
+                .keys()
+                .copied()
+                .chain(inheriting)
+                .filter(|n| self.bindings.contains_key(*n))
+                .collect();
+            for name in bound {
+                if let Some(reason) = self.missing_variable(name) {
+                    if let Some(slot) = self.graph.id(name).and_then(|id| takes.get_mut(id.index()))
+                    {
+                        *slot = NONE;
                     }
+                    own.insert(name, Decision::Rebuild { reason });
                 }
             }
         }
@@ -751,102 +777,9 @@ impl RebuildPlanner {
         unchanged.chain(changed)
     }
 
-    /// Per changed template, the root variables its new text reads that its built text did
-    /// not.
-    fn introduced_variables(&self) -> HashMap<&str, Vec<&str>> {
-        let mut out = HashMap::new();
-        for (name, current) in &self.current {
-            let Current::Present {
-                analysis: Ok(new), ..
-            } = current
-            else {
-                continue;
-            };
-            let built: Vec<&str> = self.built_vars(name).collect();
-            let vars: Vec<&str> = new
-                .vars
-                .iter()
-                .map(|v| v.name.as_str())
-                .filter(|v| !built.contains(v))
-                .collect();
-            if !vars.is_empty() {
-                out.insert(name.as_str(), vars);
-            }
-        }
-        out
-    }
-
-    /// For a bound template in runtime mode: a variable introduced by a template it renders now,
-    /// that the build's versions of its templates did not read and that its struct lacks.
-    fn missing_variable(
-        &self,
-        name: &str,
-        introduced: &HashMap<&str, Vec<&str>>,
-    ) -> Option<Reason> {
-        let binding = self.bindings.get(name)?;
-        let renders = self.closure_now(name);
-        let mut candidates = renders
-            .iter()
-            .filter_map(|t| Some((t, introduced.get(t.as_str())?)))
-            .peekable();
-        candidates.peek()?;
-        let built: HashSet<&str> = self
-            .closure_built(name)
-            .iter()
-            .flat_map(|t| self.built_vars(t))
-            .collect();
-        for (template, vars) in candidates {
-            if let Some(var) = vars
-                .iter()
-                .find(|v| !built.contains(**v) && !binding.fields.iter().any(|f| f == *v))
-            {
-                return Some(Reason::MissingVariable {
-                    template: name.to_string(),
-                    used_in: template.clone(),
-                    line: self.first_use(template, var),
-                    variable: var.to_string(),
-                    type_name: binding.type_name.clone(),
-                    fields: binding.fields.clone(),
-                });
-            }
-        }
-        None
-    }
-
-    /// The line of the first name token `var` in the current text of `template` (0 if none).
-    fn first_use(&self, template: &str, var: &str) -> u32 {
-        let Some(Current::Present { source, .. }) = self.current.get(template) else {
-            return 0;
-        };
-        let Ok(lexed) = lex(source) else { return 0 };
-        lexed
-            .code()
-            .flat_map(|(_, tokens)| tokens.iter())
-            .find(|t| t.is_name(var))
-            .map_or(0, |t| line_of(source, t.start))
-    }
-
-    fn built_vars<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
-        self.baseline
-            .templates
-            .get(name)
-            .into_iter()
-            .flat_map(|r| r.var_names())
-    }
-
-    /// `name` and every template it may render, as built (dynamic references followed).
-    fn closure_built(&self, name: &str) -> Vec<String> {
-        if !self.baseline.templates.contains_key(name) {
-            return Vec::new();
-        }
-        std::iter::once(name)
-            .chain(closure_with_dynamic(&self.baseline, name))
-            .map(str::to_string)
-            .collect()
-    }
-
     /// `name` and every template it may render now (dynamic references followed),
     /// breadth-first.
+    #[cfg(test)]
     fn closure_now(&self, name: &str) -> Vec<String> {
         let mut seen: HashSet<String> = HashSet::from([name.to_string()]);
         let mut order = vec![name.to_string()];
@@ -860,6 +793,30 @@ impl RebuildPlanner {
             }
         }
         order
+    }
+
+    /// For a bound template in runtime mode: the first variable that its closure, as it is now,
+    /// reads from the struct ([`missing_reads`]), that the struct lacks and that its closure
+    /// did not already lack in the build.
+    fn missing_variable(&self, name: &str) -> Option<Reason> {
+        let binding = self.bindings.get(name)?;
+        let lacking = self.lacking_in_build.get(name);
+        let missing = missing_reads(
+            &self.now,
+            name,
+            binding.fields.iter().map(String::as_str),
+            self.globals.iter().map(String::as_str),
+        )
+        .into_iter()
+        .find(|m| !lacking.is_some_and(|l| l.contains(&m.variable)))?;
+        Some(Reason::MissingVariable {
+            template: name.to_string(),
+            used_in: missing.template,
+            line: missing.line,
+            variable: missing.variable,
+            type_name: binding.type_name.clone(),
+            fields: binding.fields.clone(),
+        })
     }
 
     /// A cycle through `name` now, over static references, that passes through a template that

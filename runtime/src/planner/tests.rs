@@ -967,16 +967,9 @@ fn reference(p: &RebuildPlanner, touched: &[String]) -> (Vec<(String, Decision)>
         }
     }
     if p.mode == RenderMode::Runtime {
-        let mut introduced = p.introduced_variables();
-        introduced.retain(|_, vars| {
-            vars.retain(|v| !p.globals.contains(*v));
-            !vars.is_empty()
-        });
-        if !introduced.is_empty() {
-            for name in own.keys().cloned().collect::<Vec<_>>() {
-                if let Some(reason) = p.missing_variable(&name, &introduced) {
-                    own.insert(name, Decision::Rebuild { reason });
-                }
+        for name in own.keys().cloned().collect::<Vec<_>>() {
+            if let Some(reason) = p.missing_variable(&name) {
+                own.insert(name, Decision::Rebuild { reason });
             }
         }
     }
@@ -1161,5 +1154,61 @@ fn plan_roots_and_plan_paths_follow_the_file_rule() {
     assert_eq!(
         after,
         ["page.tera: hot reload: literal text changed in page.tera"]
+    );
+}
+
+#[test]
+fn a_switched_extends_to_an_unchanged_layout_that_reads_a_new_variable_rebuilds() {
+    // Only the page changes; the layout it now extends is unchanged, and reads `sidebar`.
+    let files = [
+        (
+            "layout.html",
+            "<title>{{ title }}</title>{% block body %}{% endblock %}",
+        ),
+        (
+            "wide.html",
+            "<title>{{ title }}</title>\n<aside>{{ sidebar }}</aside>{% block body %}{% endblock %}",
+        ),
+        (
+            "page.html",
+            "{% extends 'layout.html' %}{% block body %}{{ text }}{% endblock %}",
+        ),
+    ];
+    let mut p = RebuildPlanner::new(built(&files), RenderMode::Runtime).bind(Binding::new(
+        "page.html",
+        "Page",
+        ["title", "text"],
+    ));
+    let plan = p.apply([Change::edit(
+        "page.html",
+        "{% extends 'wide.html' %}{% block body %}{{ text }}{% endblock %}",
+    )]);
+    assert_eq!(
+        said(&plan, "page.html"),
+        "rebuild: new variable `sidebar` is not a field of `Page` (fields: title, text); it is \
+         read in wide.html, which page.html renders"
+    );
+    let reason = plan.decision("page.html").unwrap().reason().unwrap();
+    assert_eq!(reason.location(), Some(("wide.html", 2)));
+}
+
+#[test]
+fn optional_reads_and_names_the_templates_define_hot_reload() {
+    let mut p = planner(RenderMode::Runtime);
+    let plan = p.apply([Change::edit(
+        "partials/nav.html",
+        "<nav>{% for link in links %}{{ link }}{% endfor %}{{ user|default('guest') }}\
+         {% if cart is defined %}{{ cart.count }}{% endif %}{% set label = 'Menu' %}{{ label }}</nav>",
+    )]);
+    assert!(!plan.needs_rebuild(), "{plan:?}");
+    // A read before the template defines it is a read of the context: rebuild.
+    let plan = p.apply([Change::edit(
+        "partials/nav.html",
+        "<nav>{{ label }}{% set label = 'Menu' %}{% for link in links %}{{ link }}{% endfor %}</nav>",
+    )]);
+    assert_eq!(
+        said(&plan, "pages/home.html"),
+        "rebuild: new variable `label` is not a field of `Home` (fields: title, links); it is \
+         read in partials/nav.html, which pages/home.html renders"
     );
 }

@@ -53,8 +53,14 @@ pub struct Reference {
     pub kind: RefKind,
     /// 1-based line of the tag.
     pub line: u32,
+    /// Byte offset of the tag (one tag can hold several references: a list of names).
+    pub offset: usize,
     /// What it names.
     pub target: Target,
+    /// Whether the referenced template is rendered with the referencing one's context, as
+    /// Jinja2 does it: `extends` always; `include` unless `without context`; `import` and
+    /// `from … import` only `with context`.
+    pub context: bool,
 }
 
 /// Every reference of a lexed template, in source order.
@@ -65,6 +71,7 @@ pub fn references(src: &str, lexed: &Lexed<'_>) -> Result<Vec<Reference>, LexErr
         let Some((kind, name)) = reference_tokens(tokens) else {
             continue;
         };
+        let context = passes_context(kind, tokens);
         let line = lines.line(src, tag.start);
         if name.is_empty() {
             return Err(LexError {
@@ -74,14 +81,37 @@ pub fn references(src: &str, lexed: &Lexed<'_>) -> Result<Vec<Reference>, LexErr
             });
         }
         classify(src, name, &mut |target| {
-            out.push(Reference { kind, line, target })
+            out.push(Reference {
+                kind,
+                line,
+                offset: tag.start,
+                target,
+                context,
+            })
         });
     }
     Ok(out)
 }
 
+/// Does a reference tag of this kind pass the context (see [`Reference::context`])?
+fn passes_context(kind: RefKind, tokens: &[Token<'_>]) -> bool {
+    let modifier = match tokens {
+        [.., with, context] if context.is_name("context") => {
+            Some(with.is_name("with")).filter(|_| with.is_name("with") || with.is_name("without"))
+        }
+        _ => None,
+    };
+    match kind {
+        RefKind::Extends => true,
+        RefKind::Include => modifier != Some(false),
+        RefKind::Import | RefKind::FromImport => modifier == Some(true),
+    }
+}
+
 /// The kind of a reference tag and the tokens of its name expression.
-fn reference_tokens<'t, 's>(tokens: &'t [Token<'s>]) -> Option<(RefKind, &'t [Token<'s>])> {
+pub(crate) fn reference_tokens<'t, 's>(
+    tokens: &'t [Token<'s>],
+) -> Option<(RefKind, &'t [Token<'s>])> {
     let (first, rest) = tokens.split_first()?;
     if first.kind != TokenKind::Name {
         return None;

@@ -8,11 +8,16 @@ Usage:
 
 Prints one JSON object on standard output. For the first two forms it maps each file (its path
 relative to the directory it was found under, or as given for a file) to
-    {"deps": [sorted unique static names], "dynamic": true|false, "error": null|"message"}
+    {"deps": [sorted unique static names], "dynamic": true|false,
+     "vars": null|[sorted names], "error": null|"message"}
 where `deps` and `dynamic` come from `jinja2.meta.find_referenced_templates(env.parse(source))`
-(a `None` in its answer means a dynamic reference), and `error` is set when Jinja2 cannot read
-or parse the file. The environment has Jinja2's default syntax plus the i18n, do and
-loopcontrols extensions, which real-world template sets rely on; none of them adds a reference.
+(a `None` in its answer means a dynamic reference), `vars` from
+`jinja2.meta.find_undeclared_variables` on the same tree (the names the template may read from
+its context; null when Jinja2 cannot compile the tree), and `error` is set when Jinja2 cannot read or parse the file. The environment has
+Jinja2's default syntax plus the i18n, do and loopcontrols extensions, which real-world template
+sets rely on; none of them adds a reference. Its null translations are installed, so that
+`gettext`, `ngettext`, `pgettext`, `npgettext` and `_` are globals (as in an application that
+uses the i18n extension), not variables of every `{% trans %}` block.
 
 `--locate` maps each importable MODULE to the list of existing directories that hold its
 templates (the package directory; for nbconvert, the Jupyter data directories), and leaves
@@ -30,9 +35,11 @@ import jinja2.meta
 
 
 def environment():
-    return jinja2.Environment(
+    env = jinja2.Environment(
         extensions=["jinja2.ext.i18n", "jinja2.ext.do", "jinja2.ext.loopcontrols"]
     )
+    env.install_null_translations()
+    return env
 
 
 def answer(env, path):
@@ -40,15 +47,31 @@ def answer(env, path):
         with open(path, encoding="utf-8") as f:
             source = f.read()
     except (OSError, UnicodeDecodeError) as e:
-        return {"deps": [], "dynamic": False, "error": f"unreadable: {e}"}
+        return failed(f"unreadable: {e}")
     try:
-        found = list(jinja2.meta.find_referenced_templates(env.parse(source)))
+        tree = env.parse(source)
+        found = list(jinja2.meta.find_referenced_templates(tree))
     except jinja2.TemplateSyntaxError as e:
-        return {"deps": [], "dynamic": False, "error": f"line {e.lineno}: {e.message}"}
+        return failed(f"line {e.lineno}: {e.message}")
     except Exception as e:  # a Jinja2 crash on odd input is still "cannot parse"
-        return {"deps": [], "dynamic": False, "error": f"{type(e).__name__}: {e}"}
+        return failed(f"{type(e).__name__}: {e}")
+    try:
+        # This one compiles the template: a tree can parse and not compile (`extends` inside a
+        # block, say), and then Jinja2 has no answer.
+        variables = sorted(jinja2.meta.find_undeclared_variables(tree))
+    except Exception:
+        variables = None
     names = sorted({name for name in found if name is not None})
-    return {"deps": names, "dynamic": any(name is None for name in found), "error": None}
+    return {
+        "deps": names,
+        "dynamic": any(name is None for name in found),
+        "vars": variables,
+        "error": None,
+    }
+
+
+def failed(message):
+    return {"deps": [], "dynamic": False, "vars": None, "error": message}
 
 
 def files_under(path):

@@ -2,14 +2,24 @@
 //!
 //! For every template, the static names that [`analyze`] finds and whether it sees a dynamic
 //! reference must be exactly what `jinja2.meta.find_referenced_templates(env.parse(src))` says
-//! (its `None` answers are the dynamic references). Three tests:
+//! (its `None` answers are the dynamic references); and the root variables it records must be
+//! what `jinja2.meta.find_undeclared_variables` says, but for the deliberate differences listed
+//! in [`Deliberate`] (each a name Jinja2 counts as read from the context that the struct need
+//! not provide: optional reads, names a block gets from the template's own top level or a
+//! scoped block from the loop around it, names assigned in a branch and read only after the
+//! assignment, the engine's own names). A name we report and Jinja2 does not, and a difference
+//! of no documented class, fail the tests. Four tests:
 //!
 //! - `generated_corpus_agrees_with_jinja2`: a seeded generator (`generator.rs`) writes a few
 //!   thousand templates that cover every construct of the lexer (its `FEATURES`), nested, with
 //!   whitespace control on every delimiter, raw blocks and comments; Jinja2 must parse them all.
+//!   References and variables are compared (variables where Jinja2 can compile the template).
 //! - `real_world_templates_agree_with_jinja2`: every template file of the pip packages in
 //!   `.ci/requirements.txt` that are installed (at least one must be); files Jinja2 cannot parse
 //!   are counted and skipped.
+//! - `real_world_variables_agree_with_jinja2_or_differ_on_purpose`: the variables of the same
+//!   files, with the figures per package: files that agree, that agree but for deliberate
+//!   differences, and the names in each class.
 //! - `lexer_never_panics_and_errors_point_into_the_file`: random bytes and random mixes of
 //!   delimiters never panic the lexer, parts tile the source, and every error and reference has
 //!   a line inside the file.
@@ -17,7 +27,8 @@
 //! Jinja2's side is `jinja2_refs.py` beside this file, run once per corpus. It needs python3
 //! with jinja2: `pip install -r .ci/requirements.txt`. `SHIPWRIGHT_PYTHON` names another interpreter (a
 //! virtualenv's, say); `SHIPWRIGHT_SKIP_JINJA2=1` turns a missing Jinja2 into a skip instead of a
-//! failure.
+//! failure; `SHIPWRIGHT_SHOW_ALL=1` lists every unexplained variable difference, not the first
+//! twenty.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -28,6 +39,7 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use serde::Deserialize;
 use shipwright_core::analyze::analyze;
+use shipwright_core::lex::vars::{NotNeeded, Variables, is_engine_name, variables};
 use shipwright_core::lex::{self, Part, line_of};
 
 mod generator;
@@ -42,6 +54,8 @@ use generator::{FEATURES, Generator};
 struct Answer {
     deps: BTreeSet<String>,
     dynamic: bool,
+    /// `jinja2.meta.find_undeclared_variables`, when Jinja2 can compile the template.
+    vars: Option<BTreeSet<String>>,
     error: Option<String>,
 }
 
@@ -215,6 +229,8 @@ fn generated_corpus_agrees_with_jinja2() {
     let mut rejected = Vec::new();
     let mut found = Vec::new();
     let (mut deps, mut dynamic) = (0, 0);
+    let mut variables = VarTally::default();
+    let mut unexplained = Vec::new();
     for (i, src) in corpus.iter().enumerate() {
         let theirs = &answers[&name(i)];
         if let Some(error) = &theirs.error {
@@ -224,6 +240,13 @@ fn generated_corpus_agrees_with_jinja2() {
         deps += theirs.deps.len();
         dynamic += usize::from(theirs.dynamic);
         found.extend(disagreement(&name(i), src, theirs));
+        if let Some(vars) = &theirs.vars {
+            let before = unexplained.len();
+            variables.compare(&name(i), src, vars, &mut unexplained);
+            if unexplained.len() > before {
+                unexplained.push(format!("--- {}\n{src}\n", name(i)));
+            }
+        }
     }
     assert!(
         rejected.is_empty(),
@@ -232,6 +255,8 @@ fn generated_corpus_agrees_with_jinja2() {
         rejected[..rejected.len().min(5)].join("\n")
     );
     assert_no_disagreements("generated corpus", corpus.len(), &found);
+    println!("generated corpus variables: {}", variables.summary());
+    assert_all_explained("generated corpus", &unexplained);
     // The corpus must be about references, not only text.
     assert!(
         deps > CORPUS_SIZE && dynamic > CORPUS_SIZE / 4,
@@ -298,9 +323,13 @@ struct Tally {
     dynamic: usize,
 }
 
-#[test]
-fn real_world_templates_agree_with_jinja2() {
-    let Some(jinja2) = jinja2() else { return };
+/// Jinja2's answers, by file.
+type Answers = BTreeMap<String, Answer>;
+
+/// The template files of the installed packages, each with its package, and Jinja2's answers
+/// for them by path; `None` (after saying so) when no package is installed and skipping is
+/// allowed.
+fn real_world(jinja2: &Jinja2) -> Option<(Vec<(String, PathBuf)>, Answers)> {
     let located: BTreeMap<String, Vec<PathBuf>> =
         jinja2.run(&[&["--locate"], PACKAGES].concat(), "");
     if located.is_empty() {
@@ -311,9 +340,8 @@ fn real_world_templates_agree_with_jinja2() {
         );
         assert!(skip_allowed(), "{message}, or set {SKIP_VAR}=1 to skip");
         eprintln!("skipped: {message}");
-        return;
+        return None;
     }
-
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for (package, dirs) in &located {
         let mut found = Vec::new();
@@ -326,7 +354,16 @@ fn real_world_templates_agree_with_jinja2() {
         .iter()
         .map(|(_, path)| format!("{}\n", path.to_str().unwrap()))
         .collect();
-    let answers: BTreeMap<String, Answer> = jinja2.run(&["--files-from", "-"], &list);
+    let answers = jinja2.run(&["--files-from", "-"], &list);
+    Some((files, answers))
+}
+
+#[test]
+fn real_world_templates_agree_with_jinja2() {
+    let Some(jinja2) = jinja2() else { return };
+    let Some((files, answers)) = real_world(&jinja2) else {
+        return;
+    };
 
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut found = Vec::new();
@@ -382,9 +419,216 @@ fn real_world_templates_agree_with_jinja2() {
     assert!(
         compared > 0,
         "the installed packages {:?} hold no template that Jinja2 parses",
-        located.keys()
+        tallies.keys()
     );
     assert_no_disagreements("real-world templates", compared, &found);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variables
+
+/// Why a name that `jinja2.meta.find_undeclared_variables` reports is not in our
+/// [`TemplateRecord::vars`](shipwright_core::format::TemplateRecord): the deliberate
+/// differences. Each is a name the struct bound to the template need not provide. There is no
+/// deliberate difference the other way: a name we report and Jinja2 does not would be a false
+/// compile error, and the tests fail on any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Deliberate {
+    /// Every read of the name is optional: `x|default(…)`, `x is defined`, a read guarded by
+    /// `x is defined` (in its `and` chain, its conditional expression, its `if` branch). A
+    /// missing value renders the fallback, so it is no missing variable. Jinja2 reports any
+    /// load. ([`NotNeeded::Optional`])
+    Optional,
+    /// Read in a `{% block %}`, after the template's own top level assigned it (before the
+    /// block; anywhere, in a template that extends another, whose top level runs first). Jinja2
+    /// compiles a block as a function of the context and so reports the name, but renders it
+    /// from the context entry that the top-level assignment wrote (checked by rendering): the
+    /// template provides it. ([`NotNeeded::OwnTopLevel`])
+    OwnTopLevel,
+    /// Read in a `{% block … scoped %}`, inside the loop or scope that defines it. Jinja2's
+    /// meta reports it (a block's symbols have no parent), but a scoped block renders with the
+    /// names around it (checked by rendering). ([`NotNeeded::AroundScopedBlock`])
+    AroundScopedBlock,
+    /// Assigned in some branch of an `if` and read only after that assignment. Jinja2 loads
+    /// such a name from the context when it enters the scope (the branch may not run), so it
+    /// reports it, but no read ever sees that value. ([`NotNeeded::BranchAssigned`])
+    BranchAssigned,
+    /// One of the engine's names ([`ENGINE_NAMES`](shipwright_core::lex::vars::ENGINE_NAMES)):
+    /// `loop`, `caller`, `kwargs`, `varargs`, `super`, `self`, `debug`, which Jinja2 reports
+    /// where it does not bind them itself (outside a loop, a macro, a block). No struct
+    /// provides them.
+    EngineName,
+}
+
+impl Deliberate {
+    /// The class of a name Jinja2 reports and we do not, from our own analysis of the template;
+    /// `None` for an undocumented difference.
+    fn of(name: &str, ours: &Variables) -> Option<Deliberate> {
+        if is_engine_name(name) {
+            return Some(Deliberate::EngineName);
+        }
+        let (_, why) = ours.not_needed.iter().find(|(v, _)| v.name == name)?;
+        Some(match why {
+            NotNeeded::Optional => Deliberate::Optional,
+            NotNeeded::OwnTopLevel => Deliberate::OwnTopLevel,
+            NotNeeded::AroundScopedBlock => Deliberate::AroundScopedBlock,
+            NotNeeded::BranchAssigned => Deliberate::BranchAssigned,
+            _ => return None,
+        })
+    }
+}
+
+/// Variables compared over a set of templates.
+#[derive(Default)]
+struct VarTally {
+    files: usize,
+    /// Exactly Jinja2's names.
+    agreed: usize,
+    /// Jinja2's names but for deliberate differences.
+    agreed_on_purpose: usize,
+    /// Names we report and Jinja2 does not (each would be a false compile error).
+    ours_only: usize,
+    /// Names Jinja2 reports and we do not, by class.
+    theirs_only: BTreeMap<Deliberate, usize>,
+}
+
+impl VarTally {
+    /// Compares one template; a difference no [`Deliberate`] explains goes to `unexplained`.
+    fn compare(
+        &mut self,
+        file: &str,
+        src: &str,
+        theirs: &BTreeSet<String>,
+        unexplained: &mut Vec<String>,
+    ) {
+        self.files += 1;
+        let lexed = match lex::lex(src) {
+            Ok(lexed) => lexed,
+            Err(e) => {
+                unexplained.push(format!("{file}: we cannot lex it ({e}), Jinja2 can"));
+                return;
+            }
+        };
+        let ours = variables(src, &lexed);
+        let names: BTreeSet<String> = ours.reads.iter().map(|v| v.name.clone()).collect();
+        if names == *theirs {
+            self.agreed += 1;
+            return;
+        }
+        let mut explained = true;
+        for name in names.difference(theirs) {
+            self.ours_only += 1;
+            explained = false;
+            let line = ours
+                .reads
+                .iter()
+                .find(|v| v.name == *name)
+                .map_or(0, |v| v.line);
+            unexplained.push(format!(
+                "{file}:{line}: we report `{name}`, Jinja2 does not (a false compile error)"
+            ));
+        }
+        for name in theirs.difference(&names) {
+            match Deliberate::of(name, &ours) {
+                Some(class) => *self.theirs_only.entry(class).or_default() += 1,
+                None => {
+                    explained = false;
+                    unexplained.push(format!(
+                        "{file}: Jinja2 reports `{name}`, we do not, for no documented reason"
+                    ));
+                }
+            }
+        }
+        if explained {
+            self.agreed_on_purpose += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &VarTally) {
+        self.files += other.files;
+        self.agreed += other.agreed;
+        self.agreed_on_purpose += other.agreed_on_purpose;
+        self.ours_only += other.ours_only;
+        for (class, n) in &other.theirs_only {
+            *self.theirs_only.entry(*class).or_default() += n;
+        }
+    }
+
+    fn summary(&self) -> String {
+        let classes: Vec<String> = self
+            .theirs_only
+            .iter()
+            .map(|(class, n)| format!("{n} {class:?}"))
+            .collect();
+        format!(
+            "{} compared, {} agree, {} more agree but for deliberate differences; {} names we \
+             report that Jinja2 does not, {} names Jinja2 reports that we do not ({})",
+            self.files,
+            self.agreed,
+            self.agreed_on_purpose,
+            self.ours_only,
+            self.theirs_only.values().sum::<usize>(),
+            if classes.is_empty() {
+                "none".to_string()
+            } else {
+                classes.join(", ")
+            }
+        )
+    }
+}
+
+/// Panics with the first few unexplained differences when there are any.
+fn assert_all_explained(what: &str, unexplained: &[String]) {
+    if unexplained.is_empty() {
+        return;
+    }
+    let limit = if std::env::var_os("SHIPWRIGHT_SHOW_ALL").is_some() {
+        usize::MAX
+    } else {
+        20
+    };
+    let shown: Vec<&str> = unexplained.iter().take(limit).map(String::as_str).collect();
+    panic!(
+        "{what}: {} variable differences with Jinja2 that no documented class explains; the \
+         first {}:\n{}\n\nfix the analysis, or, if the difference is right, document its \
+         class in `Deliberate`",
+        unexplained.len(),
+        shown.len(),
+        shown.join("\n")
+    );
+}
+
+#[test]
+fn real_world_variables_agree_with_jinja2_or_differ_on_purpose() {
+    let Some(jinja2) = jinja2() else { return };
+    let Some((files, answers)) = real_world(&jinja2) else {
+        return;
+    };
+    let mut tallies: BTreeMap<&str, VarTally> = BTreeMap::new();
+    let mut unexplained = Vec::new();
+    for (package, path) in &files {
+        let key = path.to_str().unwrap();
+        let Some(vars) = answers[key].vars.as_ref() else {
+            continue;
+        };
+        let src = String::from_utf8(std::fs::read(path).unwrap()).unwrap();
+        tallies
+            .entry(package)
+            .or_default()
+            .compare(key, &src, vars, &mut unexplained);
+    }
+    let mut total = VarTally::default();
+    for (package, tally) in &tallies {
+        println!("{package} variables: {}", tally.summary());
+        total.merge(tally);
+    }
+    println!(
+        "real-world variables (Jinja2 {}): {}",
+        jinja2.version,
+        total.summary()
+    );
+    assert!(total.files > 0, "no real-world template compared");
+    assert_all_explained("real-world templates", &unexplained);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,470 @@
+//! Pass 2: which reads reach the context, frame by frame, as Jinja2's compiler decides it
+//! (`jinja2/idtracking.py`), and which names are defined where a template references another.
+//!
+//! Every frame is worked through in source order, after the frames around it (as Jinja2 does:
+//! it analyses a whole frame before the frames nested in it). In a frame, a name is:
+//!
+//! - defined from the point where it is assigned or bound: a read after that is local;
+//! - read from the context when it is read before anything defines it in the frame or the frames
+//!   around it; Jinja2 then loads it from the context on entry to the frame, so a later read of
+//!   it in a nested frame is a context read too;
+//! - after an `if`, a name that some branch assigned and that was not assigned before: Jinja2
+//!   loads it from the context (the branch may not run), so a read after the `if` is a context
+//!   read;
+//! - in a nested frame, a name that the frames around it assign anywhere (even after) is theirs,
+//!   not the context's: Jinja2 reads their variable (undefined until assigned).
+//!
+//! A `block` frame sees none of that: it reads the context, into which the top level has put
+//! what it assigned before the block (everything it assigns, when the template extends another:
+//! its whole top level runs before the parent renders). A `scoped` block also sees the names
+//! defined around it at that point.
+//!
+//! The names defined at a reference (an include inside a loop sees the loop's variable) are the
+//! names assigned or bound for sure at that point: in the frame and in the frames around it, up
+//! to where the nested frame started.
+
+use super::super::work;
+use super::events::{Event, FrameKind, Name, Program};
+use super::{NameMap, NotNeeded};
+
+/// "Never" for positions, "none" for links.
+const NEVER: u32 = u32::MAX;
+
+/// What a frame around the current one knows of a name (the nearest one that has it).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    level: u32,
+    /// Loaded from the context on entry to that frame.
+    resolve: bool,
+    /// The event at which the frame assigned it for sure, outside any `if` ([`NEVER`] if none).
+    since: u32,
+    /// The entry of the next frame further out that has the name ([`NEVER`] if none).
+    outer: u32,
+    /// `since` of the top level's entry for the name, if it has one ([`NEVER`] if not).
+    root_since: u32,
+}
+
+/// A frame's own knowledge of a name.
+#[derive(Debug, Clone, Copy)]
+struct Own {
+    /// The frame has the name at all.
+    present: bool,
+    /// Loaded from the context on entry.
+    resolve: bool,
+    /// Assigned here while a frame around has it: starts as that frame's value.
+    alias: bool,
+    /// Assigned somewhere so far (in any branch).
+    stored: bool,
+    /// Assigned for sure at this point.
+    definite: bool,
+    since: u32,
+}
+
+const ABSENT: Own = Own {
+    present: false,
+    resolve: false,
+    alias: false,
+    stored: false,
+    definite: false,
+    since: NEVER,
+};
+
+/// Where a frame stands when its turn comes.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    /// The event (in its parent) that starts it.
+    event: u32,
+    /// The names defined for sure there: a node of [`Analysis::chain`].
+    head: u32,
+    /// The top level's `head` where the chain of frames leaves the top level.
+    root_head: u32,
+    /// Frames at this level or below are hidden (inside a block).
+    barrier: Option<u32>,
+    /// The innermost block around (or this frame): its level and whether it is scoped.
+    block: Option<(u32, bool)>,
+}
+
+/// What the analysis found.
+#[derive(Debug, Default)]
+pub(super) struct Found<'s> {
+    /// Context reads: each name with the offset of its first one.
+    pub(super) reads: Vec<(&'s str, usize)>,
+    /// Names Jinja2 loads from the context that the struct need not provide (and does not
+    /// read otherwise), why, and the first offset.
+    pub(super) not_needed: Vec<(&'s str, NotNeeded, usize)>,
+    /// Per reference tag (by offset): the names defined for sure there, sorted, unique.
+    pub(super) scopes: Vec<(usize, Vec<&'s str>)>,
+}
+
+/// Runs pass 2 over `program`.
+pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
+    let frames = &program.frames;
+    // Each frame's events, in source order, in one array (a counting sort by frame).
+    let mut start = vec![0u32; frames.len() + 1];
+    for &(frame, _) in &program.events {
+        start[frame as usize + 1] += 1;
+    }
+    for i in 0..frames.len() {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut order = vec![0u32; program.events.len()];
+    for (i, &(frame, _)) in program.events.iter().enumerate() {
+        order[fill[frame as usize] as usize] = i as u32;
+        fill[frame as usize] += 1;
+    }
+
+    let names = program.names.len();
+    let mut a = Analysis {
+        program,
+        reads: vec![usize::MAX; names],
+        not_needed: NameMap::default(),
+        scopes: Vec::new(),
+        nearest: vec![NEVER; names],
+        entries: Vec::new(),
+        own: vec![ABSENT; names],
+        touched: Vec::new(),
+        chain: Vec::new(),
+        starts: vec![None; frames.len()],
+        path: Vec::new(),
+        child_template: false,
+        root_final: NEVER,
+        deferred: Vec::new(),
+    };
+    a.starts[0] = Some(Start {
+        event: NEVER,
+        head: NEVER,
+        root_head: NEVER,
+        barrier: None,
+        block: None,
+    });
+    enum Step {
+        Enter(u32),
+        Exit,
+    }
+    // Frames in depth-first order, each before the frames nested in it; what a frame publishes
+    // to its nested frames is withdrawn when they are done.
+    let mut steps: Vec<Step> = vec![Step::Enter(0)];
+    let mut published: Vec<Name> = Vec::new();
+    let mut published_at: Vec<usize> = Vec::new();
+    let mut children: Vec<u32> = Vec::new();
+    while let Some(step) = steps.pop() {
+        match step {
+            Step::Enter(frame) => {
+                let range = start[frame as usize] as usize..start[frame as usize + 1] as usize;
+                children.clear();
+                a.frame(frame, &order[range], &mut children);
+                let level = frames[frame as usize].level;
+                published_at.push(published.len());
+                for i in 0..a.touched.len() {
+                    work::step();
+                    let name = a.touched[i];
+                    let o = std::mem::replace(&mut a.own[name as usize], ABSENT);
+                    if o.alias && !o.resolve {
+                        continue;
+                    }
+                    let outer = a.nearest[name as usize];
+                    let root_since = match a.entries.get(outer as usize) {
+                        Some(e) => e.root_since,
+                        None if level == 0 => o.since,
+                        None => NEVER,
+                    };
+                    a.entries.push(Entry {
+                        level,
+                        resolve: o.resolve,
+                        since: o.since,
+                        outer,
+                        root_since,
+                    });
+                    a.nearest[name as usize] = a.entries.len() as u32 - 1;
+                    published.push(name);
+                }
+                a.touched.clear();
+                steps.push(Step::Exit);
+                steps.extend(children.iter().rev().map(|&c| Step::Enter(c)));
+            }
+            Step::Exit => {
+                let from = published_at.pop().expect("one mark per entered frame");
+                for name in published.drain(from..) {
+                    let top = a.nearest[name as usize];
+                    a.nearest[name as usize] = a.entries[top as usize].outer;
+                }
+            }
+        }
+    }
+    let name = |id: Name| program.names[id as usize];
+    let mut scopes: Vec<(usize, Vec<&str>)> = a
+        .scopes
+        .into_iter()
+        .map(|(offset, ids)| {
+            let mut names: Vec<&str> = ids.into_iter().map(name).collect();
+            names.sort_unstable();
+            (offset, names)
+        })
+        .collect();
+    scopes.sort_unstable_by_key(|(offset, _)| *offset);
+    let read = |id: Name| a.reads[id as usize] != usize::MAX;
+    Found {
+        not_needed: a
+            .not_needed
+            .iter()
+            .filter(|((id, _), _)| !read(*id))
+            .map(|(&(id, why), &offset)| (name(id), why, offset))
+            .collect(),
+        reads: a
+            .reads
+            .iter()
+            .enumerate()
+            .filter(|(_, offset)| **offset != usize::MAX)
+            .map(|(id, &offset)| (name(id as Name), offset))
+            .collect(),
+        scopes,
+    }
+}
+
+struct Analysis<'p, 's> {
+    program: &'p Program<'s>,
+    /// Per name, the offset of its first context read (`usize::MAX`: none).
+    reads: Vec<usize>,
+    not_needed: NameMap<(Name, NotNeeded), usize>,
+    scopes: Vec<(usize, Vec<Name>)>,
+    /// Per name, the entry of the nearest frame around the current one that has it.
+    nearest: Vec<u32>,
+    entries: Vec<Entry>,
+    /// Per name, what the frame being worked through knows of it; `touched` lists the names
+    /// it has, so that the table is cleared for the next frame.
+    own: Vec<Own>,
+    touched: Vec<Name>,
+    /// Nodes of the lists of names defined for sure: (name, previous node).
+    chain: Vec<(Name, u32)>,
+    starts: Vec<Option<Start>>,
+    /// Per level on the way to the current frame, the event that leads down from it.
+    path: Vec<u32>,
+    /// The template extends another at its top level, outside any `if`.
+    child_template: bool,
+    /// The top level's `head` at its end.
+    root_final: u32,
+    /// `extends` references whose scope is the top level's final one.
+    deferred: Vec<usize>,
+}
+
+/// One `if` in progress in a frame.
+struct Branching {
+    head: u32,
+    undo: usize,
+    newly: usize,
+}
+
+impl Analysis<'_, '_> {
+    /// The nearest frame around (not hidden by a block) that has `name`.
+    fn around(&self, name: Name, barrier: Option<u32>) -> Option<Entry> {
+        let at = self.nearest[name as usize];
+        let entry = *self.entries.get(at as usize)?;
+        match barrier {
+            Some(b) if entry.level <= b => None,
+            _ => Some(entry),
+        }
+    }
+
+    /// In a block, when nothing around has `name`: does the nearest frame around a scoped
+    /// block, or else the top level, define it for sure before the block runs?
+    fn provided_to_block(&self, name: Name, block: Option<(u32, bool)>) -> Option<NotNeeded> {
+        let (_, scoped) = block?;
+        let nearest = *self.entries.get(self.nearest[name as usize] as usize)?;
+        if scoped
+            && nearest.since != NEVER
+            && self
+                .path
+                .get(nearest.level as usize)
+                .is_some_and(|&at| nearest.since < at)
+        {
+            return Some(NotNeeded::AroundScopedBlock);
+        }
+        let since = nearest.root_since;
+        let provided = since != NEVER
+            && (self.child_template || self.path.first().is_some_and(|&at| since < at));
+        provided.then_some(NotNeeded::OwnTopLevel)
+    }
+
+    fn not_needed(&mut self, name: Name, why: NotNeeded, offset: usize) {
+        let first = self.not_needed.entry((name, why)).or_insert(offset);
+        *first = (*first).min(offset);
+    }
+
+    fn scope_of(&self, mut head: u32) -> Vec<Name> {
+        let mut names = Vec::new();
+        while head != NEVER {
+            work::step();
+            let (name, prev) = self.chain[head as usize];
+            names.push(name);
+            head = prev;
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    fn own(&mut self, name: Name) -> &mut Own {
+        let o = &mut self.own[name as usize];
+        if !o.present {
+            o.present = true;
+            self.touched.push(name);
+        }
+        o
+    }
+
+    /// Works through one frame's events, appending its nested frames, in order, to
+    /// `children`; what it knows of each name is left in `own` (the names in `touched`).
+    fn frame(&mut self, frame: u32, events: &[u32], children: &mut Vec<u32>) {
+        let info = self.program.frames[frame as usize];
+        let mut start = self.starts[frame as usize].expect("a frame starts before its turn");
+        if info.level > 0 {
+            self.path.truncate(info.level as usize - 1);
+            self.path.push(start.event);
+        }
+        if info.kind == FrameKind::Block && self.child_template {
+            start.head = self.root_final;
+        }
+        let (barrier, block) = (start.barrier, start.block);
+        let mut head = start.head;
+        let mut ifs: Vec<Branching> = Vec::new();
+        let mut undo: Vec<Name> = Vec::new();
+        // Names first assigned in a branch of the `if`s in progress, with where.
+        let mut newly: Vec<(Name, usize)> = Vec::new();
+        for &at in events {
+            work::step();
+            let (_, event) = self.program.events[at as usize];
+            match event {
+                Event::Read {
+                    name,
+                    offset,
+                    optional,
+                } => {
+                    let o = self.own[name as usize];
+                    let context = if o.present && o.definite {
+                        false
+                    } else if o.present && o.resolve {
+                        true
+                    } else {
+                        match self.around(name, barrier) {
+                            Some(entry) => entry.resolve,
+                            None => match self.provided_to_block(name, block) {
+                                Some(why) => {
+                                    self.not_needed(name, why, offset);
+                                    false
+                                }
+                                None => {
+                                    self.own(name).resolve = true;
+                                    true
+                                }
+                            },
+                        }
+                    };
+                    if context && optional {
+                        self.not_needed(name, NotNeeded::Optional, offset);
+                    } else if context {
+                        let first = &mut self.reads[name as usize];
+                        *first = (*first).min(offset);
+                    }
+                }
+                Event::Store(name, _) | Event::Param(name) => {
+                    let around = self.around(name, barrier).is_some();
+                    let fresh = !self.own[name as usize].present;
+                    let o = self.own(name);
+                    if fresh {
+                        o.alias = around;
+                    }
+                    let first_store = !o.stored;
+                    o.stored = true;
+                    let newly_definite = !o.definite;
+                    o.definite = true;
+                    if newly_definite && ifs.is_empty() && o.since == NEVER {
+                        o.since = at;
+                    }
+                    if !ifs.is_empty() && first_store {
+                        let offset = match event {
+                            Event::Store(_, offset) => offset,
+                            _ => usize::MAX,
+                        };
+                        newly.push((name, offset));
+                    }
+                    if newly_definite {
+                        if !ifs.is_empty() {
+                            undo.push(name);
+                        }
+                        self.chain.push((name, head));
+                        head = self.chain.len() as u32 - 1;
+                    }
+                }
+                Event::BranchOpen => ifs.push(Branching {
+                    head,
+                    undo: undo.len(),
+                    newly: newly.len(),
+                }),
+                Event::BranchNext | Event::BranchClose => {
+                    let Some(branching) = ifs.last() else {
+                        continue;
+                    };
+                    for name in undo.drain(branching.undo..) {
+                        self.own[name as usize].definite = false;
+                    }
+                    head = branching.head;
+                    if event == Event::BranchClose {
+                        let branching = ifs.pop().expect("checked");
+                        for (name, offset) in newly.drain(branching.newly..) {
+                            let around = self.around(name, barrier).is_some();
+                            let o = &mut self.own[name as usize];
+                            if o.resolve {
+                                continue;
+                            }
+                            if around {
+                                o.alias = true;
+                            } else {
+                                o.resolve = true;
+                                self.not_needed(name, NotNeeded::BranchAssigned, offset);
+                            }
+                        }
+                    }
+                }
+                Event::Child(child) => {
+                    let kind = self.program.frames[child as usize].kind;
+                    let root_head = if frame == 0 { head } else { start.root_head };
+                    let level = info.level + 1;
+                    let (child_barrier, child_block, child_head) = match kind {
+                        FrameKind::Block => (Some(level - 1), Some((level, false)), root_head),
+                        FrameKind::ScopedBlock => (Some(level - 1), Some((level, true)), head),
+                        FrameKind::Nested | FrameKind::Root => (barrier, block, head),
+                    };
+                    self.starts[child as usize] = Some(Start {
+                        event: at,
+                        head: child_head,
+                        root_head,
+                        barrier: child_barrier,
+                        block: child_block,
+                    });
+                    children.push(child);
+                }
+                Event::Ref { offset, extends } => {
+                    if extends {
+                        if frame == 0 && ifs.is_empty() {
+                            self.child_template = true;
+                        }
+                        self.deferred.push(offset);
+                    } else {
+                        let names = self.scope_of(head);
+                        self.scopes.push((offset, names));
+                    }
+                }
+            }
+        }
+        if frame == 0 {
+            self.root_final = head;
+        }
+        // The parent of an `extends` renders after the whole top level (Jinja2 also allows the
+        // tag in a branch or a loop).
+        for offset in std::mem::take(&mut self.deferred) {
+            let names = self.scope_of(self.root_final);
+            self.scopes.push((offset, names));
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The root variables a template reads from its context: the names the struct bound to it (or
+//! a declared global) must provide.
+//!
+//! ```
+//! use shipwright_core::lex::{lex, vars::root_variables};
+//!
+//! let src = "{% set title = page.title %}{% for item in items %}{{ item.name|upper }}\
+//!            {{ loop.index }}{% endfor %}{{ title }}\n{{ user.name }}{{ note|default('') }}";
+//! let vars = root_variables(src, &lex(src).unwrap());
+//! let names: Vec<(&str, u32)> = vars.iter().map(|v| (v.name.as_str(), v.line)).collect();
+//! assert_eq!(names, [("items", 1), ("page", 1), ("user", 2)]);
+//! ```
+//!
+//! # Rules
+//!
+//! The scoping is Jinja2's, as its compiler implements it; [`variables`] reads it from the
+//! tokens in two linear passes (see `events.rs` and `frames.rs` beside this file for the
+//! details).
+//!
+//! - A name is read where it starts a value: not after `.` (an attribute) or `|` (a filter),
+//!   not as the test after `is`, not as a keyword argument, not a keyword, and not one of the
+//!   [`ENGINE_NAMES`] (`range`, `loop`, `super`, the i18n functions…).
+//! - A name the template defines (`set`, including `set (a, b) = …`, `for` targets, `macro`
+//!   names and arguments, `call` arguments, `with` names, `import … as`, `from … import`) is
+//!   not read from the context after its definition, in its scope. A read before the
+//!   definition, and a read of the outer value in the definition itself
+//!   (`{% set copyright = copyright|e %}`), is a context read.
+//! - Scopes end: `for` targets at `endfor` (the loop's `else` does not see them), macro
+//!   arguments at `endmacro`, `call` arguments at `endcall`, `with` names at `endwith`; a `set`
+//!   inside a loop or a macro does not outlive it. A name assigned in some branch of an `if` is
+//!   read from the context after the `if` (the branch may not have run).
+//! - In a nested scope (a loop, a macro body), a name that the scopes around it assign anywhere
+//!   is their variable, not the context's (Jinja2 reads it undefined until it is assigned).
+//! - A `{% block %}` body is rendered with the context only: it does not see the loop or macro
+//!   around it. It does see what the template's top level assigned before it (Jinja2 puts
+//!   top-level assignments in the context), and, in a template that extends another, everything
+//!   its top level assigns (that code runs before the parent renders). A `scoped` block also
+//!   sees the names defined around it.
+//! - `{% trans %}` (Jinja2's i18n extension): `trimmed` / `notrimmed` are modifiers; the
+//!   declared names (`count=n`, `user`) are the body's own, their values are read; other
+//!   `{{ name }}` in the body and the name after `pluralize` are read.
+//! - Optional reads never make a struct lack a variable, so they are left out of
+//!   [`Variables::reads`]: `x|default(…)`, `x|d(…)`,
+//!   `x is defined`, `x is undefined`, `x` after `x is defined and`, in `x if x is defined
+//!   else …`, and inside the branch of `{% if x is defined %}` (the `else` of
+//!   `{% if x is undefined %}`). Only a bare name is optional: `x.y|default(1)` fails when `x`
+//!   is undefined.
+//!
+//! [`Variables::not_needed`] lists what the template reads that Jinja2 counts as context
+//! reads and these rules do not, with why ([`NotNeeded`]). Where this differs from `jinja2.meta.find_undeclared_variables`, it is on purpose and listed
+//! in `tests/jinja2_differential/main.rs`, which checks it on real-world template sets.
+
+mod events;
+mod expr;
+mod frames;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::format::Var;
+
+use super::{Lexed, Lines};
+
+/// Names the engine provides, never read from the struct: Jinja2's globals (`range`, `dict`,
+/// `lipsum`, `cycler`, `joiner`, `namespace`), minijinja's `debug`, the i18n extension's
+/// functions (`_`, `gettext`, `ngettext`, `pgettext`, `npgettext`), and the names Jinja2 binds
+/// in loops, macros and blocks (`loop`, `caller`, `varargs`, `kwargs`, `super`, `self`).
+pub const ENGINE_NAMES: [&str; 18] = [
+    "range",
+    "dict",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "namespace",
+    "debug",
+    "_",
+    "gettext",
+    "ngettext",
+    "pgettext",
+    "npgettext",
+    "loop",
+    "caller",
+    "varargs",
+    "kwargs",
+    "super",
+    "self",
+];
+
+/// Is `name` one of the [`ENGINE_NAMES`]?
+pub fn is_engine_name(name: &str) -> bool {
+    // A match, not a search of the list: it runs for every name of every template.
+    let found = matches!(
+        name,
+        "range"
+            | "dict"
+            | "lipsum"
+            | "cycler"
+            | "joiner"
+            | "namespace"
+            | "debug"
+            | "_"
+            | "gettext"
+            | "ngettext"
+            | "pgettext"
+            | "npgettext"
+            | "loop"
+            | "caller"
+            | "varargs"
+            | "kwargs"
+            | "super"
+            | "self"
+    );
+    debug_assert_eq!(found, ENGINE_NAMES.contains(&name));
+    found
+}
+
+/// What a template reads from its context and defines where it references other templates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Variables {
+    /// The names read from the context, not optionally: sorted by name, each with the line of
+    /// its first such read. This is [`TemplateRecord::vars`](crate::format::TemplateRecord).
+    pub reads: Vec<Var>,
+    /// The names Jinja2's compiler loads from the context (`jinja2.meta` reports them) that
+    /// the struct need not provide, each with why and the line of the first such read: not
+    /// recorded, listed so that the difference can be checked. Sorted by name, then why; a
+    /// name in [`reads`](Self::reads) is left out.
+    pub not_needed: Vec<(Var, NotNeeded)>,
+    /// Per reference tag (`extends`, `include`, `import`, `from`), by the byte offset of the
+    /// tag, in source order: the names defined for sure at that point, which the referenced
+    /// template sees when the tag passes the context (sorted).
+    pub scopes: Vec<Scope>,
+}
+
+/// Why a name that Jinja2 loads from the context is no variable the struct must provide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum NotNeeded {
+    /// Every read of it is optional: `x|default(…)`, `x is defined`, a read guarded by
+    /// `x is defined`.
+    Optional,
+    /// Read in a block, which renders after the template's own top level assigned it (and
+    /// put it in the context).
+    OwnTopLevel,
+    /// Read in a `scoped` block, inside the scope that defines it.
+    AroundScopedBlock,
+    /// Assigned in some branch of an `if` (the line is the assignment's), and read only after
+    /// the assignment: Jinja2 loads it from the context on entry to the scope (the branch may
+    /// not run), but no read sees that value.
+    BranchAssigned,
+}
+
+/// The names defined at one reference tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Byte offset of the tag.
+    pub offset: usize,
+    /// The names, sorted, unique.
+    pub names: Vec<String>,
+}
+
+/// The root variables that `lexed` (the tokens of `src`) reads from its context, not
+/// optionally, sorted by name, each with the line of its first read: [`Variables::reads`].
+pub fn root_variables(src: &str, lexed: &Lexed<'_>) -> Vec<Var> {
+    variables(src, lexed).reads
+}
+
+/// Everything [`Variables`] holds, in time linear in the template (plus the size of the
+/// scopes it lists).
+pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
+    let program = events::program(lexed);
+    let found = frames::analyse(&program);
+    let mut not_needed = found.not_needed;
+    not_needed.sort_unstable_by_key(|&(_, _, offset)| offset);
+    let mut lines = Lines::default();
+    let mut not_needed: Vec<(Var, NotNeeded)> = not_needed
+        .into_iter()
+        .map(|(name, why, offset)| {
+            let var = Var {
+                name: name.to_string(),
+                line: lines.line(src, offset),
+            };
+            (var, why)
+        })
+        .collect();
+    not_needed.sort_unstable_by(|(a, x), (b, y)| (&a.name, x).cmp(&(&b.name, y)));
+    Variables {
+        not_needed,
+        reads: with_lines(src, found.reads.into_iter()),
+        scopes: found
+            .scopes
+            .into_iter()
+            .map(|(offset, names)| Scope {
+                offset,
+                names: names.into_iter().map(str::to_string).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// A map keyed by the names of one template: short strings, hashed by [`NameHasher`].
+pub(super) type NameMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
+
+/// A multiply-and-rotate hash of a few bytes at a time: the names of a template are short and
+/// come from the developer's own files, where a keyed hash (std's default) costs more than the
+/// whole scan of a name.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct NameHasher(u64);
+
+impl NameHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(K);
+    }
+}
+
+impl Hasher for NameHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.mix(u64::from(byte));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Names with offsets as [`Var`]s: lines found in one pass over the text, in offset order;
+/// then sorted by name.
+fn with_lines<'s>(src: &str, reads: impl Iterator<Item = (&'s str, usize)>) -> Vec<Var> {
+    let mut reads: Vec<(&str, usize)> = reads.collect();
+    reads.sort_unstable_by_key(|&(_, offset)| offset);
+    let mut lines = Lines::default();
+    let mut vars: Vec<Var> = reads
+        .into_iter()
+        .map(|(name, offset)| Var {
+            name: name.to_string(),
+            line: lines.line(src, offset),
+        })
+        .collect();
+    vars.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    vars
+}
+
+#[cfg(test)]
+mod tests;
