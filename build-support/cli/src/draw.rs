@@ -128,7 +128,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use shipwright_core::format::{DynamicRef, TemplateRecord};
+    use shipwright_core::format::{Dep, DynamicRef, TemplateRecord};
 
     /// File names that break a drawing whose quoting is naive.
     const NAMES: [&str; 7] = [
@@ -149,8 +149,12 @@ mod tests {
         let mut cache = BuildCache::new(vec!["t".into()]);
         for (i, name) in NAMES.iter().enumerate() {
             let mut record = TemplateRecord::including(name, &[]);
-            let dep = NAMES.get(i + 1).copied().unwrap_or(MISSING);
-            record.deps = TemplateRecord::including(name, &[dep]).deps;
+            record.deps = vec![Dep {
+                name: NAMES.get(i + 1).copied().unwrap_or(MISSING).to_string(),
+                line: 1,
+                context: true,
+                scope: Vec::new(),
+            }];
             cache.templates.insert(name.to_string(), record);
         }
         let first = cache.templates.get_mut(NAMES[0]).unwrap();

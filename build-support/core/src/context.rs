@@ -81,6 +81,38 @@ pub fn missing_reads<'a>(
     provided: impl IntoIterator<Item = &'a str>,
     globals: impl IntoIterator<Item = &'a str>,
 ) -> Vec<MissingRead> {
+    reads(cache, template, provided, globals, Dynamic::NotFollowed)
+}
+
+/// [`missing_reads`], and through every dynamic reference too, to every template it may name
+/// ([`crate::graph::dynamic_targets`]), with the context and no name defined at it: what may be
+/// read, for the planner, which must never call a change a hot reload that renders with a
+/// variable nothing provides. (The derive's compile-time check does not follow them: a
+/// reference whose name is only known at render time would make every template's reads the
+/// struct's.)
+pub fn missing_reads_through_dynamic<'a>(
+    cache: &BuildCache,
+    template: &str,
+    provided: impl IntoIterator<Item = &'a str>,
+    globals: impl IntoIterator<Item = &'a str>,
+) -> Vec<MissingRead> {
+    reads(cache, template, provided, globals, Dynamic::Followed)
+}
+
+/// Whether [`reads`] follows dynamic references.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dynamic {
+    NotFollowed,
+    Followed,
+}
+
+fn reads<'a>(
+    cache: &BuildCache,
+    template: &str,
+    provided: impl IntoIterator<Item = &'a str>,
+    globals: impl IntoIterator<Item = &'a str>,
+    dynamic: Dynamic,
+) -> Vec<MissingRead> {
     let Some((bound, _)) = cache.templates.get_key_value(template) else {
         return Vec::new();
     };
@@ -96,11 +128,19 @@ pub fn missing_reads<'a>(
     while let Some(at) = queue.pop_front() {
         let record = &cache.templates[at];
         let seen = scopes[at].clone();
-        for dep in record.deps.iter().filter(|d| d.context) {
-            let Some(next) = target(cache, dep) else {
-                continue;
-            };
-            let given = union(&seen, &dep.scope);
+        let statics = record
+            .deps
+            .iter()
+            .filter(|d| d.context)
+            .filter_map(|dep| Some((target(cache, dep)?, dep.scope.as_slice())));
+        let dynamics = match dynamic {
+            Dynamic::Followed if !record.dynamic.is_empty() => {
+                crate::graph::dynamic_targets(cache, at)
+            }
+            _ => Vec::new(),
+        };
+        for (next, scope) in statics.chain(dynamics.into_iter().map(|t| (t, &[][..]))) {
+            let given = union(&seen, scope);
             match scopes.get_mut(next) {
                 None => {
                     scopes.insert(next, given);

@@ -57,9 +57,9 @@
 //! - Dynamic references (`{% include 'icons/' ~ name ~ '.svg' %}`, `{% extends layout %}`)
 //!   reach every template they may name ([`shipwright_core::dynamic`]: a pattern's matches,
 //!   both branches of a conditional, every item of a list, every template for a name only known
-//!   at render time), for the decisions a template takes and for the affected set; then the
-//!   rules above decide. (The variable rule does not follow them yet: a variable read only
-//!   through a dynamic reference is not checked.)
+//!   at render time), for the variables a bound template reads
+//!   ([`missing_reads_through_dynamic`](shipwright_core::context::missing_reads_through_dynamic)),
+//!   for the decisions it takes and for the affected set; then the rules above decide.
 //! - Structural problems need a rebuild when they are new: a static reference that names no
 //!   template (a reference the build already could not resolve, still there, is nothing new),
 //!   a cycle through a template that was on none in the build, a file that does not lex, a bound
@@ -80,7 +80,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shipwright_core::analyze::{Analysis, analyze, content_hash, record_of};
-use shipwright_core::context::missing_reads;
+use shipwright_core::context::missing_reads_through_dynamic;
 use shipwright_core::dynamic::Targets;
 use shipwright_core::files::{FileError, Found, Listing, Problem, TemplateFiles};
 use shipwright_core::format::{BuildCache, Dep};
@@ -285,7 +285,7 @@ impl RebuildPlanner {
 
     /// Adds a binding. Defaults to: none (every template is unbound).
     pub fn bind(mut self, binding: Binding) -> Self {
-        let lacking = missing_reads(
+        let lacking = missing_reads_through_dynamic(
             &self.baseline,
             &binding.template,
             binding.fields.iter().map(String::as_str),
@@ -801,7 +801,7 @@ impl RebuildPlanner {
     fn missing_variable(&self, name: &str) -> Option<Reason> {
         let binding = self.bindings.get(name)?;
         let lacking = self.lacking_in_build.get(name);
-        let missing = missing_reads(
+        let missing = missing_reads_through_dynamic(
             &self.now,
             name,
             binding.fields.iter().map(String::as_str),

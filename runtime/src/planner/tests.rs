@@ -646,7 +646,8 @@ fn both_branches_of_a_conditional_reference_are_followed() {
 #[test]
 fn declared_globals_are_never_missing() {
     let files = [("page.html", "<p>Hello</p>{{ title }}")];
-    let edit = || Change::edit("page.html", "<p>{{ gettext('Hello') }}</p>{{ title }}");
+    // (`gettext` and `_` are the i18n extension's names, never variables: a name of the app's.)
+    let edit = || Change::edit("page.html", "<p>{{ csrf_token }}</p>{{ title }}");
     let bind = || Binding::new("page.html", "Page", ["title"]);
     let mut baseline = BuildCache::from_sources("templates", files);
     let mut p = RebuildPlanner::new(baseline.clone(), RenderMode::Runtime).bind(bind());
@@ -656,10 +657,13 @@ fn declared_globals_are_never_missing() {
     );
     let mut p = RebuildPlanner::new(baseline.clone(), RenderMode::Runtime)
         .bind(bind())
-        .globals(["gettext", "_"]);
-    assert_eq!(p.declared_globals().collect::<Vec<_>>(), ["_", "gettext"]);
+        .globals(["csrf_token", "app_name"]);
+    assert_eq!(
+        p.declared_globals().collect::<Vec<_>>(),
+        ["app_name", "csrf_token"]
+    );
     assert!(!p.apply([edit()]).needs_rebuild());
-    baseline.globals = vec!["gettext".into()];
+    baseline.globals = vec!["csrf_token".into()];
     let mut p = RebuildPlanner::new(baseline, RenderMode::Runtime).bind(bind());
     assert!(!p.apply([edit()]).needs_rebuild(), "the build's globals");
 }
