@@ -57,16 +57,9 @@ impl<V, F: Fn(&str, &V) -> u64> Weigher<V> for F {
 }
 
 /// A bad combination of options, found by [`CacheBuilder::build`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid template cache options: {0}")]
 pub struct OptionsError(String);
-
-impl fmt::Display for OptionsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid template cache options: {}", self.0)
-    }
-}
-
-impl std::error::Error for OptionsError {}
 
 /// Options of a [`TemplateCache`] or an [`unsync::TemplateCache`].
 ///

@@ -63,16 +63,9 @@ enum Load<V> {
 }
 
 /// Returned by the `try_*` methods when the shard is locked by another thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the cache shard is locked by another thread")]
 pub struct LockContention;
-
-impl fmt::Display for LockContention {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the cache shard is locked by another thread")
-    }
-}
-
-impl std::error::Error for LockContention {}
 
 impl<V> TemplateCache<V> {
     /// A cache with the default options (see [`CacheBuilder`]).

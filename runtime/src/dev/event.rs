@@ -1,6 +1,5 @@
 //! What the watcher tells its subscribers.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use crate::planner::{Plan, Reason};
@@ -78,7 +77,8 @@ pub struct TemplateFile {
 }
 
 /// A problem the watcher met and reported; it goes on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", location(path.as_deref(), *line))]
 pub struct WatchError {
     /// The file or directory, when there is one.
     pub path: Option<PathBuf>,
@@ -102,14 +102,11 @@ impl WatchError {
     }
 }
 
-impl fmt::Display for WatchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.path, self.line) {
-            (Some(path), Some(line)) => write!(f, "{}:{line}: {}", path.display(), self.message),
-            (Some(path), None) => write!(f, "{}: {}", path.display(), self.message),
-            (None, _) => f.write_str(&self.message),
-        }
+/// `path:line: `, `path: ` or nothing.
+fn location(path: Option<&std::path::Path>, line: Option<u32>) -> String {
+    match (path, line) {
+        (Some(path), Some(line)) => format!("{}:{line}: ", path.display()),
+        (Some(path), None) => format!("{}: ", path.display()),
+        (None, _) => String::new(),
     }
 }
-
-impl std::error::Error for WatchError {}

@@ -1,6 +1,5 @@
 //! Subscribers: one unbounded channel each, read blocking, with a timeout, or awaited.
 
-use std::fmt;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -35,24 +34,15 @@ impl Hub {
 }
 
 /// Why a [`Subscription`] returned no event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RecvError {
     /// The watcher stopped and every event it sent was read.
+    #[error("the watcher stopped")]
     Closed,
     /// No event came in time (or none is waiting, for [`Subscription::try_recv`]).
+    #[error("no event in time")]
     Timeout,
 }
-
-impl fmt::Display for RecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RecvError::Closed => "the watcher stopped",
-            RecvError::Timeout => "no event in time",
-        })
-    }
-}
-
-impl std::error::Error for RecvError {}
 
 /// The events of one subscriber, in order, from [`Watcher::subscribe`](super::Watcher::subscribe).
 ///

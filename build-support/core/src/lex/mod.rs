@@ -22,8 +22,6 @@
 pub mod refs;
 pub mod vars;
 
-use std::fmt;
-
 /// A lexed template: its parts and, in one flat list, the tokens of every expression and tag.
 #[derive(Debug, Clone, Default)]
 pub struct Lexed<'s> {
@@ -120,7 +118,8 @@ impl Token<'_> {
 }
 
 /// Why a template could not be lexed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
 pub struct LexError {
     /// 1-based line where the problem starts.
     pub line: u32,
@@ -129,14 +128,6 @@ pub struct LexError {
     /// What is wrong.
     pub message: String,
 }
-
-impl fmt::Display for LexError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
-impl std::error::Error for LexError {}
 
 /// The 1-based line of a byte offset.
 pub fn line_of(src: &str, offset: usize) -> u32 {
