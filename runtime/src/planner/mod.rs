@@ -58,7 +58,7 @@
 //!   reach every template they may name ([`shipwright_core::dynamic`]: a pattern's matches,
 //!   both branches of a conditional, every item of a list, every template for a name only known
 //!   at render time), for the variables a bound template reads
-//!   ([`missing_reads_through_dynamic`](shipwright_core::context::missing_reads_through_dynamic)),
+//!   ([`missing_reads_through_dynamic`]),
 //!   for the decisions it takes and for the affected set; then the rules above decide.
 //! - Structural problems need a rebuild when they are new: a static reference that names no
 //!   template (a reference the build already could not resolve, still there, is nothing new),
