@@ -23,9 +23,9 @@
 //! chances, which are O(1) amortised: each one clears a bit that a hit set.
 //!
 //! Why not exact LRU: it moves the entry to the front at every hit, and on two threads those
-//! moves write list links that the other core holds. Measured side by side (`BENCHMARKS.md`),
-//! exact LRU's get-hit on two threads took 1.4 to 1.5 times CLOCK's, while on the Zipfian
-//! trace of the cache benchmark CLOCK's hit ratio was 0.744 against exact LRU's 0.737.
+//! moves write list links that the other core holds; measured side by side, it was slower than
+//! CLOCK on a get-hit with no better hit ratio (the figures are in `BENCHMARKS.md`, "Runtime
+//! cache", "Tried, did not help").
 
 #[cfg(any(test, fuzzing))]
 use std::hash::BuildHasher;
