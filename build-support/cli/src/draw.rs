@@ -161,6 +161,8 @@ mod tests {
         first.dynamic.push(DynamicRef {
             line: 1,
             expr: DYNAMIC.into(),
+            context: true,
+            scope: Vec::new(),
         });
         cache
     }

@@ -113,6 +113,12 @@ pub(crate) fn analyze_with<'s>(
             Target::Dynamic(expr) => dynamic.push(DynamicRef {
                 line: reference.line,
                 expr: expr.clone(),
+                context: reference.context,
+                scope: if reference.context {
+                    scope_at(reference.offset).to_vec()
+                } else {
+                    Vec::new()
+                },
             }),
         }
     }

@@ -84,9 +84,9 @@ pub fn missing_reads<'a>(
     reads(cache, template, provided, globals, Dynamic::NotFollowed)
 }
 
-/// [`missing_reads`], and through every dynamic reference too, to every template it may name
-/// ([`crate::graph::dynamic_targets`]), with the context and no name defined at it: what may be
-/// read, for the planner, which must never call a change a hot reload that renders with a
+/// [`missing_reads`], and through every dynamic reference that passes the context too, to every
+/// template it may name ([`crate::dynamic::Targets`]), with the names defined at the tag
+/// ([`DynamicRef::scope`](crate::format::DynamicRef::scope)): what may be read, for the planner, which must never call a change a hot reload that renders with a
 /// variable nothing provides. (The derive's compile-time check does not follow them: a
 /// reference whose name is only known at render time would make every template's reads the
 /// struct's.)
@@ -133,13 +133,22 @@ fn reads<'a>(
             .iter()
             .filter(|d| d.context)
             .filter_map(|dep| Some((target(cache, dep)?, dep.scope.as_slice())));
-        let dynamics = match dynamic {
-            Dynamic::Followed if !record.dynamic.is_empty() => {
-                crate::graph::dynamic_targets(cache, at)
-            }
-            _ => Vec::new(),
+        let dynamics: Vec<(&str, &[String])> = match dynamic {
+            Dynamic::Followed => record
+                .dynamic
+                .iter()
+                .filter(|d| d.context)
+                .flat_map(|d| {
+                    crate::dynamic::Targets::of(&d.expr)
+                        .select_in(&cache.templates)
+                        .into_iter()
+                        .filter(move |&t| t != at)
+                        .map(move |t| (t, d.scope.as_slice()))
+                })
+                .collect(),
+            Dynamic::NotFollowed => Vec::new(),
         };
-        for (next, scope) in statics.chain(dynamics.into_iter().map(|t| (t, &[][..]))) {
+        for (next, scope) in statics.chain(dynamics) {
             let given = union(&seen, scope);
             match scopes.get_mut(next) {
                 None => {
@@ -252,6 +261,48 @@ mod tests {
         assert_eq!(
             missing(&c, "row.html", &[]),
             [read("item", "row.html", 1), read("extra", "row.html", 2)]
+        );
+    }
+
+    #[test]
+    fn a_dynamic_reference_is_followed_with_its_scope_and_its_context() {
+        let through = |c: &BuildCache, fields: &[&str]| -> Vec<(String, String, u32)> {
+            missing_reads_through_dynamic(c, "page.html", fields.iter().copied(), [])
+                .into_iter()
+                .map(|m| (m.variable, m.template, m.line))
+                .collect()
+        };
+        let c = cache(&[
+            (
+                "page.html",
+                "{% for item in items %}{% include 'rows/' ~ kind ~ '.html' %}{% endfor %}",
+            ),
+            ("rows/a.html", "<li>{{ item.name }}</li>"),
+            ("rows/b.html", "<li>{{ item.id }}</li>\n{{ extra }}"),
+            ("other.html", "{{ unrelated }}"),
+        ]);
+        // The loop variable is defined at the tag; `extra` is not; `other.html` is no target.
+        assert_eq!(
+            through(&c, &["items", "kind"]),
+            [read("extra", "rows/b.html", 2)]
+        );
+        // The compile-time rule does not follow dynamic references.
+        assert!(missing(&c, "page.html", &["items", "kind"]).is_empty());
+        // A dynamic import without context passes nothing.
+        let c = cache(&[
+            (
+                "page.html",
+                "{% import 'forms/' ~ kind ~ '.html' as f %}{{ f.x() }}",
+            ),
+            (
+                "forms/a.html",
+                "{% macro x() %}{{ secret }}{% endmacro %}{{ top }}",
+            ),
+        ]);
+        assert!(
+            through(&c, &["kind"]).is_empty(),
+            "{:?}",
+            through(&c, &["kind"])
         );
     }
 

@@ -195,6 +195,12 @@ pub struct DynamicRef {
     pub line: u32,
     /// The name expression as written (`"icons/" ~ name`).
     pub expr: String,
+    /// Whether the template it names renders with this template's context, as for
+    /// [`Dep::context`].
+    pub context: bool,
+    /// The names defined for sure at the tag, which the template it names sees (sorted), as for
+    /// [`Dep::scope`].
+    pub scope: Vec<String>,
 }
 
 /// A static reference that names no template, or names one outside the roots.
@@ -418,6 +424,8 @@ mod tests {
                 dynamic: vec![DynamicRef {
                     line: 2,
                     expr: "name".into(),
+                    context: true,
+                    scope: Vec::new(),
                 }],
                 vars: vec![Var {
                     name: "name".into(),

@@ -79,6 +79,8 @@ mod tests {
         page.dynamic.push(DynamicRef {
             line: 3,
             expr: "\"icons/\" ~ name".into(),
+            context: true,
+            scope: Vec::new(),
         });
         page.vars = vec![Var {
             name: "title".into(),

@@ -98,6 +98,8 @@ mod tests {
         home.dynamic = vec![DynamicRef {
             line: 2,
             expr: "\"icons/\" ~ icon".into(),
+            context: true,
+            scope: Vec::new(),
         }];
         fixture
     }
