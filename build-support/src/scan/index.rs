@@ -385,37 +385,3 @@ mod tests {
         assert!(!stat.same_as(&moved, 1000));
     }
 }
-
-#[cfg(test)]
-mod doc_example {
-    use super::*;
-
-    #[test]
-    fn an_index_saved_and_loaded_keeps_its_stats() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.html");
-        std::fs::write(&path, "hello").unwrap();
-        let stat = FileStat::of(0, "a.html", &path).unwrap();
-        let index = Index {
-            key: "roots".into(),
-            cache: stat.clone(),
-            records: stat.clone(),
-            registry: stat.clone(),
-            warnings: vec![],
-            written_ns: 0,
-            files: vec![stat.clone()],
-            dirs: vec![],
-            complete: true,
-            walk_clean: true,
-        };
-        let file = dir.path().join("index");
-        index.save(&file).unwrap();
-        let back = Index::load(&file).unwrap();
-        assert_eq!(back.files, index.files);
-        assert!(back.written_ns > 0);
-        assert!(
-            back.files[0].same_as(&stat, i128::MAX),
-            "same stat, written long before `racy_after`"
-        );
-    }
-}
