@@ -178,11 +178,18 @@ impl Templates {
     /// sources embedded in the binary.
     pub fn new(embedded: &'static Embedded) -> Self {
         if cfg!(all(feature = "dev", debug_assertions)) {
-            let files = TemplateFiles::of_build(embedded.build_cache(), embedded.root_dirs());
-            Self::with_source(Source::Roots(files), Some(embedded))
+            Self::with_roots(embedded, embedded.root_dirs())
         } else {
             Self::embedded(embedded)
         }
+    }
+
+    /// The files under `roots` (searched in order) in place of the roots the crate was built
+    /// from (a copy of them, a test's directory), read by the build's file rule (its
+    /// extensions).
+    pub fn with_roots(embedded: &'static Embedded, roots: Vec<PathBuf>) -> Self {
+        let files = TemplateFiles::of_build(embedded.build_cache(), roots);
+        Self::with_source(Source::Roots(files), Some(embedded))
     }
 
     /// The sources embedded in the binary, always.

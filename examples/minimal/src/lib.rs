@@ -96,7 +96,7 @@ pub fn app() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
     let embedded = embedded_templates!();
     // In dev (a debug build with the `dev` feature) the roots on disk; else the embedded sources.
     let templates = match std::env::var_os("SHIPWRIGHT_TEMPLATES") {
-        Some(dir) => Templates::from_roots(vec![dir.into()]),
+        Some(dir) => Templates::with_roots(embedded, vec![dir.into()]),
         None => Templates::new(embedded),
     };
     let templates = Arc::new(templates);
