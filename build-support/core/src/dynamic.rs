@@ -199,7 +199,7 @@ impl Targets {
 /// The whole analysis, without recursion: a work list of token ranges, each split at its loosest
 /// operator. Brackets are matched once, so nested groups cost one pass however deep.
 fn targets(tokens: &[Token<'_>]) -> Targets {
-    let close = matching(tokens);
+    let close = crate::lex::refs::matching_brackets(tokens);
     let mut patterns: Vec<NamePattern> = Vec::new();
     let mut work_list: Vec<Range<usize>> = Vec::new();
     work_list.push(0..tokens.len());
@@ -257,26 +257,6 @@ fn targets(tokens: &[Token<'_>]) -> Targets {
 
 fn is_value_keyword(word: &str) -> bool {
     matches!(word, "none" | "None" | "true" | "True" | "false" | "False")
-}
-
-/// For every opening bracket, the index of its closing one (`usize::MAX` if unclosed, and for
-/// every other token).
-fn matching(tokens: &[Token<'_>]) -> Vec<usize> {
-    let mut close = vec![usize::MAX; tokens.len()];
-    let mut open: Vec<usize> = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
-        work::step();
-        match t.nesting() {
-            1 => open.push(i),
-            -1 => {
-                if let Some(at) = open.pop() {
-                    close[at] = i;
-                }
-            }
-            _ => {}
-        }
-    }
-    close
 }
 
 /// The indices of the tokens of `range` outside any bracket (brackets left out), jumping over

@@ -261,6 +261,13 @@ fn other_constant(tokens: &[Token<'_>]) -> bool {
     }
 }
 
+/// For every opening bracket of `tokens`, the index of its closing one, matched in one pass
+/// (`usize::MAX` for an opening bracket not closed in `tokens`, and for every other token): the
+/// matching the reference names use, for the dynamic references' patterns too.
+pub(crate) fn matching_brackets(tokens: &[Token<'_>]) -> Vec<usize> {
+    Brackets::of(tokens).close
+}
+
 /// The brackets of a name expression, matched in one pass: peeling a group or splitting a list
 /// then looks at no token twice, however deep the nesting (`((((…'a'…))))` used to rescan the
 /// whole name at every level).
