@@ -16,7 +16,7 @@
 //!     Ok(Html(t.render(&Index { title: "Hello".into() })?))
 //! }
 //!
-//! let templates = Arc::new(Templates::new(embedded_templates!())); // files on disk in dev
+//! let templates = Arc::new(Templates::new(embedded_templates!())?); // files on disk in dev
 //! let router = Router::new().route("/", get(index)).with_state(Arc::clone(&templates));
 //! #[cfg(feature = "dev")]
 //! let (router, _watcher) = {
@@ -24,7 +24,7 @@
 //!     let planner = RebuildPlanner::from_embedded(embedded_templates!(), RenderMode::Runtime)
 //!         .bind(Binding::of::<Index>());
 //!     let watcher = Watcher::builder(planner, embedded_templates!().root_dirs())
-//!         .cache(Arc::clone(templates.cache()))
+//!         .templates(&templates)
 //!         .start()?;
 //!     (router.layer(LiveReload::new(&watcher)), watcher)
 //! };

@@ -2,12 +2,12 @@
 //!
 //! ```
 //! use shipwright_runtime::render::Templates;
-//! # fn main() -> Result<(), shipwright_runtime::render::RenderError> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir().unwrap();
 //! # std::fs::write(dir.path().join("base.html"), "<main>{% block body %}{% endblock %}</main>").unwrap();
 //! # std::fs::write(dir.path().join("home.html"), "{% extends 'base.html' %}{% block body %}Hi {{ name }}{% endblock %}").unwrap();
 //! // In an application: `Templates::new(shipwright_runtime::embedded_templates!())`.
-//! let templates = Templates::from_roots(vec![dir.path().into()]);
+//! let templates = Templates::from_roots(vec![dir.path().into()])?;
 //! let html = templates.render_template("home.html", minijinja::context! { name => "Ada" })?;
 //! assert_eq!(html, "<main>Hi Ada</main>");
 //! # Ok(())
@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use minijinja::{Environment, TemplateSource};
 use serde::Serialize;
-use shipwright_core::files::TemplateFiles;
+use shipwright_core::files::{FileError, TemplateFiles};
 use shipwright_core::format::DEFAULT_EXTENSIONS;
 use shipwright_core::graph::resolve_name;
 
@@ -176,20 +176,30 @@ impl Templates {
     /// The templates of `embedded`: with the `dev` feature in a debug build, read from the
     /// template roots on disk (where the crate was built), so that edits show; otherwise the
     /// sources embedded in the binary.
-    pub fn new(embedded: &'static Embedded) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// In dev, when a root is not a directory (a debug binary run where its sources are not:
+    /// use [`Templates::embedded`] there, or build without the `dev` feature).
+    pub fn new(embedded: &'static Embedded) -> Result<Self, FileError> {
         if cfg!(all(feature = "dev", debug_assertions)) {
             Self::with_roots(embedded, embedded.root_dirs())
         } else {
-            Self::embedded(embedded)
+            Ok(Self::embedded(embedded))
         }
     }
 
     /// The files under `roots` (searched in order) in place of the roots the crate was built
     /// from (a copy of them, a test's directory), read by the build's file rule (its
     /// extensions).
-    pub fn with_roots(embedded: &'static Embedded, roots: Vec<PathBuf>) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// When a root is not a directory ([`Problem::MissingRoot`](shipwright_core::files::Problem::MissingRoot), naming it).
+    pub fn with_roots(embedded: &'static Embedded, roots: Vec<PathBuf>) -> Result<Self, FileError> {
         let files = TemplateFiles::of_build(embedded.build_cache(), roots);
-        Self::with_source(Source::Roots(files), Some(embedded))
+        files.check_roots()?;
+        Ok(Self::with_source(Source::Roots(files), Some(embedded)))
     }
 
     /// The sources embedded in the binary, always.
@@ -199,9 +209,14 @@ impl Templates {
 
     /// The files under `roots` (searched in order, as the build script does), with no build
     /// record: for tests and tools.
-    pub fn from_roots(roots: Vec<PathBuf>) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// When a root is not a directory.
+    pub fn from_roots(roots: Vec<PathBuf>) -> Result<Self, FileError> {
         let files = TemplateFiles::new(roots, DEFAULT_EXTENSIONS);
-        Self::with_source(Source::Roots(files), None)
+        files.check_roots()?;
+        Ok(Self::with_source(Source::Roots(files), None))
     }
 
     fn with_source(source: Source, embedded: Option<&'static Embedded>) -> Self {
@@ -253,6 +268,23 @@ impl Templates {
         Ok(self.env.get_template(name)?.render(context)?)
     }
 
+    /// The check the dev watcher runs on each template a batch reads
+    /// ([`WatcherBuilder::templates`](crate::dev::WatcherBuilder::templates)): whether the text
+    /// parses, recorded as the loader records it ([`Templates::broken`]), so that a broken edit
+    /// is reported (file, line, problem) when it is saved, not only at the next render.
+    /// The second value says whether an older good version is served in its place.
+    #[cfg(feature = "dev")]
+    pub(crate) fn syntax_check(
+        &self,
+    ) -> impl Fn(&str, &str) -> Option<(Broken, bool)> + Send + Sync + 'static {
+        let shared = Arc::clone(&self.shared);
+        move |name, text| {
+            let text = Arc::from(text);
+            let (served, broken) = shared.check(name, &text);
+            broken.map(|b| (b, !Arc::ptr_eq(&served, &text)))
+        }
+    }
+
     /// How many times a template was compiled (loaded into minijinja) since this was made.
     pub fn compilations(&self) -> u64 {
         self.shared.compilations.load(Ordering::Relaxed)
@@ -294,7 +326,7 @@ impl Shared {
                 ));
             }
         };
-        let serve = self.check(&name, &text);
+        let (serve, _) = self.check(&name, &text);
         self.compilations.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::clone(self);
         let served = Arc::clone(&serve);
@@ -304,15 +336,15 @@ impl Shared {
     }
 
     /// The text to serve for `text`, the current source of `name`: itself when it parses, else
-    /// the last version that did (and `name` is recorded as broken).
-    fn check(&self, name: &str, text: &Arc<str>) -> Arc<str> {
+    /// the last version that did (and `name` is recorded as broken, which is returned).
+    fn check(&self, name: &str, text: &Arc<str>) -> (Arc<str>, Option<Broken>) {
         let mut scratch = Environment::new();
         scratch.set_debug(false);
         match scratch.template_from_named_str(name, text) {
             Ok(_) => {
                 lock(&self.broken).remove(name);
                 lock(&self.last_good).insert(name.to_string(), Arc::clone(text));
-                Arc::clone(text)
+                (Arc::clone(text), None)
             }
             Err(e) => {
                 let broken = Broken {
@@ -320,11 +352,12 @@ impl Shared {
                     line: e.line(),
                     message: e.detail().unwrap_or("syntax error").to_string(),
                 };
-                lock(&self.broken).insert(name.to_string(), (Arc::clone(text), broken));
-                lock(&self.last_good)
+                lock(&self.broken).insert(name.to_string(), (Arc::clone(text), broken.clone()));
+                let serve = lock(&self.last_good)
                     .get(name)
                     .cloned()
-                    .unwrap_or_else(|| Arc::clone(text))
+                    .unwrap_or_else(|| Arc::clone(text));
+                (serve, Some(broken))
             }
         }
     }

@@ -96,8 +96,8 @@ pub fn app() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
     let embedded = embedded_templates!();
     // In dev (a debug build with the `dev` feature) the roots on disk; else the embedded sources.
     let templates = match std::env::var_os("SHIPWRIGHT_TEMPLATES") {
-        Some(dir) => Templates::with_roots(embedded, vec![dir.into()]),
-        None => Templates::new(embedded),
+        Some(dir) => Templates::with_roots(embedded, vec![dir.into()])?,
+        None => Templates::new(embedded)?,
     };
     let templates = Arc::new(templates);
     let router = Router::new()
@@ -111,7 +111,7 @@ pub fn app() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let planner = RebuildPlanner::from_embedded(embedded, RenderMode::Runtime)
             .bind(Binding::of::<Index>());
         let watcher = Watcher::builder(planner, vec![templates_dir()])
-            .cache(Arc::clone(templates.cache()))
+            .templates(&templates)
             .start()?;
         let live = LiveReload::new(&watcher).static_dir(static_dir(), "/static");
         // README: end

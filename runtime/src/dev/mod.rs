@@ -90,7 +90,7 @@ pub use subscribe::{RecvError, Subscription};
 use crate::cache::{TemplateCache, Weigher};
 use crate::planner::{Plan, RebuildPlanner};
 use subscribe::Hub;
-use track::{Hook, Tracker};
+use track::{Check, Hook, Tracker};
 
 /// The default [debounce window](WatcherBuilder::debounce): 10 ms.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(10);
@@ -111,6 +111,7 @@ impl Watcher {
             roots,
             debounce: DEFAULT_DEBOUNCE,
             hooks: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
@@ -160,6 +161,7 @@ pub struct WatcherBuilder {
     roots: Vec<PathBuf>,
     debounce: Duration,
     hooks: Vec<Hook>,
+    checks: Vec<Check>,
 }
 
 impl WatcherBuilder {
@@ -188,6 +190,29 @@ impl WatcherBuilder {
         })
     }
 
+    /// Keeps `templates` in step with the roots: drops the affected templates from its
+    /// [cache](crate::render::Templates::cache) (as [`cache`](Self::cache) does), and checks
+    /// that minijinja parses each template a batch reads. A template that does not is
+    /// reported as an [`Event::Error`] with its file and line with every batch (the overlay
+    /// shows it) until an edit makes it parse again; meanwhile `templates` serves its last
+    /// good version.
+    #[cfg(feature = "minijinja")]
+    pub fn templates(mut self, templates: &crate::render::Templates) -> Self {
+        let check = templates.syntax_check();
+        self.checks.push(Box::new(move |name, text| {
+            check(name, text).map(|(broken, older)| {
+                let line = broken.line.and_then(|l| u32::try_from(l).ok());
+                let served = if older {
+                    "its last good version is served"
+                } else {
+                    "it has no good version to serve"
+                };
+                (line, format!("syntax error: {}; {served}", broken.message))
+            })
+        }));
+        self.cache(Arc::clone(templates.cache()))
+    }
+
     /// Calls `hook` with each batch's affected templates, sorted, before the batch's events go
     /// out: for caches of the app's own (compiled templates, rendered pages). Defaults to:
     /// none.
@@ -206,7 +231,7 @@ impl WatcherBuilder {
             .iter()
             .map(|dir| absolute(dir))
             .collect::<Result<Vec<_>, _>>()?;
-        let tracker = Tracker::new(self.planner, roots, self.hooks);
+        let tracker = Tracker::new(self.planner, roots, self.hooks, self.checks);
         let hub = Arc::new(Hub::default());
         let plan = Arc::new(Mutex::new(Plan::default()));
         let running = watch::start(tracker, self.debounce, Arc::clone(&hub), Arc::clone(&plan))?;

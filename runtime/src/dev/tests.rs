@@ -41,7 +41,7 @@ fn site() -> (tempfile::TempDir, PathBuf, BuildCache) {
 
 fn tracker(build: &BuildCache, root: &Path) -> Tracker {
     let planner = RebuildPlanner::new(build.clone(), RenderMode::Runtime);
-    Tracker::new(planner, vec![root.to_path_buf()], Vec::new())
+    Tracker::new(planner, vec![root.to_path_buf()], Vec::new(), Vec::new())
 }
 
 fn only_batch(events: Vec<Event>) -> Batch {
@@ -85,7 +85,7 @@ fn the_same_bytes_again_are_still_invalidated_but_not_changed() {
     let planner = RebuildPlanner::new(build.clone(), RenderMode::Runtime);
     let hook: track::Hook =
         Box::new(move |names: &[String]| log.lock().extend(names.iter().cloned()));
-    let mut tracker = Tracker::new(planner, vec![root.clone()], vec![hook]);
+    let mut tracker = Tracker::new(planner, vec![root.clone()], vec![hook], Vec::new());
     let batch = only_batch(tracker.batch(&[root.join("base.html")], Mode::Events));
     assert!(!batch.content_changed());
     assert_eq!(
@@ -828,4 +828,80 @@ fn bug5_a_symlink_loop_moved_into_a_root_is_walked_once() {
         write(&root, "parts/nav.html", "<nav>after the loop</nav>");
         events_until(&events, "parts/nav.html", "<nav>after the loop</nav>");
     });
+}
+
+/// The events of the batch that holds `name` at the hash of `text`: the errors before it, and
+/// the batch.
+fn errors_until(events: &Subscription, name: &str, text: &str) -> (Vec<WatchError>, Batch) {
+    let hash = Some(content_hash(text.as_bytes()));
+    let mut errors = Vec::new();
+    loop {
+        match events.recv_timeout(PATIENCE).unwrap() {
+            Event::Error(error) => errors.push(error),
+            Event::HotReload(batch) | Event::RebuildNeeded(batch) => {
+                if batch
+                    .templates
+                    .iter()
+                    .any(|t| t.name == name && t.hash == hash)
+                {
+                    return (errors, batch);
+                }
+                errors.clear();
+            }
+        }
+    }
+}
+
+#[cfg(feature = "minijinja")]
+#[test]
+fn a_template_minijinja_cannot_parse_is_reported_until_it_parses_again() {
+    use crate::render::Templates;
+    let (_dir, root, build) = site();
+    let templates = Templates::from_roots(vec![root.clone()]).unwrap();
+    let home = || templates.render_template("home.html", ()).unwrap();
+    assert!(home().contains("<nav>home</nav>"));
+    let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+    let watcher = Watcher::builder(planner, vec![root.clone()])
+        .templates(&templates)
+        .start()
+        .unwrap();
+    let events = watcher.subscribe();
+
+    // Our lexer takes it (a tag left open is the engine's to find); minijinja does not.
+    let broken = "<nav>\n{% if title %}home</nav>";
+    write(&root, "parts/nav.html", broken);
+    let (errors, batch) = errors_until(&events, "parts/nav.html", broken);
+    assert!(
+        !batch.plan.needs_rebuild(),
+        "a syntax error is not a rebuild"
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors[0].path.as_deref(),
+        Some(&*root.join("parts/nav.html"))
+    );
+    assert_eq!(errors[0].line, Some(2), "{errors:?}");
+    assert!(
+        errors[0].message.starts_with("syntax error: ")
+            && errors[0]
+                .message
+                .ends_with("; its last good version is served"),
+        "{errors:?}"
+    );
+    assert!(home().contains("<nav>home</nav>"), "the last good version");
+    assert_eq!(templates.broken().len(), 1);
+
+    // Still broken: reported again with a batch about another template.
+    let base = "<body>{% block content %}{% endblock %}</body>\n";
+    write(&root, "base.html", base);
+    let (errors, _) = errors_until(&events, "base.html", base);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, Some(2));
+
+    // Fixed: no error, and the new text renders.
+    write(&root, "parts/nav.html", "<nav>Home</nav>");
+    let (errors, _) = errors_until(&events, "parts/nav.html", "<nav>Home</nav>");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(home().contains("<nav>Home</nav>"));
+    assert!(templates.broken().is_empty());
 }

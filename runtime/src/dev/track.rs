@@ -21,6 +21,10 @@ use crate::planner::{Change, Decision, Plan, Reason, RebuildPlanner};
 /// Called with the names whose cache entries must go, before the batch's events are sent.
 pub(crate) type Hook = Box<dyn Fn(&[String]) + Send + Sync>;
 
+/// Called with each template a batch read (name, text): why the app cannot use that text (its
+/// engine does not parse it), as (1-based line, message).
+pub(crate) type Check = Box<dyn Fn(&str, &str) -> Option<(Option<u32>, String)> + Send + Sync>;
+
 /// What the watcher knows between batches.
 pub(crate) struct Tracker {
     planner: RebuildPlanner,
@@ -33,6 +37,10 @@ pub(crate) struct Tracker {
     /// The template files on disk as last read: name -> (root index, content hash).
     known: BTreeMap<String, (usize, String)>,
     hooks: Vec<Hook>,
+    checks: Vec<Check>,
+    /// The templates the checks refused, as last read, by name: reported with every batch
+    /// until an edit makes them pass (or removes them).
+    refused: BTreeMap<String, WatchError>,
     seq: u64,
     plan: Plan,
     /// How many directories the walks read, for tests that count the work.
@@ -64,7 +72,12 @@ enum Look {
 impl Tracker {
     /// `roots` in the order of the planner's BuildCache roots. The files are assumed to be
     /// the build's until a batch reads them.
-    pub(crate) fn new(planner: RebuildPlanner, roots: Vec<PathBuf>, hooks: Vec<Hook>) -> Self {
+    pub(crate) fn new(
+        planner: RebuildPlanner,
+        roots: Vec<PathBuf>,
+        hooks: Vec<Hook>,
+        checks: Vec<Check>,
+    ) -> Self {
         let known = planner
             .baseline()
             .templates
@@ -79,6 +92,8 @@ impl Tracker {
             reported: HashSet::new(),
             known,
             hooks,
+            checks,
+            refused: BTreeMap::new(),
             seq: 0,
             plan: Plan::default(),
             #[cfg(test)]
@@ -135,6 +150,7 @@ impl Tracker {
                     (None, changed, None)
                 }
             };
+            self.run_checks(&name, &seen.path, content.as_deref());
             changes.push(Change {
                 name: name.clone(),
                 content,
@@ -156,6 +172,7 @@ impl Tracker {
                 hook(&affected);
             }
         }
+        let mut lexed = HashSet::new();
         for file in &files {
             if let Some(Decision::Rebuild {
                 reason:
@@ -172,8 +189,16 @@ impl Tracker {
                     Some(*line),
                     message.clone(),
                 )));
+                lexed.insert(file.name.as_str());
             }
         }
+        // What the engine refuses, and our lexer did not already (one error a problem).
+        events.extend(
+            self.refused
+                .iter()
+                .filter(|(name, _)| !lexed.contains(name.as_str()))
+                .map(|(_, error)| Event::Error(error.clone())),
+        );
         self.seq += 1;
         self.plan = plan.clone();
         let batch = Batch {
@@ -187,6 +212,21 @@ impl Tracker {
             Event::HotReload(batch)
         });
         events
+    }
+
+    /// Runs the checks on `text`, the content of `name` now (`None`: gone), and keeps
+    /// [`Tracker::refused`] in step.
+    fn run_checks(&mut self, name: &str, path: &Path, text: Option<&str>) {
+        let refusal = text.and_then(|text| self.checks.iter().find_map(|check| check(name, text)));
+        match refusal {
+            Some((line, message)) => {
+                let error = WatchError::new(Some(path.to_path_buf()), line, message);
+                self.refused.insert(name.to_string(), error);
+            }
+            None => {
+                self.refused.remove(name);
+            }
+        }
     }
 
     /// The templates this batch reads, by name: every template file the paths name (a file, or

@@ -73,7 +73,7 @@ fn render_all(templates: &Templates, pages: &[String]) -> Vec<String> {
 fn after_a_partial_edit_only_the_partial_is_compiled_again() {
     let dir = tempfile::tempdir().unwrap();
     let pages = site(dir.path());
-    let templates = Templates::from_roots(vec![dir.path().into()]);
+    let templates = Templates::from_roots(vec![dir.path().into()]).unwrap();
     let first = render_all(&templates, &pages);
     assert_eq!(templates.compilations(), (1 + PARTIALS + PAGES) as u64);
     assert!(first[0].contains("<aside>0 Ada</aside>"), "{}", first[0]);
@@ -129,7 +129,7 @@ fn after_a_partial_edit_only_the_partial_is_compiled_again() {
 fn a_broken_edit_keeps_the_last_good_version_until_it_parses_again() {
     let dir = tempfile::tempdir().unwrap();
     let pages = site(dir.path());
-    let templates = Templates::from_roots(vec![dir.path().into()]);
+    let templates = Templates::from_roots(vec![dir.path().into()]).unwrap();
     let good = render_all(&templates, &pages);
 
     write(
@@ -175,7 +175,7 @@ fn a_render_error_names_the_innermost_template_and_line() {
         "<p>\n{% include 'inner.html' %}</p>",
     );
     write(dir.path(), "inner.html", "ok\n\n{{ 1 / 0 }}");
-    let templates = Templates::from_roots(vec![dir.path().into()]);
+    let templates = Templates::from_roots(vec![dir.path().into()]).unwrap();
     let err = templates.render_template("page.html", ()).unwrap_err();
     assert_eq!(err.template.as_deref(), Some("inner.html"), "{err}");
     assert_eq!(err.line, Some(3), "{err}");
@@ -196,7 +196,7 @@ fn roots_are_searched_in_order() {
     write(first.path(), "a.html", "first");
     write(second.path(), "a.html", "second");
     write(second.path(), "b.html", "only second");
-    let templates = Templates::from_roots(vec![first.path().into(), second.path().into()]);
+    let templates = Templates::from_roots(vec![first.path().into(), second.path().into()]).unwrap();
     assert_eq!(templates.render_template("a.html", ()).unwrap(), "first");
     assert_eq!(
         templates.render_template("b.html", ()).unwrap(),
@@ -215,11 +215,28 @@ fn a_link_out_of_the_root_is_not_read() {
         root.path().join("leak.html"),
     )
     .unwrap();
-    let templates = Templates::from_roots(vec![root.path().into()]);
+    let templates = Templates::from_roots(vec![root.path().into()]).unwrap();
     let err = templates.render_template("page.html", ()).unwrap_err();
     assert!(
         err.message.contains("leads out of the template root"),
         "{err}"
     );
     assert!(!err.to_string().contains("secret\""), "{err}");
+}
+
+#[test]
+fn a_root_that_is_not_a_directory_is_an_error_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("templats");
+    let Err(error) = Templates::from_roots(vec![dir.path().into(), missing.clone()]) else {
+        panic!("a missing root was accepted")
+    };
+    assert_eq!(error.path, missing);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: template root does not exist or is not a directory",
+            missing.display()
+        )
+    );
 }

@@ -119,6 +119,16 @@ impl TemplateFiles {
         self
     }
 
+    /// Every root is a directory: else the first that is not, as [`Problem::MissingRoot`] (a
+    /// reader over a mistyped root would find no template at all, and say so only when one is
+    /// asked for).
+    pub fn check_roots(&self) -> Result<(), FileError> {
+        match self.roots.iter().find(|root| !root.is_dir()) {
+            Some(root) => Err(FileError::new(root, Problem::MissingRoot)),
+            None => Ok(()),
+        }
+    }
+
     /// The roots, in search order.
     pub fn roots(&self) -> &[PathBuf] {
         &self.roots

@@ -369,6 +369,17 @@ fn a_missing_root_is_reported_and_the_others_are_walked() {
     assert_eq!(names(&listing), ["x.html"]);
     assert_eq!(listing.skipped()[0].problem, Problem::MissingRoot);
     assert_eq!(listing.skipped()[0].root, 0);
+    let error = files.check_roots().unwrap_err();
+    assert_eq!(
+        (error.path, error.problem),
+        (dir.path().join("a"), Problem::MissingRoot)
+    );
+    write(dir.path(), "file.html", "not a directory");
+    let error = html(vec![dir.path().join("b"), dir.path().join("file.html")])
+        .check_roots()
+        .unwrap_err();
+    assert_eq!(error.path, dir.path().join("file.html"));
+    assert!(html(vec![dir.path().join("b")]).check_roots().is_ok());
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! // `embedded_templates!()`: every template the build recorded.
 //! let planner = RebuildPlanner::from_embedded(embedded_templates(), RenderMode::Runtime);
-//! // (`.cache(..)` too, when the app keeps a `TemplateCache`: edits are dropped from it.)
+//! // (`.templates(&templates)` too, when the app renders with `render::Templates`: edits
+//! // reach its renders, and a template it cannot parse is shown in the overlay.)
 //! let watcher = Watcher::builder(planner, vec!["templates".into()]).start()?;
 //!
 //! let app = Router::new()
