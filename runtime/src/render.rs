@@ -238,6 +238,12 @@ impl Templates {
         Templates { env, shared }
     }
 
+    /// The environment, to render in ways [`render`](Self::render) does not (a block alone, a
+    /// captured state).
+    pub fn environment(&self) -> &Environment<'static> {
+        &self.env
+    }
+
     /// The environment, to add filters, functions and globals before rendering.
     pub fn environment_mut(&mut self) -> &mut Environment<'static> {
         &mut self.env

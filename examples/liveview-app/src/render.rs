@@ -1,32 +1,16 @@
-//! minijinja over the `TemplateCache`: the loader takes each template's source from the
-//! cache (seeded from the sources embedded at build time), and a compiled template stays in
-//! use only while its cache entry does, so that the watcher's invalidation is all it takes to
-//! serve the new text. Then each page rendered whole and part by part, and the difference
-//! between two renders as the smallest set of parts to swap.
+//! Each page rendered whole and part by part through the runtime's [`Templates`] (which keeps
+//! the compiled templates in step with the watcher), and the difference between two renders as
+//! the smallest set of parts to swap.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
 
-use minijinja::{Environment, TemplateSource};
-use shipwright_core::files::TemplateFiles;
-use shipwright_runtime::{TemplateCache, TemplateInfo, find_template};
+use shipwright_runtime::render::Templates;
 
 use crate::pages::{Page, Part};
 
-/// Where a template's source comes from when the cache does not hold it.
-#[derive(Debug, Clone)]
-pub enum Sources {
-    /// The sources embedded in the binary (`embedded_templates!()`).
-    Embedded(&'static [TemplateInfo]),
-    /// The files under a template root (dev: the watcher drops what changes).
-    Dir(PathBuf),
-}
-
 /// Renders pages.
 pub struct Renderer {
-    env: Environment<'static>,
-    cache: Arc<TemplateCache<Arc<str>>>,
+    templates: Templates,
 }
 
 /// One page, rendered whole and by part.
@@ -50,51 +34,14 @@ pub enum Patch {
 }
 
 impl Renderer {
-    /// A renderer whose cache is seeded with `embedded`'s sources and falls back to `sources`.
-    pub fn new(
-        embedded: &'static [TemplateInfo],
-        cache: Arc<TemplateCache<Arc<str>>>,
-        sources: Sources,
-    ) -> Self {
-        cache.warm(
-            embedded
-                .iter()
-                .map(|t| (t.name.as_str(), Arc::from(t.source))),
-        );
-        let mut env = Environment::new();
-        let loader_cache = Arc::clone(&cache);
-        env.set_loader(move |name| {
-            let name = shipwright_core::graph::resolve_name(name).map_err(|why| {
-                minijinja::Error::new(
-                    minijinja::ErrorKind::TemplateNotFound,
-                    format!("{name}: {why}"),
-                )
-            })?;
-            let loaded = loader_cache.try_get_or_insert_with(&name, || load(&sources, &name));
-            let text = match loaded {
-                Ok(text) => text,
-                Err(Missing::NotFound) => return Ok(None),
-                Err(Missing::Io(e)) => {
-                    return Err(minijinja::Error::new(
-                        minijinja::ErrorKind::InvalidOperation,
-                        format!("cannot read template {name}: {e}"),
-                    ));
-                }
-            };
-            let cache = Arc::clone(&loader_cache);
-            let current = Arc::clone(&text);
-            // Up to date while the cache still holds this very text: the watcher's
-            // invalidation makes minijinja load it again.
-            Ok(Some(TemplateSource::new(&*text).with_uptodate_check(
-                move || cache.peek(&name).is_some_and(|t| Arc::ptr_eq(&t, &current)),
-            )))
-        });
-        Renderer { env, cache }
+    /// A renderer over `templates`.
+    pub fn new(templates: Templates) -> Self {
+        Renderer { templates }
     }
 
-    /// The template source cache.
-    pub fn cache(&self) -> &Arc<TemplateCache<Arc<str>>> {
-        &self.cache
+    /// The templates (for the watcher).
+    pub fn templates(&self) -> &Templates {
+        &self.templates
     }
 
     /// Renders `page` with `context`, whole and every part.
@@ -103,7 +50,7 @@ impl Renderer {
         page: Page,
         context: minijinja::Value,
     ) -> Result<Rendered, minijinja::Error> {
-        let template = self.env.get_template(page.template())?;
+        let template = self.templates.environment().get_template(page.template())?;
         let mut captured = template.render_captured(context)?;
         let mut parts = HashMap::new();
         captured.with_state_mut(|state| -> Result<(), minijinja::Error> {
@@ -118,33 +65,6 @@ impl Renderer {
             html: captured.into_output(),
             parts,
         })
-    }
-}
-
-/// What a loader miss found.
-enum Missing {
-    NotFound,
-    Io(std::io::Error),
-}
-
-fn load(sources: &Sources, name: &str) -> Result<Arc<str>, Missing> {
-    match sources {
-        Sources::Embedded(templates) => find_template(templates, name)
-            .map(|t| Arc::from(t.source))
-            .ok_or(Missing::NotFound),
-        // The file rule (shipwright_core::files): inside the root, regular files, size limit.
-        Sources::Dir(dir) => {
-            let files = TemplateFiles::of_build(crate::embedded().build_cache(), vec![dir.clone()]);
-            match files.read(name).map(String::from_utf8) {
-                Ok(Ok(text)) => Ok(Arc::from(text)),
-                Ok(Err(e)) => Err(Missing::Io(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    e,
-                ))),
-                Err(e) if e.is_not_found() => Err(Missing::NotFound),
-                Err(e) => Err(Missing::Io(std::io::Error::other(e))),
-            }
-        }
     }
 }
 

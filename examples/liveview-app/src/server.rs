@@ -11,11 +11,12 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use shipwright_runtime::{Embedded, RebuildPlanner, RenderMode, TemplateCache, embedded_templates};
+use shipwright_runtime::render::Templates;
+use shipwright_runtime::{Embedded, RebuildPlanner, RenderMode, embedded_templates};
 use tokio::sync::broadcast;
 
 use crate::pages::Page;
-use crate::render::{Renderer, Sources};
+use crate::render::Renderer;
 
 /// How to run the app.
 #[derive(Debug, Clone)]
@@ -88,13 +89,12 @@ impl Server {
         listener: tokio::net::TcpListener,
     ) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
         let planner = RebuildPlanner::from_embedded(embedded(), RenderMode::Runtime);
-        let cache = Arc::new(TemplateCache::from_build_cache(planner.baseline()));
-        let sources = if cfg!(feature = "dev") {
-            Sources::Dir(config.templates.clone())
+        let templates = if cfg!(feature = "dev") {
+            Templates::with_roots(embedded(), vec![config.templates.clone()])?
         } else {
-            Sources::Embedded(embedded())
+            Templates::embedded(embedded())
         };
-        let renderer = Renderer::new(embedded(), cache, sources);
+        let renderer = Renderer::new(templates);
         let (notices, _) = broadcast::channel(64);
         let generation = Arc::new(AtomicU64::new(0));
         let routes = Router::new()
@@ -112,7 +112,7 @@ impl Server {
                 .bind(Binding::of::<HomePage>())
                 .bind(Binding::of::<CounterPage>());
             let mut watcher = Watcher::builder(planner, vec![config.templates.clone()])
-                .cache(Arc::clone(renderer.cache()));
+                .templates(renderer.templates());
             if let Some(window) = config.debounce {
                 watcher = watcher.debounce(window);
             }

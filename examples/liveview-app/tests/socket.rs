@@ -236,13 +236,43 @@ async fn events_and_edits_come_back_as_the_parts_that_changed() {
         );
     }
 
-    // A template minijinja cannot parse: a page load is the layer's failure page, naming the
-    // file and the line.
+    // A template minijinja cannot parse: the pages keep its last good version, and the overlay
+    // names the file and the line.
     templates.write(
         name,
         "<output data-live=\"counter\">{% if count %}</output>",
     );
-    next_of(&mut layer, "update").await;
+    let status = status_where(&mut layer, |s| s["errors"] != json!([])).await;
+    let error = &status["errors"][0];
+    assert!(
+        error["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("templates/partials/counter_value.html"),
+        "{status}"
+    );
+    assert_eq!(error["line"], 1, "{status}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("its last good version is served"),
+        "{status}"
+    );
+    let (code, page) = load(addr, "/counter").await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("<output data-live=\"counter\">Total: 0</output>"),
+        "{page}"
+    );
+
+    // A template that parses but fails to render: a page load is the layer's failure page,
+    // naming the file and the line.
+    templates.write(
+        name,
+        "<output data-live=\"counter\">{{ count // 0 }}</output>",
+    );
+    status_where(&mut layer, |s| s["errors"] == json!([])).await;
     let (status, page) = load(addr, "/counter").await;
     assert_eq!(status, 500);
     let failure = failure_of(&page);
