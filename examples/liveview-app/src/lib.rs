@@ -1,8 +1,8 @@
-//! A LiveView-style app on Shipwright: axum serves pages that minijinja renders from
-//! `templates/`, through the runtime's `TemplateCache` (seeded from the sources the build
-//! embedded); a WebSocket carries the browser's events to the server, which holds the state
+//! A LiveView-style app on Shipwright: axum serves pages that the runtime's
+//! `render::Templates` renders (the files of `templates/` in dev, the sources the build
+//! embedded otherwise); a WebSocket carries the browser's events to the server, which holds the state
 //! and answers with the HTML of the parts that changed. With the `dev` feature (on by
-//! default) the runtime's watcher drops edited templates from the cache and the runtime's dev
+//! default) the runtime's watcher drops edited templates from the `Templates`' cache and the runtime's dev
 //! layer (`shipwright_runtime::dev::LiveReload`) does the rest: its re-render hook tells
 //! every socket to render again and send its changed parts (no reload, the count kept), and
 //! the layer's own client shows the overlay when an edit needs `cargo build`, swaps the
