@@ -44,8 +44,10 @@
 //! # How a batch is handled
 //!
 //! notify reports the file events (inotify, FSEvents, ReadDirectoryChangesW: no polling),
-//! and its debouncer groups those of one [window](WatcherBuilder::debounce). For each batch
-//! (and any batches queued behind it) the watcher reads every template file the events name,
+//! and the watcher gathers them into batches: a batch ends when no event came for the
+//! [debounce window](WatcherBuilder::debounce), or 1 ms after an event that completes a file
+//! (closed by its writer, or renamed into place) when nothing followed it, so that a save
+//! reaches the page without waiting out the window. For each batch the watcher reads every template file the events name,
 //! hashes it, gives the new texts to the [`RebuildPlanner`], calls the invalidation hooks
 //! with the plan's `affected` templates, and then publishes: an [`Event::Error`] for each
 //! template that does not lex (file and line), then [`Event::HotReload`] or
@@ -165,9 +167,14 @@ pub struct WatcherBuilder {
 }
 
 impl WatcherBuilder {
-    /// How long the file events of one save are gathered before they are handled. Editors
-    /// write a file in several steps within a millisecond or two; a longer window only delays
-    /// every update. Defaults to: [`DEFAULT_DEBOUNCE`] (10 ms).
+    /// How long a batch waits for more events after one that does not complete a file (a
+    /// file made, truncated, written to, removed). A save ends with an event that completes
+    /// the file (the writer closes it, or renames it into place), and then the batch waits
+    /// only 1 ms, so the window delays only saves that end otherwise. Editors write a file in
+    /// several steps within a millisecond or two; a longer window only delays those updates.
+    /// Whatever the window, a batch reads files as they are when it runs and every event is
+    /// followed by a batch, so the last one always reads the final bytes. Defaults to:
+    /// [`DEFAULT_DEBOUNCE`] (10 ms).
     ///
     /// # Panics
     ///

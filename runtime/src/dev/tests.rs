@@ -905,3 +905,22 @@ fn a_template_minijinja_cannot_parse_is_reported_until_it_parses_again() {
     assert!(home().contains("<nav>Home</nav>"));
     assert!(templates.broken().is_empty());
 }
+
+#[test]
+fn a_save_that_closes_the_file_ends_its_batch_without_waiting_out_the_window() {
+    let (_dir, root, build) = site();
+    let planner = RebuildPlanner::new(build, RenderMode::Runtime);
+    // A window far longer than the test's patience: only the close can end the batch.
+    let watcher = Watcher::builder(planner, vec![root.clone()])
+        .debounce(Duration::from_secs(600))
+        .start()
+        .unwrap();
+    let events = watcher.subscribe();
+    // In place (truncate, write, close) and by a rename over the file.
+    write(&root, "parts/nav.html", "<nav>Home</nav>");
+    let (_, batch) = errors_until(&events, "parts/nav.html", "<nav>Home</nav>");
+    assert_eq!(batch.templates.len(), 1, "{batch:?}");
+    write(&root, "parts/.nav.tmp", "<nav>HOME</nav>");
+    std::fs::rename(root.join("parts/.nav.tmp"), root.join("parts/nav.html")).unwrap();
+    errors_until(&events, "parts/nav.html", "<nav>HOME</nav>");
+}

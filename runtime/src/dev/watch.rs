@@ -1,17 +1,28 @@
-//! The file events: notify's debouncer on every root (recursive) and on each root's parent
-//! (so that a root removed and made again is seen), and the thread that turns each debounced
-//! batch into a [`Tracker`] batch.
+//! The file events: notify's watcher on every root (recursive) and on each root's parent
+//! (so that a root removed and made again is seen), and the thread that gathers them into
+//! batches and turns each into a [`Tracker`] batch.
+//!
+//! # When a batch ends
+//!
+//! A batch ends when no event came for the debounce window, or sooner, [`SETTLE`] after an
+//! event that completes a file (its writer closed it, or it was renamed into place) when
+//! nothing followed it. An editor that saves in several writes (truncate, write, write, close;
+//! or a temporary file renamed over the template) ends with such an event, so its save is one
+//! batch that reads the final bytes, without waiting out the window. A save whose steps are
+//! further apart than that (a delete, then a create a while later) may be two batches: each
+//! reads the files as they are when it runs, and the last one reads the final bytes, so the
+//! only cost is an extra batch. A batch ends at [`LONGEST`] at the latest, so that a stream of
+//! events without a pause still makes progress.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode};
-use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer_opt};
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use notify::{EventKind, RecursiveMode, Watcher as _};
 use parking_lot::Mutex;
 
 use super::event::{Event, WatchError};
@@ -19,11 +30,17 @@ use super::subscribe::Hub;
 use super::track::{Mode, Tracker, io_error};
 use crate::planner::Plan;
 
-type Notify = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+type Notify = notify::RecommendedWatcher;
+
+/// How long a batch waits, after an event that completes a file, for more events.
+pub(crate) const SETTLE: Duration = Duration::from_millis(1);
+
+/// The longest a batch gathers events.
+const LONGEST: Duration = Duration::from_millis(250);
 
 /// What the event thread receives.
 pub(crate) enum Message {
-    Events(DebounceEventResult),
+    Event(notify::Result<notify::Event>),
     Stop,
 }
 
@@ -48,13 +65,10 @@ pub(crate) fn start(
     // watched once, by its own path; following them would watch a link loop or a chain of
     // diamonds path by path, without end.
     let config = notify::Config::default().with_follow_symlinks(false);
-    let mut notify = new_debouncer_opt::<_, notify::RecommendedWatcher, RecommendedCache>(
-        debounce,
-        None,
+    let mut notify = notify::RecommendedWatcher::new(
         move |result| {
-            let _ = events.send(Message::Events(result));
+            let _ = events.send(Message::Event(result));
         },
-        RecommendedCache::new(),
         config,
     )
     .map_err(|e| {
@@ -94,7 +108,7 @@ pub(crate) fn start(
     publish(&hub, &plan, &tracker, events);
     let thread = std::thread::Builder::new()
         .name("shipwright-dev-watcher".into())
-        .spawn(move || run(receiver, notify, roots, tracker, hub, plan))
+        .spawn(move || run(receiver, debounce, notify, roots, tracker, hub, plan))
         .map_err(|e| io_error(Path::new("."), &e))?;
     Ok(Running { sender, thread })
 }
@@ -127,10 +141,12 @@ impl Root {
     }
 }
 
-/// The event thread: each debounced batch (and whatever queued behind it) is one tracker
-/// batch. Nothing here ends the loop but [`Message::Stop`] or the watcher being dropped.
+/// The event thread: the events of each batch (see the [module documentation](self)) are
+/// one tracker batch. Nothing here ends the loop but [`Message::Stop`] or the watcher being
+/// dropped.
 fn run(
     receiver: Receiver<Message>,
+    window: Duration,
     mut notify: Notify,
     mut roots: Vec<Root>,
     mut tracker: Tracker,
@@ -138,35 +154,24 @@ fn run(
     plan: Arc<Mutex<Plan>>,
 ) {
     while let Ok(first) = receiver.recv() {
-        let mut paths: BTreeSet<PathBuf> = BTreeSet::new();
-        let mut rescan = false;
-        let mut events = Vec::new();
-        let mut stop = false;
-        // Coalesce what is already queued: a burst of saves becomes one plan.
-        for message in std::iter::once(first).chain(std::iter::from_fn(|| receiver.try_recv().ok()))
-        {
-            match message {
-                Message::Stop => stop = true,
-                Message::Events(Ok(batch)) => {
-                    for event in batch {
-                        rescan |= event.need_rescan();
-                        if writes(&event.kind) {
-                            paths.extend(event.event.paths);
-                        }
-                    }
-                }
-                Message::Events(Err(errors)) => {
-                    for error in errors {
-                        let path = error.paths.first().cloned();
-                        events.push(Event::Error(WatchError::new(
-                            path,
-                            None,
-                            notify_message(&error),
-                        )));
-                    }
-                }
+        let mut gathered = Gathered::default();
+        let started = Instant::now();
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            let completes = gathered.add(message);
+            if gathered.stop {
+                break;
             }
+            let wait = if completes { SETTLE } else { window };
+            let wait = wait.min(LONGEST.saturating_sub(started.elapsed()));
+            next = receiver.recv_timeout(wait).ok();
         }
+        let Gathered {
+            mut paths,
+            mut rescan,
+            mut events,
+            stop,
+        } = gathered;
         if stop {
             break;
         }
@@ -210,6 +215,53 @@ fn run(
         publish(&hub, &plan, &tracker, events);
     }
     hub.close();
+}
+
+/// The events of one batch, as they come.
+#[derive(Default)]
+struct Gathered {
+    paths: BTreeSet<PathBuf>,
+    rescan: bool,
+    /// Errors notify reported.
+    events: Vec<Event>,
+    stop: bool,
+}
+
+impl Gathered {
+    /// Takes `message` in; whether it completes a file ([`completes`]).
+    fn add(&mut self, message: Message) -> bool {
+        match message {
+            Message::Stop => {
+                self.stop = true;
+                false
+            }
+            Message::Event(Ok(event)) => {
+                self.rescan |= event.need_rescan();
+                if writes(&event.kind) {
+                    self.paths.extend(event.paths);
+                }
+                completes(&event.kind)
+            }
+            Message::Event(Err(error)) => {
+                let path = error.paths.first().cloned();
+                self.events.push(Event::Error(WatchError::new(
+                    path,
+                    None,
+                    notify_message(&error),
+                )));
+                false
+            }
+        }
+    }
+}
+
+/// Whether an event kind ends a save: the writer closed the file, or it was renamed into place.
+fn completes(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+    )
 }
 
 /// Whether an event kind can mean new bytes: not a read (the app reading a template must
