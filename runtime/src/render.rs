@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use minijinja::{Environment, TemplateSource};
 use serde::Serialize;
-use shipwright_core::files::{FileError, TemplateFiles};
+use shipwright_core::files::{FileError, Problem, TemplateFiles};
 use shipwright_core::format::DEFAULT_EXTENSIONS;
 use shipwright_core::graph::resolve_name;
 
@@ -325,6 +325,13 @@ impl Shared {
         {
             Ok(text) => text,
             Err(Missing::NotFound) => return Ok(None),
+            // Not found, with why (so that `ignore missing` passes over it).
+            Err(Missing::NotATemplate(message)) => {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::TemplateNotFound,
+                    message,
+                ));
+            }
             Err(Missing::Unreadable(message)) => {
                 return Err(minijinja::Error::new(
                     minijinja::ErrorKind::InvalidOperation,
@@ -418,6 +425,9 @@ impl Shared {
                     ))
                 }),
                 Err(e) if e.is_not_found() => Err(Missing::NotFound),
+                Err(e) if matches!(e.problem, Problem::NotATemplate(_) | Problem::Name(_)) => {
+                    Err(Missing::NotATemplate(e.to_string()))
+                }
                 Err(e) => Err(Missing::Unreadable(e.to_string())),
             },
         }
@@ -427,6 +437,8 @@ impl Shared {
 /// Why a source could not be had.
 enum Missing {
     NotFound,
+    /// A name the file rule does not take for a template (its extension, its form).
+    NotATemplate(String),
     Unreadable(String),
 }
 

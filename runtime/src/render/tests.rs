@@ -240,3 +240,17 @@ fn a_root_that_is_not_a_directory_is_an_error_at_once() {
         )
     );
 }
+
+#[test]
+fn ignore_missing_passes_over_a_name_that_is_no_template() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "page.html",
+        "a{% include 'widgets/' ~ widget ~ '.html' ignore missing %}{% include 'x.exe' ignore missing %}b",
+    );
+    let templates = Templates::from_roots(vec![dir.path().into()]).unwrap();
+    assert_eq!(templates.render_template("page.html", ()).unwrap(), "ab");
+    let err = templates.render_template("x.exe", ()).unwrap_err();
+    assert!(err.message.contains("not a template"), "{err}");
+}
