@@ -72,7 +72,7 @@ mod event;
 pub mod live;
 mod subscribe;
 mod track;
-mod watch;
+pub(crate) mod watch;
 
 #[cfg(test)]
 mod tests;

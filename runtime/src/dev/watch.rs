@@ -155,17 +155,7 @@ fn run(
 ) {
     while let Ok(first) = receiver.recv() {
         let mut gathered = Gathered::default();
-        let started = Instant::now();
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            let completes = gathered.add(message);
-            if gathered.stop {
-                break;
-            }
-            let wait = if completes { SETTLE } else { window };
-            let wait = wait.min(LONGEST.saturating_sub(started.elapsed()));
-            next = receiver.recv_timeout(wait).ok();
-        }
+        gather(&receiver, first, window, |message| gathered.add(message));
         let Gathered {
             mut paths,
             mut rescan,
@@ -228,19 +218,20 @@ struct Gathered {
 }
 
 impl Gathered {
-    /// Takes `message` in; whether it completes a file ([`completes`]).
-    fn add(&mut self, message: Message) -> bool {
+    /// Takes `message` in.
+    fn add(&mut self, message: Message) -> Step {
         match message {
             Message::Stop => {
                 self.stop = true;
-                false
+                Step::Stop
             }
             Message::Event(Ok(event)) => {
                 self.rescan |= event.need_rescan();
+                let step = Step::after(&event.kind);
                 if writes(&event.kind) {
                     self.paths.extend(event.paths);
                 }
-                completes(&event.kind)
+                step
             }
             Message::Event(Err(error)) => {
                 let path = error.paths.first().cloned();
@@ -249,9 +240,53 @@ impl Gathered {
                     None,
                     notify_message(&error),
                 )));
-                false
+                Step::More
             }
         }
+    }
+}
+
+/// What a batch does after a message.
+pub(crate) enum Step {
+    /// Waits the window for more.
+    More,
+    /// Waits [`SETTLE`] for more: the message completed a file.
+    Settle,
+    /// Ends now.
+    Stop,
+}
+
+impl Step {
+    /// [`Step::Settle`] after an event that completes a file, else [`Step::More`].
+    pub(crate) fn after(kind: &EventKind) -> Step {
+        if completes(kind) {
+            Step::Settle
+        } else {
+            Step::More
+        }
+    }
+}
+
+/// Hands `first` and then each message `receiver` brings to `take` until the batch ends (see
+/// the [module documentation](self)): no message for `window`, or for [`SETTLE`] after one
+/// that completes a file, or [`LONGEST`] after `first`, or `take` says stop.
+pub(crate) fn gather<M>(
+    receiver: &Receiver<M>,
+    first: M,
+    window: Duration,
+    mut take: impl FnMut(M) -> Step,
+) {
+    let started = Instant::now();
+    let mut next = Some(first);
+    while let Some(message) = next.take() {
+        let wait = match take(message) {
+            Step::Stop => return,
+            Step::Settle => SETTLE,
+            Step::More => window,
+        };
+        next = receiver
+            .recv_timeout(wait.min(LONGEST.saturating_sub(started.elapsed())))
+            .ok();
     }
 }
 

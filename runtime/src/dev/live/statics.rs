@@ -10,9 +10,10 @@ use std::time::Duration;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use super::state::{ErrorEntry, Shared, display_path};
+use crate::dev::watch::{Step, gather};
 
-/// How long the events of one save are gathered.
-const WINDOW: Duration = Duration::from_millis(10);
+/// How long a batch of static file events waits for more (see [`gather`]).
+const WINDOW: Duration = crate::dev::DEFAULT_DEBOUNCE;
 
 /// Watches `dir`, served under `url` (`/static`), until the returned watcher is dropped.
 /// A directory that cannot be watched is reported on the overlay and in the log.
@@ -64,15 +65,19 @@ fn forward(
 ) {
     while let Ok(first) = events.recv() {
         let mut changed = BTreeSet::new();
-        let mut note = |event: notify::Result<notify::Event>| match event {
-            Ok(event) if writes(&event.kind) => changed.extend(event.paths),
-            Ok(_) => {}
-            Err(e) => eprintln!("shipwright: static files: {e}"),
-        };
-        note(first);
-        while let Ok(event) = events.recv_timeout(WINDOW) {
-            note(event);
-        }
+        gather(events, first, WINDOW, |event| match event {
+            Ok(event) => {
+                let step = Step::after(&event.kind);
+                if writes(&event.kind) {
+                    changed.extend(event.paths);
+                }
+                step
+            }
+            Err(e) => {
+                eprintln!("shipwright: static files: {e}");
+                Step::More
+            }
+        });
         let mut reload = false;
         for path in changed {
             if ignored(&path) || !path.is_file() {
