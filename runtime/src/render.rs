@@ -339,7 +339,12 @@ impl Shared {
                 ));
             }
         };
-        let (serve, _) = self.check(&name, &text);
+        // The embedded sources never change: nothing to fall back to, nothing to check twice
+        // (minijinja parses what it is given).
+        let serve = match self.source {
+            Source::Embedded(_) => text,
+            Source::Roots(_) => self.check(&name, &text).0,
+        };
         self.compilations.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::clone(self);
         let served = Arc::clone(&serve);
