@@ -376,7 +376,8 @@ impl<'s> Builder<'s> {
                 self.enter(FrameKind::Nested);
                 self.open(Body::Filter, outer);
             }
-            "set" => match position(rest, |t| t.is_op("=")) {
+            // askama spells `set` `let` too, and may declare a name without a value.
+            "set" | "let" => match position(rest, |t| t.is_op("=")) {
                 Some(k) => {
                     self.reads(&rest[k + 1..], false);
                     self.targets(&rest[..k], false);
@@ -432,6 +433,15 @@ impl<'s> Builder<'s> {
                     && !declared.contains(&name.text)
                 {
                     self.reads(&rest[..1], false);
+                }
+            }
+            // askama's `{% when Some with (v) %}` / `{% when Point { x, y } %}`: the pattern's
+            // names are bindings (or constructors), never reads from the context.
+            "when" => {
+                for name in rest.iter().filter(|t| t.kind == TokenKind::Name) {
+                    if !is_keyword(name.text) && !name.is_name("with") {
+                        self.store(name);
+                    }
                 }
             }
             "extends" | "include" | "import" | "from" => self.reference(tag, tokens),

@@ -158,7 +158,19 @@ fn is_root(tokens: &[Token<'_>], i: usize, depth: usize, after_pipe: bool) -> bo
     let test = prev.is_some_and(|p| p.is_name("is"))
         || (prev.is_some_and(|p| p.is_name("not")) && before.is_some_and(|b| b.is_name("is")));
     let keyword_argument = depth > 0 && tokens.get(i + 1).is_some_and(|n| n.is_op("="));
-    !(member || test || keyword_argument)
+    // askama's Rust: a segment of a path (`crate::NAME`, `Kind::A`) and the type of a cast
+    // (`n as i64`) are no variables.
+    let path = path_separator(tokens, i.wrapping_sub(2)) || path_separator(tokens, i + 1);
+    let cast = prev.is_some_and(|p| p.is_name("as")) || token.is_name("as");
+    !(member || test || keyword_argument || path || cast)
+}
+
+/// Are the tokens at `at` and `at + 1` the two adjacent colons of a Rust path's `::`?
+fn path_separator(tokens: &[Token<'_>], at: usize) -> bool {
+    match (tokens.get(at), tokens.get(at.wrapping_add(1))) {
+        (Some(a), Some(b)) => a.is_op(":") && b.is_op(":") && a.start + 1 == b.start,
+        _ => false,
+    }
 }
 
 /// Whether the bare name at `i` is read optionally on its own (`x|default`, `x is defined`),
