@@ -57,14 +57,15 @@ pub fn derive_with(input: TokenStream, env: &Env) -> TokenStream {
         Ok(input) => input,
         Err(err) => return expand::fallback_derive(&node.ident, &node.generics, &[], err),
     };
-    let bound = attr::template_path(input.attrs, input.ident.span()).and_then(|lit| {
+    let bound = attr::template_args(input.attrs, input.ident.span()).and_then(|args| {
         let options = attr::options(input.attrs)?;
-        let bound = valid::bind(&lit, env)?;
-        context::check(&lit, env, input.ident, &names::provided(&node), &options)?;
-        Ok(bound)
+        let lit = &args.path;
+        let bound = valid::bind(lit, env)?;
+        context::check(lit, env, input.ident, &names::provided(&node), &options)?;
+        Ok((bound, args.askama))
     });
     match bound {
-        Ok(bound) => expand::derive(&input, &bound),
+        Ok((bound, askama)) => expand::derive(&input, &bound, &askama),
         Err(err) => expand::fallback_derive(input.ident, input.generics, &input.fields, err),
     }
 }
