@@ -28,7 +28,7 @@ const ASKAMA_KEYS: [&str; 11] = [
 ];
 
 /// What the struct's `#[template(...)]` attributes say.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct TemplateArgs {
     /// The one `path = "..."`.
     pub(crate) path: LitStr,
@@ -114,16 +114,13 @@ pub(crate) fn template_args(attrs: &[Attribute], missing: Span) -> Result<Templa
         })?;
     }
     let path = path.ok_or_else(|| {
-        let at = attrs
-            .iter()
-            .find(|attr| attr.path().is_ident("template"))
-            .map_or(missing, |attr| attr.span());
-        let message = if at == missing {
-            format!("#[derive(Template)] needs the template to bind: add {USAGE}")
-        } else {
-            format!("missing `path`: expected {USAGE}")
-        };
-        Error::new(at, message)
+        match attrs.iter().find(|attr| attr.path().is_ident("template")) {
+            Some(attr) => Error::new(attr.span(), format!("missing `path`: expected {USAGE}")),
+            None => Error::new(
+                missing,
+                format!("#[derive(Template)] needs the template to bind: add {USAGE}"),
+            ),
+        }
     })?;
     Ok(TemplateArgs { path, askama })
 }
