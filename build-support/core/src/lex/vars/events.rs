@@ -335,6 +335,18 @@ impl<'s> Builder<'s> {
             "for" => self.for_tag(rest),
             "else" => self.else_tag(),
             "elif" => self.elif_tag(rest),
+            // askama's `{% if let Some(x) = value %}`: the value is read, the pattern binds.
+            "if" if rest.first().is_some_and(|t| t.is_name("let")) => {
+                let k = position(rest, |t| t.is_op("=")).unwrap_or(rest.len());
+                self.reads(rest.get(k + 1..).unwrap_or_default(), false);
+                self.push(Event::BranchOpen);
+                self.open(Body::If, self.current);
+                for name in rest[1..k].iter().filter(|t| t.kind == TokenKind::Name) {
+                    if !is_keyword(name.text) {
+                        self.store(name);
+                    }
+                }
+            }
             "if" => {
                 self.reads(rest, false);
                 let (if_true, if_false) = condition_guards(rest);

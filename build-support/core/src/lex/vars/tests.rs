@@ -473,4 +473,8 @@ fn askama_paths_casts_let_and_match_patterns_are_not_reads() {
         ),
         ["item", "other"]
     );
+    assert_eq!(
+        reads("{% if let Some(o) = opt %}{{ o }}{% endif %}{{ after }}"),
+        ["after", "opt"]
+    );
 }
