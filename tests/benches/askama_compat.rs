@@ -73,7 +73,14 @@ const EXPRS: [&str; 22] = [
     "{{ n / 2 }}",
     "{{- s -}}",
 ];
-const CONDITIONS: [&str; 6] = ["b", "!b", "n > 0", "b && n < 3", "s == \"x\" || b", "f >= 1.5"];
+const CONDITIONS: [&str; 6] = [
+    "b",
+    "!b",
+    "n > 0",
+    "b && n < 3",
+    "s == \"x\" || b",
+    "f >= 1.5",
+];
 
 fn node(rng: &mut Rng, depth: usize, out: &mut String) {
     match rng.below(if depth == 0 { 3 } else { 9 }) {
@@ -99,11 +106,7 @@ fn node(rng: &mut Rng, depth: usize, out: &mut String) {
             out.push_str("{% endfor %}");
         }
         5 => {
-            let _ = write!(
-                out,
-                "{{% include \"inc/i{}.html\" %}}",
-                rng.below(INCLUDES)
-            );
+            let _ = write!(out, "{{% include \"inc/i{}.html\" %}}", rng.below(INCLUDES));
         }
         6 => out.push_str("{% if let Some(o) = opt %}[{{ o }}]{% endif %}"),
         7 => out.push_str(
@@ -166,7 +169,11 @@ fn main() {
     for i in 0..INCLUDES {
         let mut body = String::new();
         node(&mut rng, 1, &mut body);
-        write(&dir, &format!("templates/inc/i{i}.html"), &format!("<i>{body}</i>"));
+        write(
+            &dir,
+            &format!("templates/inc/i{i}.html"),
+            &format!("<i>{body}</i>"),
+        );
     }
     let mut main = String::from(
         "use shipwright_runtime::askama::{dev_problems, render, set_dev_roots};\n\
@@ -263,7 +270,10 @@ fn main() {
     for d in &different {
         println!("DIFFERENT {d}");
     }
-    assert!(different.is_empty(), "the dev renderer rendered a different page");
+    assert!(
+        different.is_empty(),
+        "the dev renderer rendered a different page"
+    );
 }
 
 fn copy_edited(from: &Path, to: &Path) {

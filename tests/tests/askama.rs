@@ -38,7 +38,10 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
     set_dev_roots(vec![copy.path().to_path_buf()]);
     let built = askama::Template::render(&page()).unwrap();
     assert!(built.contains("&#60;b&#62;&#38;&#60;/b&#62;"), "{built}");
-    assert!(built.contains("&#34;quoted&#34; &#39;single&#39; a/b true 3 -2"), "{built}");
+    assert!(
+        built.contains("&#34;quoted&#34; &#39;single&#39; a/b true 3 -2"),
+        "{built}"
+    );
 
     // The files are the build's: askama's page (and the dev renderer agreed with it).
     assert_eq!(render(&page()).unwrap(), built);
@@ -69,11 +72,17 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
     std::fs::write(&item, "<li>{{ missing }}</li>\n").unwrap();
     assert_eq!(render(&page()).unwrap(), built);
     let problems = dev_problems();
-    assert!(problems[0].reason.contains("the dev render failed"), "{problems:?}");
+    assert!(
+        problems[0].reason.contains("the dev render failed"),
+        "{problems:?}"
+    );
 
     // Fixed: the dev renderer again.
     std::fs::write(&item, "<li>{{ item }}!</li>\n").unwrap();
     let now = render(&page()).unwrap();
-    assert!(now.contains("<li>&#60;one&#62;!</li><li>two &#38; three!</li>"), "{now}");
+    assert!(
+        now.contains("<li>&#60;one&#62;!</li><li>two &#38; three!</li>"),
+        "{now}"
+    );
     assert_eq!(dev_problems(), []);
 }

@@ -32,7 +32,15 @@ use std::fmt;
 use crate::lex::{LexError, Part, Token, TokenKind, lex, line_of};
 
 /// The filters that render as askama renders them.
-pub const FILTERS: [&str; 7] = ["safe", "escape", "e", "lower", "upper", "trim", "capitalize"];
+pub const FILTERS: [&str; 7] = [
+    "safe",
+    "escape",
+    "e",
+    "lower",
+    "upper",
+    "trim",
+    "capitalize",
+];
 
 /// The tags that render as askama renders them (besides `else if`).
 const TAGS: [&str; 13] = [
@@ -136,12 +144,11 @@ fn tag<'t, 's>(tokens: &'t [Token<'s>], edits: &mut Edits<'_>) -> Result<&'t [To
                 return Err((keyword.start, "a `for` without `in`".into()));
             };
             let targets = &rest[..k];
-            if let Some(t) = targets
-                .iter()
-                .find(|t| !(t.kind == TokenKind::Name && t.text.starts_with(char::is_lowercase)
+            if let Some(t) = targets.iter().find(|t| {
+                !(t.kind == TokenKind::Name && t.text.starts_with(char::is_lowercase)
                     || t.is_op(",")
-                    || t.nesting() != 0))
-            {
+                    || t.nesting() != 0)
+            }) {
                 return Err((t.start, format!("the loop pattern `{}`", t.text)));
             }
             Ok(&rest[k + 1..])
@@ -171,7 +178,11 @@ fn expression(tokens: &[Token<'_>], edits: &mut Edits<'_>) -> Result<(), Refused
                         return Err((token.start, format!("the filter `|{}`", token.text)));
                     }
                 } else if next.is_some_and(|n| n.is_op("(")) && token.text != "super" {
-                    let what = if member { "a method call" } else { "a function call" };
+                    let what = if member {
+                        "a method call"
+                    } else {
+                        "a function call"
+                    };
                     return Err((token.start, format!("{what} `{}()`", token.text)));
                 } else if token.is_name("self") && next.is_some_and(|n| n.is_op(".")) && !member {
                     edits.push((token.start, next.expect("checked").end(), ""));
@@ -197,7 +208,11 @@ fn expression(tokens: &[Token<'_>], edits: &mut Edits<'_>) -> Result<(), Refused
                 }
             }
             TokenKind::Number => {
-                if token.text.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e') {
+                if token
+                    .text
+                    .bytes()
+                    .any(|b| b.is_ascii_alphabetic() && b != b'e')
+                {
                     return Err((token.start, format!("the literal `{}`", token.text)));
                 }
             }
@@ -224,7 +239,10 @@ fn merged<'s>(src: &'s str, tokens: &[Token<'s>]) -> Vec<Token<'s>> {
             && last.kind == TokenKind::Op
             && token.kind == TokenKind::Op
             && last.end() == token.start
-            && matches!((last.text, token.text), ("&", "&") | ("|", "|") | (".", ".") | (":", ":"))
+            && matches!(
+                (last.text, token.text),
+                ("&", "&") | ("|", "|") | (".", ".") | (":", ":")
+            )
         {
             last.text = &src[last.start..token.end()];
             continue;
@@ -268,27 +286,50 @@ mod tests {
     fn refuses_what_renders_otherwise_with_its_line() {
         for (src, expected) in [
             ("a\n{{ user.name() }}", "a method call `name()` at line 2"),
-            ("{{ format_price(p) }}", "a function call `format_price()` at line 1"),
+            (
+                "{{ format_price(p) }}",
+                "a function call `format_price()` at line 1",
+            ),
             ("{{ crate::NAME }}", "a Rust path `::` at line 1"),
-            ("{% for i in 0..n %}{% endfor %}", "the operator `..` at line 1"),
+            (
+                "{% for i in 0..n %}{% endfor %}",
+                "the operator `..` at line 1",
+            ),
             ("{{ a / 2 }}", "the operator `/` at line 1"),
             ("{{ a as i64 }}", "the keyword `as` at line 1"),
-            ("\n\n{% match x %}{% when Some with (v) %}{% endmatch %}", "the tag `{% match %}` at line 3"),
+            (
+                "\n\n{% match x %}{% when Some with (v) %}{% endmatch %}",
+                "the tag `{% match %}` at line 3",
+            ),
             ("{% let x = 1 %}", "the tag `{% let %}` at line 1"),
             ("{% if let Some(x) = y %}{% endif %}", "`if let` at line 1"),
-            ("{% macro m() %}{% endmacro %}", "the tag `{% macro %}` at line 1"),
+            (
+                "{% macro m() %}{% endmacro %}",
+                "the tag `{% macro %}` at line 1",
+            ),
             ("{{ x|fmt(\"{:?}\") }}", "the filter `|fmt` at line 1"),
             ("{{ 'c' }}", "the char literal 'c' at line 1"),
             ("{{~ x ~}}", "the whitespace control `~` at line 1"),
             ("{{ loop.cycle }}", "`loop.cycle` at line 1"),
-            ("{% if x is defined %}{% endif %}", "the keyword `is` at line 1"),
+            (
+                "{% if x is defined %}{% endif %}",
+                "the keyword `is` at line 1",
+            ),
             ("{{ x?.y }}", "the operator `?` at line 1"),
             ("{{ &x }}", "the operator `&` at line 1"),
-            ("{% for Some(a) in xs %}{% endfor %}", "the loop pattern `Some` at line 1"),
+            (
+                "{% for Some(a) in xs %}{% endfor %}",
+                "the loop pattern `Some` at line 1",
+            ),
         ] {
             let found = refused(src);
             assert_eq!(found, expected, "{src}");
         }
-        assert!(to_jinja("{{ x").unwrap_err().construct.contains("does not lex"));
+        assert!(
+            to_jinja("{{ x")
+                .unwrap_err()
+                .construct
+                .contains("does not lex")
+        );
     }
 }

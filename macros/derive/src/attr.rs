@@ -113,15 +113,16 @@ pub(crate) fn template_args(attrs: &[Attribute], missing: Span) -> Result<Templa
             Ok(())
         })?;
     }
-    let path = path.ok_or_else(|| {
-        match attrs.iter().find(|attr| attr.path().is_ident("template")) {
-            Some(attr) => Error::new(attr.span(), format!("missing `path`: expected {USAGE}")),
-            None => Error::new(
-                missing,
-                format!("#[derive(Template)] needs the template to bind: add {USAGE}"),
-            ),
-        }
-    })?;
+    let path =
+        path.ok_or_else(
+            || match attrs.iter().find(|attr| attr.path().is_ident("template")) {
+                Some(attr) => Error::new(attr.span(), format!("missing `path`: expected {USAGE}")),
+                None => Error::new(
+                    missing,
+                    format!("#[derive(Template)] needs the template to bind: add {USAGE}"),
+                ),
+            },
+        )?;
     Ok(TemplateArgs { path, askama })
 }
 

@@ -197,7 +197,10 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
         Ok(page) if loaded.changed => Outcome::Page(page),
         Ok(page) => Outcome::Calibrate(page),
         Err(error) => {
-            let at = error.name().map(str::to_string).zip(error.line().map(|l| l as u32));
+            let at = error
+                .name()
+                .map(str::to_string)
+                .zip(error.line().map(|l| l as u32));
             let mut reason = format!("the dev render failed: {}", error.kind());
             if let Some(detail) = error.detail() {
                 let _ = write!(reason, ": {detail}");
@@ -251,12 +254,15 @@ fn environment(
         let Ok(name) = resolve_name(name) else {
             return Ok(None);
         };
-        let Some(path) = roots.iter().map(|root| root.join(&name)).find(|p| p.is_file()) else {
+        let Some(path) = roots
+            .iter()
+            .map(|root| root.join(&name))
+            .find(|p| p.is_file())
+        else {
             return Ok(None);
         };
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::new(ErrorKind::InvalidOperation, "cannot read the template")
-                .with_source(e)
+            Error::new(ErrorKind::InvalidOperation, "cannot read the template").with_source(e)
         })?;
         let mut loaded = loaded.lock().unwrap_or_else(PoisonError::into_inner);
         let built = hashes.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);

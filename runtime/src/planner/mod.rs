@@ -680,8 +680,7 @@ impl RebuildPlanner {
             // A bound template that is gone, or one a template still references: the
             // references are reported where they are (`broken_by_removal`).
             let referenced = || self.referrers_now(name).next().is_some();
-            return if self.renders_source() && !self.bindings.contains_key(name) && !referenced()
-            {
+            return if self.renders_source() && !self.bindings.contains_key(name) && !referenced() {
                 Decision::HotReload { reason }
             } else {
                 rebuild(reason)

@@ -481,7 +481,10 @@ fn where_two_changes_meet_the_more_severe_decides() {
     // now needs a rebuild.
     let plan = p.apply([
         Change::edit("base.html", BASE.replace("<html>", "<html lang=en>")),
-        Change::edit("partials/nav.html", format!("{NAV}{{% include 'nope.html' %}}")),
+        Change::edit(
+            "partials/nav.html",
+            format!("{NAV}{{% include 'nope.html' %}}"),
+        ),
     ]);
     assert_eq!(
         said(&plan, "base.html"),
@@ -1224,19 +1227,23 @@ fn optional_reads_and_names_the_templates_define_hot_reload() {
 #[test]
 fn compiled_mode_hot_reloads_only_what_the_dev_renderer_shows() {
     let files = [
-        ("page.html", "<h1>{{ title }}</h1>{% include \"item.html\" %}"),
+        (
+            "page.html",
+            "<h1>{{ title }}</h1>{% include \"item.html\" %}",
+        ),
         ("item.html", "<li>{{ title }}</li>"),
         ("other.html", "{{ n }}"),
     ];
     let build = built(&files);
-    let fresh = |dev: bool| {
-        let mut p = RebuildPlanner::new(build.clone(), RenderMode::Compiled)
-            .bind(Binding::new("page.html", "Page", ["title"]));
-        for (name, text) in files {
-            p = p.source(name, text);
-        }
-        if dev { p.dev_renderer() } else { p }
-    };
+    let fresh =
+        |dev: bool| {
+            let mut p = RebuildPlanner::new(build.clone(), RenderMode::Compiled)
+                .bind(Binding::new("page.html", "Page", ["title"]));
+            for (name, text) in files {
+                p = p.source(name, text);
+            }
+            if dev { p.dev_renderer() } else { p }
+        };
     let literal = Change::edit("item.html", "<li class=x>{{ title }}</li>");
     let plan = fresh(false).apply([literal.clone()]);
     assert!(
