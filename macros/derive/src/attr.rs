@@ -87,17 +87,21 @@ pub(crate) fn template_args(attrs: &[Attribute], missing: Span) -> Result<Templa
                 return Err(Error::new(
                     meta.path.span(),
                     format!(
-                        "#[template({name} = ...)]: #[derive(shipwright_runtime::Template)] binds                          a template file of the BuildCache: use {USAGE}"
+                        "#[template({name} = ...)]: #[derive(shipwright_runtime::Template)] binds \
+                         a template file of the BuildCache: use {USAGE}"
                     ),
                 ));
             }
-            let value: syn::Expr = meta.value()?.parse()?;
-            let text = match &value {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(lit),
-                    ..
-                }) => Some(lit.value()),
-                _ => None,
+            // A string for the keys that change the page; any other value (`askama = ::askama`,
+            // `blocks = [...]`) is askama's derive's to check.
+            let value = meta.value()?;
+            let text = if value.peek(LitStr) {
+                Some(value.parse::<LitStr>()?.value())
+            } else {
+                while !value.is_empty() && !value.peek(Token![,]) {
+                    value.parse::<TokenTree>()?;
+                }
+                None
             };
             let slot = match name.as_str() {
                 "escape" => &mut askama.escape,

@@ -118,6 +118,12 @@ mod tests {
         );
         let home = &fixture.cache.templates["pages/home.html"];
         let record = serde_json::to_string(home).unwrap();
+        let hash = |name: &str| fixture.cache.templates[name].hash.clone();
+        let (home_hash, layout_hash, nav_hash) = (
+            hash("pages/home.html"),
+            hash("layout.html"),
+            hash("nav.html"),
+        );
         let expected = quote! {
             #[automatically_derived]
             impl<'a, T: Clone> ::shipwright_runtime::__private::Template for Home<'a, T>
@@ -140,6 +146,27 @@ mod tests {
                         );
                     __SHIPWRIGHT_TEMPLATE.info()
                 }
+            }
+            #[automatically_derived]
+            impl<'a, T: Clone> ::shipwright_runtime::__private::DevContext for Home<'a, T>
+            where T: Copy
+            {
+                const ASKAMA: ::shipwright_runtime::askama::AskamaArgs =
+                    ::shipwright_runtime::askama::AskamaArgs {
+                        escape: ::core::option::Option::None,
+                        ext: ::core::option::Option::None,
+                        syntax: ::core::option::Option::None,
+                        whitespace: ::core::option::Option::None,
+                        block: ::core::option::Option::None,
+                        config: ::core::option::Option::None,
+                    };
+                const MANIFEST_DIR: &'static str = ::core::env!("CARGO_MANIFEST_DIR");
+                const ROOTS: &'static [&'static str] = &["templates"];
+                const HASHES: &'static [(&'static str, &'static str)] = &[
+                    ("pages/home.html", #home_hash),
+                    ("layout.html", #layout_hash),
+                    ("nav.html", #nav_hash)
+                ];
             }
         };
         assert_eq!(output.to_string(), expected.to_string());
