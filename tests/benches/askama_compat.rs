@@ -17,7 +17,7 @@ use std::process::Command;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
-use support::target_dir;
+use support::{copy_dir, target_dir};
 
 const FULL: usize = 300;
 const SMOKE: usize = 40;
@@ -217,8 +217,18 @@ fn main() {
     main.push_str("}\n");
     write(&dir, "src/main.rs", &main);
     // The copy the binary renders from: every template edited by a leading comment.
-    let _ = std::fs::remove_dir_all(dir.join("edited"));
-    copy_edited(&dir.join("templates"), &dir.join("edited"));
+    let edited = dir.join("edited");
+    let _ = std::fs::remove_dir_all(&edited);
+    copy_dir(&dir.join("templates"), &edited);
+    let names = ["base.html".to_string()]
+        .into_iter()
+        .chain((0..INCLUDES).map(|i| format!("inc/i{i}.html")))
+        .chain((0..count).map(|i| format!("t{i}.html")));
+    for name in names {
+        let path = edited.join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{{# edited #}}{text}")).unwrap();
+    }
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
@@ -274,18 +284,4 @@ fn main() {
         different.is_empty(),
         "the dev renderer rendered a different page"
     );
-}
-
-fn copy_edited(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_edited(&entry.path(), &target);
-        } else {
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            std::fs::write(target, format!("{{# edited #}}{text}")).unwrap();
-        }
-    }
 }
