@@ -49,6 +49,7 @@
 //! | `minijinja` | no | [`render`]: rendering with minijinja over the template cache |
 //! | `dev` | no | `dev`: the watcher of the template roots, re-planning each edit against the build |
 //! | `axum` | no | `dev::live`: the dev layer for an axum router; implies `dev` |
+//! | `askama` | no | [`askama::render`]: askama's compiled render, and with `dev` in a debug build the dev renderer of edited askama templates; implies `minijinja` |
 //!
 //! None is on by default: turn `dev` and `axum` on in a feature of the app that its release
 //! builds leave off (as `examples/minimal` does), so a release build carries no watcher and no
@@ -56,6 +57,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod askama;
 pub mod cache;
 #[cfg(feature = "dev")]
 pub mod dev;

@@ -232,6 +232,7 @@ pub mod __private {
     use std::sync::OnceLock;
 
     pub use super::{Template, TemplateInfo};
+    pub use crate::askama::DevContext;
 
     /// One bound template's record as the derive embeds it: decoded on first use.
     #[derive(Debug)]

@@ -38,7 +38,7 @@ const WITH_CACHE: &[&str] = &[
     "unknown-template-argument",
 ];
 /// Compiled with this crate's BuildCache, and run.
-const PASS: &[&str] = &["pass", "pass-variables"];
+const PASS: &[&str] = &["askama-pass", "pass", "pass-variables"];
 /// Compiled with no `SHIPWRIGHT_BUILD_CACHE`.
 const WITHOUT_CACHE: &[&str] = &["no-build-cache"];
 /// Compiled with a BuildCache of version 99.

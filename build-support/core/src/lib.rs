@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod askama;
 pub mod context;
 pub mod dynamic;
 pub mod files;

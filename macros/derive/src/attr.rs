@@ -7,53 +7,137 @@ use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Attribute, Error, LitStr, Meta, Result, Token};
 
+use crate::valid::closest;
+
 const USAGE: &str = "#[template(path = \"pages/home.html\")]";
 
-/// The one `path = "..."` of the struct's `#[template(...)]` attributes. `missing` is where to
-/// point when there is none (the struct's name).
-pub(crate) fn template_path(attrs: &[Attribute], missing: Span) -> Result<LitStr> {
+/// The keys askama's derive reads from the same `#[template(...)]` attribute: accepted, so that
+/// one struct can derive both, and checked by askama's own derive.
+const ASKAMA_KEYS: [&str; 11] = [
+    "askama",
+    "block",
+    "blocks",
+    "config",
+    "escape",
+    "ext",
+    "in_doc",
+    "print",
+    "source",
+    "syntax",
+    "whitespace",
+];
+
+/// What the struct's `#[template(...)]` attributes say.
+#[derive(Clone)]
+pub(crate) struct TemplateArgs {
+    /// The one `path = "..."`.
+    pub(crate) path: LitStr,
+    /// askama's keys that change what the template renders, for its dev renderer.
+    pub(crate) askama: AskamaArgs,
+}
+
+/// askama's `#[template(...)]` keys that change its output, as written (askama's derive checks
+/// their values).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AskamaArgs {
+    /// `escape = "html"` / `"none"`: the escaper.
+    pub(crate) escape: Option<String>,
+    /// `ext = "html"`: the extension that picks the escaper, if `escape` does not.
+    pub(crate) ext: Option<String>,
+    /// `syntax = "name"`: a syntax of the crate's `askama.toml`.
+    pub(crate) syntax: Option<String>,
+    /// `whitespace = "suppress"`: the whitespace control of every tag.
+    pub(crate) whitespace: Option<String>,
+    /// `block = "name"`: only that block is rendered.
+    pub(crate) block: Option<String>,
+    /// `config = "askama.toml"`: another configuration file.
+    pub(crate) config: Option<String>,
+}
+
+/// The struct's `#[template(...)]` attributes: the one `path = "..."`, askama's keys (an unknown
+/// key is an error naming the closest known one). `missing` is where to point when there is no
+/// path (the struct's name).
+pub(crate) fn template_args(attrs: &[Attribute], missing: Span) -> Result<TemplateArgs> {
     let mut path: Option<LitStr> = None;
+    let mut askama = AskamaArgs::default();
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("template")) {
         let Meta::List(list) = &attr.meta else {
             return Err(Error::new(attr.span(), format!("expected {USAGE}")));
         };
-        let mut found_in_this = false;
         list.parse_nested_meta(|meta| {
-            if !meta.path.is_ident("path") {
-                let name = meta
-                    .path
-                    .get_ident()
-                    .map_or_else(|| "?".to_string(), |i| i.to_string());
+            let name = meta
+                .path
+                .get_ident()
+                .map_or_else(|| "?".to_string(), |i| i.to_string());
+            if name == "path" {
+                let lit = string_literal(meta.value()?)?;
+                if path.is_some() {
+                    return Err(Error::new(
+                        lit.span(),
+                        "duplicate #[template(path = ...)]: a struct binds exactly one template",
+                    ));
+                }
+                path = Some(lit);
+                return Ok(());
+            }
+            if !ASKAMA_KEYS.contains(&name.as_str()) {
+                return Err(Error::new(meta.path.span(), unknown_key(&name)));
+            }
+            if name == "source" || name == "in_doc" {
                 return Err(Error::new(
                     meta.path.span(),
-                    format!("unknown #[template] argument `{name}`: expected {USAGE}"),
+                    format!(
+                        "#[template({name} = ...)]: #[derive(shipwright_runtime::Template)] binds \
+                         a template file of the BuildCache: use {USAGE}"
+                    ),
                 ));
             }
+            // A string for the keys that change the page; any other value (`askama = ::askama`,
+            // `blocks = [...]`) is askama's derive's to check.
             let value = meta.value()?;
-            let lit = string_literal(value)?;
-            if path.is_some() {
-                return Err(Error::new(
-                    lit.span(),
-                    "duplicate #[template(path = ...)]: a struct binds exactly one template",
-                ));
-            }
-            path = Some(lit);
-            found_in_this = true;
+            let text = if value.peek(LitStr) {
+                Some(value.parse::<LitStr>()?.value())
+            } else {
+                while !value.is_empty() && !value.peek(Token![,]) {
+                    value.parse::<TokenTree>()?;
+                }
+                None
+            };
+            let slot = match name.as_str() {
+                "escape" => &mut askama.escape,
+                "ext" => &mut askama.ext,
+                "syntax" => &mut askama.syntax,
+                "whitespace" => &mut askama.whitespace,
+                "block" => &mut askama.block,
+                "config" => &mut askama.config,
+                // `askama = path`, `blocks = [...]`, `print = "..."`: no change to the page.
+                _ => return Ok(()),
+            };
+            *slot = text;
             Ok(())
         })?;
-        if !found_in_this {
-            return Err(Error::new(
-                attr.span(),
-                format!("missing `path`: expected {USAGE}"),
-            ));
-        }
     }
-    path.ok_or_else(|| {
-        Error::new(
-            missing,
-            format!("#[derive(Template)] needs the template to bind: add {USAGE}"),
-        )
-    })
+    let path =
+        path.ok_or_else(
+            || match attrs.iter().find(|attr| attr.path().is_ident("template")) {
+                Some(attr) => Error::new(attr.span(), format!("missing `path`: expected {USAGE}")),
+                None => Error::new(
+                    missing,
+                    format!("#[derive(Template)] needs the template to bind: add {USAGE}"),
+                ),
+            },
+        )?;
+    Ok(TemplateArgs { path, askama })
+}
+
+#[cold]
+fn unknown_key(name: &str) -> String {
+    let known = std::iter::once("path").chain(ASKAMA_KEYS);
+    let mut message = format!("unknown #[template] argument `{name}`: expected {USAGE}");
+    if let Some(near) = closest(name, known).first() {
+        message.push_str(&format!("; the closest key is `{near}`"));
+    }
+    message
 }
 
 const OPTIONS: &str = "#[shipwright(globals(app_name, \"name\"))]";
@@ -160,7 +244,32 @@ mod tests {
 
     fn path_of(tokens: TokenStream) -> Result<String> {
         let node: syn::DeriveInput = syn::parse2(tokens).unwrap();
-        template_path(&node.attrs, Span::call_site()).map(|lit| lit.value())
+        template_args(&node.attrs, Span::call_site()).map(|args| args.path.value())
+    }
+
+    #[test]
+    fn accepts_askamas_keys_and_keeps_those_that_change_the_page() {
+        let node: syn::DeriveInput = syn::parse2(quote!(
+            #[template(path = "a.html", escape = "none", ext = "txt", print = "code")]
+            #[template(syntax = "mine", whitespace = "suppress", block = "body")]
+            #[template(blocks = ["a", "b"], askama = ::askama, config = "askama.toml")]
+            struct A;
+        ))
+        .unwrap();
+        let args = template_args(&node.attrs, Span::call_site()).unwrap();
+        assert_eq!(args.path.value(), "a.html");
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            args.askama,
+            AskamaArgs {
+                escape: some("none"),
+                ext: some("txt"),
+                syntax: some("mine"),
+                whitespace: some("suppress"),
+                block: some("body"),
+                config: some("askama.toml"),
+            }
+        );
     }
 
     #[test]
@@ -214,7 +323,22 @@ mod tests {
                     #[template(pth = "a.html")]
                     struct A;
                 ),
-                "unknown #[template] argument `pth`",
+                "unknown #[template] argument `pth`: expected #[template(path = \"pages/home.html\")]; \
+                 the closest key is `path`",
+            ),
+            (
+                quote!(
+                    #[template(path = "a.html", excape = "none")]
+                    struct A;
+                ),
+                "the closest key is `escape`",
+            ),
+            (
+                quote!(
+                    #[template(source = "{{ a }}")]
+                    struct A;
+                ),
+                "binds a template file of the BuildCache",
             ),
             (
                 quote!(

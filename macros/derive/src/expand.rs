@@ -12,15 +12,18 @@ use quote::quote;
 use syn::{Error, Generics, Ident};
 
 use crate::ast::Input;
+use crate::attr::AskamaArgs;
 use crate::valid::Bound;
 
-/// `impl Template for Struct`.
-pub(crate) fn derive(input: &Input<'_>, bound: &Bound) -> TokenStream {
+/// `impl Template for Struct`, and what askama's dev renderer needs of the struct
+/// (`impl DevContext`: the struct serialized, its askama keys, the build's hashes).
+pub(crate) fn derive(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> TokenStream {
     let ident = input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let fields = &input.fields;
     let name = &bound.name;
     let (tracking, info) = info(bound);
+    let dev = dev_context(input, bound, askama);
     quote! {
         #[automatically_derived]
         impl #impl_generics ::shipwright_runtime::__private::Template
@@ -32,6 +35,51 @@ pub(crate) fn derive(input: &Input<'_>, bound: &Bound) -> TokenStream {
                 #tracking
                 #info
             }
+        }
+        #dev
+    }
+}
+
+/// `impl DevContext`: the struct's askama keys, where its templates are, the build's hashes.
+fn dev_context(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> TokenStream {
+    let ident = input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let option = |value: &Option<String>| match value {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (escape, ext, syntax) = (
+        option(&askama.escape),
+        option(&askama.ext),
+        option(&askama.syntax),
+    );
+    let (whitespace, block, config) = (
+        option(&askama.whitespace),
+        option(&askama.block),
+        option(&askama.config),
+    );
+    let hashes = bound
+        .hashes
+        .iter()
+        .map(|(name, hash)| quote!((#name, #hash)));
+    let roots = &bound.roots;
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::shipwright_runtime::__private::DevContext
+            for #ident #ty_generics #where_clause
+        {
+            const ASKAMA: ::shipwright_runtime::askama::AskamaArgs =
+                ::shipwright_runtime::askama::AskamaArgs {
+                    escape: #escape,
+                    ext: #ext,
+                    syntax: #syntax,
+                    whitespace: #whitespace,
+                    block: #block,
+                    config: #config,
+                };
+            const MANIFEST_DIR: &'static str = ::core::env!("CARGO_MANIFEST_DIR");
+            const ROOTS: &'static [&'static str] = &[#(#roots),*];
+            const HASHES: &'static [(&'static str, &'static str)] = &[#(#hashes),*];
         }
     }
 }
@@ -96,6 +144,10 @@ pub(crate) fn fallback_derive(
                 ::shipwright_runtime::__private::unbound()
             }
         }
+        #[automatically_derived]
+        impl #impl_generics ::shipwright_runtime::__private::DevContext
+            for #ident #ty_generics #where_clause
+        {}
     }
 }
 

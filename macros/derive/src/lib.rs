@@ -57,14 +57,15 @@ pub fn derive_with(input: TokenStream, env: &Env) -> TokenStream {
         Ok(input) => input,
         Err(err) => return expand::fallback_derive(&node.ident, &node.generics, &[], err),
     };
-    let bound = attr::template_path(input.attrs, input.ident.span()).and_then(|lit| {
+    let bound = attr::template_args(input.attrs, input.ident.span()).and_then(|args| {
         let options = attr::options(input.attrs)?;
-        let bound = valid::bind(&lit, env)?;
-        context::check(&lit, env, input.ident, &names::provided(&node), &options)?;
-        Ok(bound)
+        let lit = &args.path;
+        let bound = valid::bind(lit, env)?;
+        context::check(lit, env, input.ident, &names::provided(&node), &options)?;
+        Ok((bound, args.askama))
     });
     match bound {
-        Ok(bound) => expand::derive(&input, &bound),
+        Ok((bound, askama)) => expand::derive(&input, &bound, &askama),
         Err(err) => expand::fallback_derive(input.ident, input.generics, &input.fields, err),
     }
 }
@@ -117,6 +118,12 @@ mod tests {
         );
         let home = &fixture.cache.templates["pages/home.html"];
         let record = serde_json::to_string(home).unwrap();
+        let hash = |name: &str| fixture.cache.templates[name].hash.clone();
+        let (home_hash, layout_hash, nav_hash) = (
+            hash("pages/home.html"),
+            hash("layout.html"),
+            hash("nav.html"),
+        );
         let expected = quote! {
             #[automatically_derived]
             impl<'a, T: Clone> ::shipwright_runtime::__private::Template for Home<'a, T>
@@ -139,6 +146,27 @@ mod tests {
                         );
                     __SHIPWRIGHT_TEMPLATE.info()
                 }
+            }
+            #[automatically_derived]
+            impl<'a, T: Clone> ::shipwright_runtime::__private::DevContext for Home<'a, T>
+            where T: Copy
+            {
+                const ASKAMA: ::shipwright_runtime::askama::AskamaArgs =
+                    ::shipwright_runtime::askama::AskamaArgs {
+                        escape: ::core::option::Option::None,
+                        ext: ::core::option::Option::None,
+                        syntax: ::core::option::Option::None,
+                        whitespace: ::core::option::Option::None,
+                        block: ::core::option::Option::None,
+                        config: ::core::option::Option::None,
+                    };
+                const MANIFEST_DIR: &'static str = ::core::env!("CARGO_MANIFEST_DIR");
+                const ROOTS: &'static [&'static str] = &["templates"];
+                const HASHES: &'static [(&'static str, &'static str)] = &[
+                    ("pages/home.html", #home_hash),
+                    ("layout.html", #layout_hash),
+                    ("nav.html", #nav_hash)
+                ];
             }
         };
         assert_eq!(output.to_string(), expected.to_string());

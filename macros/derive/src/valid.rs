@@ -27,6 +27,11 @@ pub(crate) struct Bound {
     /// The files of the templates it renders with (its closure, sorted), that no earlier
     /// expansion in this process made rustc track.
     pub(crate) track: Vec<String>,
+    /// The template and its closure, each with the content hash the build recorded: what the
+    /// askama dev renderer compares the files on disk with.
+    pub(crate) hashes: Vec<(String, String)>,
+    /// The BuildCache's roots, relative to the manifest directory, in search order.
+    pub(crate) roots: Vec<String>,
 }
 
 /// Looks `name` up in the crate's BuildCache and checks that the template can be bound: it is
@@ -59,8 +64,14 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> 
         .into_iter()
         .filter(|file| cache::first_tracking(env, file))
         .collect();
+    let hashes = std::iter::once(name.as_str())
+        .chain(closure.iter().copied())
+        .map(|t| (t.to_string(), cache.templates[t].hash.clone()))
+        .collect();
     Ok(Bound {
         track,
+        hashes,
+        roots: cache.roots.clone(),
         root: cache.roots[record.root].clone(),
         record: record.clone(),
         path,

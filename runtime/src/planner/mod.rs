@@ -38,7 +38,11 @@
 //!
 //! # The rules
 //!
-//! - Literal text, comments: hot reload.
+//! - Literal text, comments: hot reload; in [`RenderMode::Compiled`] without a dev renderer
+//!   ([`RebuildPlanner::dev_renderer`]) a change of literal text needs a rebuild
+//!   ([`Reason::Compiled`]): askama compiled it into the binary. With the askama dev renderer,
+//!   `Compiled` follows `Runtime`'s rules below, and a template whose closure now holds a
+//!   construct the dev renderer refuses needs a rebuild ([`Reason::Refused`]).
 //! - Expressions, tags, references (the interface): in [`RenderMode::Compiled`] (the template is
 //!   Rust code, as with askama) a rebuild; in [`RenderMode::Runtime`] (an engine renders the
 //!   source) a hot reload, unless a template bound to a struct that renders a changed template
@@ -92,6 +96,16 @@ pub use reason::{Decision, Note, Reason, Severity};
 
 use crate::graph::{DependencyGraph, TemplateId};
 use crate::template::{Embedded, Template};
+
+/// The reason for a construct the askama dev renderer refuses in `template`.
+#[cold]
+fn refused(template: &str, refusal: shipwright_core::askama::Refusal) -> Reason {
+    Reason::Refused {
+        template: template.to_string(),
+        line: refusal.line,
+        construct: refusal.construct,
+    }
+}
 
 /// How the app renders its templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,6 +233,9 @@ pub struct RebuildPlanner {
     /// The build's references, static ones and the targets of dynamic ones.
     graph: DependencyGraph,
     mode: RenderMode,
+    /// In [`RenderMode::Compiled`]: the app renders changed templates with askama's dev
+    /// renderer ([`RebuildPlanner::dev_renderer`]).
+    dev_renderer: bool,
     bindings: HashMap<String, Binding>,
     sources: HashMap<String, Cow<'static, str>>,
     root_dirs: Vec<PathBuf>,
@@ -262,6 +279,7 @@ impl RebuildPlanner {
             baseline,
             graph,
             mode,
+            dev_renderer: false,
             bindings: HashMap::new(),
             sources: HashMap::new(),
             root_dirs: Vec::new(),
@@ -281,6 +299,25 @@ impl RebuildPlanner {
             .map(|t| (t.name.clone(), Cow::Borrowed(t.source)))
             .collect();
         planner
+    }
+
+    /// In [`RenderMode::Compiled`]: the running app renders the templates that differ from the
+    /// build with askama's dev renderer (`shipwright_runtime::askama::render` with the runtime's
+    /// `askama` and `dev` features, in a debug build). The decisions are then those of
+    /// [`RenderMode::Runtime`], except that a template whose closure, as it is now, holds a
+    /// construct the dev renderer refuses ([`shipwright_core::askama::to_jinja`]) needs a
+    /// rebuild, naming the construct and its line ([`Reason::Refused`]): the app keeps
+    /// askama's compiled page for it. Without it, a change of a template's text in
+    /// `Compiled` mode needs a rebuild ([`Reason::Compiled`]). Defaults to: off.
+    pub fn dev_renderer(mut self) -> Self {
+        self.dev_renderer = true;
+        self
+    }
+
+    /// Do the decisions follow [`RenderMode::Runtime`]'s rules: an engine renders the new
+    /// source in the running app?
+    fn renders_source(&self) -> bool {
+        self.mode == RenderMode::Runtime || self.dev_renderer
     }
 
     /// Adds a binding. Defaults to: none (every template is unbound).
@@ -529,7 +566,10 @@ impl RebuildPlanner {
                 }
             }
         }
-        if self.mode == RenderMode::Runtime && !self.bindings.is_empty() {
+        if self.dev_renderer {
+            self.refused_in_closures(&mut own, &mut takes, &shared);
+        }
+        if self.renders_source() && !self.bindings.is_empty() {
             // Every bound template that renders something changed, judged by its closure now.
             let inheriting = takes
                 .iter()
@@ -640,11 +680,10 @@ impl RebuildPlanner {
             // A bound template that is gone, or one a template still references: the
             // references are reported where they are (`broken_by_removal`).
             let referenced = || self.referrers_now(name).next().is_some();
-            return match self.mode {
-                RenderMode::Runtime if !self.bindings.contains_key(name) && !referenced() => {
-                    Decision::HotReload { reason }
-                }
-                _ => rebuild(reason),
+            return if self.renders_source() && !self.bindings.contains_key(name) && !referenced() {
+                Decision::HotReload { reason }
+            } else {
+                rebuild(reason)
             };
         };
         let new = match analysis {
@@ -673,16 +712,26 @@ impl RebuildPlanner {
             let reason = Reason::Added {
                 template: template(),
             };
-            return match self.mode {
-                RenderMode::Runtime => Decision::HotReload { reason },
-                RenderMode::Compiled => rebuild(reason),
+            return if self.renders_source() {
+                Decision::HotReload { reason }
+            } else {
+                rebuild(reason)
             };
         };
+        if self.dev_renderer
+            && let Err(refusal) = shipwright_core::askama::to_jinja(source)
+        {
+            return rebuild(refused(name, refusal));
+        }
         if new.interface_hash == built.interface_hash {
             let reason = if new.static_hash == built.static_hash {
                 Reason::CommentsOnly {
                     template: template(),
                 }
+            } else if !self.renders_source() {
+                return rebuild(Reason::Compiled {
+                    template: template(),
+                });
             } else {
                 Reason::LiteralText {
                     template: template(),
@@ -690,7 +739,7 @@ impl RebuildPlanner {
             };
             return Decision::HotReload { reason };
         }
-        if self.mode == RenderMode::Compiled
+        if !self.renders_source()
             && let Some(first) = new.dynamic.first()
         {
             return rebuild(Reason::Dynamic {
@@ -719,9 +768,59 @@ impl RebuildPlanner {
                 change,
             }
         };
-        match self.mode {
-            RenderMode::Compiled => rebuild(reason),
-            RenderMode::Runtime => Decision::HotReload { reason },
+        if self.renders_source() {
+            Decision::HotReload { reason }
+        } else {
+            rebuild(reason)
+        }
+    }
+
+    /// With the askama dev renderer: every template that would hot-reload and whose closure now
+    /// holds a template the dev renderer refuses needs a rebuild instead, naming the construct.
+    /// A template's text is its new source if it changed, else the build's when the planner
+    /// has it ([`from_embedded`](Self::from_embedded), [`source`](Self::source)).
+    fn refused_in_closures<'a>(
+        &'a self,
+        own: &mut Decisions<'a>,
+        takes: &mut [u32],
+        shared: &[Decision],
+    ) {
+        let mut verdicts: HashMap<String, Option<Reason>> = HashMap::new();
+        let mut refusal_of = |name: &str| -> Option<Reason> {
+            verdicts
+                .entry(name.to_string())
+                .or_insert_with(|| {
+                    let text = match self.current.get(name) {
+                        Some(Current::Present { source, .. }) => source.as_str(),
+                        Some(Current::Removed) => return None,
+                        None => self.sources.get(name)?.as_ref(),
+                    };
+                    let refusal = shipwright_core::askama::to_jinja(text).err()?;
+                    Some(refused(name, refusal))
+                })
+                .clone()
+        };
+        let mut in_closure = |name: &str| {
+            self.closure_now(name)
+                .iter()
+                .find_map(|member| refusal_of(member))
+        };
+        for (name, decision) in own.iter_mut() {
+            if let Decision::HotReload { .. } = decision
+                && let Some(reason) = in_closure(name)
+            {
+                *decision = Decision::Rebuild { reason };
+            }
+        }
+        for (at, slot) in takes.iter_mut().enumerate() {
+            if *slot == NONE || shared[*slot as usize].needs_rebuild() {
+                continue;
+            }
+            let name = self.graph.name(TemplateId::new(at as u32));
+            if let Some(reason) = in_closure(name) {
+                *slot = NONE;
+                own.insert(name, Decision::Rebuild { reason });
+            }
         }
     }
 
@@ -779,7 +878,6 @@ impl RebuildPlanner {
 
     /// `name` and every template it may render now (dynamic references followed),
     /// breadth-first.
-    #[cfg(test)]
     fn closure_now(&self, name: &str) -> Vec<String> {
         let mut seen: HashSet<String> = HashSet::from([name.to_string()]);
         let mut order = vec![name.to_string()];

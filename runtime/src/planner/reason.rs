@@ -159,6 +159,22 @@ pub enum Reason {
         /// The expression.
         expr: String,
     },
+    /// In [`RenderMode::Compiled`](super::RenderMode::Compiled) without a dev renderer: the text
+    /// of a template compiled into the binary changed, which the running app cannot show.
+    Compiled {
+        /// The template.
+        template: String,
+    },
+    /// In [`RenderMode::Compiled`](super::RenderMode::Compiled) with the askama dev renderer: a
+    /// construct it cannot render as askama does ([`shipwright_core::askama::to_jinja`]).
+    Refused {
+        /// The template that holds the construct.
+        template: String,
+        /// 1-based line.
+        line: u32,
+        /// The construct: "a method call `len()`".
+        construct: String,
+    },
     /// The template is part of a dependency cycle through a template that was on none in the
     /// build.
     Cycle {
@@ -205,6 +221,8 @@ impl Reason {
             | Reason::MissingDependency { template, .. }
             | Reason::MissingVariable { template, .. }
             | Reason::Dynamic { template, .. }
+            | Reason::Compiled { template }
+            | Reason::Refused { template, .. }
             | Reason::Parse { template, .. }
             | Reason::Added { template }
             | Reason::Removed { template } => template,
@@ -217,9 +235,9 @@ impl Reason {
     pub fn location(&self) -> Option<(&str, u32)> {
         match self {
             Reason::Interface { template, line, .. } if *line > 0 => Some((template, *line)),
-            Reason::Dynamic { template, line, .. } | Reason::Parse { template, line, .. } => {
-                Some((template, *line))
-            }
+            Reason::Dynamic { template, line, .. }
+            | Reason::Parse { template, line, .. }
+            | Reason::Refused { template, line, .. } => Some((template, *line)),
             Reason::MissingVariable { used_in, line, .. } if *line > 0 => Some((used_in, *line)),
             Reason::NewDependency { template, line, .. }
             | Reason::MissingDependency { template, line, .. }
@@ -291,6 +309,21 @@ impl fmt::Display for Reason {
                     "dynamic reference at line {line} of {template} (`{expr}`): conservative"
                 )
             }
+            Reason::Compiled { template } => write!(
+                f,
+                "{template} changed, and askama compiled it into the binary: `cargo build`, or \
+                 render it with the askama dev renderer (shipwright-runtime's `askama` and `dev` \
+                 features in a debug build, and RebuildPlanner::dev_renderer)"
+            ),
+            Reason::Refused {
+                template,
+                line,
+                construct,
+            } => write!(
+                f,
+                "the askama dev renderer cannot render {construct} at line {line} of {template} \
+                 as askama does: `cargo build` (the app shows askama's page of the last build)"
+            ),
             Reason::Cycle { path } => write!(f, "dependency cycle: {}", path.join(" -> ")),
             Reason::Parse {
                 template,
@@ -321,6 +354,8 @@ impl Reason {
             Reason::MissingDependency { .. } => "missing_dependency",
             Reason::MissingVariable { .. } => "missing_variable",
             Reason::Dynamic { .. } => "dynamic",
+            Reason::Compiled { .. } => "compiled",
+            Reason::Refused { .. } => "refused",
             Reason::Cycle { .. } => "cycle",
             Reason::Parse { .. } => "parse",
             Reason::Added { .. } => "added",
@@ -339,7 +374,14 @@ impl Serialize for Reason {
             Reason::LiteralText { .. }
             | Reason::CommentsOnly { .. }
             | Reason::Added { .. }
+            | Reason::Compiled { .. }
             | Reason::Removed { .. } => {}
+            Reason::Refused {
+                line, construct, ..
+            } => {
+                map.serialize_entry("line", line)?;
+                map.serialize_entry("construct", construct)?;
+            }
             Reason::Interface { line, change, .. } => {
                 map.serialize_entry("line", line)?;
                 map.serialize_entry("change", change)?;

@@ -49,7 +49,7 @@ fn said(plan: &Plan, name: &str) -> String {
 
 #[test]
 fn literal_text_hot_reloads_everything_that_renders_it() {
-    let mut p = planner(RenderMode::Compiled);
+    let mut p = planner(RenderMode::Runtime);
     let plan = p.apply([Change::edit(
         "partials/nav.html",
         NAV.replace("<nav>", "<nav class=top>"),
@@ -456,7 +456,7 @@ fn a_removed_template_still_referenced_or_bound_rebuilds() {
 
 #[test]
 fn where_two_changes_meet_the_more_severe_decides() {
-    let mut p = planner(RenderMode::Compiled);
+    let mut p = planner(RenderMode::Runtime);
     // pages/home.html renders both base.html (now a rebuild) and partials/nav.html (a hot reload).
     let plan = p.apply([
         Change::edit("base.html", BASE.replace("<html>", "<html>{{ lang }}")),
@@ -464,12 +464,13 @@ fn where_two_changes_meet_the_more_severe_decides() {
     ]);
     assert_eq!(
         said(&plan, "pages/home.html"),
-        "rebuild: renders base.html: interface of base.html changed: new expression `lang`"
+        "rebuild: new variable `lang` is not a field of `Home` (fields: title, links); it is read \
+         in base.html, which pages/home.html renders"
     );
     assert_eq!(
         said(&plan, "base.html"),
-        "rebuild: interface of base.html changed: new expression `lang`",
-        "its own, more severe"
+        "hot reload: interface of base.html changed: new expression `lang`",
+        "its own, more severe than nav's"
     );
     assert_eq!(
         said(&plan, "partials/nav.html"),
@@ -480,15 +481,18 @@ fn where_two_changes_meet_the_more_severe_decides() {
     // now needs a rebuild.
     let plan = p.apply([
         Change::edit("base.html", BASE.replace("<html>", "<html lang=en>")),
-        Change::edit("partials/nav.html", format!("{NAV}{{{{ user }}}}")),
+        Change::edit(
+            "partials/nav.html",
+            format!("{NAV}{{% include 'nope.html' %}}"),
+        ),
     ]);
     assert_eq!(
         said(&plan, "base.html"),
-        "rebuild: renders partials/nav.html: interface of partials/nav.html changed: new expression `user`"
+        "rebuild: renders partials/nav.html: partials/nav.html references nope.html, which is not a template"
     );
     assert_eq!(
         said(&plan, "pages/home.html"),
-        "rebuild: renders partials/nav.html: interface of partials/nav.html changed: new expression `user`"
+        "rebuild: renders partials/nav.html: partials/nav.html references nope.html, which is not a template"
     );
     let names: Vec<&str> = plan.rebuild_reasons().map(|(name, _)| name).collect();
     assert_eq!(names, ["base.html", "pages/home.html", "partials/nav.html"]);
@@ -1215,4 +1219,67 @@ fn optional_reads_and_names_the_templates_define_hot_reload() {
         "rebuild: new variable `label` is not a field of `Home` (fields: title, links); it is \
          read in partials/nav.html, which pages/home.html renders"
     );
+}
+
+/// askama's templates (`RenderMode::Compiled`): without a dev renderer a text edit needs a
+/// rebuild, saying what would show it; with one, an edit hot-reloads unless the template, or one
+/// it renders, holds a construct the dev renderer refuses, named with its line.
+#[test]
+fn compiled_mode_hot_reloads_only_what_the_dev_renderer_shows() {
+    let files = [
+        (
+            "page.html",
+            "<h1>{{ title }}</h1>{% include \"item.html\" %}",
+        ),
+        ("item.html", "<li>{{ title }}</li>"),
+        ("other.html", "{{ n }}"),
+    ];
+    let build = built(&files);
+    let fresh =
+        |dev: bool| {
+            let mut p = RebuildPlanner::new(build.clone(), RenderMode::Compiled)
+                .bind(Binding::new("page.html", "Page", ["title"]));
+            for (name, text) in files {
+                p = p.source(name, text);
+            }
+            if dev { p.dev_renderer() } else { p }
+        };
+    let literal = Change::edit("item.html", "<li class=x>{{ title }}</li>");
+    let plan = fresh(false).apply([literal.clone()]);
+    assert!(
+        said(&plan, "page.html").starts_with(
+            "rebuild: renders item.html: item.html changed, and askama compiled it into the \
+             binary: `cargo build`, or render it with the askama dev renderer"
+        ),
+        "{}",
+        said(&plan, "page.html")
+    );
+    let mut p = fresh(true);
+    let plan = p.apply([literal]);
+    assert_eq!(
+        said(&plan, "page.html"),
+        "hot reload: renders item.html: literal text changed in item.html"
+    );
+    // A method call in the included template: rebuild, the construct and the line named.
+    let plan = p.apply([Change::edit("item.html", "<li>\n{{ title.len() }}</li>")]);
+    assert_eq!(
+        said(&plan, "page.html"),
+        "rebuild: renders item.html: the askama dev renderer cannot render a method call \
+         `len()` at line 2 of item.html as askama does: `cargo build` (the app shows askama's \
+         page of the last build)"
+    );
+    // An unchanged template with a refused construct, newly rendered by a literal edit's page:
+    // its closure decides.
+    let mut p = fresh(true).source("item.html", "<li>{{ title.len() }}</li>");
+    let plan = p.apply([Change::edit(
+        "page.html",
+        "<h1 class=x>{{ title }}</h1>{% include \"item.html\" %}",
+    )]);
+    assert_eq!(
+        plan.decision("page.html").unwrap().reason().unwrap().kind(),
+        "refused"
+    );
+    // Undone: unchanged.
+    let plan = p.apply([Change::edit("page.html", files[0].1)]);
+    assert!(plan.decisions().all(|(_, d)| *d == Decision::Unchanged));
 }

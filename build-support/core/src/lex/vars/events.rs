@@ -335,6 +335,18 @@ impl<'s> Builder<'s> {
             "for" => self.for_tag(rest),
             "else" => self.else_tag(),
             "elif" => self.elif_tag(rest),
+            // askama's `{% if let Some(x) = value %}`: the value is read, the pattern binds.
+            "if" if rest.first().is_some_and(|t| t.is_name("let")) => {
+                let k = position(rest, |t| t.is_op("=")).unwrap_or(rest.len());
+                self.reads(rest.get(k + 1..).unwrap_or_default(), false);
+                self.push(Event::BranchOpen);
+                self.open(Body::If, self.current);
+                for name in rest[1..k].iter().filter(|t| t.kind == TokenKind::Name) {
+                    if !is_keyword(name.text) {
+                        self.store(name);
+                    }
+                }
+            }
             "if" => {
                 self.reads(rest, false);
                 let (if_true, if_false) = condition_guards(rest);
@@ -376,7 +388,8 @@ impl<'s> Builder<'s> {
                 self.enter(FrameKind::Nested);
                 self.open(Body::Filter, outer);
             }
-            "set" => match position(rest, |t| t.is_op("=")) {
+            // askama spells `set` `let` too, and may declare a name without a value.
+            "set" | "let" => match position(rest, |t| t.is_op("=")) {
                 Some(k) => {
                     self.reads(&rest[k + 1..], false);
                     self.targets(&rest[..k], false);
@@ -432,6 +445,15 @@ impl<'s> Builder<'s> {
                     && !declared.contains(&name.text)
                 {
                     self.reads(&rest[..1], false);
+                }
+            }
+            // askama's `{% when Some with (v) %}` / `{% when Point { x, y } %}`: the pattern's
+            // names are bindings (or constructors), never reads from the context.
+            "when" => {
+                for name in rest.iter().filter(|t| t.kind == TokenKind::Name) {
+                    if !is_keyword(name.text) && !name.is_name("with") {
+                        self.store(name);
+                    }
                 }
             }
             "extends" | "include" | "import" | "from" => self.reference(tag, tokens),

@@ -158,7 +158,42 @@ fn is_root(tokens: &[Token<'_>], i: usize, depth: usize, after_pipe: bool) -> bo
     let test = prev.is_some_and(|p| p.is_name("is"))
         || (prev.is_some_and(|p| p.is_name("not")) && before.is_some_and(|b| b.is_name("is")));
     let keyword_argument = depth > 0 && tokens.get(i + 1).is_some_and(|n| n.is_op("="));
-    !(member || test || keyword_argument)
+    // askama's Rust: a segment of a path (`crate::NAME`, `Kind::A`) and the type of a cast
+    // (`n as i64`) are no variables.
+    let path = path_separator(tokens, i.wrapping_sub(2)) || path_separator(tokens, i + 1);
+    let cast = (prev.is_some_and(|p| p.is_name("as")) && is_primitive(token.text))
+        || (token.is_name("as") && tokens.get(i + 1).is_some_and(|n| is_primitive(n.text)));
+    !(member || test || keyword_argument || path || cast)
+}
+
+/// Is `name` a Rust primitive type, the target of an askama cast (`n as i64`)?
+fn is_primitive(name: &str) -> bool {
+    matches!(
+        name,
+        "i8" | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+            | "isize"
+            | "u8"
+            | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "usize"
+            | "f32"
+            | "f64"
+            | "bool"
+            | "char"
+    )
+}
+
+/// Are the tokens at `at` and `at + 1` the two adjacent colons of a Rust path's `::`?
+fn path_separator(tokens: &[Token<'_>], at: usize) -> bool {
+    match (tokens.get(at), tokens.get(at.wrapping_add(1))) {
+        (Some(a), Some(b)) => a.is_op(":") && b.is_op(":") && a.start + 1 == b.start,
+        _ => false,
+    }
 }
 
 /// Whether the bare name at `i` is read optionally on its own (`x|default`, `x is defined`),

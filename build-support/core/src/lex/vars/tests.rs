@@ -452,3 +452,29 @@ fn the_analysis_takes_linear_work() {
         );
     }
 }
+
+/// askama's grammar on a template that both engines read (not Jinja2's answer: Jinja2 rejects
+/// these templates).
+#[test]
+fn askama_paths_casts_let_and_match_patterns_are_not_reads() {
+    assert_eq!(
+        reads("{{ crate::CONST }}{{ super::x }}{{ Kind::A }}{{ self.title }}{{ user.name() }}"),
+        ["user"]
+    );
+    assert_eq!(reads("{{ n as i64 }}{{ x[::2] }}"), ["n", "x"]);
+    assert_eq!(
+        reads("{% let x = y %}{{ x }}{% let (a, b) = pair %}{{ a }}{{ b }}{% let z %}{{ z }}"),
+        ["pair", "y"]
+    );
+    assert_eq!(
+        reads(
+            "{% match item %}{% when Some with (v) %}{{ v }}{% when Point { x, y } %}{{ x }}\
+             {% when None %}{{ other }}{% endmatch %}"
+        ),
+        ["item", "other"]
+    );
+    assert_eq!(
+        reads("{% if let Some(o) = opt %}{{ o }}{% endif %}{{ after }}"),
+        ["after", "opt"]
+    );
+}

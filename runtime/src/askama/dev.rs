@@ -1,0 +1,319 @@
+//! The dev renderer: askama templates read from disk, rendered by minijinja as askama renders.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use minijinja::value::ValueKind;
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior, Value};
+use shipwright_core::analyze::content_hash;
+use shipwright_core::askama::{Refusal, to_jinja};
+use shipwright_core::graph::resolve_name;
+
+use super::{AskamaArgs, DevContext, DevSerialize};
+use crate::Template;
+
+/// A type whose page the dev renderer left to askama's compiled render of the last build, and
+/// why: the app shows the build's page until `cargo build`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevProblem {
+    /// The template bound to the type.
+    pub template: String,
+    /// The template whose text is the cause, with the line, where one is.
+    pub at: Option<(String, u32)>,
+    /// What the dev renderer cannot do.
+    pub reason: String,
+}
+
+impl std::fmt::Display for DevProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.at {
+            Some((file, line)) => write!(f, "{}: {} ({file}:{line})", self.template, self.reason),
+            None => write!(f, "{}: {}", self.template, self.reason),
+        }
+    }
+}
+
+/// Per bound template, what stands between it and the dev renderer now; and the templates whose
+/// dev render of the build differed from askama's (a field whose `Display` is not its serde
+/// form): those stay with askama until the next build.
+#[derive(Default)]
+struct Problems {
+    now: HashMap<&'static str, DevProblem>,
+    differs: HashMap<&'static str, DevProblem>,
+}
+
+static PROBLEMS: Mutex<Option<Problems>> = Mutex::new(None);
+
+/// Roots set with [`set_dev_roots`], read instead of the crate's.
+static ROOTS: Mutex<Option<Vec<PathBuf>>> = Mutex::new(None);
+
+/// The template roots the dev renderer reads, in search order, instead of the crate's
+/// (`CARGO_MANIFEST_DIR` joined with the BuildCache's roots): for an app run where its sources
+/// are not, or a test that edits a copy. Defaults to: the crate's.
+pub fn set_dev_roots(roots: Vec<PathBuf>) {
+    *ROOTS.lock().unwrap_or_else(PoisonError::into_inner) = Some(roots);
+}
+
+fn problems() -> MutexGuard<'static, Option<Problems>> {
+    PROBLEMS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the dev renderer handed to askama's compiled render, by bound template, sorted: the
+/// latest render of each type.
+pub fn dev_problems() -> Vec<DevProblem> {
+    let guard = problems();
+    let Some(problems) = guard.as_ref() else {
+        return Vec::new();
+    };
+    let mut out: Vec<DevProblem> = problems
+        .now
+        .values()
+        .chain(problems.differs.values())
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| a.template.cmp(&b.template));
+    out.dedup_by(|a, b| a.template == b.template);
+    out
+}
+
+/// What one dev render came to.
+enum Outcome {
+    /// The files differ from the build: this is the page.
+    Page(String),
+    /// The files are the build's: askama's page, to compare with this one.
+    Calibrate(String),
+    /// askama's page, for this reason.
+    Refused(DevProblem),
+}
+
+pub(super) fn render<T>(page: &T) -> ::askama::Result<String>
+where
+    T: ::askama::Template + Template + DevContext + DevSerialize,
+{
+    let outcome = dev_render(page);
+    let mut guard = problems();
+    let problems = guard.get_or_insert_with(Problems::default);
+    match outcome {
+        Outcome::Page(page) => {
+            problems.now.remove(T::NAME);
+            Ok(page)
+        }
+        Outcome::Calibrate(dev) => {
+            problems.now.remove(T::NAME);
+            drop(guard);
+            let compiled = ::askama::Template::render(page)?;
+            if compiled != dev {
+                let problem = differs(T::NAME, &compiled, &dev);
+                problems_insert_differs(T::NAME, problem);
+            }
+            Ok(compiled)
+        }
+        Outcome::Refused(problem) => {
+            problems.now.insert(T::NAME, problem);
+            drop(guard);
+            ::askama::Template::render(page)
+        }
+    }
+}
+
+fn problems_insert_differs(name: &'static str, problem: DevProblem) {
+    problems()
+        .get_or_insert_with(Problems::default)
+        .differs
+        .insert(name, problem);
+}
+
+#[cold]
+fn differs(template: &str, compiled: &str, dev: &str) -> DevProblem {
+    let line = compiled
+        .lines()
+        .zip(dev.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or(compiled.lines().count().min(dev.lines().count()));
+    DevProblem {
+        template: template.to_string(),
+        at: None,
+        reason: format!(
+            "the dev renderer's page of the build differs from askama's at output line {} (a \
+             value whose `Display` is not its serde form?); askama renders it until the next \
+             build",
+            line + 1
+        ),
+    }
+}
+
+/// What the loader saw: whether every file is the build's, and the first refusal.
+#[derive(Default)]
+struct Loaded {
+    changed: bool,
+    refusal: Option<(String, Refusal)>,
+}
+
+fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
+    let refused = |at: Option<(String, u32)>, reason: String| {
+        Outcome::Refused(DevProblem {
+            template: T::NAME.to_string(),
+            at,
+            reason,
+        })
+    };
+    if let Some(key) = T::ASKAMA.unsupported() {
+        return refused(None, format!("the dev renderer does not emulate {key}"));
+    }
+    if let Some(problem) = problems()
+        .as_ref()
+        .and_then(|p| p.differs.get(T::NAME).cloned())
+    {
+        return Outcome::Refused(problem);
+    }
+    let set = ROOTS.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let roots: Vec<PathBuf> = set.unwrap_or_else(|| {
+        T::ROOTS
+            .iter()
+            .map(|root| PathBuf::from(T::MANIFEST_DIR).join(root))
+            .collect()
+    });
+    let loaded = Arc::new(Mutex::new(Loaded::default()));
+    let env = environment(T::ASKAMA, T::NAME, roots, T::HASHES, Arc::clone(&loaded));
+    let rendered = env.get_template(T::NAME).and_then(|template| {
+        let context = Value::from(minijinja::value::Serde(page));
+        match T::ASKAMA.block {
+            Some(block) => template
+                .render_captured(context)?
+                .with_state_mut(|state| state.render_block(block)),
+            None => template.render(context),
+        }
+    });
+    let loaded = loaded.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((file, refusal)) = &loaded.refusal {
+        return refused(
+            Some((file.clone(), refusal.line)),
+            format!("the dev renderer cannot render {}", refusal.construct),
+        );
+    }
+    match rendered {
+        Ok(page) if loaded.changed => Outcome::Page(page),
+        Ok(page) => Outcome::Calibrate(page),
+        Err(error) => {
+            let at = error
+                .name()
+                .map(str::to_string)
+                .zip(error.line().map(|l| l as u32));
+            let mut reason = format!("the dev render failed: {}", error.kind());
+            if let Some(detail) = error.detail() {
+                let _ = write!(reason, ": {detail}");
+            }
+            refused(at, reason)
+        }
+    }
+}
+
+/// A minijinja environment that renders askama's grammar (as [`to_jinja`] translates it) to
+/// askama's bytes, reading the templates from `roots`.
+fn environment(
+    args: AskamaArgs,
+    name: &str,
+    roots: Vec<PathBuf>,
+    hashes: &'static [(&'static str, &'static str)],
+    loaded: Arc<Mutex<Loaded>>,
+) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let html = args.escapes_html(name);
+    env.set_auto_escape_callback(move |_| {
+        if html {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.set_formatter(|out, state, value| {
+        let text = display(value)?;
+        if matches!(state.auto_escape(), AutoEscape::Html) && !value.is_safe() {
+            let mut escaped = String::with_capacity(text.len());
+            escape_html(&mut escaped, &text);
+            out.write_str(&escaped)?;
+        } else {
+            out.write_str(&text)?;
+        }
+        Ok(())
+    });
+    let escape = |value: &Value| -> Result<Value, Error> {
+        if value.is_safe() {
+            return Ok(value.clone());
+        }
+        let mut escaped = String::new();
+        escape_html(&mut escaped, &display(value)?);
+        Ok(Value::from_safe_string(escaped))
+    };
+    env.add_filter("escape", escape);
+    env.add_filter("e", escape);
+    env.set_loader(move |name| {
+        let Ok(name) = resolve_name(name) else {
+            return Ok(None);
+        };
+        let Some(path) = roots
+            .iter()
+            .map(|root| root.join(&name))
+            .find(|p| p.is_file())
+        else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::new(ErrorKind::InvalidOperation, "cannot read the template").with_source(e)
+        })?;
+        let mut loaded = loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        let built = hashes.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);
+        if built != Some(content_hash(text.as_bytes()).as_str()) {
+            loaded.changed = true;
+        }
+        match to_jinja(&text) {
+            Ok(jinja) => Ok(Some(jinja)),
+            Err(refusal) => {
+                loaded.refusal.get_or_insert((name.to_string(), refusal));
+                Err(Error::new(ErrorKind::InvalidOperation, "refused"))
+            }
+        }
+    });
+    env
+}
+
+/// A value as askama's `Display` writes it: Rust's formatting of numbers (`3` for `3.0`) and
+/// booleans. A value askama would print through a type's own `Display` (a map, a list, none) is
+/// an error: the page goes to askama.
+fn display(value: &Value) -> Result<String, Error> {
+    match value.kind() {
+        ValueKind::String => Ok(value.as_str().unwrap_or_default().to_string()),
+        ValueKind::Bool => Ok(value.is_true().to_string()),
+        ValueKind::Number if value.is_integer() => Ok(value.to_string()),
+        ValueKind::Number => {
+            let float = f64::try_from(value.clone())?;
+            Ok(float.to_string())
+        }
+        kind => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("askama prints a {kind} through its type's Display, not its serde form"),
+        )),
+    }
+}
+
+/// askama's HTML escaper: `"&'<>` as decimal character references.
+pub(super) fn escape_html(out: &mut String, text: &str) {
+    let mut last = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "&#34;",
+            b'&' => "&#38;",
+            b'\'' => "&#39;",
+            b'<' => "&#60;",
+            b'>' => "&#62;",
+            _ => continue,
+        };
+        out.push_str(&text[last..at]);
+        out.push_str(escaped);
+        last = at + 1;
+    }
+    out.push_str(&text[last..]);
+}

@@ -1,0 +1,142 @@
+//! Rendering askama templates, with edits shown at once in dev.
+//!
+//! ```ignore
+//! #[derive(askama::Template, shipwright_runtime::Template, serde::Serialize)]
+//! #[template(path = "hello.html", escape = "html")] // read by both derives
+//! struct Hello { name: String }
+//!
+//! let page = Hello { name: "<world>".into() };
+//! let html: String = shipwright_runtime::askama::render(&page)?;
+//! ```
+//!
+//! [`render`] is askama's `Template::render` in a release build. In a debug build with the
+//! runtime's `askama` and `dev` features on, a template whose files differ from the build is
+//! rendered from disk through minijinja configured as askama renders (askama's escaping, its
+//! formatting of numbers and booleans, the keys of `#[template(...)]` that change the page), so
+//! that an edit shows without `cargo build`. Whatever the dev renderer cannot render as askama
+//! does ([`shipwright_core::askama::to_jinja`]'s refusals, a key it does not emulate, a render
+//! error) is served by askama's compiled render of the last build and recorded
+//! ([`dev_problems`]); the rebuild planner in [`RenderMode::Compiled`] with
+//! [`RebuildPlanner::dev_renderer`] says `Rebuild` for those templates, naming the construct.
+//!
+//! A struct is rendered from disk through `serde`: with the dev renderer compiled in, a struct
+//! rendered with [`render`] must be `Serialize` (the compile error at the call says so).
+//!
+//! [`RenderMode::Compiled`]: crate::RenderMode::Compiled
+//! [`RebuildPlanner::dev_renderer`]: crate::RebuildPlanner::dev_renderer
+
+#[cfg(all(feature = "askama", feature = "dev", debug_assertions))]
+mod dev;
+
+#[cfg(all(feature = "askama", feature = "dev", debug_assertions))]
+pub use dev::{DevProblem, dev_problems, set_dev_roots};
+
+/// The keys of askama's `#[template(...)]` that change the page, as the struct wrote them
+/// (`#[derive(shipwright_runtime::Template)]` reads them from the attribute askama reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AskamaArgs {
+    /// `escape = "html"` / `"none"`. Defaults to: by the extension.
+    pub escape: Option<&'static str>,
+    /// `ext = "html"`. Defaults to: the template name's extension.
+    pub ext: Option<&'static str>,
+    /// `syntax = "name"`, a syntax of `askama.toml`. Defaults to: `{{ }}`, `{% %}`, `{# #}`.
+    pub syntax: Option<&'static str>,
+    /// `whitespace = "suppress"` / `"minimize"` / `"preserve"`. Defaults to: preserve.
+    pub whitespace: Option<&'static str>,
+    /// `block = "name"`: only that block. Defaults to: the whole template.
+    pub block: Option<&'static str>,
+    /// `config = "file.toml"`. Defaults to: `askama.toml`.
+    pub config: Option<&'static str>,
+}
+
+impl AskamaArgs {
+    /// No key set.
+    pub const NONE: AskamaArgs = AskamaArgs {
+        escape: None,
+        ext: None,
+        syntax: None,
+        whitespace: None,
+        block: None,
+        config: None,
+    };
+
+    /// Does the page escape HTML, by askama's default configuration: `escape` if given, else
+    /// the extension (`ext`, else the name's), HTML for `html`, `htm`, `xml`, `svg`, `j2`,
+    /// `jinja`, `jinja2`, `askama`, `rinja`, none for any other.
+    pub fn escapes_html(&self, name: &str) -> bool {
+        match self.escape {
+            Some(escape) => escape == "html",
+            None => {
+                let ext = self
+                    .ext
+                    .unwrap_or_else(|| name.rsplit_once('.').map_or("", |(_, ext)| ext));
+                matches!(
+                    ext,
+                    "html" | "htm" | "xml" | "svg" | "j2" | "jinja" | "jinja2" | "askama" | "rinja"
+                )
+            }
+        }
+    }
+
+    /// The first key the dev renderer does not emulate, as a reason names it.
+    pub fn unsupported(&self) -> Option<String> {
+        if let Some(syntax) = self.syntax {
+            return Some(format!("#[template(syntax = \"{syntax}\")]"));
+        }
+        if let Some(ws) = self.whitespace.filter(|ws| *ws != "preserve") {
+            return Some(format!("#[template(whitespace = \"{ws}\")]"));
+        }
+        if let Some(config) = self.config {
+            return Some(format!("#[template(config = \"{config}\")]"));
+        }
+        None
+    }
+}
+
+/// Renders `page` as askama renders it: askama's compiled render in a release build; in a dev
+/// build (features `askama` and `dev`, `debug_assertions`), the files on disk when they differ
+/// from the build and the dev renderer renders them as askama does (see the module's
+/// documentation).
+///
+/// With the dev renderer compiled in, `T` must be `Serialize` too (the error says so).
+#[cfg(all(feature = "askama", feature = "dev", debug_assertions))]
+pub fn render<T>(page: &T) -> ::askama::Result<String>
+where
+    T: ::askama::Template + crate::Template + DevContext + DevSerialize,
+{
+    dev::render(page)
+}
+
+/// Renders `page` as askama renders it: askama's compiled render (this build has no dev
+/// renderer: it is a release build, or the `dev` feature is off).
+#[cfg(all(feature = "askama", not(all(feature = "dev", debug_assertions))))]
+#[inline(always)]
+pub fn render<T>(page: &T) -> ::askama::Result<String>
+where
+    T: ::askama::Template + crate::Template + DevContext,
+{
+    ::askama::Template::render(page)
+}
+
+/// What the derive implements for the dev renderer. Not public API.
+#[doc(hidden)]
+pub trait DevContext {
+    /// The struct's askama keys.
+    const ASKAMA: AskamaArgs = AskamaArgs::NONE;
+    /// The crate's manifest directory, where the roots are.
+    const MANIFEST_DIR: &'static str = "";
+    /// The BuildCache's roots, relative to [`Self::MANIFEST_DIR`].
+    const ROOTS: &'static [&'static str] = &[];
+    /// The template and its closure, with the content hashes of the build.
+    const HASHES: &'static [(&'static str, &'static str)] = &[];
+}
+
+/// `Serialize`, required by [`render`] when the dev renderer is compiled in.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the askama dev renderer renders `{Self}` from disk through serde: derive \
+               `serde::Serialize` for it, or turn the `dev` feature of shipwright-runtime off",
+    label = "`{Self}` is not `Serialize`"
+)]
+pub trait DevSerialize: serde::Serialize {}
+impl<T: serde::Serialize + ?Sized> DevSerialize for T {}

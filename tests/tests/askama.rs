@@ -1,0 +1,88 @@
+//! One struct, two derives (askama's and ours, one `#[template(...)]`), rendered through
+//! `shipwright_runtime::askama::render`: askama's bytes from the build, edits from a copy of the
+//! templates on disk through the dev renderer, and askama's compiled page for what the dev
+//! renderer refuses or fails on.
+
+use shipwright_runtime::askama::{dev_problems, render, set_dev_roots};
+
+mod support;
+use support::copy_dir;
+
+#[derive(askama::Template, shipwright_runtime::Template, serde::Serialize)]
+#[template(path = "askama/page.html", escape = "html", print = "none")]
+struct Page {
+    title: &'static str,
+    note: String,
+    done: bool,
+    price: f64,
+    count: i64,
+    items: Vec<&'static str>,
+}
+
+fn page() -> Page {
+    Page {
+        title: "Caf\u{e9} <b>&</b>",
+        note: "\"quoted\" 'single' a/b".into(),
+        done: true,
+        price: 3.0,
+        count: -2,
+        items: vec!["<one>", "two & three"],
+    }
+}
+
+#[test]
+fn edits_render_as_askama_would_and_refusals_keep_the_build() {
+    let copy = tempfile::tempdir().unwrap();
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&manifest.join("templates"), copy.path());
+    set_dev_roots(vec![copy.path().to_path_buf()]);
+    let built = askama::Template::render(&page()).unwrap();
+    assert!(built.contains("&#60;b&#62;&#38;&#60;/b&#62;"), "{built}");
+    assert!(
+        built.contains("&#34;quoted&#34; &#39;single&#39; a/b true 3 -2"),
+        "{built}"
+    );
+
+    // The files are the build's: askama's page (and the dev renderer agreed with it).
+    assert_eq!(render(&page()).unwrap(), built);
+    assert_eq!(dev_problems(), []);
+
+    // A literal edit in the included template shows, escaped and formatted as askama does.
+    let item = copy.path().join("askama/item.html");
+    std::fs::write(&item, "<li class=x>{{ loop.index }}: {{ item }}</li>\n").unwrap();
+    assert_eq!(
+        render(&page()).unwrap(),
+        built.replace("<li>", "<li class=x>")
+    );
+    assert_eq!(dev_problems(), []);
+
+    // A method call: the dev renderer refuses it, the page stays the build's, the problem names
+    // the construct, the file and the line.
+    std::fs::write(&item, "<li>\n{{ item.len() }}</li>\n").unwrap();
+    assert_eq!(render(&page()).unwrap(), built);
+    let problems = dev_problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems[0].to_string(),
+        "askama/page.html: the dev renderer cannot render a method call `len()` \
+         (askama/item.html:2)"
+    );
+
+    // A render error (a variable the struct lacks): the build's page, and the error.
+    std::fs::write(&item, "<li>{{ missing }}</li>\n").unwrap();
+    assert_eq!(render(&page()).unwrap(), built);
+    let problems = dev_problems();
+    assert!(
+        problems[0].reason.contains("the dev render failed"),
+        "{problems:?}"
+    );
+
+    // Fixed: the dev renderer again.
+    std::fs::write(&item, "<li>{{ item }}!</li>\n").unwrap();
+    let now = render(&page()).unwrap();
+    assert!(
+        now.contains("<li>&#60;one&#62;!</li><li>two &#38; three!</li>"),
+        "{now}"
+    );
+    assert_eq!(dev_problems(), []);
+}
