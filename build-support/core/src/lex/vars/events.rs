@@ -56,8 +56,10 @@ pub(super) enum Event {
     Param(Name),
     /// An `if` starts its first branch.
     BranchOpen,
-    /// `elif` or `else`: the next branch.
+    /// `elif`: the next branch.
     BranchNext,
+    /// `else`: the last branch (with it, every case runs one branch).
+    BranchElse,
     /// `endif`.
     BranchClose,
     /// A nested frame starts here.
@@ -504,7 +506,7 @@ impl<'s> Builder<'s> {
                 self.open(Body::For, outer);
             }
             Some(Body::If) => {
-                self.push(Event::BranchNext);
+                self.push(Event::BranchElse);
                 self.next_branch();
             }
             _ => {}

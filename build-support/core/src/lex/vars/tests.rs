@@ -192,8 +192,8 @@ fn a_branch_assignment_is_a_context_read_after_the_if() {
         ["c", "x"]
     );
     assert_eq!(
-        reads("{% if c %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}{{ x }}"),
-        ["c", "x"]
+        reads("{% if c %}{% set x = 1 %}{% elif d %}{% set x = 2 %}{% endif %}{{ x }}"),
+        ["c", "d", "x"]
     );
     // Inside the branch, after the assignment, it is local.
     assert_eq!(reads("{% if c %}{% set x = 1 %}{{ x }}{% endif %}"), ["c"]);
@@ -216,6 +216,90 @@ fn a_branch_assignment_is_a_context_read_after_the_if() {
     assert_eq!(
         reads("{% set x = 0 %}{% if c %}{% set x = 1 %}{% endif %}{{ x }}"),
         ["c"]
+    );
+}
+
+#[test]
+fn an_assignment_in_every_branch_of_an_if_with_else_defines_the_name() {
+    // Jinja2 reports `x` (it loads it on entry, as for any name a branch assigns) but one
+    // branch runs, whichever, and every branch assigns it: no read sees the context's value.
+    // Rendered with StrictUndefined and no `x`, each of these renders.
+    let src = "{% if c %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}{{ x }}";
+    assert_eq!(reads(src), ["c"]);
+    assert_eq!(not_needed(src, NotNeeded::BranchAssigned), ["x"]);
+    assert_eq!(
+        reads(
+            "{% if c %}{% set x = 1 %}{% elif d %}{% set x = 2 %}{% else %}{% set x = 3 %}\
+             {% endif %}{{ x }}"
+        ),
+        ["c", "d"]
+    );
+    // One branch that does not assign it is enough to read the context after the `if`.
+    assert_eq!(
+        reads(
+            "{% if c %}{% set x = 1 %}{% elif d %}{% else %}{% set x = 3 %}{% endif %}{{ x }}"
+        ),
+        ["c", "d", "x"]
+    );
+    // A nested `if` that assigns it in all its branches counts for its branch.
+    assert_eq!(
+        reads(
+            "{% if c %}{% if d %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}\
+             {% else %}{% set x = 3 %}{% endif %}{{ x }}"
+        ),
+        ["c", "d"]
+    );
+    // sphinx's layout.html: in a macro, read in a loop after the `if` (in a `trans`), and
+    // mkdocs-material's social.html: read after the `if` in a macro.
+    assert_eq!(
+        reads(
+            "{% macro m() %}{% if hasdoc('c') %}{% set p = 1 %}{% else %}{% set p = 2 %}\
+             {% endif %}{% for l in c %}{% trans p=p %}{{ p }}{% endtrans %}{% endfor %}\
+             {% endmacro %}"
+        ),
+        ["c", "hasdoc"]
+    );
+    // At the top level, blocks after it see it too.
+    let src = "{% if c %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}\
+               {% block b %}{{ x }}{% endblock %}";
+    assert_eq!(reads(src), ["c"]);
+}
+
+#[test]
+fn a_nested_scope_sees_what_is_defined_where_it_starts() {
+    // mkdocs-material's nav-item.html: assigned in a branch, read in a loop of that branch.
+    assert_eq!(
+        reads(
+            "{% macro r(n) %}{% if n.children %}{% set index = n.index %}\
+             {% for i in n.children %}{{ index }}{% endfor %}{% endif %}{% endmacro %}"
+        ),
+        NONE
+    );
+    assert_eq!(
+        reads("{% if c %}{% set x = 1 %}{% for i in l %}{{ x }}{% endfor %}{% endif %}"),
+        ["c", "l"]
+    );
+    // A loop after the `if`, or in another branch, reads the context's value.
+    assert_eq!(
+        reads(
+            "{% if c %}{% set x = 1 %}{% else %}{% for i in l %}{{ x }}{% endfor %}{% endif %}"
+        ),
+        ["c", "l", "x"]
+    );
+    assert_eq!(
+        reads(
+            "{% if c %}{% set x = 1 %}{% endif %}{% for i in l %}{% for j in i %}{{ x }}\
+             {% endfor %}{% endfor %}"
+        ),
+        ["c", "l", "x"]
+    );
+    // Two levels down, from inside the branch.
+    assert_eq!(
+        reads(
+            "{% if c %}{% set x = 1 %}{% for i in l %}{% for j in i %}{{ x }}{% endfor %}\
+             {% endfor %}{% endif %}"
+        ),
+        ["c", "l"]
     );
 }
 
