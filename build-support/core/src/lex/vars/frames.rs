@@ -95,8 +95,12 @@ struct Start {
 /// What the analysis found.
 #[derive(Debug, Default)]
 pub(super) struct Found<'s> {
-    /// Context reads: each name with the offset of its first one.
+    /// Context reads outside the macros of the top level: each name with the offset of its
+    /// first one.
     pub(super) reads: Vec<(&'s str, usize)>,
+    /// Context reads in the body of a macro of the top level: (name, macro, offset), in the
+    /// order the frames are worked through.
+    pub(super) macro_reads: Vec<(&'s str, &'s str, usize)>,
     /// Names Jinja2 loads from the context that the struct need not provide (and does not
     /// read otherwise), why, and the first offset.
     pub(super) not_needed: Vec<(&'s str, NotNeeded, usize)>,
@@ -126,6 +130,7 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
     let mut a = Analysis {
         program,
         reads: vec![usize::MAX; names],
+        macro_reads: Vec::new(),
         not_needed: NameMap::default(),
         scopes: Vec::new(),
         nearest: vec![NEVER; names],
@@ -217,8 +222,17 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
         })
         .collect();
     scopes.sort_unstable_by_key(|(offset, _)| *offset);
-    let read = |id: Name| a.reads[id as usize] != usize::MAX;
+    let mut in_macro = vec![false; names];
+    for &(id, _, _) in &a.macro_reads {
+        in_macro[id as usize] = true;
+    }
+    let read = |id: Name| a.reads[id as usize] != usize::MAX || in_macro[id as usize];
     Found {
+        macro_reads: a
+            .macro_reads
+            .iter()
+            .map(|&(id, m, offset)| (name(id), name(m), offset))
+            .collect(),
         not_needed: a
             .not_needed
             .iter()
@@ -238,8 +252,11 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
 
 struct Analysis<'p, 's> {
     program: &'p Program<'s>,
-    /// Per name, the offset of its first context read (`usize::MAX`: none).
+    /// Per name, the offset of its first context read outside the top level's macros
+    /// (`usize::MAX`: none).
     reads: Vec<usize>,
+    /// Context reads in a macro of the top level: (name, macro, offset).
+    macro_reads: Vec<(Name, Name, usize)>,
     not_needed: NameMap<(Name, NotNeeded), usize>,
     scopes: Vec<(usize, Vec<Name>)>,
     /// Per name, the entry of the nearest frame around the current one that has it.
@@ -467,8 +484,13 @@ impl Analysis<'_, '_> {
                     if context && optional {
                         self.not_needed(name, NotNeeded::Optional, offset);
                     } else if context {
-                        let first = &mut self.reads[name as usize];
-                        *first = (*first).min(offset);
+                        match info.in_macro {
+                            None => {
+                                let first = &mut self.reads[name as usize];
+                                *first = (*first).min(offset);
+                            }
+                            Some(m) => self.macro_reads.push((name, m, offset)),
+                        }
                     }
                 }
                 Event::Store(name, _) | Event::Param(name) => {

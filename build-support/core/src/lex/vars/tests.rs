@@ -236,9 +236,7 @@ fn an_assignment_in_every_branch_of_an_if_with_else_defines_the_name() {
     );
     // One branch that does not assign it is enough to read the context after the `if`.
     assert_eq!(
-        reads(
-            "{% if c %}{% set x = 1 %}{% elif d %}{% else %}{% set x = 3 %}{% endif %}{{ x }}"
-        ),
+        reads("{% if c %}{% set x = 1 %}{% elif d %}{% else %}{% set x = 3 %}{% endif %}{{ x }}"),
         ["c", "d", "x"]
     );
     // A nested `if` that assigns it in all its branches counts for its branch.
@@ -281,9 +279,7 @@ fn a_nested_scope_sees_what_is_defined_where_it_starts() {
     );
     // A loop after the `if`, or in another branch, reads the context's value.
     assert_eq!(
-        reads(
-            "{% if c %}{% set x = 1 %}{% else %}{% for i in l %}{{ x }}{% endfor %}{% endif %}"
-        ),
+        reads("{% if c %}{% set x = 1 %}{% else %}{% for i in l %}{{ x }}{% endfor %}{% endif %}"),
         ["c", "l", "x"]
     );
     assert_eq!(
@@ -535,4 +531,53 @@ fn the_analysis_takes_linear_work() {
             "{what}: {double} steps for twice the size against {n}: not linear"
         );
     }
+}
+
+#[test]
+fn reads_in_macros_say_which_and_calls_are_recorded() {
+    let src = "{% import 'lib' as lib with context %}{% from 'forms' import field as f, label %}\
+               {% macro a() %}{{ x }}{{ b() }}{{ lib.row() }}{% endmacro %}\
+               {% macro b() %}{{ x }}{{ y }}{{ b() }}{% endmacro %}\
+               {% macro c() %}{% for i in l %}{{ z }}{% endfor %}{% endmacro %}\
+               {{ a() }}{{ x }}{% block body %}{{ lib.col() }}{% endblock %}";
+    let found = variables(src, &lex(src).unwrap());
+    let where_read: Vec<(&str, Vec<&str>)> = found
+        .reads
+        .iter()
+        .map(|v| (v.name.as_str(), v.macros.iter().map(String::as_str).collect()))
+        .collect();
+    // `x` is read outside the macros too; `l` is the loop's sequence, read in `c`'s body.
+    assert_eq!(
+        where_read,
+        [
+            ("l", vec!["c"]),
+            ("x", vec![]),
+            ("y", vec!["b"]),
+            ("z", vec!["c"])
+        ]
+    );
+    let macros: Vec<(&str, bool, Vec<&str>)> = found
+        .macros
+        .iter()
+        .map(|m| {
+            let calls = m.calls.iter().map(String::as_str).collect();
+            (m.name.as_str(), m.called, calls)
+        })
+        .collect();
+    assert_eq!(
+        macros,
+        [("a", true, vec!["b"]), ("b", false, vec![]), ("c", false, vec![])]
+    );
+    let imports: Vec<Option<Vec<String>>> = found.imports.into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        imports,
+        [
+            Some(vec!["col".to_string(), "row".to_string()]),
+            Some(vec!["field".to_string(), "label".to_string()])
+        ]
+    );
+    // A module used as a value may have any macro called.
+    let src = "{% import 'lib' as lib %}{{ render(lib) }}{{ lib.a() }}";
+    let found = variables(src, &lex(src).unwrap());
+    assert_eq!(found.imports[0].1, None);
 }
