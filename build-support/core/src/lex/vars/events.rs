@@ -35,6 +35,10 @@ pub(super) struct Frame {
     pub(super) level: u32,
     /// The macro of the template's top level whose body holds it, if one does.
     pub(super) in_macro: Option<Name>,
+    /// Its `{{ … }}` output goes to the template's output: Jinja2 drops it after a top-level
+    /// `extends` (it never evaluates it). Not in a body rendered apart or captured: a block, a
+    /// macro, a `call` body, a block `set`.
+    pub(super) output: bool,
 }
 
 /// A name, as its index in [`Program::names`].
@@ -90,6 +94,9 @@ pub(super) struct Program<'s> {
     pub(super) uses: Vec<Use<'s>>,
     /// The `import` and `from … import` tags, by the byte offset of the tag, in source order.
     pub(super) imports: Vec<(usize, Import<'s>)>,
+    /// The names that output Jinja2 never evaluates would read (after a top-level `extends`),
+    /// with their offsets.
+    pub(super) unrendered: Vec<(&'s str, usize)>,
 }
 
 /// One read of a name, as it matters for which macros are called.
@@ -185,12 +192,14 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
                 kind: FrameKind::Root,
                 level: 0,
                 in_macro: None,
+                output: true,
             }],
             events: Vec::with_capacity(tokens / 2),
             names: Vec::with_capacity(tokens / 4),
             macros: Vec::new(),
             uses: Vec::with_capacity(tokens / 4),
             imports: Vec::new(),
+            unrendered: Vec::new(),
         },
         ids: NameMap::with_capacity_and_hasher(tokens / 4, Default::default()),
         current: 0,
@@ -292,13 +301,22 @@ impl<'s> Builder<'s> {
     fn enter(&mut self, kind: FrameKind) {
         let id = self.program.frames.len() as u32;
         let outer = self.program.frames[self.current as usize];
+        let apart = matches!(kind, FrameKind::Block | FrameKind::ScopedBlock);
         self.program.frames.push(Frame {
             kind,
             level: outer.level + 1,
             in_macro: outer.in_macro,
+            output: outer.output && !apart,
         });
         self.push(Event::Child(id));
         self.current = id;
+    }
+
+    /// Starts a nested frame whose output is captured, not written where it is (a macro, a
+    /// `call` body, a block `set`).
+    fn enter_apart(&mut self) {
+        self.enter(FrameKind::Nested);
+        self.program.frames[self.current as usize].output = false;
     }
 
     fn open(&mut self, body: Body, outer: u32) {
@@ -365,6 +383,13 @@ impl<'s> Builder<'s> {
         {
             return;
         }
+        if self.known_extends && self.program.frames[self.current as usize].output {
+            self.scratch.clear();
+            expr::reads(tokens, false, &mut self.scratch);
+            let unrendered = self.scratch.iter().map(|r| (r.name, r.offset));
+            self.program.unrendered.extend(unrendered);
+            return;
+        }
         self.reads(tokens, false);
     }
 
@@ -394,7 +419,7 @@ impl<'s> Builder<'s> {
                 match rest.first() {
                     Some(name) if name.kind == TokenKind::Name => {
                         self.store(name);
-                        self.enter(FrameKind::Nested);
+                        self.enter_apart();
                         if outer == 0 {
                             let id = self.id(name.text);
                             self.program.macros.push(id);
@@ -402,7 +427,7 @@ impl<'s> Builder<'s> {
                         }
                         self.parameters(&rest[1..]);
                     }
-                    _ => self.enter(FrameKind::Nested),
+                    _ => self.enter_apart(),
                 }
                 self.open(Body::Macro, outer);
             }
@@ -411,11 +436,11 @@ impl<'s> Builder<'s> {
                 if rest.first().is_some_and(|t| t.is_op("(")) {
                     let close = closing(rest);
                     self.reads(&rest[close..], false);
-                    self.enter(FrameKind::Nested);
+                    self.enter_apart();
                     self.parameters(&rest[..close]);
                 } else {
                     self.reads(rest, false);
-                    self.enter(FrameKind::Nested);
+                    self.enter_apart();
                 }
                 self.open(Body::Call, outer);
             }
@@ -437,7 +462,7 @@ impl<'s> Builder<'s> {
                         self.store(name);
                     }
                     self.reads(rest.get(1..).unwrap_or_default(), false);
-                    self.enter(FrameKind::Nested);
+                    self.enter_apart();
                     self.open(Body::Set, outer);
                 }
             },

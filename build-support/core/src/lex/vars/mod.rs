@@ -28,9 +28,18 @@
 //! - Scopes end: `for` targets at `endfor` (the loop's `else` does not see them), macro
 //!   arguments at `endmacro`, `call` arguments at `endcall`, `with` names at `endwith`; a `set`
 //!   inside a loop or a macro does not outlive it. A name assigned in some branch of an `if` is
-//!   read from the context after the `if` (the branch may not have run).
+//!   read from the context after the `if` (the branch may not have run), unless the `if` has
+//!   an `else` and every branch assigns it.
 //! - In a nested scope (a loop, a macro body), a name that the scopes around it assign anywhere
-//!   is their variable, not the context's (Jinja2 reads it undefined until it is assigned).
+//!   is their variable, not the context's (Jinja2 reads it undefined until it is assigned); it
+//!   is the context's value only where the scope around had not assigned it for sure when the
+//!   nested scope started.
+//! - `{{ … }}` at the top level of a template that extends another, after its `extends` (also
+//!   in a loop, an `if`, a `with` there), reads nothing: Jinja2 never evaluates that output.
+//!   Tags there run, and so do macro bodies, `call` bodies and block `set`s.
+//! - A read in the body of a macro of the top level is recorded with the macro
+//!   ([`Var::macros`]); [`Variables::macros`] and [`Variables::imports`] say which macros are
+//!   called, for [`crate::context`] to count such reads only when the macro runs.
 //! - A `{% block %}` body is rendered with the context only: it does not see the loop or macro
 //!   around it. It does see what the template's top level assigned before it (Jinja2 puts
 //!   top-level assignments in the context), and, in a template that extends another, everything
@@ -151,9 +160,13 @@ pub enum NotNeeded {
     /// Read in a `scoped` block, inside the scope that defines it.
     AroundScopedBlock,
     /// Assigned in some branch of an `if` (the line is the assignment's), and read only after
-    /// the assignment: Jinja2 loads it from the context on entry to the scope (the branch may
-    /// not run), but no read sees that value.
+    /// the assignment, or after an `if` with an `else` whose every branch assigns it: Jinja2
+    /// loads it from the context on entry to the scope (the branch may not run), but no read
+    /// sees that value.
     BranchAssigned,
+    /// Read only in output that Jinja2 never evaluates: `{{ … }}` at a child's top level
+    /// after its `extends` (also in a loop, an `if` or a `with` there).
+    NotRendered,
 }
 
 /// The names defined at one reference tag.
@@ -178,6 +191,23 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
     let found = frames::analyse(&program);
     let (macros, imports) = calls(&program);
     let mut not_needed = found.not_needed;
+    let read: std::collections::HashSet<&str> = found
+        .reads
+        .iter()
+        .map(|&(name, _)| name)
+        .chain(found.macro_reads.iter().map(|&(name, _, _)| name))
+        .collect();
+    let mut unrendered: NameMap<&str, usize> = NameMap::default();
+    for &(name, offset) in &program.unrendered {
+        if !read.contains(name) {
+            unrendered.entry(name).or_insert(offset);
+        }
+    }
+    not_needed.extend(
+        unrendered
+            .into_iter()
+            .map(|(name, offset)| (name, NotNeeded::NotRendered, offset)),
+    );
     not_needed.sort_unstable_by_key(|&(_, _, offset)| offset);
     let mut lines = Lines::default();
     let mut not_needed: Vec<(Var, NotNeeded)> = not_needed

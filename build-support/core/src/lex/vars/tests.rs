@@ -581,3 +581,30 @@ fn reads_in_macros_say_which_and_calls_are_recorded() {
     let found = variables(src, &lex(src).unwrap());
     assert_eq!(found.imports[0].1, None);
 }
+
+#[test]
+fn output_after_a_top_level_extends_is_not_evaluated() {
+    // Jinja2 compiles no output of a child's top level after its `extends` (checked by
+    // rendering with StrictUndefined): `{{ … }}` there, also in a loop, an `if` or a `with`,
+    // reads nothing; tags still run, and so do captured bodies.
+    assert_eq!(reads("{% extends 'b' %}{{ x }}"), NONE);
+    assert_eq!(
+        reads("{% extends 'b' %}{% for i in l %}{{ x }}{% endfor %}{% if c %}{{ y }}{% endif %}"),
+        ["c", "l"]
+    );
+    assert_eq!(reads("{% extends 'b' %}{% with a = 1 %}{{ x }}{% endwith %}"), NONE);
+    // Before the `extends`, it renders (the parent is not known yet).
+    assert_eq!(reads("{{ x }}{% extends 'b' %}"), ["x"]);
+    // A set block, a macro and a block capture or render apart.
+    assert_eq!(reads("{% extends 'b' %}{% set t %}{{ x }}{% endset %}"), ["x"]);
+    assert_eq!(
+        reads("{% extends 'b' %}{% macro m() %}{{ x }}{% endmacro %}{% set t = m() %}"),
+        ["x"]
+    );
+    assert_eq!(reads("{% extends 'b' %}{% block c %}{{ x }}{% endblock %}"), ["x"]);
+    // An `extends` in a branch may not run: the output after it may render.
+    assert_eq!(
+        reads("{% if c %}{% extends 'b' %}{% endif %}{{ x }}"),
+        ["c", "x"]
+    );
+}
