@@ -1249,7 +1249,11 @@ fn a_variable_the_build_lacked_is_new_where_another_template_reads_it() {
         "item.html",
         "{% macro render(n) %}{% if 'tabs' in features %}{{ n }}{% endif %}{% endmacro %}",
     )]);
-    assert!(!plan.needs_rebuild(), "not called yet: {}", said(&plan, "page.html"));
+    assert!(
+        !plan.needs_rebuild(),
+        "not called yet: {}",
+        said(&plan, "page.html")
+    );
     let plan = p.apply([Change::edit(
         "page.html",
         files[0].1.replace("toc{%", "{{ item.render(1) }}{%"),

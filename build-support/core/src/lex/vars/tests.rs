@@ -544,7 +544,12 @@ fn reads_in_macros_say_which_and_calls_are_recorded() {
     let where_read: Vec<(&str, Vec<&str>)> = found
         .reads
         .iter()
-        .map(|v| (v.name.as_str(), v.macros.iter().map(String::as_str).collect()))
+        .map(|v| {
+            (
+                v.name.as_str(),
+                v.macros.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     // `x` is read outside the macros too; `l` is the loop's sequence, read in `c`'s body.
     assert_eq!(
@@ -566,7 +571,11 @@ fn reads_in_macros_say_which_and_calls_are_recorded() {
         .collect();
     assert_eq!(
         macros,
-        [("a", true, vec!["b"]), ("b", false, vec![]), ("c", false, vec![])]
+        [
+            ("a", true, vec!["b"]),
+            ("b", false, vec![]),
+            ("c", false, vec![])
+        ]
     );
     let imports: Vec<Option<Vec<String>>> = found.imports.into_iter().map(|(_, c)| c).collect();
     assert_eq!(
@@ -592,16 +601,25 @@ fn output_after_a_top_level_extends_is_not_evaluated() {
         reads("{% extends 'b' %}{% for i in l %}{{ x }}{% endfor %}{% if c %}{{ y }}{% endif %}"),
         ["c", "l"]
     );
-    assert_eq!(reads("{% extends 'b' %}{% with a = 1 %}{{ x }}{% endwith %}"), NONE);
+    assert_eq!(
+        reads("{% extends 'b' %}{% with a = 1 %}{{ x }}{% endwith %}"),
+        NONE
+    );
     // Before the `extends`, it renders (the parent is not known yet).
     assert_eq!(reads("{{ x }}{% extends 'b' %}"), ["x"]);
     // A set block, a macro and a block capture or render apart.
-    assert_eq!(reads("{% extends 'b' %}{% set t %}{{ x }}{% endset %}"), ["x"]);
+    assert_eq!(
+        reads("{% extends 'b' %}{% set t %}{{ x }}{% endset %}"),
+        ["x"]
+    );
     assert_eq!(
         reads("{% extends 'b' %}{% macro m() %}{{ x }}{% endmacro %}{% set t = m() %}"),
         ["x"]
     );
-    assert_eq!(reads("{% extends 'b' %}{% block c %}{{ x }}{% endblock %}"), ["x"]);
+    assert_eq!(
+        reads("{% extends 'b' %}{% block c %}{{ x }}{% endblock %}"),
+        ["x"]
+    );
     // An `extends` in a branch may not run: the output after it may render.
     assert_eq!(
         reads("{% if c %}{% extends 'b' %}{% endif %}{{ x }}"),
