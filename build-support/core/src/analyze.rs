@@ -82,9 +82,9 @@ pub(crate) fn analyze_with<'s>(
     let calls_at = |offset: usize| -> Option<&Option<Vec<String>>> {
         let i = variables
             .imports
-            .binary_search_by_key(&offset, |(at, _)| *at)
+            .binary_search_by_key(&offset, |i| i.offset)
             .ok()?;
-        Some(&variables.imports[i].1)
+        Some(&variables.imports[i].calls)
     };
     let mut deps: Vec<Dep> = Vec::new();
     // First appearance wins, in one hash lookup per reference (a list search made a template

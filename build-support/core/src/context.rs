@@ -154,7 +154,7 @@ fn reads<'a>(
             ))
         });
         // A dynamic reference may be an import that calls any macro.
-        let dynamics: Vec<(&str, &[String], Option<&[String]>)> = match dynamic {
+        let dynamics: Vec<Reference<'_>> = match dynamic {
             Dynamic::Followed => record
                 .dynamic
                 .iter()
@@ -229,6 +229,10 @@ fn reads<'a>(
     }
     missing
 }
+
+/// A reference followed: the template it names, the names defined at it, the macros of the
+/// template it calls (`None`: any).
+type Reference<'c> = (&'c str, &'c [String], Option<&'c [String]>);
 
 /// A way a template is reached: its name, and the macros of it that the reference calls
 /// (`None`: any).

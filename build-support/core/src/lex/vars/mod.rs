@@ -144,7 +144,17 @@ pub struct Variables {
     /// Per `import` / `from … import` tag, by the byte offset of the tag, in source order: the
     /// macros of the imported template this one may call through it, `None` for any
     /// ([`Dep::calls`](crate::format::Dep)).
-    pub imports: Vec<(usize, Option<Vec<String>>)>,
+    pub imports: Vec<ImportCalls>,
+}
+
+/// One `import` / `from … import` tag and the macros of the imported template that the
+/// template may call through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportCalls {
+    /// Byte offset of the tag.
+    pub offset: usize,
+    /// The macros, sorted; `None` for any.
+    pub calls: Option<Vec<String>>,
 }
 
 /// Why a name that Jinja2 loads from the context is no variable the struct must provide.
@@ -325,7 +335,7 @@ fn with_lines<'s>(
 /// Which macros of the top level the template's own code calls and which each calls, and what
 /// each import tag may call of the template it imports (see [`Variables::macros`] and
 /// [`Variables::imports`]): from every read of a name, wherever it is.
-fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<(usize, Option<Vec<String>>)>) {
+fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<ImportCalls>) {
     const NONE: u32 = u32::MAX;
     let names = program.names.len();
     // Per name: its entry in `macros` if it is a macro of the top level.
@@ -386,7 +396,10 @@ fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<(usize, Option<Vec<S
                     .map(owned),
                 events::Import::Names(names) => Some(owned(names.clone())),
             };
-            (*offset, calls)
+            ImportCalls {
+                offset: *offset,
+                calls,
+            }
         })
         .collect();
     let mut macros: Vec<Macro> = macros

@@ -577,7 +577,7 @@ fn reads_in_macros_say_which_and_calls_are_recorded() {
             ("c", false, vec![])
         ]
     );
-    let imports: Vec<Option<Vec<String>>> = found.imports.into_iter().map(|(_, c)| c).collect();
+    let imports: Vec<Option<Vec<String>>> = found.imports.into_iter().map(|i| i.calls).collect();
     assert_eq!(
         imports,
         [
@@ -588,7 +588,7 @@ fn reads_in_macros_say_which_and_calls_are_recorded() {
     // A module used as a value may have any macro called.
     let src = "{% import 'lib' as lib %}{{ render(lib) }}{{ lib.a() }}";
     let found = variables(src, &lex(src).unwrap());
-    assert_eq!(found.imports[0].1, None);
+    assert_eq!(found.imports[0].calls, None);
 }
 
 #[test]
