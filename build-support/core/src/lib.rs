@@ -4,7 +4,8 @@
 //! ```
 //! use shipwright_core::analyze::record;
 //!
-//! let (home, error) = record("home.html", 0, "{% extends 'base.html' %}{{ title }}");
+//! let src = "{% extends 'base.html' %}{% block body %}{{ title }}{% endblock %}";
+//! let (home, error) = record("home.html", 0, src);
 //! assert!(error.is_none());
 //! assert_eq!(home.deps, ["base.html"]);
 //! assert_eq!(home.vars, ["title"]);
