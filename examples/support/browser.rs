@@ -246,6 +246,16 @@ impl Browser {
 
     /// A new tab at `url`, once its live socket is open.
     pub async fn open(&self, url: &str) -> Tab<'_> {
+        self.open_until(
+            url,
+            "window.__shipwright && window.__shipwright.connected",
+            "the page loaded and its socket open",
+        )
+        .await
+    }
+
+    /// A new tab at `url`, once the page has loaded and `ready` holds in it.
+    pub async fn open_until(&self, url: &str, ready: &str, what: &str) -> Tab<'_> {
         let target = self
             .cdp
             .call("Target.createTarget", json!({ "url": "about:blank" }), None)
@@ -270,7 +280,7 @@ impl Browser {
         tab.call("Page.enable", json!({})).await;
         tab.call("Runtime.enable", json!({})).await;
         tab.call("Page.navigate", json!({ "url": url })).await;
-        tab.wait_for("document.readyState === 'complete' && window.__shipwright && window.__shipwright.connected", "the page loaded and its socket open")
+        tab.wait_for(&format!("document.readyState === 'complete' && ({ready})"), what)
             .await;
         tab
     }
@@ -325,9 +335,20 @@ impl Tab<'_> {
     /// Like [`wait_for`](Self::wait_for), across navigations (a reload): checks `condition`
     /// every 20 ms from here; returns `window.__shipwright` once it holds.
     pub async fn wait_across_reload(&self, condition: &str, what: &str) -> Value {
-        let expression = format!(
-            "(() => {{ try {{ return ({condition}) ? JSON.stringify(window.__shipwright) : null; }} catch (e) {{ return null; }} }})()"
-        );
+        let text = self
+            .poll_across_reload(
+                &format!("({condition}) ? JSON.stringify(window.__shipwright) : null"),
+                what,
+            )
+            .await;
+        serde_json::from_str(text.as_str().unwrap_or_default()).unwrap_or(Value::Null)
+    }
+
+    /// Evaluates `value` in the page every 20 ms, across navigations, until it gives something
+    /// other than `null` or `undefined` (a throw counts as `null`); returns that.
+    pub async fn poll_across_reload(&self, value: &str, what: &str) -> Value {
+        let expression =
+            format!("(() => {{ try {{ return ({value}) ?? null; }} catch (e) {{ return null; }} }})()");
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let answer = self
@@ -339,13 +360,14 @@ impl Tab<'_> {
                 )
                 .await;
             if let Ok(result) = answer
-                && let Some(text) = result["result"]["value"].as_str()
+                && let Some(found) = result["result"].get("value")
+                && !found.is_null()
             {
-                return serde_json::from_str(text).unwrap_or(Value::Null);
+                return found.clone();
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what} ({condition})"
+                "timed out waiting for {what} ({value})"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
