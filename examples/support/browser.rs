@@ -246,16 +246,6 @@ impl Browser {
 
     /// A new tab at `url`, once its live socket is open.
     pub async fn open(&self, url: &str) -> Tab<'_> {
-        self.open_until(
-            url,
-            "window.__shipwright && window.__shipwright.connected",
-            "the page loaded and its socket open",
-        )
-        .await
-    }
-
-    /// A new tab at `url`, once the page has loaded and `ready` holds in it.
-    pub async fn open_until(&self, url: &str, ready: &str, what: &str) -> Tab<'_> {
         let target = self
             .cdp
             .call("Target.createTarget", json!({ "url": "about:blank" }), None)
@@ -280,7 +270,7 @@ impl Browser {
         tab.call("Page.enable", json!({})).await;
         tab.call("Runtime.enable", json!({})).await;
         tab.call("Page.navigate", json!({ "url": url })).await;
-        tab.wait_for(&format!("document.readyState === 'complete' && ({ready})"), what)
+        tab.wait_for("document.readyState === 'complete' && window.__shipwright && window.__shipwright.connected", "the page loaded and its socket open")
             .await;
         tab
     }
@@ -347,8 +337,9 @@ impl Tab<'_> {
     /// Evaluates `value` in the page every 20 ms, across navigations, until it gives something
     /// other than `null` or `undefined` (a throw counts as `null`); returns that.
     pub async fn poll_across_reload(&self, value: &str, what: &str) -> Value {
-        let expression =
-            format!("(() => {{ try {{ return ({value}) ?? null; }} catch (e) {{ return null; }} }})()");
+        let expression = format!(
+            "(() => {{ try {{ return ({value}) ?? null; }} catch (e) {{ return null; }} }})()"
+        );
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let answer = self

@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use browser::{App, Browser, Site, Tab};
-use shipwright_peers::{Cargo, bench_dir, load_average, lock_like_workspace, percentiles, workspace, write};
+use shipwright_peers::{
+    Cargo, bench_dir, load_average, lock_like_workspace, percentiles, workspace, write,
+};
 
 /// Time for the page to settle between saves: a reloaded page has reopened its event stream.
 const SETTLE: Duration = Duration::from_millis(250);
@@ -73,6 +75,17 @@ impl Edit {
         assert!(index.contains(from), "index.html has {from}");
         (index.replace(from, &to), condition)
     }
+}
+
+/// Navigates `tab` to `url` and waits until the page has loaded.
+async fn visit(tab: &Tab<'_>, url: &str) {
+    tab.call("Page.navigate", serde_json::json!({ "url": url }))
+        .await;
+    tab.poll_across_reload(
+        &format!("location.href === '{url}' && document.readyState === 'complete' ? true : null"),
+        "the page loaded",
+    )
+    .await;
 }
 
 /// The new document's `domContentLoadedEventEnd` on the system clock, once `condition` holds in
@@ -235,8 +248,8 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
     let target = workspace_target().join("debug");
     let mut rows = Vec::new();
 
-    // Shipwright: the minimal example, as its own bench runs it.
-    {
+    // Shipwright: the minimal example, as its own bench runs it (its tab, reused by the peers).
+    let tab = {
         let site = Site::copy(
             workspace().join("examples/minimal").to_str().unwrap(),
             &["templates", "static"],
@@ -273,9 +286,9 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
             });
         }
         assert_eq!(tab.eval("window.__marker").await, "kept", "no reload");
-        tab.call("Page.close", serde_json::json!({})).await;
         app.stop().await;
-    }
+        tab
+    };
 
     // minijinja-autoreload + tower-livereload, at the defaults and with the debounce window.
     for (name, debounce) in [
@@ -297,9 +310,7 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
         }
         let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
         let app = App::start(binary.to_str().unwrap(), &["127.0.0.1:0".as_ref()], &env).await;
-        let tab = browser
-            .open_until(&format!("{}/", app.url), "true", "the page loaded")
-            .await;
+        visit(&tab, &format!("{}/", app.url)).await;
         let index = site.path("templates/index.html");
         for kind in Edit::ALL {
             let samples = reloading(&tab, &index, kind, edits, None).await;
@@ -309,7 +320,6 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
                 samples,
             });
         }
-        tab.call("Page.close", serde_json::json!({})).await;
         app.stop().await;
     }
 
@@ -334,7 +344,7 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
         };
         askama.start().await;
         let url = format!("{}/", askama.app.as_ref().expect("started").url);
-        let tab = browser.open_until(&url, "true", "the page loaded").await;
+        visit(&tab, &url).await;
         let index = askama_dir.join("templates/index.html");
         for kind in Edit::ALL {
             let samples = reloading(&tab, &index, kind, askama_edits, Some(&mut askama)).await;
@@ -344,7 +354,6 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
                 samples,
             });
         }
-        tab.call("Page.close", serde_json::json!({})).await;
         if let Some(app) = askama.app.take() {
             app.stop().await;
         }
@@ -380,7 +389,9 @@ fn main() {
         );
         p50.insert((row.app, row.kind.name()), median);
     }
-    println!("\nratios at p50 (targets: askama / Shipwright >= 100, Shipwright / autoreload <= 0.5):");
+    println!(
+        "\nratios at p50 (targets: askama / Shipwright >= 100, Shipwright / autoreload <= 0.5):"
+    );
     for kind in Edit::ALL.map(Edit::name) {
         let ours = p50[&("Shipwright (morph)", kind)];
         let askama = p50[&("askama (build + restart + reload)", kind)];

@@ -89,7 +89,7 @@ impl Cargo {
         took
     }
 
-    /// A binary the crate in `dir` built in the dev profile.
+    /// A binary built in the dev profile in the shared target directory.
     pub fn binary(&self, name: &str) -> PathBuf {
         self.target.join("debug").join(name)
     }
@@ -147,7 +147,10 @@ mod tests {
         let before = std::fs::metadata(&path).unwrap().modified().unwrap();
         std::thread::sleep(Duration::from_millis(20));
         write(dir.path(), "a/b.txt", "one");
-        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            before
+        );
         write(dir.path(), "a/b.txt", "two");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
     }
