@@ -65,7 +65,7 @@ impl Peer {
                 format!("shipwright-build = {{ path = \"{ws}/build-support\" }}\n"),
             ),
             Peer::Embed => (
-                "minijinja = \"3.1\"\nminijinja-embed = \"3.0\"\nserde = { version = \"1\", features = [\"derive\"] }\n".to_string(),
+                "minijinja = { version = \"3.1\", features = [\"serde\"] }\nminijinja-embed = \"3.0\"\nserde = { version = \"1\", features = [\"derive\"] }\n".to_string(),
                 "minijinja-embed = \"3.0\"\n".to_string(),
             ),
         };
@@ -102,7 +102,7 @@ impl Peer {
         main.push_str(match self {
             Peer::Askama => "use askama::Template;\n\nfn render<T: Template>(page: T) -> usize {\n    page.render().unwrap().len()\n}\n\n",
             Peer::Shipwright => "use shipwright_runtime::render::Templates;\nuse shipwright_runtime::{Template, embedded_templates};\n\nfn render<T: Template + serde::Serialize>(templates: &Templates, page: T) -> usize {\n    templates.render(&page).unwrap().len()\n}\n\n",
-            Peer::Embed => "use minijinja::Environment;\n\nfn render<T: serde::Serialize>(env: &Environment<'_>, name: &str, page: T) -> usize {\n    env.get_template(name).unwrap().render(&page).unwrap().len()\n}\n\n",
+            Peer::Embed => "use minijinja::Environment;\n\nfn render<T: serde::Serialize>(env: &Environment<'_>, name: &str, page: T) -> usize {\n    env.get_template(name).unwrap().render(minijinja::Value::from(minijinja::value::Serde(&page))).unwrap().len()\n}\n\n",
         });
         for i in 0..pages {
             main.push_str(match self {
