@@ -143,6 +143,8 @@ struct Askama<'a> {
     addr: String,
     static_dir: &'a Path,
     app: Option<App>,
+    /// How long each restart took, in ms: kill, build, start until the app listens again.
+    restarts: Vec<f64>,
 }
 
 impl Askama<'_> {
@@ -160,11 +162,13 @@ impl Askama<'_> {
 
     /// What `cargo watch -x run` does on a change: kill, build, run.
     async fn restart(&mut self) {
+        let began = now_ms();
         if let Some(app) = self.app.take() {
             app.stop().await;
         }
         tokio::task::block_in_place(|| self.cargo.run(self.dir, &["build"]));
         self.start().await;
+        self.restarts.push(now_ms() - began);
     }
 }
 
@@ -341,6 +345,7 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
             addr: format!("127.0.0.1:{port}"),
             static_dir: &static_dir,
             app: None,
+            restarts: Vec::new(),
         };
         askama.start().await;
         let url = format!("{}/", askama.app.as_ref().expect("started").url);
@@ -352,6 +357,11 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
                 app: "askama (build + restart + reload)",
                 kind,
                 samples,
+            });
+            rows.push(Row {
+                app: "askama, of which kill + build + start",
+                kind,
+                samples: std::mem::take(&mut askama.restarts),
             });
         }
         if let Some(app) = askama.app.take() {
