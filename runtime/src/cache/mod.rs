@@ -62,6 +62,7 @@
 //! is about 40 bytes of bucket and 24 per slot.
 
 mod clock;
+mod ghost;
 mod options;
 mod shard;
 mod stats;

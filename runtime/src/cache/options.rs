@@ -156,7 +156,7 @@ impl<V, W: Weigher<V>> CacheBuilder<V, W> {
         self
     }
 
-    /// The number of shards, a power of two; each has its own lock and its own queue.
+    /// The number of shards, a power of two; each has its own lock and its own queues.
     /// Ignored by [`build_unsync`](Self::build_unsync).
     ///
     /// Defaults to: four per available core, rounded up to a power of two, but no more than
