@@ -42,6 +42,7 @@ impl Ghost {
         self.set.clear();
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.order.len()
     }

@@ -14,7 +14,7 @@
 //! array of 8-byte link pairs; slots 0 and 1 are their sentinels, which makes every link update
 //! free of branches. A new key goes in at the front of the small queue, or of the main queue
 //! if the ghost remembers it. Eviction looks at the small queue's tail while that queue holds
-//! more than a tenth of the entries (or the main queue is empty): an entry used since it came
+//! more than a thirty-second of the entries (or the main queue is empty): an entry used since it came
 //! goes to the main queue, one that was not is evicted and its hash goes to the ghost. Else it
 //! looks at the main queue's tail: an entry with uses left loses one and goes back to the
 //! front, one without is evicted. Keys used once (a scan) thus pass through the small queue
@@ -59,8 +59,14 @@ const SENTINEL: u32 = SMALL;
 pub(crate) const MAX_USES: u8 = 3;
 
 /// The small queue is looked at for eviction while it holds more than `1 / SMALL_SHARE` of
-/// the entries.
-const SMALL_SHARE: usize = 10;
+/// the entries. A small queue of a thirty-second keeps more hits than one of a tenth, the size
+/// S3-FIFO was described with, on both traces of the cache benchmark (`BENCHMARKS.md`).
+const SMALL_SHARE: usize = 32;
+
+/// The ghost remembers as many keys as `1 / GHOST_SHARE` of the entries (rounded up), counted
+/// before the eviction that adds one. A larger ghost sends more keys that are not hot to the
+/// main queue, where they push out hot ones (`BENCHMARKS.md` has the figures).
+const GHOST_SHARE: usize = 4;
 
 /// The `prev` of a free slot.
 const FREE: u32 = u32::MAX;
@@ -509,7 +515,8 @@ impl<V> Shard<V> {
             drop(bucket.remove());
             self.release(slot, !from_small);
             if from_small && !expired {
-                self.ghost.remember(self.metas[slot as usize].hash, len);
+                self.ghost
+                    .remember(self.metas[slot as usize].hash, len.div_ceil(GHOST_SHARE));
             }
             stats.bump(if expired { Cause::Age } else { cause });
             return;
@@ -591,7 +598,8 @@ impl<V> Shard<V> {
             "{bytes} bytes over {}",
             self.limits.max_bytes
         );
-        self.ghost.validate(self.limits.max_entries);
+        self.ghost
+            .validate(self.limits.max_entries.div_ceil(GHOST_SHARE));
         if self.limits.max_age.is_some() {
             assert_eq!(self.stamps.len(), slots, "one stamp per slot");
         } else {
