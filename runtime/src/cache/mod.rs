@@ -47,8 +47,8 @@
 //! without pushing out the entries of the main queue, and an entry used often outlives one used
 //! now and then, which CLOCK (one reference bit, one queue) does not tell apart. A hot entry's
 //! counter reaches three and is then only read, so lookups from several threads do not write
-//! each other's cache lines. The ghost holds hashes only, never a value, and at most a quarter
-//! as many as the shard holds entries. On the Zipfian trace of the cache benchmark, and on the
+//! each other's cache lines. The ghost holds hashes only, never a value, in a table with a
+//! place for a quarter of the shard's entries, where a newer hash takes an older one's place. On the Zipfian trace of the cache benchmark, and on the
 //! same trace with scans mixed in, it keeps more hits than `quick_cache` (`BENCHMARKS.md` has
 //! the figures).
 //!
@@ -69,8 +69,7 @@
 //! full, with one control byte each; then per slot 8 bytes of list links, 8 of hash and 8 of
 //! weight, in arrays of their own so that a lookup touches only the bucket; and 8 bytes more
 //! with a maximum age. For `V = Arc<T>` that is about 40 bytes of bucket and 24 per slot. The
-//! ghost adds, per four entries at most, an 8-byte hash in its queue and another in its table
-//! (with a control byte).
+//! ghost adds an 8-byte place per four entries at most.
 
 mod clock;
 mod ghost;

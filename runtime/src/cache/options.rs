@@ -272,6 +272,15 @@ impl<V, W: Weigher<V>> CacheBuilder<V, W> {
     }
 }
 
+/// The hasher of a new cache: random, but fixed in tests, so that the reference model puts keys
+/// in the same places of the ghost as the caches do.
+pub(crate) fn hasher() -> ahash::RandomState {
+    #[cfg(test)]
+    return ahash::RandomState::with_seeds(1, 2, 3, 4);
+    #[cfg(not(test))]
+    ahash::RandomState::new()
+}
+
 /// Shard `i`'s part of `total` split in `shards`: the parts differ by one at most and add up to
 /// `total`.
 fn share(total: u64, shards: usize, i: usize) -> u64 {

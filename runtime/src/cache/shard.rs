@@ -63,9 +63,10 @@ pub(crate) const MAX_USES: u8 = 3;
 /// S3-FIFO was described with, on both traces of the cache benchmark (`BENCHMARKS.md`).
 const SMALL_SHARE: usize = 32;
 
-/// The ghost remembers as many keys as `1 / GHOST_SHARE` of the entries (rounded up), counted
-/// before the eviction that adds one. A larger ghost sends more keys that are not hot to the
-/// main queue, where they push out hot ones (`BENCHMARKS.md` has the figures).
+/// The ghost has a place for `1 / GHOST_SHARE` of the entries (rounded up), counted before the
+/// eviction that adds one, up to the same share of the shard's `max_entries`. A larger ghost
+/// sends more keys that are not hot to the main queue, where they push out hot ones
+/// (`BENCHMARKS.md` has the figures).
 const GHOST_SHARE: usize = 4;
 
 /// The `prev` of a free slot.
@@ -395,10 +396,10 @@ impl<V> Shard<V> {
         [SMALL, MAIN].map(|queue| self.queue(queue).map(str::to_owned).collect())
     }
 
-    /// Whether the ghost remembers `hash`, and how many hashes it holds (tests only).
+    /// Whether the ghost remembers `hash`, and how many places it has (tests only).
     #[cfg(test)]
     pub(crate) fn ghost(&self, hash: u64) -> (bool, usize) {
-        (self.ghost.contains(hash), self.ghost.len())
+        (self.ghost.contains(hash), self.ghost.places())
     }
 
     /// The entry in `slot`, found through the hash its slot keeps.
@@ -515,8 +516,12 @@ impl<V> Shard<V> {
             drop(bucket.remove());
             self.release(slot, !from_small);
             if from_small && !expired {
-                self.ghost
-                    .remember(self.metas[slot as usize].hash, len.div_ceil(GHOST_SHARE));
+                let limit = self.limits.max_entries.div_ceil(GHOST_SHARE);
+                self.ghost.remember(
+                    self.metas[slot as usize].hash,
+                    len.div_ceil(GHOST_SHARE),
+                    limit,
+                );
             }
             stats.bump(if expired { Cause::Age } else { cause });
             return;

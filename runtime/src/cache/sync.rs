@@ -130,7 +130,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         TemplateCache {
             mask: shards.len() - 1,
             shards,
-            hasher: ahash::RandomState::new(),
+            hasher: super::options::hasher(),
             weigher: parts.weigher,
             clock: parts.clock,
             graph: RwLock::new(parts.graph),
@@ -450,7 +450,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
             .collect()
     }
 
-    /// Whether the ghost of `key`'s shard remembers it, and how many keys that ghost holds
+    /// Whether the ghost of `key`'s shard remembers it, and how many places that ghost has
     /// (tests only).
     #[cfg(test)]
     pub(crate) fn ghost(&self, key: &str) -> (bool, usize) {

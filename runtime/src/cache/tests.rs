@@ -2,7 +2,7 @@
 //! (Its hit ratios are measured by the cache benchmark, on a Zipfian trace and on one with
 //! scans mixed in, beside `lru`, `quick_cache` and `moka`.)
 
-use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use shipwright_core::format::{BuildCache, TemplateRecord};
 
 use super::clock::Clock;
+use super::ghost::place;
 use super::{CacheStats, TemplateCache, unsync};
 use crate::graph::DependencyGraph;
 
@@ -90,13 +91,14 @@ type ModelEntry = (&'static str, u64, u64, u8);
 /// queue with its uses. To evict: while the small queue holds more than a thirty-second of the
 /// entries (or all of them), its tail goes to the main queue if used, else out and into the
 /// ghost; else the main queue's tail goes back to the front with a use less, or out if it has
-/// none. Expired entries go out wherever they are, and not into the ghost. The ghost keeps a
-/// quarter (rounded up) as many keys as there were entries before the eviction that added the
-/// last one.
+/// none. Expired entries go out wherever they are, and not into the ghost. The ghost is a list
+/// of places, each holding the last key put there; it has a quarter (rounded up) as many as
+/// there were entries before an eviction that adds a key, but not more than a quarter of
+/// `max_entries`; it grows (to a power of two), empty, when it has fewer.
 struct Model {
     small: Vec<ModelEntry>,
     main: Vec<ModelEntry>,
-    ghost: VecDeque<&'static str>,
+    ghost: Vec<Option<&'static str>>,
     max_entries: usize,
     max_bytes: u64,
     max_age: Option<u64>,
@@ -174,12 +176,7 @@ impl Model {
                     continue;
                 }
                 if !expired {
-                    if !self.ghost.contains(&key) {
-                        self.ghost.push_back(key);
-                    }
-                    while self.ghost.len() > len.div_ceil(4) {
-                        self.ghost.pop_front();
-                    }
+                    self.remember(key, len);
                 }
                 break expired;
             }
@@ -219,7 +216,7 @@ impl Model {
                 self.stats.updates += 1;
             }
             None => {
-                let queue = if self.ghost.contains(&key) {
+                let queue = if self.remembers(key) {
                     &mut self.main
                 } else {
                     &mut self.small
@@ -229,6 +226,24 @@ impl Model {
             }
         }
         true
+    }
+
+    /// The place of `key` in the ghost.
+    fn place(&self, key: &str) -> usize {
+        place(super::options::hasher().hash_one(key), self.ghost.len())
+    }
+
+    fn remembers(&self, key: &str) -> bool {
+        !self.ghost.is_empty() && self.ghost[self.place(key)] == Some(key)
+    }
+
+    fn remember(&mut self, key: &'static str, len: usize) {
+        let (room, limit) = (len.div_ceil(4), self.max_entries.div_ceil(4));
+        if self.ghost.len() < room.min(limit) {
+            self.ghost = vec![None; room.next_power_of_two().min(limit)];
+        }
+        let at = self.place(key);
+        self.ghost[at] = Some(key);
     }
 
     fn remove(&mut self, key: &str) -> Option<u64> {
@@ -314,7 +329,7 @@ fn check(max_entries: usize, max_bytes: u64, max_age: Option<u64>, ops: &[Op]) {
     let mut model = Model {
         small: Vec::new(),
         main: Vec::new(),
-        ghost: VecDeque::new(),
+        ghost: Vec::new(),
         max_entries,
         max_bytes,
         max_age,
@@ -381,7 +396,7 @@ fn check(max_entries: usize, max_bytes: u64, max_age: Option<u64>, ops: &[Op]) {
             "{context}"
         );
         for key in KEYS {
-            let want = (model.ghost.contains(&key), model.ghost.len());
+            let want = (model.remembers(key), model.ghost.len());
             assert_eq!(sync.ghost(key), want, "{context}: ghost of {key}");
             assert_eq!(unsync.ghost(key), want, "{context}: ghost of {key}");
         }
@@ -515,7 +530,7 @@ fn a_hot_entry_outlives_a_stream_of_one_time_keys() {
 
 /// Scan resistance: entries used more than once, in the main queue, outlive a scan of one-time
 /// keys many times longer than the cache, which passes through the small queue alone; the
-/// ghost that the scan fills keeps a quarter of the shard's entries.
+/// ghost that the scan fills has places for a quarter of the shard's entries.
 #[test]
 fn a_scan_leaves_the_main_queue_alone() {
     let sync = TemplateCache::<u64>::builder()
@@ -552,7 +567,7 @@ fn a_scan_leaves_the_main_queue_alone() {
     let [small, main] = unsync.queues();
     assert_eq!((small.len(), main.len()), (20, 80));
     let (_, ghost) = unsync.ghost("scan-0.html");
-    assert_eq!(ghost, 25, "keys in the ghost");
+    assert_eq!(ghost, 25, "places in the ghost");
     assert_eq!(sync.ghost("scan-0.html").1, ghost);
     sync.validate();
     unsync.validate();
@@ -570,7 +585,7 @@ fn a_key_the_ghost_remembers_goes_to_the_main_queue() {
         cache.insert(&format!("t{i}.html"), i);
     }
     assert_eq!(cache.get("t0.html"), None);
-    assert_eq!(cache.ghost("t0.html"), (true, 1));
+    assert_eq!(cache.ghost("t0.html"), (true, 3));
     cache.insert("t0.html", 0);
     let [small, main] = cache.queues();
     assert_eq!(main, ["t0.html"]);

@@ -61,7 +61,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         TemplateCache {
             shard: Shard::new(limits),
             stats: ShardStats::default(),
-            hasher: ahash::RandomState::new(),
+            hasher: super::options::hasher(),
             weigher: parts.weigher,
             clock: parts.clock,
             graph: parts.graph,
@@ -204,7 +204,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.shard.queues()
     }
 
-    /// Whether the ghost remembers `key`, and how many keys it holds (tests only).
+    /// Whether the ghost remembers `key`, and how many places it has (tests only).
     #[cfg(test)]
     pub(crate) fn ghost(&self, key: &str) -> (bool, usize) {
         self.shard.ghost(self.hash(key))
