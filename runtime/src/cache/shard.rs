@@ -163,14 +163,7 @@ impl<V> Shard<V> {
         self.metas.clear();
         self.stamps.clear();
         for sentinel in [SMALL, MAIN] {
-            self.links.push(Link {
-                prev: sentinel,
-                next: sentinel,
-            });
-            self.metas.push(Meta::default());
-            if self.limits.max_age.is_some() {
-                self.stamps.push(0);
-            }
+            self.push_slot(sentinel);
         }
         self.free = SENTINEL;
         self.bytes = 0;
@@ -450,6 +443,15 @@ impl<V> Shard<V> {
         self.bytes -= self.metas[slot as usize].weight;
     }
 
+    /// A new slot at the end of the arrays, linked to `to` both ways (a sentinel to itself).
+    fn push_slot(&mut self, to: u32) {
+        self.links.push(Link { prev: to, next: to });
+        self.metas.push(Meta::default());
+        if self.limits.max_age.is_some() {
+            self.stamps.push(0);
+        }
+    }
+
     /// A slot at the front of the main or the small queue for a new entry.
     #[inline]
     fn alloc(&mut self, hash: u64, weight: u64, now: u64, main: bool) -> u32 {
@@ -457,14 +459,7 @@ impl<V> Shard<V> {
             let slot =
                 u32::try_from(self.links.len()).expect("a shard holds fewer than u32::MAX entries");
             assert!(slot != FREE, "a shard holds fewer than u32::MAX entries");
-            self.links.push(Link {
-                prev: SENTINEL,
-                next: SENTINEL,
-            });
-            self.metas.push(Meta::default());
-            if self.limits.max_age.is_some() {
-                self.stamps.push(0);
-            }
+            self.push_slot(SENTINEL);
             slot
         } else {
             let slot = self.free;

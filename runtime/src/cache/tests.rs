@@ -442,6 +442,15 @@ proptest! {
     }
 }
 
+/// A sync cache of one shard and an unsync cache, both of `max_entries`.
+fn one_shard_each(max_entries: usize) -> (TemplateCache<u64>, unsync::TemplateCache<u64>) {
+    let options = || TemplateCache::<u64>::builder().max_entries(max_entries);
+    (
+        options().shards(1).build().unwrap(),
+        options().build_unsync().unwrap(),
+    )
+}
+
 /// Mostly lookups, now and then an insert or a removal.
 fn hit_heavy() -> impl Strategy<Value = Op> {
     let key = 0..KEYS.len();
@@ -505,15 +514,7 @@ fn shards_share_the_limits_and_never_exceed_them() {
 /// `max_entries` inserts.
 #[test]
 fn a_hot_entry_outlives_a_stream_of_one_time_keys() {
-    let sync = TemplateCache::<u64>::builder()
-        .max_entries(8)
-        .shards(1)
-        .build()
-        .unwrap();
-    let mut unsync = TemplateCache::<u64>::builder()
-        .max_entries(8)
-        .build_unsync()
-        .unwrap();
+    let (sync, mut unsync) = one_shard_each(8);
     sync.insert("hot.html", 0);
     unsync.insert("hot.html", 0);
     for i in 1..1_000u64 {
@@ -533,15 +534,7 @@ fn a_hot_entry_outlives_a_stream_of_one_time_keys() {
 /// ghost that the scan fills has places for a quarter of the shard's entries.
 #[test]
 fn a_scan_leaves_the_main_queue_alone() {
-    let sync = TemplateCache::<u64>::builder()
-        .max_entries(100)
-        .shards(1)
-        .build()
-        .unwrap();
-    let mut unsync = TemplateCache::<u64>::builder()
-        .max_entries(100)
-        .build_unsync()
-        .unwrap();
+    let (sync, mut unsync) = one_shard_each(100);
     let hot: Vec<String> = (0..80).map(|i| format!("hot-{i}.html")).collect();
     for key in &hot {
         sync.insert(key, 0);
