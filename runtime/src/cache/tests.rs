@@ -2,7 +2,6 @@
 //! (Its hit ratios are measured by the cache benchmark, on a Zipfian trace and on one with
 //! scans mixed in, beside `lru`, `quick_cache` and `moka`.)
 
-use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
