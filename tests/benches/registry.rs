@@ -1,0 +1,271 @@
+//! What rustc spends on the registry `embedded_templates!()` embeds, on the generated site of
+//! 10,000 templates (`shipwright_fixtures::generate_site`), each time a template is edited.
+//!
+//! Generates two crates over the same templates and the same build script
+//! (`Builder::new().root("templates").build()`): `registry`, whose `main` calls
+//! `embedded_templates!()` (every template's source and the BuildCache), and `plain`, the floor,
+//! the same crate without the call. Each is built once, then, in turn (`plain`, `registry`,
+//! `plain`, ...), one template is edited and the crate rebuilt with `cargo build` (dev profile,
+//! incremental as cargo's default: the dev loop), `ROUNDS` times. Measured: the wall time of
+//! `cargo build` (which also reruns the build script: cargo's `rerun-if-changed` on the root),
+//! and the time of the crate's own rustc, by running this binary as `RUSTC_WRAPPER` (it times the
+//! rustc of the two bench crates and passes everything else through). The registry's cost is
+//! the difference of the medians.
+//!
+//! `cargo bench -p shipwright-tests --bench registry` (add `-- --smoke` for 500 pages and 3
+//! rounds). The crates live under `<target>/shipwright-bench/registry/`. Merges its figures into
+//! `target/shipwright-bench/summary.json` (`registry_10k_rebuild`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use shipwright_fixtures::{generate_site, merge_summary};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::target_dir;
+
+/// Where the wrapper appends `<crate> <seconds>` for each rustc of a bench crate.
+const TIMES_VAR: &str = "SHIPWRIGHT_BENCH_RUSTC_TIMES";
+/// The crate-name prefix of the generated crates (what the wrapper times).
+const PREFIX: &str = "bench_registry";
+
+fn main() {
+    if let Some(times) = std::env::var_os(TIMES_VAR) {
+        wrap_rustc(Path::new(&times));
+    }
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let (pages, rounds) = if smoke { (500, 3) } else { (10_000 - 264, 7) };
+    let root = target_dir()
+        .join("shipwright-bench/registry")
+        .join(if smoke { "smoke" } else { "full" });
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let target = root.join("target");
+    let times = root.join("rustc-times.txt");
+    let crates = [
+        Crate::generate(&root.join("plain"), workspace, pages, false),
+        Crate::generate(&root.join("registry"), workspace, pages, true),
+    ];
+    let templates = crates[0].templates.len();
+    for c in &crates {
+        cargo_build(&c.dir, &target, &times);
+    }
+    let registry_rs = find_output(&target, "registry.rs");
+    let build_cache = find_output(&target, "build-cache.json");
+    println!(
+        "site: {templates} templates; registry.rs {:.0} KiB, build-cache.json {:.1} MiB",
+        len(&registry_rs) as f64 / 1024.0,
+        len(&build_cache) as f64 / 1048576.0,
+    );
+
+    let mut wall = [Vec::new(), Vec::new()];
+    let mut rustc = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        for (i, c) in crates.iter().enumerate() {
+            c.edit(round);
+            let _ = std::fs::remove_file(&times);
+            let start = Instant::now();
+            cargo_build(&c.dir, &target, &times);
+            wall[i].push(start.elapsed());
+            rustc[i].push(rustc_time(&times, &c.crate_name));
+        }
+    }
+    let [wall_plain, wall_registry] = wall.map(median);
+    let [rustc_plain, rustc_registry] = rustc.map(median);
+    let s = |d: Duration| d.as_secs_f64();
+    println!("rebuild after one template edit, median of {rounds} interleaved rounds:");
+    println!(
+        "  plain crate (floor): cargo build {:.2} s, its rustc {:.2} s",
+        s(wall_plain),
+        s(rustc_plain)
+    );
+    println!(
+        "  embedded_templates!(): cargo build {:.2} s, its rustc {:.2} s",
+        s(wall_registry),
+        s(rustc_registry)
+    );
+    let cost = s(rustc_registry) - s(rustc_plain);
+    println!(
+        "  the registry's rustc cost: {cost:.2} s for {templates} templates (target <= 1 s at 10,000)"
+    );
+
+    let json = |pairs: &[(&str, f64)]| -> serde_json::Value {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let mut metrics = serde_json::Map::new();
+    metrics.insert(
+        "registry_10k_rebuild_rustc".into(),
+        json(&[
+            ("shipwright", s(rustc_registry)),
+            ("floor_plain", s(rustc_plain)),
+        ]),
+    );
+    metrics.insert(
+        "registry_10k_rebuild_cargo".into(),
+        json(&[
+            ("shipwright", s(wall_registry)),
+            ("floor_plain", s(wall_plain)),
+        ]),
+    );
+    if !smoke {
+        let units = metrics
+            .keys()
+            .map(|k| (k.clone(), serde_json::json!("s")))
+            .collect();
+        merge_summary(units, metrics);
+    }
+}
+
+/// Runs as cargo's `RUSTC_WRAPPER`: `argv[1]` is rustc, the rest its arguments. Times the
+/// rustc of a bench crate into the file `TIMES_VAR` names; never returns.
+fn wrap_rustc(times: &Path) -> ! {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let crate_name = args
+        .iter()
+        .position(|a| a == "--crate-name")
+        .map(|at| args[at + 1].clone());
+    let start = Instant::now();
+    let status = Command::new(&args[0]).args(&args[1..]).status().unwrap();
+    if let Some(name) = crate_name.filter(|n| n.starts_with(PREFIX)) {
+        use std::io::Write;
+        let mut file = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(times)
+            .unwrap();
+        writeln!(file, "{name} {}", start.elapsed().as_secs_f64()).unwrap();
+    }
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+/// The rustc time the wrapper recorded for `crate_name` in this build.
+fn rustc_time(times: &Path, crate_name: &str) -> Duration {
+    let text = std::fs::read_to_string(times).unwrap_or_default();
+    let secs: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, _)| *name == crate_name)
+        .map(|(_, s)| s.parse().unwrap())
+        .collect();
+    assert_eq!(
+        secs.len(),
+        1,
+        "one rustc of {crate_name} per rebuild, found {text:?}"
+    );
+    Duration::from_secs_f64(secs[0])
+}
+
+struct Crate {
+    dir: PathBuf,
+    crate_name: String,
+    templates: Vec<PathBuf>,
+}
+
+impl Crate {
+    /// Writes the crate (only files whose bytes change) and its templates.
+    fn generate(dir: &Path, workspace: &Path, pages: usize, registry: bool) -> Crate {
+        let name = if registry {
+            "bench-registry"
+        } else {
+            "bench-registry-plain"
+        };
+        let ws = workspace.display();
+        write(
+            dir,
+            "Cargo.toml",
+            &format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+                 [dependencies]\nshipwright-runtime = {{ path = \"{ws}/runtime\" }}\n\n\
+                 [build-dependencies]\nshipwright-build = {{ path = \"{ws}/build-support\" }}\n\n\
+                 [workspace]\n"
+            ),
+        );
+        std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+        write(
+            dir,
+            "build.rs",
+            "fn main() {\n    shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n}\n",
+        );
+        let main = if registry {
+            "fn main() {\n    let templates = shipwright_runtime::embedded_templates!();\n    \
+             println!(\"{} templates\", templates.len());\n}\n"
+        } else {
+            "fn main() {\n    println!(\"{}\", env!(\"SHIPWRIGHT_BUILD_CACHE\"));\n}\n"
+        };
+        write(dir, "src/main.rs", main);
+        let templates = dir.join("templates");
+        let _ = std::fs::remove_dir_all(&templates);
+        Crate {
+            dir: dir.to_path_buf(),
+            crate_name: name.replace('-', "_"),
+            templates: generate_site(&templates, pages),
+        }
+    }
+
+    /// A real edit of one template (its literal text), a different one each round.
+    fn edit(&self, round: usize) {
+        let file = &self.templates[self.templates.len() - 1 - round * 7];
+        let mut text = std::fs::read_to_string(file).unwrap();
+        text.push_str(&format!("<p>edit {round}</p>\n"));
+        std::fs::write(file, text).unwrap();
+    }
+}
+
+fn write(dir: &Path, file: &str, text: &str) {
+    let path = dir.join(file);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(text) {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn cargo_build(dir: &Path, target: &Path, times: &Path) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("RUSTC_WRAPPER", std::env::current_exe().unwrap())
+        .env(TIMES_VAR, times)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_INCREMENTAL")
+        .env_remove("SHIPWRIGHT_BUILD_CACHE")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo build in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The newest `shipwright/<file>` the build script of `bench-registry` wrote.
+fn find_output(target: &Path, file: &str) -> PathBuf {
+    std::fs::read_dir(target.join("debug/build"))
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path().join("out/shipwright").join(file);
+            let name = path.iter().rev().nth(3)?.to_str()?.to_owned();
+            (name.starts_with("bench-registry-") && !name.starts_with("bench-registry-plain"))
+                .then_some(path)
+        })
+        .filter(|p| p.exists())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+        .expect("the registry crate's build script wrote its outputs")
+}
+
+fn len(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
