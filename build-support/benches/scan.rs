@@ -1,6 +1,9 @@
 //! Scan speed on a generated site of 10,000 templates of about 2 KiB: a cold scan, a re-scan with
 //! nothing changed, and the floor (reading and blake3-hashing the same files, on the same thread
-//! pool), side by side in one run, with the ratios. With the files in the page cache (they are
+//! pool), side by side in one run, with the ratios. The cold figures (the floor, `scan()`, a cold
+//! `Builder::build()` and the peer, minijinja reading and compiling every template into
+//! `Environment`s on the same pool) are taken in turn, round after round, and their medians
+//! compared. With the files in the page cache (they are
 //! after the site is generated, as after a checkout), and, where the process may drop the page
 //! cache (root), also from disk: the floor and the cold build each after
 //! `echo 3 > /proc/sys/vm/drop_caches` (7 samples each, about 15 s; not in the smoke run).
@@ -70,7 +73,53 @@ fn main() {
             .map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64)
             .sum::<u64>()
     };
-    let floor = time(runs, read_and_hash);
+    let roots = Roots::new(vec![(dir.path().join("templates"), "templates".into())]);
+    let mut n = 0;
+    let mut cold_build = || {
+        n += 1;
+        let out = dir.path().join(format!("out-cold-{n}"));
+        let built = Builder::new()
+            .manifest_dir(dir.path())
+            .out_dir(&out)
+            .cargo_directives(false)
+            .build()
+            .unwrap();
+        assert_eq!(built.templates, files.len());
+        std::fs::remove_dir_all(&out).unwrap();
+        built.templates
+    };
+    // The peer: the same files read and compiled by minijinja (`add_template_owned` parses and
+    // compiles at once), on the same rayon pool, one `Environment` per shard rayon splits off.
+    let prefix = dir.path().join("templates");
+    let minijinja = || {
+        files
+            .par_iter()
+            .fold(minijinja::Environment::new, |mut env, f| {
+                let name = f.strip_prefix(&prefix).unwrap().to_str().unwrap();
+                let source = std::fs::read_to_string(f).unwrap();
+                env.add_template_owned(name.replace('\\', "/"), source)
+                    .unwrap();
+                env
+            })
+            .map(|env| env.templates().count())
+            .sum::<usize>()
+    };
+    assert_eq!(minijinja(), files.len());
+    // The cold figures, interleaved: floor, scan(), build, minijinja in turn, `runs` rounds.
+    let mut cold_samples: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..runs {
+        for (samples, run) in cold_samples.iter_mut().zip([
+            &mut (|| read_and_hash() as usize) as &mut dyn FnMut() -> usize,
+            &mut || scan(&roots, None).unwrap().cache.templates.len(),
+            &mut cold_build,
+            &mut || minijinja(),
+        ]) {
+            let start = Instant::now();
+            black_box(run());
+            samples.push(start.elapsed());
+        }
+    }
+    let [floor, scan_only, cold, peer] = cold_samples.map(median);
     // The floor of a re-scan: stat every file, in parallel (git's index check does the same).
     let stat_floor = time(runs, || {
         files
@@ -84,21 +133,6 @@ fn main() {
             .map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64)
             .sum::<u64>()
     });
-    let mut n = 0;
-    let cold = time(runs, || {
-        n += 1;
-        let out = dir.path().join(format!("out-cold-{n}"));
-        let built = Builder::new()
-            .manifest_dir(dir.path())
-            .out_dir(&out)
-            .cargo_directives(false)
-            .build()
-            .unwrap();
-        assert_eq!(built.templates, files.len());
-        built
-    });
-    let roots = Roots::new(vec![(dir.path().join("templates"), "templates".into())]);
-    let scan_only = time(runs, || scan(&roots, None).unwrap().cache.templates.len());
     let warm_out = dir.path().join("out-warm");
     let builder = || {
         Builder::new()
@@ -172,6 +206,12 @@ fn main() {
         ms(cold) / ms(floor)
     );
     println!(
+        "peer: minijinja, read + add_template_owned  {:>8.2} ms   {:.2}x the floor; scan() / minijinja = {:.2} (target <= 0.5)",
+        ms(peer),
+        ms(peer) / ms(floor),
+        ms(scan_only) / ms(peer)
+    );
+    println!(
         "floor (stat every file, parallel) {:>8.2} ms",
         ms(stat_floor)
     );
@@ -213,6 +253,7 @@ fn main() {
             ("shipwright_scan_only", ms(scan_only)),
             ("floor_read_blake3", ms(floor)),
             ("floor_read_blake3_sequential", ms(floor_sequential)),
+            ("minijinja_add_template", ms(peer)),
         ]),
     );
     metrics.insert(

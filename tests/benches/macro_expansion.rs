@@ -82,7 +82,7 @@ fn generate(dir: &Path, workspace: &Path, derive: bool) -> PathBuf {
     write(
         dir,
         "build.rs",
-        "fn main() {\n    let built = shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n    let cache = shipwright_core::format::BuildCache::load(&built.path).unwrap();\n    std::fs::write(built.path.with_file_name(\"registry.rs\"), shipwright_core::registry::render(&cache)).unwrap();\n}\n",
+        "fn main() {\n    shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n}\n",
     );
     write(
         dir,

@@ -4,7 +4,8 @@
 //! Generates two crates over the same templates and the same build script
 //! (`Builder::new().root("templates").build()`): `registry`, whose `main` calls
 //! `embedded_templates!()` (every template's source and the BuildCache), and `plain`, the floor,
-//! the same crate without the call. Each is built once, then, in turn (`plain`, `registry`,
+//! which builds the same `Embedded` from the files at run time (so the same runtime code is
+//! linked) and embeds nothing. Each is built once, then, in turn (`plain`, `registry`,
 //! `plain`, ...), one template is edited and the crate rebuilt with `cargo build` (dev profile,
 //! incremental as cargo's default: the dev loop), `ROUNDS` times. Measured: the wall time of
 //! `cargo build` (which also reruns the build script: cargo's `rerun-if-changed` on the root),
@@ -195,7 +196,18 @@ impl Crate {
             "fn main() {\n    let templates = shipwright_runtime::embedded_templates!();\n    \
              println!(\"{} templates\", templates.len());\n}\n"
         } else {
-            "fn main() {\n    println!(\"{}\", env!(\"SHIPWRIGHT_BUILD_CACHE\"));\n}\n"
+            // The same `Embedded`, from the files at run time: the same runtime code is linked.
+            "use shipwright_runtime::{BuildCache, Embedded};\n\n\
+             fn main() {\n    let path = env!(\"SHIPWRIGHT_BUILD_CACHE\");\n    \
+             let bytes: &'static [u8] = std::fs::read(path).unwrap().leak();\n    \
+             let cache = BuildCache::parse(bytes, path).unwrap();\n    \
+             let dir = std::path::Path::new(env!(\"CARGO_MANIFEST_DIR\"));\n    \
+             let sources: Vec<&'static str> = cache\n        .templates\n        .keys()\n        \
+             .map(|name| {\n            let file = dir.join(cache.relative_path(name).unwrap());\n            \
+             &*std::fs::read_to_string(file).unwrap().leak()\n        })\n        .collect();\n    \
+             let templates: &'static Embedded =\n        \
+             Box::leak(Box::new(Embedded::new(bytes, sources.leak(), dir.to_str().unwrap())));\n    \
+             println!(\"{} templates\", templates.len());\n}\n"
         };
         write(dir, "src/main.rs", main);
         let templates = dir.join("templates");

@@ -125,6 +125,9 @@ pub struct Scanned {
     pub warnings: Vec<Warning>,
     /// The stat of every template read, for the next scan's fast path.
     pub stats: Vec<FileStat>,
+    /// The source of every template of `cache`, in its order, as this scan read it; `None` for
+    /// a template whose record was kept from the previous scan (its file was not read).
+    pub sources: Vec<Option<String>>,
     /// The stat of every directory walked, likewise.
     pub dirs: Vec<FileStat>,
     /// How many files were read and analysed (the others were taken from `previous`).
@@ -250,9 +253,10 @@ fn scan_found(
     cache.extensions = roots.extensions.clone();
     let mut stats = Vec::with_capacity(results.len());
     let mut records = Vec::with_capacity(results.len());
+    let mut sources = Vec::with_capacity(results.len());
     let mut analysed = 0;
     for (file, result) in found.iter().zip(results) {
-        let (record, error, stat) = match result {
+        let (record, error, stat, source) = match result {
             FileResult::Skipped(w) => {
                 warnings.push(w);
                 complete = false;
@@ -267,15 +271,17 @@ fn scan_found(
                     record.expect("a kept file has its previous record"),
                     error,
                     stat,
+                    None,
                 )
             }
             FileResult::Read {
                 record,
                 error,
                 stat,
+                source,
             } => {
                 analysed += 1;
-                (record, error, stat)
+                (record, error, stat, Some(source))
             }
         };
         if let Some(error) = &error {
@@ -289,6 +295,7 @@ fn scan_found(
         cache.errors.extend(error);
         records.push((file.name.clone(), record));
         stats.push(stat);
+        sources.push(source);
     }
     drop(old_records);
     // In name order already: the map is built in bulk, without a search per record.
@@ -325,6 +332,7 @@ fn scan_found(
         cache,
         warnings,
         stats,
+        sources,
         dirs,
         analysed,
         complete,
@@ -434,10 +442,12 @@ enum FileResult {
         record: TemplateRecord,
         error: Option<TemplateError>,
         stat: FileStat,
+        source: String,
     },
 }
 
-/// Reads (one open, one fstat, one read), hashes and analyses one file.
+/// Reads (one open, one fstat, one read), hashes and analyses one file, and keeps its source for
+/// the registry.
 fn read_one(roots: &Roots, file: &Found, dir: &mut Directory) -> FileResult {
     thread_local! {
         // The bytes of the file being analysed: one buffer per worker thread, reused.
@@ -484,6 +494,7 @@ fn read_and_analyse(
         record,
         error,
         stat,
+        source: src.to_owned(),
     }
 }
 
