@@ -4,8 +4,8 @@
 //! Generates two crates over the same templates and the same build script
 //! (`Builder::new().root("templates").build()`): `registry`, whose `main` calls
 //! `embedded_templates!()` (every template's source and the BuildCache), and `plain`, the floor,
-//! which builds the same `Embedded` from the files at run time (so the same runtime code is
-//! linked) and embeds nothing. Each is built once, then, in turn (`plain`, `registry`,
+//! which reads the same BuildCache and sources at run time (so the runtime's decoding is linked
+//! too) and embeds nothing. Each is built once, then, in turn (`plain`, `registry`,
 //! `plain`, ...), one template is edited and the crate rebuilt with `cargo build` (dev profile,
 //! incremental as cargo's default: the dev loop), `ROUNDS` times. Measured: the wall time of
 //! `cargo build` (which also reruns the build script: cargo's `rerun-if-changed` on the root),
@@ -41,7 +41,17 @@ fn main() {
     let root = target_dir()
         .join("shipwright-bench/registry")
         .join(if smoke { "smoke" } else { "full" });
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    // `SHIPWRIGHT_BENCH_WORKSPACE`: the crates use that checkout's runtime and build script
+    // instead of this one's (to compare two commits with the same bench).
+    let workspace = std::env::var_os("SHIPWRIGHT_BENCH_WORKSPACE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .unwrap()
+                .into()
+        });
+    let workspace = workspace.as_path();
     let target = root.join("target");
     let times = root.join("rustc-times.txt");
     let crates = [
@@ -52,11 +62,13 @@ fn main() {
     for c in &crates {
         cargo_build(&c.dir, &target, &times);
     }
-    let registry_rs = find_output(&target, "registry.rs");
-    let build_cache = find_output(&target, "build-cache.json");
+    // The registry's file: `sources.bin` now, `registry.rs` (include_str!s) before.
+    let registry = find_output(&target, &["sources.bin", "registry.rs"]);
+    let build_cache = find_output(&target, &["build-cache.json"]);
     println!(
-        "site: {templates} templates; registry.rs {:.0} KiB, build-cache.json {:.1} MiB",
-        len(&registry_rs) as f64 / 1024.0,
+        "site: {templates} templates; {} {:.1} MiB, build-cache.json {:.1} MiB",
+        registry.file_name().unwrap().to_str().unwrap(),
+        len(&registry) as f64 / 1048576.0,
         len(&build_cache) as f64 / 1048576.0,
     );
 
@@ -196,18 +208,14 @@ impl Crate {
             "fn main() {\n    let templates = shipwright_runtime::embedded_templates!();\n    \
              println!(\"{} templates\", templates.len());\n}\n"
         } else {
-            // The same `Embedded`, from the files at run time: the same runtime code is linked.
-            "use shipwright_runtime::{BuildCache, Embedded};\n\n\
-             fn main() {\n    let path = env!(\"SHIPWRIGHT_BUILD_CACHE\");\n    \
-             let bytes: &'static [u8] = std::fs::read(path).unwrap().leak();\n    \
-             let cache = BuildCache::parse(bytes, path).unwrap();\n    \
+            // The same BuildCache and sources, read at run time: the runtime's decoding of the
+            // BuildCache is linked, nothing is embedded.
+            "fn main() {\n    let path = env!(\"SHIPWRIGHT_BUILD_CACHE\");\n    \
+             let cache = shipwright_runtime::BuildCache::load(path).unwrap();\n    \
              let dir = std::path::Path::new(env!(\"CARGO_MANIFEST_DIR\"));\n    \
-             let sources: Vec<&'static str> = cache\n        .templates\n        .keys()\n        \
-             .map(|name| {\n            let file = dir.join(cache.relative_path(name).unwrap());\n            \
-             &*std::fs::read_to_string(file).unwrap().leak()\n        })\n        .collect();\n    \
-             let templates: &'static Embedded =\n        \
-             Box::leak(Box::new(Embedded::new(bytes, sources.leak(), dir.to_str().unwrap())));\n    \
-             println!(\"{} templates\", templates.len());\n}\n"
+             let read = |name: &String| std::fs::read_to_string(dir.join(cache.relative_path(name).unwrap()));\n    \
+             let bytes: usize = cache.templates.keys().map(|name| read(name).unwrap().len()).sum();\n    \
+             println!(\"{} templates, {bytes} bytes\", cache.templates.len());\n}\n"
         };
         write(dir, "src/main.rs", main);
         let templates = dir.join("templates");
@@ -258,19 +266,28 @@ fn cargo_build(dir: &Path, target: &Path, times: &Path) {
     );
 }
 
-/// The newest `shipwright/<file>` the build script of `bench-registry` wrote.
-fn find_output(target: &Path, file: &str) -> PathBuf {
-    std::fs::read_dir(target.join("debug/build"))
+/// The first of `files` in the `shipwright/` output of the last run of `bench-registry`'s build
+/// script.
+fn find_output(target: &Path, files: &[&str]) -> PathBuf {
+    let out = std::fs::read_dir(target.join("debug/build"))
         .unwrap()
-        .filter_map(|e| {
-            let path = e.unwrap().path().join("out/shipwright").join(file);
-            let name = path.iter().rev().nth(3)?.to_str()?.to_owned();
-            (name.starts_with("bench-registry-") && !name.starts_with("bench-registry-plain"))
-                .then_some(path)
+        .map(|e| e.unwrap().path())
+        .filter(|dir| {
+            let name = dir.file_name().unwrap().to_str().unwrap();
+            name.starts_with("bench-registry-") && !name.starts_with("bench-registry-plain")
         })
-        .filter(|p| p.exists())
-        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
-        .expect("the registry crate's build script wrote its outputs")
+        .map(|dir| dir.join("out/shipwright"))
+        .filter(|out| out.join("build-cache.json").exists())
+        .max_by_key(|out| {
+            let index = out.join("scan-index");
+            std::fs::metadata(index).unwrap().modified().unwrap()
+        })
+        .expect("the registry crate's build script wrote its outputs");
+    files
+        .iter()
+        .map(|file| out.join(file))
+        .find(|path| path.exists())
+        .expect("the registry's file")
 }
 
 fn len(path: &Path) -> u64 {
