@@ -9,7 +9,7 @@
 //! `echo 3 > /proc/sys/vm/drop_caches` (7 samples each, about 15 s; not in the smoke run).
 //!
 //! `cargo bench -p shipwright-build --bench scan` (add `-- --smoke` for a quick run on 500
-//! templates). Merges its figures into `target/shipwright-bench/summary.json`.
+//! templates; `-- --profile scan|build|peer` times only that one, for a profiler). Merges its figures into `target/shipwright-bench/summary.json`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -37,6 +37,10 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
 }
 
 /// Writes the page cache, dentries and inodes back and drops them; `false` if not allowed.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 fn drop_page_cache() -> bool {
     std::process::Command::new("sync")
         .status()
@@ -85,7 +89,6 @@ fn main() {
             .build()
             .unwrap();
         assert_eq!(built.templates, files.len());
-        std::fs::remove_dir_all(&out).unwrap();
         built.templates
     };
     // The peer: the same files read and compiled by minijinja (`add_template_owned` parses and
@@ -105,6 +108,16 @@ fn main() {
             .sum::<usize>()
     };
     assert_eq!(minijinja(), files.len());
+    if let Some(at) = args.iter().position(|a| a == "--profile") {
+        // Only one of the cold figures, 30 times, for a profiler: `-- --profile scan|build|peer`.
+        let mut run: Box<dyn FnMut() -> usize> = match args[at + 1].as_str() {
+            "scan" => Box::new(|| scan(&roots, None).unwrap().cache.templates.len()),
+            "build" => Box::new(cold_build),
+            _ => Box::new(minijinja),
+        };
+        println!("{} ms", ms(time(30, &mut run)));
+        return;
+    }
     // The cold figures, interleaved: floor, scan(), build, minijinja in turn, `runs` rounds.
     let mut cold_samples: [Vec<Duration>; 4] = Default::default();
     for _ in 0..runs {
@@ -189,7 +202,6 @@ fn main() {
         (median(floor), median(cold))
     });
 
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("floor (read + blake3, parallel)   {:>8.2} ms", ms(floor));
     println!(
         "floor (read + blake3, sequential) {:>8.2} ms",

@@ -278,10 +278,8 @@ fn find_output(target: &Path, files: &[&str]) -> PathBuf {
         })
         .map(|dir| dir.join("out/shipwright"))
         .filter(|out| out.join("build-cache.json").exists())
-        .max_by_key(|out| {
-            let index = out.join("scan-index");
-            std::fs::metadata(index).unwrap().modified().unwrap()
-        })
+        // The build script's files all carry one old mtime; the directory's is its last write.
+        .max_by_key(|out| std::fs::metadata(out).unwrap().modified().unwrap())
         .expect("the registry crate's build script wrote its outputs");
     files
         .iter()
