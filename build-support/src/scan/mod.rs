@@ -447,54 +447,34 @@ enum FileResult {
 }
 
 /// Reads (one open, one fstat, one read), hashes and analyses one file, and keeps its source for
-/// the registry.
+/// the registry: each file is read into a buffer of its own size, which becomes its source.
 fn read_one(roots: &Roots, file: &Found, dir: &mut Directory) -> FileResult {
-    thread_local! {
-        // The bytes of the file being analysed: one buffer per worker thread, reused.
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    BUFFER.with_borrow_mut(|bytes| {
-        let result = read_and_analyse(roots, file, dir, bytes);
-        if bytes.capacity() > KEPT_BUFFER {
-            *bytes = Vec::new();
-        }
-        result
-    })
-}
-
-/// A worker keeps a read buffer up to this size for the next file.
-const KEPT_BUFFER: usize = 1 << 20;
-
-fn read_and_analyse(
-    roots: &Roots,
-    file: &Found,
-    dir: &mut Directory,
-    bytes: &mut Vec<u8>,
-) -> FileResult {
-    let stat = match dir.read(file, roots.max_file_size, bytes) {
+    let mut bytes = Vec::new();
+    let stat = match dir.read(file, roots.max_file_size, &mut bytes) {
         Ok(stat) => FileStat::from_stat(file.root, &file.name, &stat),
         Err(e) => {
             return FileResult::Skipped(warning(roots, file, None, e.problem.to_string()));
         }
     };
-    let src = match std::str::from_utf8(bytes) {
-        Ok(src) => src,
+    let source = match String::from_utf8(bytes) {
+        Ok(source) => source,
         Err(e) => {
-            let line = memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u32 + 1;
+            let valid = e.utf8_error().valid_up_to();
+            let line = memchr::memchr_iter(b'\n', &e.as_bytes()[..valid]).count() as u32 + 1;
             return FileResult::Skipped(warning(
                 roots,
                 file,
                 Some(line),
-                format!("not UTF-8 (byte {}); skipped", e.valid_up_to()),
+                format!("not UTF-8 (byte {valid}); skipped"),
             ));
         }
     };
-    let (record, error) = shipwright_core::analyze::record(&file.name, file.root, src);
+    let (record, error) = shipwright_core::analyze::record(&file.name, file.root, &source);
     FileResult::Read {
         record,
         error,
         stat,
-        source: src.to_owned(),
+        source,
     }
 }
 
