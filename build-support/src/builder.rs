@@ -335,20 +335,19 @@ impl Builder {
         let intact = |path: &Path, stat: &FileStat, index: &Index| {
             FileStat::of(usize::MAX, "", path).is_ok_and(|now| stat.same_as(&now, index.written_ns))
         };
-        if let (Some(index), Some(moved)) = (&index, &moved) {
-            if moved.is_empty()
-                && intact(&path, &index.cache, index)
-                && intact(&registry_path, &index.registry, index)
-            {
-                let warnings = index.warnings.clone();
-                return Ok(Built {
-                    path,
-                    templates: index.files.len(),
-                    analysed: 0,
-                    changed: false,
-                    warnings,
-                });
-            }
+        if let (Some(index), Some(moved)) = (&index, &moved)
+            && moved.is_empty()
+            && intact(&path, &index.cache, index)
+            && intact(&registry_path, &index.registry, index)
+        {
+            let warnings = index.warnings.clone();
+            return Ok(Built {
+                path,
+                templates: index.files.len(),
+                analysed: 0,
+                changed: false,
+                warnings,
+            });
         }
         // The records of the last scan, from the side file the index vouches for, and the
         // sources of its templates, from the registry it vouches for (the files that are not

@@ -28,7 +28,7 @@
 //!
 //! Why one generated file rather than an `include_str!` per template (the registry before) or
 //! `linkme`/`inventory`: each `include_str!` costs rustc a macro expansion, a path lookup and a
-//! source file of its own, 1.6 s more than this file for 10,000 templates (see BENCHMARKS.md,
+//! source file of its own, about 1.4 s more than this file for 10,000 templates (BENCHMARKS.md,
 //! "Registry compile time"); the file is deterministic, needs no linker support, and lists the
 //! templates of the crate even where no Rust code binds them. The build script reruns whenever a
 //! file under a root changes (`cargo:rerun-if-changed` on the root) and writes the file again, so
