@@ -53,7 +53,7 @@ use std::path::{Path, PathBuf};
 use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
 use crate::scan::{Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan, scan_unwalked};
-use crate::write::atomic_write;
+use crate::write::{atomic_replace, atomic_write};
 use shipwright_core::format::{DEFAULT_EXTENSIONS, ENV_VAR, FILE_NAME, TemplateRecord, VERSION};
 use shipwright_core::registry;
 
@@ -387,9 +387,15 @@ impl Builder {
         let templates = cache.templates.len();
         // Each file is written as soon as its bytes are ready, beside the rendering of the
         // others; the index, which vouches for all three, only after all three are in place.
-        let write = |path: &Path, bytes: &[u8]| -> Result<(bool, FileStat), Error> {
-            let changed = atomic_write(path, bytes).map_err(write_error(path))?;
-            Ok((
+        // `known`: the file's bytes as they were read in this build, when they were.
+        let write = |path: &Path, bytes: &[u8], known: Option<&[u8]>| {
+            let changed = match known {
+                Some(old) if old == bytes => Ok(false),
+                Some(_) => atomic_replace(path, bytes).map(|()| true),
+                None => atomic_write(path, bytes),
+            }
+            .map_err(write_error(path))?;
+            Ok::<_, Error>((
                 changed,
                 FileStat::of(usize::MAX, "", path).map_err(write_error(path))?,
             ))
@@ -402,7 +408,7 @@ impl Builder {
             kept[at].1.as_bytes()
         };
         let (cache_written, (registry_written, records_written)) = rayon::join(
-            || write(&path, &cache.to_bytes()),
+            || write(&path, &cache.to_bytes(), None),
             || {
                 rayon::join(
                     || {
@@ -410,9 +416,14 @@ impl Builder {
                             read.as_ref()
                                 .map_or_else(|| kept_source(name), |s| s.as_bytes())
                         });
-                        write(&registry_path, &registry::encode(sources))
+                        // The last registry, where it was read above: not read again to compare.
+                        write(
+                            &registry_path,
+                            &registry::encode(sources),
+                            old_registry.as_deref(),
+                        )
                     },
-                    || write(&records_path, &records::encode(&cache)),
+                    || write(&records_path, &records::encode(&cache), None),
                 )
             },
         );
