@@ -52,7 +52,9 @@ use std::path::{Path, PathBuf};
 
 use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
-use crate::scan::{Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan, scan_unwalked};
+use crate::scan::{
+    Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan_unwalked, scan_walked,
+};
 use crate::write::{atomic_replace, atomic_write};
 use shipwright_core::format::{DEFAULT_EXTENSIONS, ENV_VAR, FILE_NAME, TemplateRecord, VERSION};
 use shipwright_core::registry;
@@ -371,7 +373,7 @@ impl Builder {
             (Some((index, cache)), Some(moved)) if index.walk_clean => {
                 scan_unwalked(roots, index, cache, &moved)
             }
-            (previous, _) => scan(roots, previous)?,
+            (previous, _) => scan_walked(roots, previous, true)?,
         };
         let Scanned {
             mut cache,

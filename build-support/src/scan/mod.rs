@@ -125,8 +125,9 @@ pub struct Scanned {
     pub warnings: Vec<Warning>,
     /// The stat of every template read, for the next scan's fast path.
     pub stats: Vec<FileStat>,
-    /// The source of every template of `cache`, in its order, as this scan read it; `None` for
-    /// a template whose record was kept from the previous scan (its file was not read).
+    /// The source of every template of `cache`, in its order, as the build's scan read it (for
+    /// the registry); `None` for a template whose record was kept from the previous scan (its
+    /// file was not read), and for every template of a [`scan`] (which keeps no source).
     pub sources: Vec<Option<String>>,
     /// The stat of every directory walked, likewise.
     pub dirs: Vec<FileStat>,
@@ -144,16 +145,33 @@ pub struct Scanned {
 /// Scans every root. With `previous` (the last index and its BuildCache), files whose stat
 /// did not move are not read again: their records are moved over from that BuildCache.
 pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Scanned, ScanError> {
+    scan_walked(roots, previous, false)
+}
+
+/// [`scan`], keeping the sources read in [`Scanned::sources`] when `keep_sources`.
+pub(crate) fn scan_walked(
+    roots: &Roots,
+    previous: Option<(&Index, BuildCache)>,
+    keep_sources: bool,
+) -> Result<Scanned, ScanError> {
     let mut warnings = Vec::new();
     let (found, dirs) = walk(roots, previous.is_some(), &mut warnings)?;
-    Ok(scan_found(roots, found, dirs, warnings, previous))
+    Ok(scan_found(
+        roots,
+        found,
+        dirs,
+        warnings,
+        previous,
+        keep_sources,
+    ))
 }
 
 /// The re-scan of a tree whose directories did not change since `index` (see
 /// [`dirs_unchanged`]), after a scan that was complete and whose walk met nothing to report
 /// ([`Index::complete`], [`Index::walk_clean`]): the template files are the ones the index
 /// lists, so no directory is read. `moved` (from [`moved_files`], which stat-ed every file) lists
-/// the files whose stat moved: only those are stat-ed again, read and analysed.
+/// the files whose stat moved: only those are stat-ed again, read and analysed. Keeps the sources
+/// read, for the registry.
 pub(crate) fn scan_unwalked(
     roots: &Roots,
     index: &Index,
@@ -191,6 +209,7 @@ pub(crate) fn scan_unwalked(
         index.dirs.clone(),
         Vec::new(),
         Some((index, previous)),
+        true,
     )
 }
 
@@ -201,6 +220,7 @@ fn scan_found(
     dirs: Vec<FileStat>,
     mut warnings: Vec<Warning>,
     previous: Option<(&Index, BuildCache)>,
+    keep_sources: bool,
 ) -> Scanned {
     let walk_clean = warnings.is_empty();
     let mut complete = true;
@@ -234,7 +254,9 @@ fn scan_found(
             let mut dir = Directory::default();
             found[run.clone()]
                 .iter()
-                .map(|file| kept(file).unwrap_or_else(|| read_one(roots, file, &mut dir)))
+                .map(|file| {
+                    kept(file).unwrap_or_else(|| read_one(roots, file, &mut dir, keep_sources))
+                })
                 .collect::<Vec<_>>()
         })
         .collect::<Vec<_>>()
@@ -281,7 +303,7 @@ fn scan_found(
                 source,
             } => {
                 analysed += 1;
-                (record, error, stat, Some(source))
+                (record, error, stat, source)
             }
         };
         if let Some(error) = &error {
@@ -442,13 +464,14 @@ enum FileResult {
         record: TemplateRecord,
         error: Option<TemplateError>,
         stat: FileStat,
-        source: String,
+        source: Option<String>,
     },
 }
 
 /// Reads (one open, one fstat, one read), hashes and analyses one file, and keeps its source for
-/// the registry: each file is read into a buffer of its own size, which becomes its source.
-fn read_one(roots: &Roots, file: &Found, dir: &mut Directory) -> FileResult {
+/// the registry if `keep_source`: each file is read into a buffer of its own size, which becomes
+/// its source.
+fn read_one(roots: &Roots, file: &Found, dir: &mut Directory, keep_source: bool) -> FileResult {
     let mut bytes = Vec::new();
     let stat = match dir.read(file, roots.max_file_size, &mut bytes) {
         Ok(stat) => FileStat::from_stat(file.root, &file.name, &stat),
@@ -474,7 +497,7 @@ fn read_one(roots: &Roots, file: &Found, dir: &mut Directory) -> FileResult {
         record,
         error,
         stat,
-        source,
+        source: keep_source.then_some(source),
     }
 }
 
