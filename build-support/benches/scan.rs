@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use shipwright_build::Builder;
 use shipwright_build::scan::{Roots, scan};
-use shipwright_fixtures::{generate_site, merge_summary};
+use shipwright_fixtures::{figures as json, generate_site, merge_summary};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -250,13 +250,6 @@ fn main() {
         ),
     }
 
-    let json = |pairs: &[(&str, f64)]| -> serde_json::Value {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    };
     let mut metrics = serde_json::Map::new();
     metrics.insert(
         "scan_10k_cold".into(),

@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use shipwright_fixtures::{generate_site, merge_summary};
+use shipwright_fixtures::{figures as json, generate_site, merge_summary};
 
 #[path = "../tests/support/mod.rs"]
 mod support;
-use support::target_dir;
+use support::{cargo_in, target_dir, write_bench_crate, write_if_changed as write};
 
 /// Where the wrapper appends `<crate> <seconds>` for each rustc of a bench crate.
 const TIMES_VAR: &str = "SHIPWRIGHT_BENCH_RUSTC_TIMES";
@@ -103,13 +103,6 @@ fn main() {
         "  the registry's rustc cost: {cost:.2} s for {templates} templates (target <= 1 s at 10,000)"
     );
 
-    let json = |pairs: &[(&str, f64)]| -> serde_json::Value {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    };
     let mut metrics = serde_json::Map::new();
     metrics.insert(
         "registry_10k_rebuild_rustc".into(),
@@ -187,23 +180,7 @@ impl Crate {
         } else {
             "bench-registry-plain"
         };
-        let ws = workspace.display();
-        write(
-            dir,
-            "Cargo.toml",
-            &format!(
-                "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-                 [dependencies]\nshipwright-runtime = {{ path = \"{ws}/runtime\" }}\n\n\
-                 [build-dependencies]\nshipwright-build = {{ path = \"{ws}/build-support\" }}\n\n\
-                 [workspace]\n"
-            ),
-        );
-        std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-        write(
-            dir,
-            "build.rs",
-            "fn main() {\n    shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n}\n",
-        );
+        write_bench_crate(dir, workspace, name);
         let main = if registry {
             "fn main() {\n    let templates = shipwright_runtime::embedded_templates!();\n    \
              println!(\"{} templates\", templates.len());\n}\n"
@@ -236,34 +213,14 @@ impl Crate {
     }
 }
 
-fn write(dir: &Path, file: &str, text: &str) {
-    let path = dir.join(file);
-    if std::fs::read_to_string(&path).ok().as_deref() == Some(text) {
-        return;
-    }
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 fn cargo_build(dir: &Path, target: &Path, times: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["build", "--offline", "--quiet"])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("RUSTC_WRAPPER", std::env::current_exe().unwrap())
-        .env(TIMES_VAR, times)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_INCREMENTAL")
-        .env_remove("SHIPWRIGHT_BUILD_CACHE")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "cargo build in {}:\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let wrapper = std::env::current_exe().unwrap();
+    let env = [
+        ("RUSTC_WRAPPER", Some(wrapper.as_os_str())),
+        (TIMES_VAR, Some(times.as_os_str())),
+        ("CARGO_INCREMENTAL", None),
+    ];
+    cargo_in(dir, target, &["build"], &env);
 }
 
 /// The first of `files` in the `shipwright/` output of the last run of `bench-registry`'s build
