@@ -82,9 +82,9 @@ pub struct BuildCache {
 
 /// What the build script recorded of one template: the one definition of a template's record.
 ///
-/// The BuildCache JSON, the scan's side file, the registry that `embedded_templates!()` embeds
-/// and the record `#[derive(Template)]` embeds are all this type through serde: a new field is
-/// one edit here.
+/// The BuildCache JSON (which `embedded_templates!()` embeds too), the scan's side file and the
+/// record `#[derive(Template)]` embeds are all this type through serde: a new field is one edit
+/// here. Its `size` also locates its source in the registry ([`crate::registry`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateRecord {
     /// Stable across content edits: derived from the name only (see [`template_id`]).
