@@ -2,7 +2,7 @@
 //! headless Chromium: from the moment a template save returns to the moment the page shows the
 //! edit.
 //!
-//! - **Shipwright**: the minimal example (dev layer, 10 ms debounce): the page fetches itself and
+//! - **Shipwright**: the minimal example (dev layer, default batching): the page fetches itself and
 //!   morphs the DOM in place; the time is the client's `appliedAt`.
 //! - **minijinja-autoreload + tower-livereload** (`autoreload-app`): the reloader's watcher tells
 //!   tower-livereload, which reloads the page; the time is the new document's
