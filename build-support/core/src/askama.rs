@@ -574,6 +574,14 @@ mod tests {
              is none %}n{% else %}-{% endif %}"
         );
         assert_eq!(
+            to_jinja(
+                "{% for i in xs %}{% if let Some(x) = i %}{{ x }}{% endif %}{% else %}-{% endfor %}"
+            )
+            .unwrap(),
+            "{% for i in xs %}{% if (i) is not none %}{% with x = (i) %}{{ x }}{% endwith %}\
+             {% endif %}{% else %}-{% endfor %}"
+        );
+        assert_eq!(
             to_jinja("{% if let Some(_) = a.b %}y{% else if c %}{% endif %}").unwrap(),
             "{% if (a.b) is not none %}y{% elif c %}{% endif %}"
         );
