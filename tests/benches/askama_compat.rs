@@ -1,9 +1,10 @@
 //! Measured compatibility of the askama dev renderer: generated askama templates (blocks and
 //! includes, loops, conditions, filters, strings with `<>&'"/`, non-ASCII, floats, booleans,
-//! `Option`s, and askama-only Rust), each bound to a struct with both derives in a generated
-//! crate built once; its binary renders every template with askama's compiled code, then from a
-//! copy of the templates, each edited by a comment (askama's page does not change), through
-//! `shipwright_runtime::askama::render`, and compares the bytes per context.
+//! `Option`s read by `if let` and `match`, `let`, and askama-only Rust), each bound to a struct
+//! with both derives in a generated crate built once; its binary renders every template with
+//! askama's compiled code, then from a copy of the templates, each edited by a comment (askama's
+//! page does not change), through `shipwright_runtime::askama::render`, and compares the bytes
+//! per context.
 //!
 //! `cargo bench -p shipwright-tests --bench askama_compat [-- --smoke]` prints how many render
 //! byte-identically, how many the dev renderer refuses (by construct) and how many differ. The
@@ -97,7 +98,7 @@ const NESTED: [&str; 2] = [
 ];
 
 fn node(rng: &mut Rng, depth: usize, out: &mut String) {
-    match rng.below(if depth == 0 { 3 } else { 11 }) {
+    match rng.below(if depth == 0 { 3 } else { 12 }) {
         0 => out.push_str(rng.pick(&TEXT)),
         1 | 2 => out.push_str(rng.pick(&EXPRS)),
         3 => {
@@ -150,6 +151,11 @@ fn node(rng: &mut Rng, depth: usize, out: &mut String) {
         }
         8 => out.push_str(rng.pick(&MATCHES)),
         9 => out.push_str(rng.pick(&NESTED)),
+        10 => out.push_str(rng.pick(&[
+            "{% let w = n * 2 + 1 %}({{ w }})",
+            "{%- let v = s %}{{ v|upper }}|{{ v }}",
+            "{% for item in items %}{% let u = item %}[{{ u|lower }}]{% endfor %}",
+        ])),
         _ => {
             out.push_str("{# a comment #}");
             node(rng, depth - 1, out);
@@ -205,8 +211,12 @@ fn main() {
         "<html><h1>{{ t }}</h1>{% block body %}default{% endblock %}</html>\n",
     );
     for i in 0..INCLUDES {
-        let mut body = String::new();
-        node(&mut rng, 1, &mut body);
+        // A partial includes none (it could include itself).
+        let mut body = String::from("{% include");
+        while body.contains("{% include") {
+            body.clear();
+            node(&mut rng, 1, &mut body);
+        }
         write(
             &dir,
             &format!("templates/inc/i{i}.html"),

@@ -21,7 +21,8 @@
 //!   with `loop.index`, `index0`, `first`, `last`; `include`, `extends`, `block`, `raw`;
 //!   whitespace control `-` and `+`.
 //! - Translated: `&&`, `||`, `!` to `and`, `or`, `not`; `else if` to `elif`; `self.` dropped
-//!   (the struct's fields are the context). `if let` / `else if let` and `match` / `when` /
+//!   (the struct's fields are the context). `let name = value` to `set` at the top of a
+//!   template, a `block` or a `for` body. `if let` / `else if let` and `match` / `when` /
 //!   `else` with the patterns that test an `Option` or a literal (`_`, a name, `None`,
 //!   `Some(p)`, `Some with (p)` with `p` a name, `_` or a literal; a string, an integer,
 //!   `true`, `false`): serde writes `None` as none and `Some(v)` as `v`, so `Some(x)` is
@@ -29,7 +30,7 @@
 //!   `==`, and a `match` is an `if false` / `elif` chain (askama drops what stands before the
 //!   first `when`, as the `if false` branch does).
 //! - Refused: method and function calls, Rust paths (`::`), ranges, casts, `/` and `%` (Rust's
-//!   integer arithmetic), `?`, `&`, char literals, `\u{…}` escapes, `let`, other patterns
+//!   integer arithmetic), `?`, `&`, char literals, `\u{…}` escapes, other `let`s, other patterns
 //!   (variants, tuples, structs, `|`, nested `Some`), a `Some` / `None` test of a name an outer
 //!   pattern bound (an `Option<Option<_>>`: serde writes `Some(None)` as `None`), a `block`
 //!   inside a pattern's branch, macros, `call`, `import`, `filter` blocks, `break` /
@@ -142,6 +143,8 @@ struct Frame<'s> {
     tag: &'static str,
     bound: Option<&'s str>,
     subject: String,
+    /// In its `else` branch.
+    otherwise: bool,
 }
 
 impl Frame<'_> {
@@ -150,6 +153,7 @@ impl Frame<'_> {
             tag,
             bound: None,
             subject: String::new(),
+            otherwise: false,
         }
     }
 
@@ -198,6 +202,7 @@ fn tag<'t, 's>(
         "else" | "elif" => {
             let frame = open.last_mut().ok_or_else(unbalanced)?;
             let close = frame.end_branch();
+            frame.otherwise = true;
             let (condition, spelled) = match rest.first() {
                 _ if keyword.text == "elif" => (rest, keyword.end()),
                 Some(t) if t.is_name("if") => (&rest[1..], t.end()),
@@ -286,7 +291,34 @@ fn tag<'t, 's>(
             open.push(Frame::new("block"));
             Ok(&[])
         }
-        "include" | "extends" => Ok(rest),
+        "let" => {
+            // askama's `let` lives to the end of its Rust block; Jinja's `set` to the end of
+            // its scope: alike at the top of a template, a `block` or a `for` body, not in an
+            // `if` / `match` branch (Jinja's `if` has no scope) nor outside the blocks of a
+            // template that extends another.
+            let scoped = open.last().is_none_or(|f| f.tag != "extends")
+                && open.iter().all(|f| {
+                    f.tag == "extends" || f.tag == "block" || f.tag == "for" && !f.otherwise
+                });
+            if !scoped {
+                return Err((keyword.start, "a `let` inside a branch".into()));
+            }
+            match rest {
+                [name, eq, value @ ..] if binding(name) && eq.is_op("=") && !value.is_empty() => {
+                    edits.push((keyword.start, keyword.end(), "set".into()));
+                    Ok(value)
+                }
+                _ => Err((
+                    keyword.start,
+                    "a `let` that is not `let name = value`".into(),
+                )),
+            }
+        }
+        "extends" => {
+            open.push(Frame::new("extends"));
+            Ok(rest)
+        }
+        "include" => Ok(rest),
         "raw" | "endraw" => Ok(&[]),
         word => Err((keyword.start, format!("the tag `{{% {word} %}}`"))),
     }
@@ -594,6 +626,19 @@ mod tests {
     }
 
     #[test]
+    fn translates_let_where_both_scopes_agree() {
+        assert_eq!(
+            to_jinja(
+                "{% let a = self.n + 1 %}{% for i in xs %}{%- let b = i -%}{% endfor %}{% extends \
+                 \"b.html\" %}{% block c %}{% let d = !e %}{% endblock %}"
+            )
+            .unwrap(),
+            "{% set a = n + 1 %}{% for i in xs %}{%- set b = i -%}{% endfor %}{% extends \
+             \"b.html\" %}{% block c %}{% set d = not e %}{% endblock %}"
+        );
+    }
+
+    #[test]
     fn translates_match_to_an_if_chain() {
         assert_eq!(
             to_jinja(
@@ -690,7 +735,26 @@ mod tests {
                 "{% if a %}{% endfor %}",
                 "an unbalanced `{% endfor %}` at line 1",
             ),
-            ("{% let x = 1 %}", "the tag `{% let %}` at line 1"),
+            (
+                "{% if a %}\n{% let x = 1 %}{% endif %}",
+                "a `let` inside a branch at line 2",
+            ),
+            (
+                "{% extends \"b.html\" %}{% let x = 1 %}",
+                "a `let` inside a branch at line 1",
+            ),
+            (
+                "{% for i in xs %}{% else %}{% let x = 1 %}{% endfor %}",
+                "a `let` inside a branch at line 1",
+            ),
+            (
+                "{% let x %}",
+                "a `let` that is not `let name = value` at line 1",
+            ),
+            (
+                "{% let (a, b) = t %}",
+                "a `let` that is not `let name = value` at line 1",
+            ),
             (
                 "{% macro m() %}{% endmacro %}",
                 "the tag `{% macro %}` at line 1",
