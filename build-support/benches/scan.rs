@@ -1,12 +1,15 @@
 //! Scan speed on a generated site of 10,000 templates of about 2 KiB: a cold scan, a re-scan with
 //! nothing changed, and the floor (reading and blake3-hashing the same files, on the same thread
-//! pool), side by side in one run, with the ratios. With the files in the page cache (they are
+//! pool), side by side in one run, with the ratios. The cold figures (the floor, `scan()`, a cold
+//! `Builder::build()` and the peer, minijinja reading and compiling every template into
+//! `Environment`s on the same pool) are taken in turn, round after round, and their medians
+//! compared. With the files in the page cache (they are
 //! after the site is generated, as after a checkout), and, where the process may drop the page
 //! cache (root), also from disk: the floor and the cold build each after
 //! `echo 3 > /proc/sys/vm/drop_caches` (7 samples each, about 15 s; not in the smoke run).
 //!
 //! `cargo bench -p shipwright-build --bench scan` (add `-- --smoke` for a quick run on 500
-//! templates). Merges its figures into `target/shipwright-bench/summary.json`.
+//! templates; `-- --profile scan|build|peer` times only that one, for a profiler). Merges its figures into `target/shipwright-bench/summary.json`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -15,7 +18,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use shipwright_build::Builder;
 use shipwright_build::scan::{Roots, scan};
-use shipwright_fixtures::{generate_site, merge_summary};
+use shipwright_fixtures::{figures as json, generate_site, merge_summary};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -34,6 +37,10 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
 }
 
 /// Writes the page cache, dentries and inodes back and drops them; `false` if not allowed.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 fn drop_page_cache() -> bool {
     std::process::Command::new("sync")
         .status()
@@ -70,7 +77,62 @@ fn main() {
             .map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64)
             .sum::<u64>()
     };
-    let floor = time(runs, read_and_hash);
+    let roots = Roots::new(vec![(dir.path().join("templates"), "templates".into())]);
+    let mut n = 0;
+    let mut cold_build = || {
+        n += 1;
+        let out = dir.path().join(format!("out-cold-{n}"));
+        let built = Builder::new()
+            .manifest_dir(dir.path())
+            .out_dir(&out)
+            .cargo_directives(false)
+            .build()
+            .unwrap();
+        assert_eq!(built.templates, files.len());
+        built.templates
+    };
+    // The peer: the same files read and compiled by minijinja (`add_template_owned` parses and
+    // compiles at once), on the same rayon pool, one `Environment` per shard rayon splits off.
+    let prefix = dir.path().join("templates");
+    let minijinja = || {
+        files
+            .par_iter()
+            .fold(minijinja::Environment::new, |mut env, f| {
+                let name = f.strip_prefix(&prefix).unwrap().to_str().unwrap();
+                let source = std::fs::read_to_string(f).unwrap();
+                env.add_template_owned(name.replace('\\', "/"), source)
+                    .unwrap();
+                env
+            })
+            .map(|env| env.templates().count())
+            .sum::<usize>()
+    };
+    assert_eq!(minijinja(), files.len());
+    if let Some(at) = args.iter().position(|a| a == "--profile") {
+        // Only one of the cold figures, 30 times, for a profiler: `-- --profile scan|build|peer`.
+        let mut run: Box<dyn FnMut() -> usize> = match args[at + 1].as_str() {
+            "scan" => Box::new(|| scan(&roots, None).unwrap().cache.templates.len()),
+            "build" => Box::new(cold_build),
+            _ => Box::new(minijinja),
+        };
+        println!("{} ms", ms(time(30, &mut run)));
+        return;
+    }
+    // The cold figures, interleaved: floor, scan(), build, minijinja in turn, `runs` rounds.
+    let mut cold_samples: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..runs {
+        for (samples, run) in cold_samples.iter_mut().zip([
+            &mut (|| read_and_hash() as usize) as &mut dyn FnMut() -> usize,
+            &mut || scan(&roots, None).unwrap().cache.templates.len(),
+            &mut cold_build,
+            &mut || minijinja(),
+        ]) {
+            let start = Instant::now();
+            black_box(run());
+            samples.push(start.elapsed());
+        }
+    }
+    let [floor, scan_only, cold, peer] = cold_samples.map(median);
     // The floor of a re-scan: stat every file, in parallel (git's index check does the same).
     let stat_floor = time(runs, || {
         files
@@ -84,21 +146,6 @@ fn main() {
             .map(|f| blake3::hash(&std::fs::read(f).unwrap()).as_bytes()[0] as u64)
             .sum::<u64>()
     });
-    let mut n = 0;
-    let cold = time(runs, || {
-        n += 1;
-        let out = dir.path().join(format!("out-cold-{n}"));
-        let built = Builder::new()
-            .manifest_dir(dir.path())
-            .out_dir(&out)
-            .cargo_directives(false)
-            .build()
-            .unwrap();
-        assert_eq!(built.templates, files.len());
-        built
-    });
-    let roots = Roots::new(vec![(dir.path().join("templates"), "templates".into())]);
-    let scan_only = time(runs, || scan(&roots, None).unwrap().cache.templates.len());
     let warm_out = dir.path().join("out-warm");
     let builder = || {
         Builder::new()
@@ -155,7 +202,6 @@ fn main() {
         (median(floor), median(cold))
     });
 
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("floor (read + blake3, parallel)   {:>8.2} ms", ms(floor));
     println!(
         "floor (read + blake3, sequential) {:>8.2} ms",
@@ -170,6 +216,12 @@ fn main() {
         "cold build (Builder::build: + BuildCache, registry, index written) {:>8.2} ms   {:.2}x the floor (target <= 2.5x)",
         ms(cold),
         ms(cold) / ms(floor)
+    );
+    println!(
+        "peer: minijinja, read + add_template_owned  {:>8.2} ms   {:.2}x the floor; scan() / minijinja = {:.2} (target <= 0.5)",
+        ms(peer),
+        ms(peer) / ms(floor),
+        ms(scan_only) / ms(peer)
     );
     println!(
         "floor (stat every file, parallel) {:>8.2} ms",
@@ -198,13 +250,6 @@ fn main() {
         ),
     }
 
-    let json = |pairs: &[(&str, f64)]| -> serde_json::Value {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    };
     let mut metrics = serde_json::Map::new();
     metrics.insert(
         "scan_10k_cold".into(),
@@ -213,6 +258,7 @@ fn main() {
             ("shipwright_scan_only", ms(scan_only)),
             ("floor_read_blake3", ms(floor)),
             ("floor_read_blake3_sequential", ms(floor_sequential)),
+            ("minijinja_add_template", ms(peer)),
         ]),
     );
     metrics.insert(

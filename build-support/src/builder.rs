@@ -9,7 +9,7 @@
 //! ```
 //!
 //! `build()` scans the roots, writes `$OUT_DIR/shipwright/build-cache.json` and the template
-//! registry `$OUT_DIR/shipwright/registry.rs` (each only when its bytes change), prints `cargo:rustc-env=SHIPWRIGHT_BUILD_CACHE=…` so that the macros and the runtime
+//! registry `$OUT_DIR/shipwright/sources.bin` (each only when its bytes change), prints `cargo:rustc-env=SHIPWRIGHT_BUILD_CACHE=…` so that the macros and the runtime
 //! find it, `cargo:rerun-if-changed` for every root (so new files are seen too) and for its
 //! two outputs (so that one damaged after the build is repaired by the next), and every
 //! problem as a `cargo:warning` naming the file and line.
@@ -52,9 +52,12 @@ use std::path::{Path, PathBuf};
 
 use crate::scan::index::{FileStat, Index};
 use crate::scan::records;
-use crate::scan::{Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan, scan_unwalked};
-use crate::write::atomic_write;
+use crate::scan::{
+    Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan_unwalked, scan_walked,
+};
+use crate::write::{atomic_replace, atomic_write};
 use shipwright_core::format::{DEFAULT_EXTENSIONS, ENV_VAR, FILE_NAME, TemplateRecord, VERSION};
+use shipwright_core::registry;
 
 /// Configures and runs a scan from `build.rs`.
 #[derive(Debug, Clone)]
@@ -299,7 +302,7 @@ impl Builder {
         if self.cargo {
             // The outputs, so that one damaged or deleted after the build is written again by
             // the next one (they carry an mtime older than any run: see `write`).
-            let registry = out_dir.join(shipwright_core::registry::FILE_NAME);
+            let registry = out_dir.join(registry::FILE_NAME);
             for output in [&built.path, &registry] {
                 println!("cargo:rerun-if-changed={}", output.display());
             }
@@ -313,7 +316,7 @@ impl Builder {
 
     fn run(&self, roots: &Roots, globals: &[String], out_dir: &Path) -> Result<Built, Error> {
         let path = out_dir.join(FILE_NAME);
-        let registry_path = out_dir.join(shipwright_core::registry::FILE_NAME);
+        let registry_path = out_dir.join(registry::FILE_NAME);
         let index_path = out_dir.join(crate::scan::index::FILE_NAME);
         let records_path = out_dir.join(records::FILE_NAME);
         let key = format!(
@@ -330,44 +333,53 @@ impl Builder {
             .as_ref()
             .filter(|i| i.complete && dirs_unchanged(roots, i))
             .map(|i| moved_files(roots, i));
-        if let (Some(index), Some(moved)) = (&index, &moved) {
-            // The outputs as this index saw them written: a replaced or touched one is written
-            // again.
-            let intact = |path: &Path, stat: &FileStat| {
-                FileStat::of(usize::MAX, "", path)
-                    .is_ok_and(|now| stat.same_as(&now, index.written_ns))
-            };
-            if moved.is_empty()
-                && intact(&path, &index.cache)
-                && intact(&registry_path, &index.registry)
-            {
-                let warnings = index.warnings.clone();
-                return Ok(Built {
-                    path,
-                    templates: index.files.len(),
-                    analysed: 0,
-                    changed: false,
-                    warnings,
-                });
-            }
+        // An output as this index saw it written: a replaced or touched one is written again.
+        let intact = |path: &Path, stat: &FileStat, index: &Index| {
+            FileStat::of(usize::MAX, "", path).is_ok_and(|now| stat.same_as(&now, index.written_ns))
+        };
+        if let (Some(index), Some(moved)) = (&index, &moved)
+            && moved.is_empty()
+            && intact(&path, &index.cache, index)
+            && intact(&registry_path, &index.registry, index)
+        {
+            let warnings = index.warnings.clone();
+            return Ok(Built {
+                path,
+                templates: index.files.len(),
+                analysed: 0,
+                changed: false,
+                warnings,
+            });
         }
-        // The records of the last scan, from the side file the index vouches for; without it
-        // (first build, another configuration, a damaged or replaced file) every file is read.
-        let previous = index
+        // The records of the last scan, from the side file the index vouches for, and the
+        // sources of its templates, from the registry it vouches for (the files that are not
+        // read again are not in memory); without both (first build, another configuration, a
+        // damaged or replaced file) every file is read.
+        let old_registry = index
             .as_ref()
-            .and_then(|i| Some((i, records::load(&records_path, &i.records, i.written_ns)?)));
+            .filter(|i| intact(&registry_path, &i.registry, i))
+            .and_then(|_| std::fs::read(&registry_path).ok());
+        let previous = index.as_ref().and_then(|i| {
+            let cache = records::load(&records_path, &i.records, i.written_ns)?;
+            let sources = registry::split(&cache, old_registry.as_deref()?).ok()?;
+            let kept: Vec<(String, &str)> = cache.templates.keys().cloned().zip(sources).collect();
+            Some(((i, cache), kept))
+        });
+        let (previous, kept) = previous.unzip();
+        let kept = kept.unwrap_or_default();
         // A walk that met nothing to report, and no directory moved since: the index's list is
         // the tree's, and only the files that moved are read.
         let scanned = match (previous, moved) {
             (Some((index, cache)), Some(moved)) if index.walk_clean => {
                 scan_unwalked(roots, index, cache, &moved)
             }
-            (previous, _) => scan(roots, previous)?,
+            (previous, _) => scan_walked(roots, previous, true)?,
         };
         let Scanned {
             mut cache,
             warnings,
             stats,
+            sources,
             dirs,
             analysed,
             complete,
@@ -377,24 +389,43 @@ impl Builder {
         let templates = cache.templates.len();
         // Each file is written as soon as its bytes are ready, beside the rendering of the
         // others; the index, which vouches for all three, only after all three are in place.
-        let write = |path: &Path, bytes: &[u8]| -> Result<(bool, FileStat), Error> {
-            let changed = atomic_write(path, bytes).map_err(write_error(path))?;
-            Ok((
+        // `known`: the file's bytes as they were read in this build, when they were.
+        let write = |path: &Path, bytes: &[u8], known: Option<&[u8]>| {
+            let changed = match known {
+                Some(old) if old == bytes => Ok(false),
+                Some(_) => atomic_replace(path, bytes).map(|()| true),
+                None => atomic_write(path, bytes),
+            }
+            .map_err(write_error(path))?;
+            Ok::<_, Error>((
                 changed,
                 FileStat::of(usize::MAX, "", path).map_err(write_error(path))?,
             ))
         };
+        // A template this scan did not read kept its record, and its source, from the last one.
+        let kept_source = |name: &str| {
+            let at = kept
+                .binary_search_by(|(kept, _)| kept.as_str().cmp(name))
+                .expect("a template not read again was kept from the previous scan");
+            kept[at].1.as_bytes()
+        };
         let (cache_written, (registry_written, records_written)) = rayon::join(
-            || write(&path, &cache.to_bytes()),
+            || write(&path, &cache.to_bytes(), None),
             || {
                 rayon::join(
                     || {
+                        let sources = cache.templates.keys().zip(&sources).map(|(name, read)| {
+                            read.as_ref()
+                                .map_or_else(|| kept_source(name), |s| s.as_bytes())
+                        });
+                        // The last registry, where it was read above: not read again to compare.
                         write(
                             &registry_path,
-                            shipwright_core::registry::render(&cache).as_bytes(),
+                            &registry::encode(sources),
+                            old_registry.as_deref(),
                         )
                     },
-                    || write(&records_path, &records::encode(&cache)),
+                    || write(&records_path, &records::encode(&cache), None),
                 )
             },
         );
@@ -414,8 +445,8 @@ impl Builder {
             complete,
             walk_clean,
         };
-        // The records are freed while the index is written.
-        let (saved, ()) = rayon::join(|| index.save(&index_path), || drop(cache));
+        // The records and sources are freed while the index is written.
+        let (saved, ()) = rayon::join(|| index.save(&index_path), || drop((cache, sources, kept)));
         saved.map_err(write_error(&index_path))?;
         Ok(Built {
             path,

@@ -29,6 +29,11 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
+    atomic_replace(path, bytes).map(|()| true)
+}
+
+/// [`atomic_write`] for a caller that already knows the file's bytes differ (it read them).
+pub(crate) fn atomic_replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -45,7 +50,7 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
-    result.map(|()| true)
+    result
 }
 
 #[cfg(test)]

@@ -325,8 +325,20 @@ impl Tab<'_> {
     /// Like [`wait_for`](Self::wait_for), across navigations (a reload): checks `condition`
     /// every 20 ms from here; returns `window.__shipwright` once it holds.
     pub async fn wait_across_reload(&self, condition: &str, what: &str) -> Value {
+        let text = self
+            .poll_across_reload(
+                &format!("({condition}) ? JSON.stringify(window.__shipwright) : null"),
+                what,
+            )
+            .await;
+        serde_json::from_str(text.as_str().unwrap_or_default()).unwrap_or(Value::Null)
+    }
+
+    /// Evaluates `value` in the page every 20 ms, across navigations, until it gives something
+    /// other than `null` or `undefined` (a throw counts as `null`); returns that.
+    pub async fn poll_across_reload(&self, value: &str, what: &str) -> Value {
         let expression = format!(
-            "(() => {{ try {{ return ({condition}) ? JSON.stringify(window.__shipwright) : null; }} catch (e) {{ return null; }} }})()"
+            "(() => {{ try {{ return ({value}) ?? null; }} catch (e) {{ return null; }} }})()"
         );
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
@@ -339,13 +351,14 @@ impl Tab<'_> {
                 )
                 .await;
             if let Ok(result) = answer
-                && let Some(text) = result["result"]["value"].as_str()
+                && let Some(found) = result["result"].get("value")
+                && !found.is_null()
             {
-                return serde_json::from_str(text).unwrap_or(Value::Null);
+                return found.clone();
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what} ({condition})"
+                "timed out waiting for {what} ({value})"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

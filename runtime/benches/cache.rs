@@ -89,6 +89,9 @@ fn main() {
     if run("mixed") {
         mixed(&config, &keys, &mut summary);
     }
+    if run("mixed_scan") {
+        mixed_scan(&config, &keys, &mut summary);
+    }
     if run("bytes_per_entry") {
         bytes_per_entry(&config, &mut summary);
     }
@@ -737,6 +740,54 @@ fn mixed(config: &Config, keys: &[String], summary: &mut Summary) {
     let traces: Vec<Vec<u32>> = (0..2)
         .map(|t| zipf_trace(UNIVERSE, config.ops, 11 + t))
         .collect();
+    mixed_runs(config, "mixed_zipf", keys, &traces, summary);
+}
+
+/// The Zipfian trace of [`mixed`] with scans mixed in: bursts of 1,000 to 3,000 keys, each
+/// read once and never again (a crawler, a sitemap walk), starting after one Zipfian
+/// operation in 6,000 on average, so that about a quarter of the operations are scans. Each
+/// thread has its own scan keys, named after the universe's.
+fn mixed_scan(config: &Config, keys: &[String], summary: &mut Summary) {
+    let mut all = keys.to_vec();
+    let traces: Vec<Vec<u32>> = (0..2)
+        .map(|t| {
+            let zipf = zipf_trace(UNIVERSE, config.ops, 11 + t);
+            let mut rng = Rng(23 + t);
+            let mut trace = Vec::with_capacity(config.ops);
+            for op in zipf {
+                if trace.len() == config.ops {
+                    break;
+                }
+                trace.push(op);
+                if rng.below(6_000) == 0 {
+                    let burst = 1_000 + rng.below(2_001);
+                    for _ in 0..burst.min(config.ops - trace.len()) {
+                        trace.push(all.len() as u32);
+                        all.push(format!("scans/s{}.html", all.len()));
+                    }
+                }
+            }
+            trace
+        })
+        .collect();
+    let scanned = all.len() - keys.len();
+    println!(
+        "mixed_scan: {:.1}% of the operations read a key once",
+        scanned as f64 / (2 * config.ops) as f64 * 100.0
+    );
+    mixed_runs(config, "mixed_scan", &all, &traces, summary);
+}
+
+/// Runs `traces[0]` on each single-threaded implementation and `traces[0]`, `traces[1]` on two
+/// threads sharing each thread-safe one; records time per operation and the read hit ratio
+/// under `{prefix}_unsync_1t` and `{prefix}_sync_2t`.
+fn mixed_runs(
+    config: &Config,
+    prefix: &str,
+    keys: &[String],
+    traces: &[Vec<u32>],
+    summary: &mut Summary,
+) {
     let mut local: Vec<(&str, Box<dyn LocalBench>)> = vec![
         (OURS, Box::new(ours(ENTRIES))),
         ("lru", Box::new(Lru(lru_cache(ENTRIES)))),
@@ -751,9 +802,10 @@ fn mixed(config: &Config, keys: &[String], summary: &mut Summary) {
         ratio[i] = hits as f64 / reads as f64;
         (elapsed, ops)
     });
-    summary.add("mixed_zipf_unsync_1t", "ns/op", &names(&local), &values);
+    let metric = format!("{prefix}_unsync_1t");
+    summary.add(&metric, "ns/op", &names(&local), &values);
     summary.add(
-        "mixed_zipf_unsync_1t_hit_ratio",
+        &format!("{metric}_hit_ratio"),
         "ratio",
         &names(&local),
         &ratio,
@@ -782,9 +834,10 @@ fn mixed(config: &Config, keys: &[String], summary: &mut Summary) {
             (elapsed, ops)
         })
     });
-    summary.add("mixed_zipf_sync_2t", "ns/op", &names(&shared), &values);
+    let metric = format!("{prefix}_sync_2t");
+    summary.add(&metric, "ns/op", &names(&shared), &values);
     summary.add(
-        "mixed_zipf_sync_2t_hit_ratio",
+        &format!("{metric}_hit_ratio"),
         "ratio",
         &names(&shared),
         &ratio.into_inner().unwrap(),
@@ -1138,11 +1191,13 @@ impl Summary {
             } else {
                 "lower is better"
             };
+            // Hit ratios differ in the third decimal.
+            let digits = if unit == "ratio" { 3 } else { 2 };
             println!("{metric} ({unit}, {better})");
-            println!("  {OURS:<28} {ours:>10.2}");
+            println!("  {OURS:<28} {ours:>10.digits$}");
             for (name, value) in values.iter().filter(|(n, _)| *n != OURS) {
                 println!(
-                    "  {name:<28} {value:>10.2}   shipwright/{name} = {:.2}",
+                    "  {name:<28} {value:>10.digits$}   shipwright/{name} = {:.digits$}",
                     ours / value
                 );
             }

@@ -195,7 +195,7 @@ impl Templates {
     ///
     /// # Errors
     ///
-    /// When a root is not a directory ([`Problem::MissingRoot`](shipwright_core::files::Problem::MissingRoot), naming it).
+    /// When a root is not a directory ([`Problem::MissingRoot`], naming it).
     pub fn with_roots(embedded: &'static Embedded, roots: Vec<PathBuf>) -> Result<Self, FileError> {
         let files = TemplateFiles::of_build(embedded.build_cache(), roots);
         files.check_roots()?;

@@ -51,11 +51,12 @@
 //!   closure (an `include_bytes!` that is never used at run time), so editing any of them
 //!   recompiles the binding.
 //! - [`embedded_templates!`](crate::embedded_templates) embeds the crate's whole BuildCache
-//!   (`include_bytes!` of the file in `OUT_DIR`) and every template's source (`include_str!`, in
-//!   the generated `$OUT_DIR/shipwright/registry.rs`): deterministic, portable, complete even
-//!   for templates no Rust type binds (`linkme` or `inventory` would drop the registrations of
-//!   code nothing references), and cheap for rustc (one byte string and one `include_str!` per
-//!   template, no Rust literal per field).
+//!   (`include_bytes!` of the file in `OUT_DIR`) and every template's source (one
+//!   `include_bytes!` of the registry the build script writes beside it,
+//!   `$OUT_DIR/shipwright/sources.bin`: see [`shipwright_core::registry`]): deterministic,
+//!   portable, complete even for templates no Rust type binds (`linkme` or `inventory` would
+//!   drop the registrations of code nothing references), and cheap for rustc (two byte strings,
+//!   however many templates, no Rust literal per field).
 
 use std::sync::OnceLock;
 
@@ -123,7 +124,7 @@ pub fn find_template<'a>(templates: &'a [TemplateInfo], name: &str) -> Option<&'
 #[derive(Debug)]
 pub struct Embedded {
     build_cache: &'static [u8],
-    sources: &'static [&'static str],
+    sources: &'static [u8],
     manifest_dir: &'static str,
     decoded: OnceLock<(BuildCache, Vec<TemplateInfo>)>,
 }
@@ -132,7 +133,7 @@ impl Embedded {
     #[doc(hidden)]
     pub const fn new(
         build_cache: &'static [u8],
-        sources: &'static [&'static str],
+        sources: &'static [u8],
         manifest_dir: &'static str,
     ) -> Self {
         Embedded {
@@ -168,13 +169,12 @@ impl Embedded {
         self.decoded.get_or_init(|| {
             let cache = BuildCache::parse(self.build_cache, "embedded BuildCache")
                 .unwrap_or_else(|e| embedded_mismatch(&e.to_string()));
-            if cache.templates.len() != self.sources.len() {
-                embedded_mismatch("the registry and the BuildCache list different templates");
-            }
+            let sources = shipwright_core::registry::split(&cache, self.sources)
+                .unwrap_or_else(|e| embedded_mismatch(&e.to_string()));
             let templates = cache
                 .templates
                 .iter()
-                .zip(self.sources)
+                .zip(sources)
                 .map(|((name, record), source)| {
                     TemplateInfo::new(&cache.roots[record.root], name, record.clone(), source)
                 })
@@ -204,8 +204,8 @@ fn embedded_mismatch(why: &str) -> ! {
 /// Every template of the crate's BuildCache, sorted by name, as `&'static` [`Embedded`]
 /// (which dereferences to `[TemplateInfo]`).
 ///
-/// Embeds `$OUT_DIR/shipwright/build-cache.json` and the sources listed in
-/// `$OUT_DIR/shipwright/registry.rs`, both written by `shipwright_build::Builder`: the crate
+/// Embeds `$OUT_DIR/shipwright/build-cache.json` and the templates' sources,
+/// `$OUT_DIR/shipwright/sources.bin`, both written by `shipwright_build::Builder`: the crate
 /// needs the build script that the derive needs too. Each call site embeds and decodes its own
 /// copy: call it once and keep the reference.
 #[macro_export]
@@ -216,9 +216,9 @@ macro_rules! embedded_templates {
                 ::core::env!("OUT_DIR"),
                 "/shipwright/build-cache.json"
             )),
-            ::core::include!(::core::concat!(
+            ::core::include_bytes!(::core::concat!(
                 ::core::env!("OUT_DIR"),
-                "/shipwright/registry.rs"
+                "/shipwright/sources.bin"
             )),
             ::core::env!("CARGO_MANIFEST_DIR"),
         );
@@ -305,14 +305,15 @@ mod tests {
         let mut cache = BuildCache::new(vec!["templates".into(), ".".into()]);
         let mut top = TemplateRecord::including("top.html", &[]);
         top.root = 1;
-        cache.templates.insert(
-            "a.html".into(),
-            TemplateRecord::including("a.html", &["top.html"]),
-        );
+        top.size = 3;
+        let mut a = TemplateRecord::including("a.html", &["top.html"]);
+        a.size = 1;
+        cache.templates.insert("a.html".into(), a);
         cache.templates.insert("top.html".into(), top);
         let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
+        let sources = shipwright_core::registry::encode([&b"A"[..], b"TOP"]).leak();
         let embedded: &'static Embedded =
-            Box::leak(Box::new(Embedded::new(bytes, &["A", "TOP"], "/app")));
+            Box::leak(Box::new(Embedded::new(bytes, sources, "/app")));
         let got: Vec<(&str, &str, &str)> = embedded
             .iter()
             .map(|t| (t.name.as_str(), t.path.as_str(), t.source))
@@ -337,11 +338,13 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "list different templates")]
+    #[should_panic(expected = "hold 0 bytes, the sources file 1")]
     fn embedded_refuses_sources_that_do_not_match() {
         let cache = BuildCache::new(vec![]);
         let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
-        let embedded: &'static Embedded = Box::leak(Box::new(Embedded::new(bytes, &["x"], "/app")));
+        let sources = shipwright_core::registry::encode([&b"x"[..]]).leak();
+        let embedded: &'static Embedded =
+            Box::leak(Box::new(Embedded::new(bytes, sources, "/app")));
         let _ = embedded.templates();
     }
 

@@ -37,6 +37,7 @@ fn a_ten_thousand_template_chain_walks_without_recursion() {
             line: 1,
             context: true,
             scope: Vec::new(),
+            calls: Some(Vec::new()),
         });
     let graph = DependencyGraph::from_build_cache(&reload(&build));
     assert_eq!(graph.len(), N);

@@ -12,13 +12,13 @@
 //! `cargo bench -p shipwright-tests --bench macro_expansion` prints a Markdown table. The crates
 //! live under `<target>/shipwright-bench/`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 #[path = "../tests/support/mod.rs"]
 mod support;
-use support::target_dir;
+use support::{cargo_in, target_dir, write_bench_crate, write_if_changed as write};
 
 const TEMPLATES: usize = 1_000;
 const PARTIALS: usize = 10;
@@ -67,23 +67,7 @@ fn generate(dir: &Path, workspace: &Path, derive: bool) -> PathBuf {
     } else {
         "bench-plain"
     };
-    let ws = workspace.display();
-    write(
-        dir,
-        "Cargo.toml",
-        &format!(
-            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [dependencies]\nshipwright-runtime = {{ path = \"{ws}/runtime\" }}\n\n\
-         [build-dependencies]\nshipwright-build = {{ path = \"{ws}/build-support\", default-features = false, features = [\"scan\"] }}\n\n\
-         [workspace]\n"
-        ),
-    );
-    std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    write(
-        dir,
-        "build.rs",
-        "fn main() {\n    let built = shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n    let cache = shipwright_core::format::BuildCache::load(&built.path).unwrap();\n    std::fs::write(built.path.with_file_name(\"registry.rs\"), shipwright_core::registry::render(&cache)).unwrap();\n}\n",
-    );
+    write_bench_crate(dir, workspace, name);
     write(
         dir,
         "templates/layout.html",
@@ -135,15 +119,6 @@ fn generate(dir: &Path, workspace: &Path, derive: bool) -> PathBuf {
     dir.to_path_buf()
 }
 
-fn write(dir: &Path, file: &str, text: &str) {
-    let path = dir.join(file);
-    if std::fs::read_to_string(&path).ok().as_deref() == Some(text) {
-        return;
-    }
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 /// Warm build, then the median of `RUNS` rebuilds after a touch of `src/main.rs`.
 fn median(dir: &Path, target: &Path, args: &[&str], incremental: &str) -> Duration {
     cargo(dir, target, args, incremental);
@@ -165,21 +140,11 @@ fn median(dir: &Path, target: &Path, args: &[&str], incremental: &str) -> Durati
 }
 
 fn cargo(dir: &Path, target: &Path, args: &[&str], incremental: &str) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(args)
-        .args(["--offline", "--quiet"])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_INCREMENTAL", incremental)
-        .env_remove("RUSTFLAGS")
-        .env_remove("SHIPWRIGHT_BUILD_CACHE")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "cargo {args:?} in {}:\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&output.stderr)
+    let incremental = OsStr::new(incremental);
+    cargo_in(
+        dir,
+        target,
+        args,
+        &[("CARGO_INCREMENTAL", Some(incremental))],
     );
 }

@@ -154,6 +154,7 @@ mod tests {
                 line: 1,
                 context: true,
                 scope: Vec::new(),
+                calls: Some(Vec::new()),
             }];
             cache.templates.insert(name.to_string(), record);
         }

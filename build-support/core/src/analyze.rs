@@ -27,7 +27,7 @@ use std::collections::HashMap;
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::format::{Dep, DynamicRef, TemplateError, TemplateRecord, Var, template_id};
+use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, template_id};
 use crate::lex::refs::{Reference, Target, references};
 use crate::lex::vars::variables;
 use crate::lex::{LexError, Lexed, Part, lex_into};
@@ -48,6 +48,8 @@ pub struct Analysis {
     pub dynamic: Vec<DynamicRef>,
     /// The root variables the template reads and does not define, sorted by name.
     pub vars: Vec<Var>,
+    /// The macros of its top level, sorted by name.
+    pub macros: Vec<Macro>,
 }
 
 /// Lexes `src` and computes its [`Analysis`].
@@ -70,12 +72,19 @@ pub(crate) fn analyze_with<'s>(
     lex_into(src, scratch)?;
     let (static_hash, interface_hash) = hashes(scratch);
     let references = references(src, scratch)?;
-    let variables = variables(src, scratch);
+    let mut variables = variables(src, scratch);
     let scope_at = |offset: usize| -> &[String] {
         match variables.scopes.binary_search_by_key(&offset, |s| s.offset) {
             Ok(i) => &variables.scopes[i].names,
             Err(_) => &[],
         }
+    };
+    let calls_at = |offset: usize| -> Option<&Option<Vec<String>>> {
+        let i = variables
+            .imports
+            .binary_search_by_key(&offset, |i| i.offset)
+            .ok()?;
+        Some(&variables.imports[i].calls)
     };
     let mut deps: Vec<Dep> = Vec::new();
     // First appearance wins, in one hash lookup per reference (a list search made a template
@@ -94,10 +103,14 @@ pub(crate) fn analyze_with<'s>(
                         line: reference.line,
                         context: false,
                         scope: Vec::new(),
+                        calls: Some(Vec::new()),
                     });
                     given.push(false);
                     deps.len() - 1
                 });
+                if let Some(calls) = calls_at(reference.offset) {
+                    add_calls(&mut deps[at].calls, calls);
+                }
                 if reference.context {
                     let scope = scope_at(reference.offset);
                     let dep = &mut deps[at];
@@ -127,9 +140,23 @@ pub(crate) fn analyze_with<'s>(
         interface_hash,
         deps,
         dynamic,
-        vars: variables.reads,
+        vars: std::mem::take(&mut variables.reads),
+        macros: std::mem::take(&mut variables.macros),
         references,
     })
+}
+
+/// `calls` joins what a dependency may call already: any absorbs every list.
+fn add_calls(into: &mut Option<Vec<String>>, calls: &Option<Vec<String>>) {
+    match (into.as_mut(), calls) {
+        (Some(list), Some(more)) => {
+            list.extend(more.iter().cloned());
+            list.sort_unstable();
+            list.dedup();
+        }
+        (Some(_), None) => *into = None,
+        (None, _) => {}
+    }
 }
 
 /// Keeps the names of `kept` that `other` has too (both sorted): one merge pass.
@@ -168,13 +195,14 @@ pub fn record_of(
 ) -> (TemplateRecord, Option<TemplateError>) {
     let hash = content_hash(src.as_bytes());
     let (id, size) = (template_id(name), src.len() as u64);
-    let (static_hash, interface_hash, deps, dynamic, vars, error) = match analysis {
+    let (static_hash, interface_hash, deps, dynamic, vars, macros, error) = match analysis {
         Ok(a) => (
             a.static_hash,
             a.interface_hash,
             a.deps,
             a.dynamic,
             a.vars,
+            a.macros,
             None,
         ),
         // It does not lex: both partial hashes are the content hash, so any edit to it is an
@@ -188,6 +216,7 @@ pub fn record_of(
             (
                 hash.clone(),
                 hash.clone(),
+                Vec::new(),
                 Vec::new(),
                 Vec::new(),
                 Vec::new(),
@@ -205,6 +234,7 @@ pub fn record_of(
         deps,
         dynamic,
         vars,
+        macros,
     };
     (record, error)
 }

@@ -38,6 +38,16 @@
 //!   referenced ([`Dep::scope`]: the loop variable around an include, the child's top-level
 //!   `set`s for its parent), and what the templates on the way to it defined there; reached
 //!   along several paths, it sees only what every path gives it.
+//! - a read in the body of a macro of a template's top level ([`Var::macros`]) counts only
+//!   when the macro runs: when the template's own code calls it
+//!   ([`Macro::called`]), a template that imports it calls it ([`Dep::calls`]; any, through a
+//!   dynamic reference), or a macro that runs calls it ([`Macro::calls`]). Jinja2 does not
+//!   evaluate the body of a macro nothing calls, so a struct without what it reads renders.
+//!
+//!
+//! [`Var::macros`]: crate::format::Var::macros
+//! [`Macro::called`]: crate::format::Macro::called
+//! [`Macro::calls`]: crate::format::Macro::calls
 //!
 //! Not followed: references whose name is an expression (the planner treats those
 //! conservatively on its own) and names that resolve to no template (a missing dependency is
@@ -46,7 +56,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
-use crate::format::{BuildCache, Dep};
+use crate::format::{BuildCache, Dep, TemplateRecord, Var};
 use crate::graph::resolve_name;
 
 /// A read of the context that nothing provides.
@@ -120,20 +130,31 @@ fn reads<'a>(
     let declared: HashSet<&str> = cache.globals.iter().map(String::as_str).collect();
     let available = |name: &str| given.contains(name) || declared.contains(name);
 
-    // Per template reached: what it sees defined (sorted), and the order of first reach.
-    let mut scopes: HashMap<&str, Vec<&str>> = HashMap::from([(bound.as_str(), Vec::new())]);
+    // Per way a template is reached: what it sees defined (sorted). A way is the template
+    // and the macros of it that the reference calls (`None`: any; `Some([])` for the bound
+    // template, `extends` and `include`): one template imported in two places, calling
+    // different macros with different names defined, is two ways.
+    let none: &[String] = &[];
+    let start = (bound.as_str(), Some(none));
+    let mut scopes: HashMap<Way<'_>, Vec<&str>> = HashMap::from([(start, Vec::new())]);
+    // Templates in the order of first reach, with their ways.
     let mut order: Vec<&str> = vec![bound.as_str()];
-    let mut queue: VecDeque<&str> = VecDeque::from([bound.as_str()]);
-    // Scopes only shrink, so every template is queued again at most once per name it loses.
-    while let Some(at) = queue.pop_front() {
+    let mut ways: HashMap<&str, Vec<Way<'_>>> = HashMap::from([(bound.as_str(), vec![start])]);
+    let mut queue: VecDeque<Way<'_>> = VecDeque::from([start]);
+    // Scopes only shrink, so every way is queued again at most once per name it loses.
+    while let Some(way) = queue.pop_front() {
+        let at = way.0;
         let record = &cache.templates[at];
-        let seen = scopes[at].clone();
-        let statics = record
-            .deps
-            .iter()
-            .filter(|d| d.context)
-            .filter_map(|dep| Some((target(cache, dep)?, dep.scope.as_slice())));
-        let dynamics: Vec<(&str, &[String])> = match dynamic {
+        let seen = scopes[&way].clone();
+        let statics = record.deps.iter().filter(|d| d.context).filter_map(|dep| {
+            Some((
+                target(cache, dep)?,
+                dep.scope.as_slice(),
+                dep.calls.as_deref(),
+            ))
+        });
+        // A dynamic reference may be an import that calls any macro.
+        let dynamics: Vec<Reference<'_>> = match dynamic {
             Dynamic::Followed => record
                 .dynamic
                 .iter()
@@ -143,17 +164,24 @@ fn reads<'a>(
                         .select_in(&cache.templates)
                         .into_iter()
                         .filter(move |&t| t != at)
-                        .map(move |t| (t, d.scope.as_slice()))
+                        .map(move |t| (t, d.scope.as_slice(), None))
                 })
                 .collect(),
             Dynamic::NotFollowed => Vec::new(),
         };
-        for (next, scope) in statics.chain(dynamics) {
+        for (next, scope, calls) in statics.chain(dynamics) {
             let given = union(&seen, scope);
-            match scopes.get_mut(next) {
+            let next = (next, calls);
+            match scopes.get_mut(&next) {
                 None => {
                     scopes.insert(next, given);
-                    order.push(next);
+                    match ways.get_mut(next.0) {
+                        Some(list) => list.push(next),
+                        None => {
+                            order.push(next.0);
+                            ways.insert(next.0, vec![next]);
+                        }
+                    }
                     queue.push_back(next);
                 }
                 Some(scope) => {
@@ -169,11 +197,27 @@ fn reads<'a>(
 
     let mut missing = Vec::new();
     for name in order {
-        let scope = &scopes[name];
-        let mut reads: Vec<MissingRead> = cache.templates[name]
+        let record = &cache.templates[name];
+        let mut found: HashSet<&str> = HashSet::new();
+        for way in &ways[name] {
+            let scope = &scopes[way];
+            let called = called_macros(record, way.1);
+            let runs = |var: &Var| {
+                var.macros.is_empty() || var.macros.iter().any(|m| called.contains(m.as_str()))
+            };
+            found.extend(
+                record
+                    .vars
+                    .iter()
+                    .filter(|var| runs(var) && !available(&var.name))
+                    .filter(|var| scope.binary_search(&var.name.as_str()).is_err())
+                    .map(|var| var.name.as_str()),
+            );
+        }
+        let mut reads: Vec<MissingRead> = record
             .vars
             .iter()
-            .filter(|var| !available(&var.name) && scope.binary_search(&var.name.as_str()).is_err())
+            .filter(|var| found.contains(var.name.as_str()))
             .map(|var| MissingRead {
                 variable: var.name.clone(),
                 template: name.to_string(),
@@ -184,6 +228,41 @@ fn reads<'a>(
         missing.extend(reads);
     }
     missing
+}
+
+/// A reference followed: the template it names, the names defined at it, the macros of the
+/// template it calls (`None`: any).
+type Reference<'c> = (&'c str, &'c [String], Option<&'c [String]>);
+
+/// A way a template is reached: its name, and the macros of it that the reference calls
+/// (`None`: any).
+type Way<'c> = (&'c str, Option<&'c [String]>);
+
+/// The macros of `record`'s top level that run: those the reference calls (`None`: any), those
+/// its own code calls, and those these call in turn.
+fn called_macros<'c>(
+    record: &'c TemplateRecord,
+    from_outside: Option<&[String]>,
+) -> HashSet<&'c str> {
+    let mut called: HashSet<&str> = HashSet::new();
+    let mut queue: Vec<&str> = record
+        .macros
+        .iter()
+        .filter(|m| m.called || from_outside.is_none_or(|names| names.contains(&m.name)))
+        .map(|m| m.name.as_str())
+        .collect();
+    while let Some(name) = queue.pop() {
+        if !called.insert(name) {
+            continue;
+        }
+        if let Ok(i) = record
+            .macros
+            .binary_search_by(|m| m.name.as_str().cmp(name))
+        {
+            queue.extend(record.macros[i].calls.iter().map(String::as_str));
+        }
+    }
+    called
 }
 
 /// The template a dependency names, as the cache spells it, if there is one.
@@ -424,6 +503,98 @@ mod tests {
             ("row.html", "{{ item }}{{ n }}"),
         ]);
         assert_eq!(missing(&c, "page.html", &["items"]), []);
+    }
+
+    #[test]
+    fn a_macro_reads_only_when_it_is_called() {
+        // flask-admin's lib.html: the importer calls one macro, another reads a name the
+        // struct lacks.
+        let lib = "{% macro a() %}<b>{{ title }}</b>{{ b2() }}{% endmacro %}\n\
+                   {% macro b() %}{{ extra }}{% endmacro %}\n\
+                   {% macro b2() %}{{ deep }}{% endmacro %}";
+        let c = cache(&[
+            (
+                "page.html",
+                "{% import 'lib.html' as lib with context %}{{ lib.a() }}",
+            ),
+            ("lib.html", lib),
+        ]);
+        // `a` runs, and `b2` through it; `b` does not.
+        assert_eq!(
+            missing(&c, "page.html", &["title"]),
+            [read("deep", "lib.html", 3)]
+        );
+        // `from … import` calls what it names; a module used as a value may call anything.
+        for (page, extra) in [
+            ("{% from 'lib.html' import b with context %}{{ b() }}", true),
+            (
+                "{% from 'lib.html' import a with context %}{{ a() }}",
+                false,
+            ),
+            (
+                "{% import 'lib.html' as lib with context %}{{ f(lib) }}",
+                true,
+            ),
+        ] {
+            let c = cache(&[("page.html", page), ("lib.html", lib)]);
+            let names: Vec<String> = missing(&c, "page.html", &["title", "deep", "f"])
+                .into_iter()
+                .map(|(v, _, _)| v)
+                .collect();
+            assert_eq!(names.contains(&"extra".to_string()), extra, "{page}");
+        }
+        // Its own template calls it (here from a block, and through a call block).
+        let c = cache(&[(
+            "page.html",
+            "{% macro m() %}{{ a }}{% endmacro %}{% macro n() %}{{ b }}{{ caller() }}{% endmacro %}\
+             {% macro unused() %}{{ c }}{% endmacro %}\
+             {% block body %}{{ m() }}{% call n() %}x{% endcall %}{% endblock %}",
+        )]);
+        let names: Vec<String> = missing(&c, "page.html", &[])
+            .into_iter()
+            .map(|(v, _, _)| v)
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn a_module_imported_before_the_parent_sets_a_name_reads_it_when_called() {
+        // mkdocs-material's blog-post.html: the child imports a module with context at its top
+        // level, before the parent sets `features`; the module's macro reads it from the
+        // struct once the child calls it.
+        let base = "{% set features = config.features %}{% include 'nav.html' %}\
+                    {% block container %}{% endblock %}";
+        let nav_item = "{% macro render(n) %}{% if 'tabs' in features %}{{ n.title }}{% endif %}{% endmacro %}";
+        let page = |body: &str| {
+            format!(
+                "{{% extends 'base.html' %}}{{% import 'nav-item.html' as item with context %}}\
+                 {{% block container %}}{body}{{% endblock %}}"
+            )
+        };
+        let files = |body: &str| {
+            cache(&[
+                ("page.html", page(body)),
+                ("base.html", base.to_string()),
+                (
+                    "nav.html",
+                    "{% import 'nav-item.html' as item with context %}{{ item.render(nav) }}"
+                        .to_string(),
+                ),
+                ("nav-item.html", nav_item.to_string()),
+            ])
+        };
+        assert_eq!(
+            missing(&files("<p></p>"), "page.html", &["config", "nav"]),
+            []
+        );
+        assert_eq!(
+            missing(
+                &files("{{ item.render(page) }}"),
+                "page.html",
+                &["config", "nav", "page"]
+            ),
+            [read("features", "nav-item.html", 1)]
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 /// The value of the `format` field.
 pub const FORMAT: &str = "shipwright-build-cache";
 /// The format version this crate writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The variable the build script hands to the crate's compilation (`cargo:rustc-env`): the
 /// absolute path of the BuildCache file in `OUT_DIR`.
 pub const ENV_VAR: &str = "SHIPWRIGHT_BUILD_CACHE";
@@ -82,9 +82,9 @@ pub struct BuildCache {
 
 /// What the build script recorded of one template: the one definition of a template's record.
 ///
-/// The BuildCache JSON, the scan's side file, the registry that `embedded_templates!()` embeds
-/// and the record `#[derive(Template)]` embeds are all this type through serde: a new field is
-/// one edit here.
+/// The BuildCache JSON (which `embedded_templates!()` embeds too), the scan's side file and the
+/// record `#[derive(Template)]` embeds are all this type through serde: a new field is one edit
+/// here. Its `size` also locates its source in the registry ([`crate::registry`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateRecord {
     /// Stable across content edits: derived from the name only (see [`template_id`]).
@@ -111,6 +111,22 @@ pub struct TemplateRecord {
     /// is not read after its definition, in its scope), optional reads (`x|default(…)`,
     /// `x is defined` and what it guards) left out. See [`crate::lex::vars`].
     pub vars: Vec<Var>,
+    /// The macros the template's top level defines, sorted by name: which are called by its
+    /// own code, and which of the others each calls. A read in a macro's body
+    /// ([`Var::macros`]) happens only when the macro is called.
+    pub macros: Vec<Macro>,
+}
+
+/// A macro of a template's top level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Macro {
+    /// Its name.
+    pub name: String,
+    /// The template's code outside its top-level macros names it (a call, `{% call %}`, or
+    /// the macro passed as a value).
+    pub called: bool,
+    /// The template's other top-level macros that its body names, sorted.
+    pub calls: Vec<String>,
 }
 
 /// A statically named reference to another template.
@@ -131,6 +147,11 @@ pub struct Dep {
     /// `extends`: everything its top level assigns, which runs before the parent renders).
     /// Sorted. When several tags pass the context, only the names all of them define.
     pub scope: Vec<String>,
+    /// The referenced template's top-level macros that this template may call through the
+    /// reference: `m` of each `alias.m` after `import … as alias`, the names of
+    /// `from … import`, sorted; `None` when it may call any (the module is used otherwise than
+    /// by `alias.m`). Empty for `extends` and `include`.
+    pub calls: Option<Vec<String>>,
 }
 
 /// A root variable a template reads.
@@ -138,8 +159,11 @@ pub struct Dep {
 pub struct Var {
     /// The variable's name.
     pub name: String,
-    /// 1-based line of its first read.
+    /// 1-based line of its first read (outside the top level's macros, if it is read there).
     pub line: u32,
+    /// Empty when the template reads it outside the macros of its top level; otherwise the
+    /// macros whose bodies read it (sorted): a read that happens only when one is called.
+    pub macros: Vec<String>,
 }
 
 /// A dependency or a variable equals its name, so that tests and callers can compare a list
@@ -420,6 +444,7 @@ mod tests {
                     line: 1,
                     context: true,
                     scope: vec!["item".into()],
+                    calls: Some(vec!["field".into()]),
                 }],
                 dynamic: vec![DynamicRef {
                     line: 2,
@@ -430,6 +455,12 @@ mod tests {
                 vars: vec![Var {
                     name: "name".into(),
                     line: 3,
+                    macros: vec!["m".into()],
+                }],
+                macros: vec![Macro {
+                    name: "m".into(),
+                    called: false,
+                    calls: Vec::new(),
                 }],
             },
         );
@@ -441,7 +472,7 @@ mod tests {
         let cache = sample();
         let bytes = cache.to_bytes();
         assert_eq!(BuildCache::parse(&bytes, "x").unwrap(), cache);
-        assert!(bytes.starts_with(b"{\"format\":\"shipwright-build-cache\",\"version\":2,"));
+        assert!(bytes.starts_with(b"{\"format\":\"shipwright-build-cache\",\"version\":3,"));
         assert_eq!(
             BuildCache::parse(cache.to_pretty().as_bytes(), "x").unwrap(),
             cache
@@ -488,12 +519,12 @@ mod tests {
         let err = BuildCache::parse(br#"{"version":1}"#, "f").unwrap_err();
         assert!(err.to_string().contains("no \"format\""), "{err}");
         let err = BuildCache::parse(
-            br#"{"format":"shipwright-build-cache","version":3,"future":true}"#,
+            br#"{"format":"shipwright-build-cache","version":4,"future":true}"#,
             "f",
         )
         .unwrap_err();
-        assert!(matches!(err, FormatError::Version { found: 3, .. }));
-        assert!(err.to_string().contains("reads version 2 only"), "{err}");
+        assert!(matches!(err, FormatError::Version { found: 4, .. }));
+        assert!(err.to_string().contains("reads version 3 only"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! ```
 //! use shipwright_core::analyze::record;
 //!
-//! let (home, error) = record("home.html", 0, "{% extends 'base.html' %}{{ title }}");
+//! let src = "{% extends 'base.html' %}{% block body %}{{ title }}{% endblock %}";
+//! let (home, error) = record("home.html", 0, src);
 //! assert!(error.is_none());
 //! assert_eq!(home.deps, ["base.html"]);
 //! assert_eq!(home.vars, ["title"]);
@@ -15,10 +16,10 @@
 //! [`format::TemplateRecord`] with its hashes, [`graph`] resolves names into the dependency graph,
 //! [`context`] says which variables a bound template's closure reads that its struct does not
 //! provide (the derive's check and the planner's rule), [`dynamic`] works out what a dynamic
-//! reference may name, [`registry`] writes the Rust source that embeds every template, and
-//! [`format`](mod@format) reads and writes the BuildCache file. Beside them, [`files`] says which
-//! files under the roots are templates and reads them: the one rule of the scan, the planner,
-//! the dev watcher and the loaders.
+//! reference may name, [`registry`] lays every template's source out in the one file that
+//! `embedded_templates!()` embeds, and [`format`](mod@format) reads and writes the BuildCache
+//! file. Beside them, [`files`] says which files under the roots are templates and reads them:
+//! the one rule of the scan, the planner, the dev watcher and the loaders.
 //!
 //! Why a crate of its own: the build script (`shipwright-build`), the derive
 //! (`shipwright-derive`) and the runtime (`shipwright-runtime`) must read templates with the very
@@ -30,7 +31,7 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `parallel` | no | linking, registry generation and the [`files`] walk's directory reads over every core (rayon) |
+//! | `parallel` | no | linking and the [`files`] walk's directory reads over every core (rayon) |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

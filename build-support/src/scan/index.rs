@@ -22,7 +22,7 @@ use shipwright_core::files::{OpenDir, Stat};
 
 use super::binary::{Reader, Writer};
 
-const HEADER: &str = "shipwright-scan-index 7";
+const HEADER: &str = "shipwright-scan-index 8";
 
 /// Where the index sits under `OUT_DIR`, beside the BuildCache.
 pub(crate) const FILE_NAME: &str = "shipwright/scan-index";
@@ -143,7 +143,8 @@ pub struct Index {
     pub cache: FileStat,
     /// The stat of the records side file written with it ([`super::records`]).
     pub records: FileStat,
-    /// The stat of the template registry written with it ([`shipwright_core::registry`]).
+    /// The stat of the template registry (the sources file) written with it
+    /// ([`shipwright_core::registry`]).
     pub registry: FileStat,
     /// The warnings of that scan, to print again when nothing changed.
     pub warnings: Vec<String>,

@@ -125,6 +125,10 @@ pub struct Scanned {
     pub warnings: Vec<Warning>,
     /// The stat of every template read, for the next scan's fast path.
     pub stats: Vec<FileStat>,
+    /// The source of every template of `cache`, in its order, as the build's scan read it (for
+    /// the registry); `None` for a template whose record was kept from the previous scan (its
+    /// file was not read), and for every template of a [`scan`] (which keeps no source).
+    pub sources: Vec<Option<String>>,
     /// The stat of every directory walked, likewise.
     pub dirs: Vec<FileStat>,
     /// How many files were read and analysed (the others were taken from `previous`).
@@ -141,16 +145,33 @@ pub struct Scanned {
 /// Scans every root. With `previous` (the last index and its BuildCache), files whose stat
 /// did not move are not read again: their records are moved over from that BuildCache.
 pub fn scan(roots: &Roots, previous: Option<(&Index, BuildCache)>) -> Result<Scanned, ScanError> {
+    scan_walked(roots, previous, false)
+}
+
+/// [`scan`], keeping the sources read in [`Scanned::sources`] when `keep_sources`.
+pub(crate) fn scan_walked(
+    roots: &Roots,
+    previous: Option<(&Index, BuildCache)>,
+    keep_sources: bool,
+) -> Result<Scanned, ScanError> {
     let mut warnings = Vec::new();
     let (found, dirs) = walk(roots, previous.is_some(), &mut warnings)?;
-    Ok(scan_found(roots, found, dirs, warnings, previous))
+    Ok(scan_found(
+        roots,
+        found,
+        dirs,
+        warnings,
+        previous,
+        keep_sources,
+    ))
 }
 
 /// The re-scan of a tree whose directories did not change since `index` (see
 /// [`dirs_unchanged`]), after a scan that was complete and whose walk met nothing to report
 /// ([`Index::complete`], [`Index::walk_clean`]): the template files are the ones the index
 /// lists, so no directory is read. `moved` (from [`moved_files`], which stat-ed every file) lists
-/// the files whose stat moved: only those are stat-ed again, read and analysed.
+/// the files whose stat moved: only those are stat-ed again, read and analysed. Keeps the sources
+/// read, for the registry.
 pub(crate) fn scan_unwalked(
     roots: &Roots,
     index: &Index,
@@ -188,6 +209,7 @@ pub(crate) fn scan_unwalked(
         index.dirs.clone(),
         Vec::new(),
         Some((index, previous)),
+        true,
     )
 }
 
@@ -198,6 +220,7 @@ fn scan_found(
     dirs: Vec<FileStat>,
     mut warnings: Vec<Warning>,
     previous: Option<(&Index, BuildCache)>,
+    keep_sources: bool,
 ) -> Scanned {
     let walk_clean = warnings.is_empty();
     let mut complete = true;
@@ -231,7 +254,9 @@ fn scan_found(
             let mut dir = Directory::default();
             found[run.clone()]
                 .iter()
-                .map(|file| kept(file).unwrap_or_else(|| read_one(roots, file, &mut dir)))
+                .map(|file| {
+                    kept(file).unwrap_or_else(|| read_one(roots, file, &mut dir, keep_sources))
+                })
                 .collect::<Vec<_>>()
         })
         .collect::<Vec<_>>()
@@ -250,9 +275,10 @@ fn scan_found(
     cache.extensions = roots.extensions.clone();
     let mut stats = Vec::with_capacity(results.len());
     let mut records = Vec::with_capacity(results.len());
+    let mut sources = Vec::with_capacity(results.len());
     let mut analysed = 0;
     for (file, result) in found.iter().zip(results) {
-        let (record, error, stat) = match result {
+        let (record, error, stat, source) = match result {
             FileResult::Skipped(w) => {
                 warnings.push(w);
                 complete = false;
@@ -267,15 +293,17 @@ fn scan_found(
                     record.expect("a kept file has its previous record"),
                     error,
                     stat,
+                    None,
                 )
             }
             FileResult::Read {
                 record,
                 error,
                 stat,
+                source,
             } => {
                 analysed += 1;
-                (record, error, stat)
+                (record, error, stat, source)
             }
         };
         if let Some(error) = &error {
@@ -289,6 +317,7 @@ fn scan_found(
         cache.errors.extend(error);
         records.push((file.name.clone(), record));
         stats.push(stat);
+        sources.push(source);
     }
     drop(old_records);
     // In name order already: the map is built in bulk, without a search per record.
@@ -325,6 +354,7 @@ fn scan_found(
         cache,
         warnings,
         stats,
+        sources,
         dirs,
         analysed,
         complete,
@@ -434,56 +464,40 @@ enum FileResult {
         record: TemplateRecord,
         error: Option<TemplateError>,
         stat: FileStat,
+        source: Option<String>,
     },
 }
 
-/// Reads (one open, one fstat, one read), hashes and analyses one file.
-fn read_one(roots: &Roots, file: &Found, dir: &mut Directory) -> FileResult {
-    thread_local! {
-        // The bytes of the file being analysed: one buffer per worker thread, reused.
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    BUFFER.with_borrow_mut(|bytes| {
-        let result = read_and_analyse(roots, file, dir, bytes);
-        if bytes.capacity() > KEPT_BUFFER {
-            *bytes = Vec::new();
-        }
-        result
-    })
-}
-
-/// A worker keeps a read buffer up to this size for the next file.
-const KEPT_BUFFER: usize = 1 << 20;
-
-fn read_and_analyse(
-    roots: &Roots,
-    file: &Found,
-    dir: &mut Directory,
-    bytes: &mut Vec<u8>,
-) -> FileResult {
-    let stat = match dir.read(file, roots.max_file_size, bytes) {
+/// Reads (one open, one fstat, one read), hashes and analyses one file, and keeps its source for
+/// the registry if `keep_source`: each file is read into a buffer of its own size, which becomes
+/// its source.
+fn read_one(roots: &Roots, file: &Found, dir: &mut Directory, keep_source: bool) -> FileResult {
+    let mut bytes = Vec::new();
+    let stat = match dir.read(file, roots.max_file_size, &mut bytes) {
         Ok(stat) => FileStat::from_stat(file.root, &file.name, &stat),
         Err(e) => {
             return FileResult::Skipped(warning(roots, file, None, e.problem.to_string()));
         }
     };
-    let src = match std::str::from_utf8(bytes) {
-        Ok(src) => src,
+    let source = match String::from_utf8(bytes) {
+        Ok(source) => source,
         Err(e) => {
-            let line = memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u32 + 1;
+            let valid = e.utf8_error().valid_up_to();
+            let line = memchr::memchr_iter(b'\n', &e.as_bytes()[..valid]).count() as u32 + 1;
             return FileResult::Skipped(warning(
                 roots,
                 file,
                 Some(line),
-                format!("not UTF-8 (byte {}); skipped", e.valid_up_to()),
+                format!("not UTF-8 (byte {valid}); skipped"),
             ));
         }
     };
-    let (record, error) = shipwright_core::analyze::record(&file.name, file.root, src);
+    let (record, error) = shipwright_core::analyze::record(&file.name, file.root, &source);
     FileResult::Read {
         record,
         error,
         stat,
+        source: keep_source.then_some(source),
     }
 }
 

@@ -85,6 +85,7 @@ mod tests {
         page.vars = vec![Var {
             name: "title".into(),
             line: 4,
+            macros: Vec::new(),
         }];
         cache.templates.insert("page.html".into(), page);
         let mut base = TemplateRecord::including("base.html", &[]);

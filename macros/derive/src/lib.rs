@@ -95,6 +95,7 @@ mod tests {
         home.vars = vec![Var {
             name: "title".into(),
             line: 1,
+            macros: Vec::new(),
         }];
         home.dynamic = vec![DynamicRef {
             line: 2,

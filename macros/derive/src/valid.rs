@@ -496,6 +496,6 @@ pub(crate) mod tests {
         let file = env.cache_file().unwrap();
         std::fs::write(file, br#"{"format":"shipwright-build-cache","version":7}"#).unwrap();
         let err = bind(&lit("nav.html"), &env).unwrap_err().to_string();
-        assert!(err.starts_with("this crate's BuildCache is version 7, but this shipwright-macros reads version 2 only"), "{err}");
+        assert!(err.starts_with("this crate's BuildCache is version 7, but this shipwright-macros reads version 3 only"), "{err}");
     }
 }

@@ -156,7 +156,7 @@ impl<V, W: Weigher<V>> CacheBuilder<V, W> {
         self
     }
 
-    /// The number of shards, a power of two; each has its own lock and its own queue.
+    /// The number of shards, a power of two; each has its own lock and its own queues.
     /// Ignored by [`build_unsync`](Self::build_unsync).
     ///
     /// Defaults to: four per available core, rounded up to a power of two, but no more than
@@ -270,6 +270,15 @@ impl<V, W: Weigher<V>> CacheBuilder<V, W> {
             clock,
         })
     }
+}
+
+/// The hasher of a new cache: random, but fixed in tests, so that the reference model puts keys
+/// in the same places of the ghost as the caches do.
+pub(crate) fn hasher() -> ahash::RandomState {
+    #[cfg(test)]
+    return ahash::RandomState::with_seeds(1, 2, 3, 4);
+    #[cfg(not(test))]
+    ahash::RandomState::new()
 }
 
 /// Shard `i`'s part of `total` split in `shards`: the parts differ by one at most and add up to

@@ -1,31 +1,37 @@
-//! One shard: a CLOCK cache (second chance) whose entries live inside the hash table, with the
-//! queue kept apart, over slot numbers. No locks here; the sync cache wraps each shard in a
+//! One shard: an S3-FIFO cache (a small probationary queue, a main queue with a use counter per
+//! entry, a ghost of recently dropped keys) whose entries live inside the hash table, with the
+//! queues kept apart, over slot numbers. No locks here; the sync cache wraps each shard in a
 //! mutex, the unsync cache owns one.
 //!
 //! A lookup reads the table's control bytes and then one bucket, which holds the key, the
-//! value, the entry's slot and its reference bit: no second load depends on the first, as it
+//! value, the entry's slot and its use counter: no second load depends on the first, as it
 //! would through a table of indices into a slab. Keys are [`CompactString`]s, so a name of up
-//! to 24 bytes lives in the bucket and comparing it follows no pointer. A hit sets the bit,
-//! writing the bucket only if the bit was clear, and moves nothing: looking up a hot entry
-//! from several threads leaves its cache line clean.
+//! to 24 bytes lives in the bucket and comparing it follows no pointer. A hit adds one to the
+//! counter, which stops at [`MAX_USES`], writing the bucket only below that, and moves nothing:
+//! looking up a hot entry from several threads leaves its cache line clean.
 //!
-//! The slot is the entry's place in the queue, a doubly linked list over an array of 8-byte
-//! link pairs; slot 0 is the list's sentinel, which makes every link update free of branches.
-//! New entries go in at the front. Eviction looks at the tail: an entry with its bit set gets
-//! a second chance (the bit is cleared and the entry moved to the front), the first without
-//! one is evicted. That is the CLOCK policy, with the list as the clock face. Beside each link,
-//! apart from the hot path, the slot keeps what eviction needs: the key's hash (to find the
-//! bucket of the tail's slot) and the entry's weight. Buckets move when the table grows; slots
-//! never do. Before a value goes in, room is made first, so the entry and byte counts never go
-//! above the limits, not even for a moment.
+//! The slot is the entry's place in its queue. Both queues are doubly linked lists over one
+//! array of 8-byte link pairs; slots 0 and 1 are their sentinels, which makes every link update
+//! free of branches. A new key goes in at the front of the small queue, or of the main queue
+//! if the ghost remembers it. Eviction looks at the small queue's tail while that queue holds
+//! more than a thirty-second of the entries (or the main queue is empty): an entry used since it came
+//! goes to the main queue, one that was not is evicted and its hash goes to the ghost. Else it
+//! looks at the main queue's tail: an entry with uses left loses one and goes back to the
+//! front, one without is evicted. Keys used once (a scan) thus pass through the small queue
+//! without pushing out the main queue's, and an entry used often survives several rounds.
+//! Beside each link, apart from the hot path, the slot keeps what eviction needs: the key's
+//! hash (to find the bucket of a tail's slot) and the entry's weight. Buckets move when the
+//! table grows; slots never do. Before a value goes in, room is made first, so the entry and
+//! byte counts never go above the limits, not even for a moment.
 //!
-//! Every operation is O(1) apart from `clear`, `purge_expired`, and an eviction's second
-//! chances, which are O(1) amortised: each one clears a bit that a hit set.
+//! Every operation is O(1) apart from `clear`, `purge_expired`, and an eviction's moves, which
+//! are O(1) amortised: each one takes back a use that a hit gave, or moves an entry from the
+//! small queue to the main queue, once.
 //!
 //! Why not exact LRU: it moves the entry to the front at every hit, and on two threads those
-//! moves write list links that the other core holds; measured side by side, it was slower than
-//! CLOCK on a get-hit with no better hit ratio (the figures are in `BENCHMARKS.md`, "Runtime
-//! cache", "Tried, did not help").
+//! moves write list links that the other core holds; measured side by side, it was slower on a
+//! get-hit with no better hit ratio than CLOCK, which S3-FIFO beat in its turn (the figures are
+//! in `BENCHMARKS.md`, "Runtime cache").
 
 #[cfg(any(test, fuzzing))]
 use std::hash::BuildHasher;
@@ -35,11 +41,33 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::OccupiedEntry;
 
 use super::clock::Clock;
+use super::ghost::Ghost;
 use super::stats::{Cause, ShardStats};
 
-/// The sentinel of the queue (its `next` is the front, its `prev` the tail) and the end of the
-/// free list.
-const SENTINEL: u32 = 0;
+/// The sentinel of the small queue (its `next` is the front, its `prev` the tail), and the end
+/// of the free list.
+const SMALL: u32 = 0;
+
+/// The sentinel of the main queue.
+const MAIN: u32 = 1;
+
+/// The end of the free list (slot 0 is never free).
+const SENTINEL: u32 = SMALL;
+
+/// Where a hit stops counting: an entry in the main queue survives this many trips to its
+/// tail without a hit in between.
+pub(crate) const MAX_USES: u8 = 3;
+
+/// The small queue is looked at for eviction while it holds more than `1 / SMALL_SHARE` of
+/// the entries. A small queue of a thirty-second keeps more hits than one of a tenth, the size
+/// S3-FIFO was described with, on both traces of the cache benchmark (`BENCHMARKS.md`).
+const SMALL_SHARE: usize = 32;
+
+/// The ghost has a place for `1 / GHOST_SHARE` of the entries (rounded up), counted before the
+/// eviction that adds one, up to the same share of the shard's `max_entries`. A larger ghost
+/// sends more keys that are not hot to the main queue, where they push out hot ones
+/// (`BENCHMARKS.md` has the figures).
+const GHOST_SHARE: usize = 4;
 
 /// The `prev` of a free slot.
 const FREE: u32 = u32::MAX;
@@ -48,11 +76,13 @@ const FREE: u32 = u32::MAX;
 struct Entry<V> {
     key: CompactString,
     value: V,
-    /// The entry's slot in the queue.
+    /// The entry's slot in its queue.
     slot: u32,
-    /// Set by a hit, cleared when the entry is given a second chance at the tail; it takes
-    /// the bucket's padding.
-    referenced: bool,
+    /// Hits since the entry came in or last met the tail, up to [`MAX_USES`]; with `main`, it
+    /// takes the bucket's padding.
+    uses: u8,
+    /// In the main queue, not the small one.
+    main: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,7 +124,8 @@ pub(crate) enum Inserted {
 
 pub(crate) struct Shard<V> {
     table: HashTable<Entry<V>>,
-    /// The queue and the free list, one link pair per slot; slot 0 is the sentinel.
+    /// The two queues and the free list, one link pair per slot; slots 0 and 1 are the
+    /// sentinels.
     links: Vec<Link>,
     /// One per slot.
     metas: Vec<Meta>,
@@ -102,6 +133,9 @@ pub(crate) struct Shard<V> {
     stamps: Vec<u64>,
     free: u32,
     bytes: u64,
+    /// Entries in the small queue.
+    small: usize,
+    ghost: Ghost,
     limits: Limits,
 }
 
@@ -114,28 +148,27 @@ impl<V> Shard<V> {
             stamps: Vec::new(),
             free: SENTINEL,
             bytes: 0,
+            small: 0,
+            ghost: Ghost::default(),
             limits,
         };
         shard.reset();
         shard
     }
 
-    /// Back to the sentinel alone.
+    /// Back to the two sentinels alone, the ghost empty.
     fn reset(&mut self) {
         self.table.clear();
         self.links.clear();
-        self.links.push(Link {
-            prev: SENTINEL,
-            next: SENTINEL,
-        });
         self.metas.clear();
-        self.metas.push(Meta::default());
         self.stamps.clear();
-        if self.limits.max_age.is_some() {
-            self.stamps.push(0);
+        for sentinel in [SMALL, MAIN] {
+            self.push_slot(sentinel);
         }
         self.free = SENTINEL;
         self.bytes = 0;
+        self.small = 0;
+        self.ghost.clear();
     }
 
     #[inline]
@@ -156,7 +189,7 @@ impl<V> Shard<V> {
         }
     }
 
-    /// Looks `key` up and sets its reference bit. An expired entry is dropped and reported as
+    /// Looks `key` up and counts a use. An expired entry is dropped and reported as
     /// a miss.
     #[inline(always)]
     pub(crate) fn get(
@@ -216,8 +249,9 @@ impl<V> Shard<V> {
         Some(&entry.value)
     }
 
-    /// Stores `value` under `key` at the front of the queue, its bit clear, after evicting
-    /// until both limits leave room for it.
+    /// Stores `value` under `key`, after evicting until both limits leave room for it: a new
+    /// key at the front of the small queue, or of the main queue if the ghost remembers it;
+    /// a key already there at the front of the main queue, with the uses it had.
     pub(crate) fn insert(
         &mut self,
         hash: u64,
@@ -227,7 +261,7 @@ impl<V> Shard<V> {
         stats: &ShardStats,
         clock: &Clock,
     ) -> Inserted {
-        let old = self.take_key(hash, key).map(|old| old.key);
+        let old = self.take_key(hash, key).map(|old| (old.key, old.uses));
         if weight > self.limits.max_bytes {
             return self.reject(old.is_some(), stats);
         }
@@ -237,22 +271,28 @@ impl<V> Shard<V> {
             0
         };
         while self.table.len() >= self.limits.max_entries {
-            self.evict_tail(Cause::Entries, now, stats);
+            self.evict(Cause::Entries, now, stats);
         }
         while self.limits.max_bytes - self.bytes < weight {
-            self.evict_tail(Cause::Bytes, now, stats);
+            self.evict(Cause::Bytes, now, stats);
         }
-        let (key, outcome) = match old {
-            Some(key) => (key, Inserted::Replaced),
-            None => (CompactString::new(key), Inserted::New),
+        let (key, uses, main, outcome) = match old {
+            Some((key, uses)) => (key, uses, true, Inserted::Replaced),
+            None => (
+                CompactString::new(key),
+                0,
+                self.ghost.contains(hash),
+                Inserted::New,
+            ),
         };
-        let slot = self.alloc(hash, weight, now);
+        let slot = self.alloc(hash, weight, now, main);
         let metas = &self.metas;
         let entry = Entry {
             key,
             value,
             slot,
-            referenced: false,
+            uses,
+            main,
         };
         self.table
             .insert_unique(hash, entry, |entry| metas[entry.slot as usize].hash);
@@ -305,26 +345,33 @@ impl<V> Shard<V> {
         }
         let now = clock.now();
         let mut removed = 0;
-        let mut slot = self.links[0].next;
-        while slot != SENTINEL {
-            let next = self.links[slot as usize].next;
-            if self.expired(slot, now) {
-                drop(self.take(slot));
-                stats.bump(Cause::Age);
-                removed += 1;
+        for queue in [SMALL, MAIN] {
+            let mut slot = self.links[queue as usize].next;
+            while slot != queue {
+                let next = self.links[slot as usize].next;
+                if self.expired(slot, now) {
+                    drop(self.take(slot));
+                    stats.bump(Cause::Age);
+                    removed += 1;
+                }
+                slot = next;
             }
-            slot = next;
         }
         self.publish(stats);
         removed
     }
 
-    /// The keys from the front of the queue (the newest, and those just given a second
-    /// chance) to the tail (the next to be looked at for eviction).
+    /// The keys of the small queue from its front (the newest) to its tail (the next to be
+    /// looked at for eviction), then those of the main queue, front to tail.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> + '_ {
-        let mut slot = self.links[0].next;
+        self.queue(SMALL).chain(self.queue(MAIN))
+    }
+
+    /// The keys of one queue, front to tail.
+    fn queue(&self, queue: u32) -> impl Iterator<Item = &str> + '_ {
+        let mut slot = self.links[queue as usize].next;
         std::iter::from_fn(move || {
-            if slot == SENTINEL {
+            if slot == queue {
                 return None;
             }
             let here = slot;
@@ -334,6 +381,18 @@ impl<V> Shard<V> {
                 None => unreachable!("slot {here} is not in the table"),
             }
         })
+    }
+
+    /// The keys of the small queue and of the main queue, each front to tail (tests only).
+    #[cfg(test)]
+    pub(crate) fn queues(&self) -> [Vec<String>; 2] {
+        [SMALL, MAIN].map(|queue| self.queue(queue).map(str::to_owned).collect())
+    }
+
+    /// Whether the ghost remembers `hash`, and how many places it has (tests only).
+    #[cfg(test)]
+    pub(crate) fn ghost(&self, hash: u64) -> (bool, usize) {
+        (self.ghost.contains(hash), self.ghost.places())
     }
 
     /// The entry in `slot`, found through the hash its slot keeps.
@@ -349,7 +408,7 @@ impl<V> Shard<V> {
             .find_entry(hash, |entry| same(&entry.key, key))
             .ok()?
             .remove();
-        self.release(entry.slot);
+        self.release(entry.slot, entry.main);
         Some(entry)
     }
 
@@ -357,7 +416,7 @@ impl<V> Shard<V> {
     #[inline]
     fn take(&mut self, slot: u32) -> Entry<V> {
         let (entry, _) = self.bucket_of(slot).remove();
-        self.release(slot);
+        self.release(slot, entry.main);
         entry
     }
 
@@ -371,10 +430,11 @@ impl<V> Shard<V> {
         }
     }
 
-    /// Unlinks `slot` and frees it; its bucket must be gone.
+    /// Unlinks `slot`, of the main queue or not, and frees it; its bucket must be gone.
     #[inline]
-    fn release(&mut self, slot: u32) {
+    fn release(&mut self, slot: u32, main: bool) {
         unlink(&mut self.links, slot);
+        self.small -= usize::from(!main);
         self.links[slot as usize] = Link {
             prev: FREE,
             next: self.free,
@@ -383,21 +443,23 @@ impl<V> Shard<V> {
         self.bytes -= self.metas[slot as usize].weight;
     }
 
-    /// A slot at the front of the list for a new entry.
+    /// A new slot at the end of the arrays, linked to `to` both ways (a sentinel to itself).
+    fn push_slot(&mut self, to: u32) {
+        self.links.push(Link { prev: to, next: to });
+        self.metas.push(Meta::default());
+        if self.limits.max_age.is_some() {
+            self.stamps.push(0);
+        }
+    }
+
+    /// A slot at the front of the main or the small queue for a new entry.
     #[inline]
-    fn alloc(&mut self, hash: u64, weight: u64, now: u64) -> u32 {
+    fn alloc(&mut self, hash: u64, weight: u64, now: u64, main: bool) -> u32 {
         let slot = if self.free == SENTINEL {
             let slot =
                 u32::try_from(self.links.len()).expect("a shard holds fewer than u32::MAX entries");
             assert!(slot != FREE, "a shard holds fewer than u32::MAX entries");
-            self.links.push(Link {
-                prev: SENTINEL,
-                next: SENTINEL,
-            });
-            self.metas.push(Meta::default());
-            if self.limits.max_age.is_some() {
-                self.stamps.push(0);
-            }
+            self.push_slot(SENTINEL);
             slot
         } else {
             let slot = self.free;
@@ -408,29 +470,54 @@ impl<V> Shard<V> {
         if self.limits.max_age.is_some() {
             self.stamps[slot as usize] = now;
         }
-        push_front(&mut self.links, slot);
+        if main {
+            push_front(&mut self.links, MAIN, slot);
+        } else {
+            push_front(&mut self.links, SMALL, slot);
+            self.small += 1;
+        }
         self.bytes += weight;
         slot
     }
 
-    /// Evicts the entry at the tail, after moving to the front each live entry found there
-    /// with its reference bit set (clearing the bit): its second chance. Every entry moved
-    /// loses its bit, so this ends within one pass over the queue.
-    fn evict_tail(&mut self, cause: Cause, now: u64, stats: &ShardStats) {
+    /// Evicts one entry. While the small queue holds more than its share of the entries (or
+    /// the main queue is empty), its tail is looked at: an entry used since it came goes to the
+    /// front of the main queue with no uses, one that was not is evicted and remembered by the
+    /// ghost. Else the main queue's tail is: an entry with uses left goes back to the front
+    /// with one use less, one without is evicted. An expired entry is evicted wherever it is,
+    /// and not remembered. Every move takes a use or leaves the small queue, so this ends.
+    fn evict(&mut self, cause: Cause, now: u64, stats: &ShardStats) {
         loop {
-            let slot = self.links[0].prev;
-            assert!(slot != SENTINEL, "nothing left to evict");
+            let len = self.table.len();
+            assert!(len > 0, "nothing left to evict");
+            let from_small = self.small == len || self.small * SMALL_SHARE > len;
+            let queue = if from_small { SMALL } else { MAIN };
+            let slot = self.links[queue as usize].prev;
             let expired = self.expired(slot, now);
             let mut bucket = self.bucket_of(slot);
             let entry = bucket.get_mut();
-            if entry.referenced && !expired {
-                entry.referenced = false;
+            if entry.uses > 0 && !expired {
+                if from_small {
+                    entry.main = true;
+                    entry.uses = 0;
+                    self.small -= 1;
+                } else {
+                    entry.uses -= 1;
+                }
                 unlink(&mut self.links, slot);
-                push_front(&mut self.links, slot);
+                push_front(&mut self.links, MAIN, slot);
                 continue;
             }
             drop(bucket.remove());
-            self.release(slot);
+            self.release(slot, !from_small);
+            if from_small && !expired {
+                let limit = self.limits.max_entries.div_ceil(GHOST_SHARE);
+                self.ghost.remember(
+                    self.metas[slot as usize].hash,
+                    len.div_ceil(GHOST_SHARE),
+                    limit,
+                );
+            }
             stats.bump(if expired { Cause::Age } else { cause });
             return;
         }
@@ -446,39 +533,50 @@ impl<V> Shard<V> {
     #[cfg(any(test, fuzzing))]
     pub(crate) fn validate(&self, stats: &ShardStats, hasher: &impl BuildHasher) {
         let slots = self.links.len();
-        assert!(self.links[0].prev != FREE, "slot 0 is not the sentinel");
+        assert!(slots >= 2, "the two sentinels");
         assert_eq!(self.metas.len(), slots, "one meta per slot");
         let mut count = 0usize;
+        let mut small = 0usize;
         let mut bytes = 0u64;
-        let mut prev = SENTINEL;
-        let mut slot = self.links[0].next;
-        while slot != SENTINEL {
-            let link = self.links[slot as usize];
-            assert_eq!(link.prev, prev, "slot {slot}: back link");
-            let meta = self.metas[slot as usize];
-            let Some(entry) = self.in_slot(slot) else {
-                panic!("slot {slot} in the list has no bucket")
-            };
+        for queue in [SMALL, MAIN] {
+            let mut prev = queue;
+            let mut slot = self.links[queue as usize].next;
+            while slot != queue {
+                assert!(slot > MAIN, "queue {queue} reaches sentinel {slot}");
+                let link = self.links[slot as usize];
+                assert_eq!(link.prev, prev, "slot {slot}: back link");
+                let meta = self.metas[slot as usize];
+                let Some(entry) = self.in_slot(slot) else {
+                    panic!("slot {slot} in queue {queue} has no bucket")
+                };
+                assert_eq!(entry.main, queue == MAIN, "slot {slot}: which queue");
+                assert!(entry.uses <= MAX_USES, "slot {slot}: {} uses", entry.uses);
+                assert_eq!(
+                    hasher.hash_one(entry.key.as_str()),
+                    meta.hash,
+                    "slot {slot}: the hash of {:?}",
+                    entry.key
+                );
+                assert!(
+                    self.find(meta.hash, &entry.key)
+                        .is_some_and(|found| found.slot == slot),
+                    "slot {slot}: {:?} is not found by its key",
+                    entry.key
+                );
+                bytes += meta.weight;
+                count += 1;
+                small += usize::from(queue == SMALL);
+                assert!(count < slots, "a queue loops");
+                prev = slot;
+                slot = link.next;
+            }
             assert_eq!(
-                hasher.hash_one(entry.key.as_str()),
-                meta.hash,
-                "slot {slot}: the hash of {:?}",
-                entry.key
+                self.links[queue as usize].prev, prev,
+                "tail of queue {queue}"
             );
-            assert!(
-                self.find(meta.hash, &entry.key)
-                    .is_some_and(|found| found.slot == slot),
-                "slot {slot}: {:?} is not found by its key",
-                entry.key
-            );
-            bytes += meta.weight;
-            count += 1;
-            assert!(count < slots, "the list loops");
-            prev = slot;
-            slot = link.next;
         }
-        assert_eq!(self.links[0].prev, prev, "tail");
-        assert_eq!(count, self.table.len(), "list and table lengths");
+        assert_eq!(count, self.table.len(), "queue and table lengths");
+        assert_eq!(small, self.small, "small queue length");
         let mut free = 0;
         let mut slot = self.free;
         while slot != SENTINEL {
@@ -488,7 +586,7 @@ impl<V> Shard<V> {
             assert!(free < slots, "the free list loops");
             slot = link.next;
         }
-        assert_eq!(1 + count + free, slots, "slots neither used nor free");
+        assert_eq!(2 + count + free, slots, "slots neither used nor free");
         assert_eq!(bytes, self.bytes, "byte total");
         assert!(
             count <= self.limits.max_entries,
@@ -500,6 +598,8 @@ impl<V> Shard<V> {
             "{bytes} bytes over {}",
             self.limits.max_bytes
         );
+        self.ghost
+            .validate(self.limits.max_entries.div_ceil(GHOST_SHARE));
         if self.limits.max_age.is_some() {
             assert_eq!(self.stamps.len(), slots, "one stamp per slot");
         } else {
@@ -531,12 +631,12 @@ fn same(a: &str, b: &str) -> bool {
     }
 }
 
-/// A hit: sets the entry's reference bit, writing the bucket only if the bit was clear, so
-/// that the lookups of a hot entry leave its cache line clean (and shared between cores).
+/// A hit: counts a use, writing the bucket only below [`MAX_USES`], so that the lookups of a
+/// hot entry leave its cache line clean (and shared between cores).
 #[inline(always)]
 fn reference<V>(entry: &mut Entry<V>) -> &V {
-    if !entry.referenced {
-        entry.referenced = true;
+    if entry.uses < MAX_USES {
+        entry.uses += 1;
     }
     &entry.value
 }
@@ -548,15 +648,16 @@ fn unlink(links: &mut [Link], slot: u32) {
     links[next as usize].prev = prev;
 }
 
+/// Links `slot` at the front of the queue whose sentinel is `queue`.
 #[inline(always)]
-fn push_front(links: &mut [Link], slot: u32) {
-    let head = links[0].next;
+fn push_front(links: &mut [Link], queue: u32, slot: u32) {
+    let head = links[queue as usize].next;
     links[slot as usize] = Link {
-        prev: SENTINEL,
+        prev: queue,
         next: head,
     };
     links[head as usize].prev = slot;
-    links[0].next = slot;
+    links[queue as usize].next = slot;
 }
 
 #[cfg(test)]

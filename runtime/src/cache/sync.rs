@@ -15,10 +15,10 @@ use super::stats::{CacheStats, Cause, ShardStats};
 use crate::graph::DependencyGraph;
 
 /// A thread-safe cache of templates (or anything made from them), keyed by template name, with
-/// CLOCK eviction (an LRU approximation).
+/// S3-FIFO eviction (scan-resistant and frequency-aware, with hits that move nothing).
 ///
 /// Every method takes `&self`. The keys are spread over [shards](CacheBuilder::shards), each
-/// with its own mutex, queue and share of the limits; a lookup locks one shard only.
+/// with its own mutex, queues and share of the limits; a lookup locks one shard only.
 /// See the [module documentation](super) for an example.
 pub struct TemplateCache<V, W = DefaultWeigher> {
     shards: Box<[ShardSlot<V>]>,
@@ -130,7 +130,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         TemplateCache {
             mask: shards.len() - 1,
             shards,
-            hasher: ahash::RandomState::new(),
+            hasher: super::options::hasher(),
             weigher: parts.weigher,
             clock: parts.clock,
             graph: RwLock::new(parts.graph),
@@ -154,7 +154,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.shards.len()
     }
 
-    /// The value of `key`, now marked as used (its reference bit set).
+    /// The value of `key`, now marked as used (its use counter raised).
     #[inline]
     pub fn get(&self, key: &str) -> Option<V>
     where
@@ -211,8 +211,8 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         )
     }
 
-    /// Stores `value` at the front of its shard's queue, evicting from its tail (see
-    /// [eviction](super#eviction-policy)) until the limits leave room. Returns `false`, storing
+    /// Stores `value` in its shard, evicting (see [eviction](super#eviction-policy)) until the
+    /// limits leave room. Returns `false`, storing
     /// nothing and dropping any old value of `key`, when the value alone weighs more than the
     /// shard's byte limit.
     ///
@@ -441,13 +441,21 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         }
     }
 
-    /// The keys of each shard from the front to the tail of its queue (tests only).
+    /// The keys of each shard's small and main queues, each front to tail (tests only).
     #[cfg(test)]
-    pub(crate) fn keys_by_shard(&self) -> Vec<Vec<String>> {
+    pub(crate) fn queues_by_shard(&self) -> Vec<[Vec<String>; 2]> {
         self.shards
             .iter()
-            .map(|slot| slot.locked.lock().shard.keys().map(str::to_owned).collect())
+            .map(|slot| slot.locked.lock().shard.queues())
             .collect()
+    }
+
+    /// Whether the ghost of `key`'s shard remembers it, and how many places that ghost has
+    /// (tests only).
+    #[cfg(test)]
+    pub(crate) fn ghost(&self, key: &str) -> (bool, usize) {
+        let hash = self.hash(key);
+        self.slot(hash).locked.lock().shard.ghost(hash)
     }
 }
 

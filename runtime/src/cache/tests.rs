@@ -1,6 +1,6 @@
-//! Model-based tests: the caches against a plain reference of their CLOCK policy, op by op.
-//! (How close CLOCK comes to exact LRU is measured by the cache benchmark, on a Zipfian trace
-//! beside the `lru` crate.)
+//! Model-based tests: the caches against a plain reference of their S3-FIFO policy, op by op.
+//! (Its hit ratios are measured by the cache benchmark, on a Zipfian trace and on one with
+//! scans mixed in, beside `lru`, `quick_cache` and `moka`.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use shipwright_core::format::{BuildCache, TemplateRecord};
 
 use super::clock::Clock;
+use super::ghost::place;
 use super::{CacheStats, TemplateCache, unsync};
 use crate::graph::DependencyGraph;
 
@@ -80,14 +81,23 @@ fn op(max_bytes: u64) -> impl Strategy<Value = Op> {
     ]
 }
 
-/// An entry of the reference: key, weight, when it was stored, reference bit.
-type ModelEntry = (&'static str, u64, u64, bool);
+/// An entry of the reference: key, weight, when it was stored, uses.
+type ModelEntry = (&'static str, u64, u64, u8);
 
-/// The reference: the queue as a vector from the front to the tail, searched linearly; a hit
-/// sets the entry's bit, and eviction gives every entry with its bit set a second chance at
-/// the front before it takes the first without.
+/// The reference: each queue a vector from the front to the tail, searched linearly, and the
+/// ghost a list of keys, oldest first. A hit adds a use, up to three. A new key goes to the
+/// small queue, or to the main one if the ghost has it; a key already there goes to the main
+/// queue with its uses. To evict: while the small queue holds more than a thirty-second of the
+/// entries (or all of them), its tail goes to the main queue if used, else out and into the
+/// ghost; else the main queue's tail goes back to the front with a use less, or out if it has
+/// none. Expired entries go out wherever they are, and not into the ghost. The ghost is a list
+/// of places, each holding the last key put there; it has a quarter (rounded up) as many as
+/// there were entries before an eviction that adds a key, but not more than a quarter of
+/// `max_entries`; it grows (to a power of two), empty, when it has fewer.
 struct Model {
-    entries: Vec<ModelEntry>,
+    small: Vec<ModelEntry>,
+    main: Vec<ModelEntry>,
+    ghost: Vec<Option<&'static str>>,
     max_entries: usize,
     max_bytes: u64,
     max_age: Option<u64>,
@@ -96,48 +106,88 @@ struct Model {
 }
 
 impl Model {
+    fn entries(&self) -> impl Iterator<Item = &ModelEntry> {
+        self.small.iter().chain(&self.main)
+    }
+
+    fn len(&self) -> usize {
+        self.small.len() + self.main.len()
+    }
+
     fn bytes(&self) -> u64 {
-        self.entries.iter().map(|e| e.1).sum()
+        self.entries().map(|e| e.1).sum()
     }
 
     fn expired(&self, stamp: u64) -> bool {
         self.max_age.is_some_and(|max| self.now - stamp >= max)
     }
 
-    fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|e| e.0 == key)
+    /// Takes the entry of `key` out of its queue.
+    fn take(&mut self, key: &str) -> Option<ModelEntry> {
+        for queue in [&mut self.small, &mut self.main] {
+            if let Some(i) = queue.iter().position(|e| e.0 == key) {
+                return Some(queue.remove(i));
+            }
+        }
+        None
+    }
+
+    fn find_mut(&mut self, key: &str) -> Option<&mut ModelEntry> {
+        self.small
+            .iter_mut()
+            .chain(&mut self.main)
+            .find(|e| e.0 == key)
     }
 
     fn get(&mut self, key: &str) -> Option<u64> {
-        let Some(i) = self.position(key) else {
+        let now = self.now;
+        let max_age = self.max_age;
+        let Some(entry) = self.find_mut(key) else {
             self.stats.misses += 1;
             return None;
         };
-        if self.expired(self.entries[i].2) {
-            self.entries.remove(i);
+        if max_age.is_some_and(|max| now - entry.2 >= max) {
+            self.take(key);
             self.stats.evictions.age += 1;
             self.stats.misses += 1;
             return None;
         }
-        self.entries[i].3 = true;
+        entry.3 = (entry.3 + 1).min(3);
+        let weight = entry.1;
         self.stats.hits += 1;
-        Some(self.entries[i].1)
+        Some(weight)
     }
 
     fn peek(&self, key: &str) -> Option<u64> {
-        let i = self.position(key)?;
-        (!self.expired(self.entries[i].2)).then_some(self.entries[i].1)
+        let entry = self.entries().find(|e| e.0 == key)?;
+        (!self.expired(entry.2)).then_some(entry.1)
     }
 
-    fn evict_tail(&mut self, by_bytes: bool) {
-        let stamp = loop {
-            let (key, weight, stamp, referenced) = self.entries.pop().unwrap();
-            if !referenced || self.expired(stamp) {
-                break stamp;
+    fn evict(&mut self, by_bytes: bool) {
+        let expired = loop {
+            let len = self.len();
+            let from_small = self.small.len() == len || self.small.len() * 32 > len;
+            if from_small {
+                let (key, weight, stamp, uses) = self.small.pop().unwrap();
+                let expired = self.expired(stamp);
+                if uses > 0 && !expired {
+                    self.main.insert(0, (key, weight, stamp, 0));
+                    continue;
+                }
+                if !expired {
+                    self.remember(key, len);
+                }
+                break expired;
             }
-            self.entries.insert(0, (key, weight, stamp, false));
+            let (key, weight, stamp, uses) = self.main.pop().unwrap();
+            let expired = self.expired(stamp);
+            if uses > 0 && !expired {
+                self.main.insert(0, (key, weight, stamp, uses - 1));
+                continue;
+            }
+            break expired;
         };
-        match (self.expired(stamp), by_bytes) {
+        match (expired, by_bytes) {
             (true, _) => self.stats.evictions.age += 1,
             (false, true) => self.stats.evictions.bytes += 1,
             (false, false) => self.stats.evictions.entries += 1,
@@ -145,7 +195,7 @@ impl Model {
     }
 
     fn insert(&mut self, key: &'static str, weight: u64) -> bool {
-        let old = self.position(key).map(|i| self.entries.remove(i));
+        let old = self.take(key);
         if weight > self.max_bytes {
             if old.is_some() {
                 self.stats.evictions.bytes += 1;
@@ -153,25 +203,69 @@ impl Model {
             self.stats.rejected += 1;
             return false;
         }
-        while self.entries.len() >= self.max_entries {
-            self.evict_tail(false);
+        while self.len() >= self.max_entries {
+            self.evict(false);
         }
         while self.bytes() + weight > self.max_bytes {
-            self.evict_tail(true);
+            self.evict(true);
         }
-        self.entries.insert(0, (key, weight, self.now, false));
-        if old.is_some() {
-            self.stats.updates += 1;
-        } else {
-            self.stats.inserts += 1;
+        match old {
+            Some(old) => {
+                self.main.insert(0, (key, weight, self.now, old.3));
+                self.stats.updates += 1;
+            }
+            None => {
+                let queue = if self.remembers(key) {
+                    &mut self.main
+                } else {
+                    &mut self.small
+                };
+                queue.insert(0, (key, weight, self.now, 0));
+                self.stats.inserts += 1;
+            }
         }
         true
     }
 
+    /// The place of `key` in the ghost.
+    fn place(&self, key: &str) -> usize {
+        place(super::options::hasher().hash_one(key), self.ghost.len())
+    }
+
+    fn remembers(&self, key: &str) -> bool {
+        !self.ghost.is_empty() && self.ghost[self.place(key)] == Some(key)
+    }
+
+    fn remember(&mut self, key: &'static str, len: usize) {
+        let (room, limit) = (len.div_ceil(4), self.max_entries.div_ceil(4));
+        if self.ghost.len() < room.min(limit) {
+            self.ghost = vec![None; room.next_power_of_two().min(limit)];
+        }
+        let at = self.place(key);
+        self.ghost[at] = Some(key);
+    }
+
     fn remove(&mut self, key: &str) -> Option<u64> {
-        let i = self.position(key)?;
+        let entry = self.take(key)?;
         self.stats.evictions.removal += 1;
-        Some(self.entries.remove(i).1)
+        Some(entry.1)
+    }
+
+    fn clear(&mut self) -> usize {
+        let count = self.len();
+        self.stats.evictions.removal += count as u64;
+        self.small.clear();
+        self.main.clear();
+        self.ghost.clear();
+        count
+    }
+
+    /// Keeps the entries `keep` accepts; returns how many went.
+    fn retain(&mut self, keep: impl Fn(&ModelEntry) -> bool) -> usize {
+        let before = self.len();
+        self.small.retain(&keep);
+        self.main.retain(&keep);
+        before - self.len()
     }
 
     /// Drops `key` and everything that reaches it in [`GRAPH`], found by a fixed point.
@@ -188,26 +282,26 @@ impl Model {
                 break;
             }
         }
-        let before = self.entries.len();
-        self.entries.retain(|e| !doomed.contains(&e.0));
-        let removed = before - self.entries.len();
+        let removed = self.retain(|e| !doomed.contains(&e.0));
         self.stats.evictions.invalidation += removed as u64;
         removed
     }
 
     fn purge(&mut self) -> usize {
-        let before = self.entries.len();
         let (now, max_age) = (self.now, self.max_age);
-        self.entries
-            .retain(|e| max_age.is_none_or(|max| now - e.2 < max));
-        let removed = before - self.entries.len();
+        let removed = self.retain(|e| max_age.is_none_or(|max| now - e.2 < max));
         self.stats.evictions.age += removed as u64;
         removed
     }
 
+    /// The keys of the small and the main queues, each front to tail.
+    fn queues(&self) -> [Vec<String>; 2] {
+        [&self.small, &self.main].map(|queue| queue.iter().map(|e| e.0.to_owned()).collect())
+    }
+
     fn published(&self) -> CacheStats {
         CacheStats {
-            entries: self.entries.len() as u64,
+            entries: self.len() as u64,
             bytes: self.bytes(),
             ..self.stats
         }
@@ -232,7 +326,9 @@ fn check(max_entries: usize, max_bytes: u64, max_age: Option<u64>, ops: &[Op]) {
     let sync = options().shards(1).build().unwrap();
     let mut unsync: unsync::TemplateCache<u64, _> = options().build_unsync().unwrap();
     let mut model = Model {
-        entries: Vec::new(),
+        small: Vec::new(),
+        main: Vec::new(),
+        ghost: Vec::new(),
         max_entries,
         max_bytes,
         max_age,
@@ -270,9 +366,7 @@ fn check(max_entries: usize, max_bytes: u64, max_age: Option<u64>, ops: &[Op]) {
                 assert_eq!(unsync.invalidate(KEYS[k]), want, "{context}");
             }
             Op::Clear => {
-                let want = model.entries.len();
-                model.stats.evictions.removal += want as u64;
-                model.entries.clear();
+                let want = model.clear();
                 assert_eq!(sync.clear(), want, "{context}");
                 assert_eq!(unsync.clear(), want, "{context}");
             }
@@ -288,13 +382,23 @@ fn check(max_entries: usize, max_bytes: u64, max_age: Option<u64>, ops: &[Op]) {
         }
         sync.validate();
         unsync.validate();
-        let order: Vec<&str> = model.entries.iter().map(|e| e.0).collect();
+        let queues = model.queues();
         assert_eq!(
-            sync.keys_by_shard(),
-            std::slice::from_ref(&order),
+            sync.queues_by_shard(),
+            std::slice::from_ref(&queues),
             "{context}"
         );
-        assert_eq!(unsync.keys().collect::<Vec<_>>(), order, "{context}");
+        assert_eq!(unsync.queues(), queues, "{context}");
+        assert_eq!(
+            unsync.keys().collect::<Vec<_>>(),
+            queues.concat(),
+            "{context}"
+        );
+        for key in KEYS {
+            let want = (model.remembers(key), model.ghost.len());
+            assert_eq!(sync.ghost(key), want, "{context}: ghost of {key}");
+            assert_eq!(unsync.ghost(key), want, "{context}: ghost of {key}");
+        }
         assert_eq!(sync.stats(), model.published(), "{context}");
         assert_eq!(unsync.stats(), model.published(), "{context}");
         let stats = sync.stats();
@@ -325,8 +429,8 @@ proptest! {
         check(max_entries, max_bytes, Some(max_age), &ops);
     }
 
-    /// Long runs of hits on a full cache: most entries carry their bit when an insert comes, so
-    /// eviction gives many second chances in a row.
+    /// Long runs of hits on a full cache: most entries have uses left when an insert comes, so
+    /// eviction moves many entries in a row.
     #[test]
     fn matches_the_reference_over_long_runs_of_hits(
         (max_entries, ops) in (4usize..12)
@@ -335,6 +439,15 @@ proptest! {
         let fill = (0..KEYS.len()).map(|k| Op::Insert(k, 1));
         check(max_entries, 1_000, None, &fill.chain(ops).collect::<Vec<_>>());
     }
+}
+
+/// A sync cache of one shard and an unsync cache, both of `max_entries`.
+fn one_shard_each(max_entries: usize) -> (TemplateCache<u64>, unsync::TemplateCache<u64>) {
+    let options = || TemplateCache::<u64>::builder().max_entries(max_entries);
+    (
+        options().shards(1).build().unwrap(),
+        options().build_unsync().unwrap(),
+    )
 }
 
 /// Mostly lookups, now and then an insert or a removal.
@@ -387,24 +500,20 @@ fn shards_share_the_limits_and_never_exceed_them() {
         stats.evictions.entries > 0 && stats.evictions.bytes > 0,
         "{stats:?}"
     );
-    let per_shard: Vec<usize> = cache.keys_by_shard().iter().map(Vec::len).collect();
+    let per_shard: Vec<usize> = cache
+        .queues_by_shard()
+        .iter()
+        .map(|[small, main]| small.len() + main.len())
+        .collect();
     assert!(per_shard.iter().all(|&n| n <= 25), "{per_shard:?}");
 }
 
-/// The point of the reference bit: an entry looked up between inserts outlives a stream of
-/// keys each used once, in both caches; with the bit never set (plain FIFO) it would go after
+/// The point of the use counter: an entry looked up between inserts outlives a stream of
+/// keys each used once, in both caches; with no uses counted (plain FIFO) it would go after
 /// `max_entries` inserts.
 #[test]
 fn a_hot_entry_outlives_a_stream_of_one_time_keys() {
-    let sync = TemplateCache::<u64>::builder()
-        .max_entries(8)
-        .shards(1)
-        .build()
-        .unwrap();
-    let mut unsync = TemplateCache::<u64>::builder()
-        .max_entries(8)
-        .build_unsync()
-        .unwrap();
+    let (sync, mut unsync) = one_shard_each(8);
     sync.insert("hot.html", 0);
     unsync.insert("hot.html", 0);
     for i in 1..1_000u64 {
@@ -417,4 +526,61 @@ fn a_hot_entry_outlives_a_stream_of_one_time_keys() {
     assert_eq!(unsync.stats().evictions.entries, 999 - 7);
     sync.validate();
     unsync.validate();
+}
+
+/// Scan resistance: entries used more than once, in the main queue, outlive a scan of one-time
+/// keys many times longer than the cache, which passes through the small queue alone; the
+/// ghost that the scan fills has places for a quarter of the shard's entries.
+#[test]
+fn a_scan_leaves_the_main_queue_alone() {
+    let (sync, mut unsync) = one_shard_each(100);
+    let hot: Vec<String> = (0..80).map(|i| format!("hot-{i}.html")).collect();
+    for key in &hot {
+        sync.insert(key, 0);
+        unsync.insert(key, 0);
+    }
+    // Used once more each, then pushed to the main queue by new keys.
+    for key in &hot {
+        assert!(sync.get(key).is_some() && unsync.get(key).is_some());
+    }
+    for i in 0..10_000u64 {
+        let key = format!("scan-{i}.html");
+        sync.insert(&key, i);
+        unsync.insert(&key, i);
+        if i % 500 == 0 {
+            sync.validate();
+            unsync.validate();
+        }
+    }
+    for key in &hot {
+        assert_eq!(sync.peek(key), Some(0), "sync {key}");
+        assert_eq!(unsync.peek(key), Some(&0), "unsync {key}");
+    }
+    let [small, main] = unsync.queues();
+    assert_eq!((small.len(), main.len()), (20, 80));
+    let (_, ghost) = unsync.ghost("scan-0.html");
+    assert_eq!(ghost, 25, "places in the ghost");
+    assert_eq!(sync.ghost("scan-0.html").1, ghost);
+    sync.validate();
+    unsync.validate();
+}
+
+/// A key dropped from the small queue and asked for again while the ghost remembers it goes
+/// straight to the main queue.
+#[test]
+fn a_key_the_ghost_remembers_goes_to_the_main_queue() {
+    let mut cache = TemplateCache::<u64>::builder()
+        .max_entries(10)
+        .build_unsync()
+        .unwrap();
+    for i in 0..11u64 {
+        cache.insert(&format!("t{i}.html"), i);
+    }
+    assert_eq!(cache.get("t0.html"), None);
+    assert_eq!(cache.ghost("t0.html"), (true, 3));
+    cache.insert("t0.html", 0);
+    let [small, main] = cache.queues();
+    assert_eq!(main, ["t0.html"]);
+    assert!(!small.contains(&"t0.html".to_owned()));
+    cache.validate();
 }

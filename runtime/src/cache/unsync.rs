@@ -7,7 +7,8 @@
 //! cache.insert("a.html", 1);
 //! cache.insert("b.html", 2);
 //! assert_eq!(cache.get("a.html"), Some(&1)); // a.html is marked as used
-//! cache.insert("c.html", 3); // a.html, at the tail, gets a second chance: b.html goes
+//! // Both wait in the small queue: a.html, used, moves to the main queue; b.html goes.
+//! cache.insert("c.html", 3);
 //! assert_eq!(cache.get("b.html"), None);
 //! assert_eq!(cache.keys().collect::<Vec<_>>(), ["c.html", "a.html"]);
 //! ```
@@ -21,8 +22,8 @@ use super::shard::{Inserted, Shard};
 use super::stats::{CacheStats, Cause, ShardStats};
 use crate::graph::DependencyGraph;
 
-/// A single-threaded cache keyed by template name: the same CLOCK policy, limits and counters
-/// as the sharded [`super::TemplateCache`], with one queue over all entries.
+/// A single-threaded cache keyed by template name: the same S3-FIFO policy, limits and
+/// counters as the sharded [`super::TemplateCache`], with one pair of queues over all entries.
 pub struct TemplateCache<V, W = DefaultWeigher> {
     shard: Shard<V>,
     stats: ShardStats,
@@ -60,7 +61,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         TemplateCache {
             shard: Shard::new(limits),
             stats: ShardStats::default(),
-            hasher: ahash::RandomState::new(),
+            hasher: super::options::hasher(),
             weigher: parts.weigher,
             clock: parts.clock,
             graph: parts.graph,
@@ -72,7 +73,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.hasher.hash_one(key)
     }
 
-    /// The value of `key`, now marked as used (its reference bit set).
+    /// The value of `key`, now marked as used (its use counter raised).
     #[inline]
     pub fn get(&mut self, key: &str) -> Option<&V> {
         let hash = self.hash(key);
@@ -90,7 +91,7 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.peek(key).is_some()
     }
 
-    /// Stores `value` at the front of the queue, evicting from its tail until the limits leave
+    /// Stores `value`, evicting (see [eviction](super#eviction-policy)) until the limits leave
     /// room. Returns `false`, storing nothing and dropping any old value of `key`, when the
     /// value alone weighs more than the byte limit.
     #[inline]
@@ -191,9 +192,22 @@ impl<V, W: Weigher<V>> TemplateCache<V, W> {
         self.shard.purge_expired(&self.stats, &self.clock)
     }
 
-    /// The keys from the front to the tail of the queue (expired ones included).
+    /// The keys of the small queue, then of the main queue, each from the front to the tail
+    /// (expired ones included): see [eviction](super#eviction-policy).
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.shard.keys()
+    }
+
+    /// The keys of the small and the main queues, each front to tail (tests only).
+    #[cfg(test)]
+    pub(crate) fn queues(&self) -> [Vec<String>; 2] {
+        self.shard.queues()
+    }
+
+    /// Whether the ghost remembers `key`, and how many places it has (tests only).
+    #[cfg(test)]
+    pub(crate) fn ghost(&self, key: &str) -> (bool, usize) {
+        self.shard.ghost(self.hash(key))
     }
 
     /// The counters.

@@ -52,8 +52,9 @@
 //!   the rule the derive checks at compile time ([`shipwright_core::context::missing_reads`]):
 //!   reads through references that pass the context, minus what the templates define there,
 //!   optional reads left out; so an unchanged layout newly pulled in by a switched `extends`
-//!   brings its variables with it. A variable the closure already lacked in the build is not
-//!   new (the struct's serde names or globals the planner is not told of).
+//!   brings its variables with it. A variable that the same template of the closure already
+//!   read and lacked in the build is not new (the struct's serde names or globals the planner
+//!   is not told of); read by another template, it is.
 //! - A template that renders a changed one (extends, includes, imports it, or may name it
 //!   through a dynamic reference) gets the changed one's decision. Where several decisions
 //!   meet, the most severe wins; on a tie, the template's own decision, then the changed
@@ -161,7 +162,7 @@ impl Binding {
     /// use shipwright_runtime::planner::Binding;
     ///
     /// let cache = BuildCache::from_sources("templates", [
-    ///     ("home.html", "{% extends 'base.html' %}{{ title }}"),
+    ///     ("home.html", "{% extends 'base.html' %}{% block body %}{{ title }}{% endblock %}"),
     ///     ("base.html", "<title>{{ site }}</title>{% block body %}{% endblock %}"),
     /// ]);
     /// let bindings = Binding::entries(&cache);
@@ -227,9 +228,12 @@ pub struct RebuildPlanner {
     /// The baseline with every changed template's record replaced, added or removed: the
     /// template set as it is now, which the variable rule is judged by.
     now: BuildCache,
-    /// Per bound template, the variables its closure already lacked in the build (a struct with
-    /// `#[serde(flatten)]`, a global the planner is not told of): not new, so no rebuild.
-    lacking_in_build: HashMap<String, HashSet<String>>,
+    /// Per bound template, the reads its closure already lacked in the build, as (variable,
+    /// template that reads it) (a struct with `#[serde(flatten)]`, a global the planner is not
+    /// told of): not new, so no rebuild. The same variable read by another template is new: the
+    /// build's read may be one the struct need not provide (set by a layout before the block
+    /// that reads it renders, say), which says nothing of the new one.
+    lacking_in_build: HashMap<String, HashSet<(String, String)>>,
     /// The build's references, static ones and the targets of dynamic ones.
     graph: DependencyGraph,
     mode: RenderMode,
@@ -329,7 +333,7 @@ impl RebuildPlanner {
             [],
         )
         .into_iter()
-        .map(|m| m.variable)
+        .map(|m| (m.variable, m.template))
         .collect();
         self.lacking_in_build
             .insert(binding.template.clone(), lacking);
@@ -894,8 +898,8 @@ impl RebuildPlanner {
     }
 
     /// For a bound template in runtime mode: the first variable that its closure, as it is now,
-    /// reads from the struct ([`missing_reads`]), that the struct lacks and that its closure
-    /// did not already lack in the build.
+    /// reads from the struct ([`missing_reads`]), that the struct lacks and that the same
+    /// template of its closure did not already lack in the build.
     fn missing_variable(&self, name: &str) -> Option<Reason> {
         let binding = self.bindings.get(name)?;
         let lacking = self.lacking_in_build.get(name);
@@ -906,7 +910,9 @@ impl RebuildPlanner {
             self.globals.iter().map(String::as_str),
         )
         .into_iter()
-        .find(|m| !lacking.is_some_and(|l| l.contains(&m.variable)))?;
+        .find(|m| {
+            !lacking.is_some_and(|l| l.contains(&(m.variable.clone(), m.template.clone())))
+        })?;
         Some(Reason::MissingVariable {
             template: name.to_string(),
             used_in: missing.template,

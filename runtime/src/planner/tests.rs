@@ -1283,3 +1283,51 @@ fn compiled_mode_hot_reloads_only_what_the_dev_renderer_shows() {
     let plan = p.apply([Change::edit("page.html", files[0].1)]);
     assert!(plan.decisions().all(|(_, d)| *d == Decision::Unchanged));
 }
+
+#[test]
+fn a_variable_the_build_lacked_is_new_where_another_template_reads_it() {
+    // The build's page reads `features` in a block, after the layout's top level set it: the
+    // struct need not provide it, and does not. A partial that newly reads it where nothing
+    // sets it is a new read (mkdocs-material's blog-post.html and nav-item.html).
+    let files = [
+        (
+            "page.html",
+            "{% extends 'base.html' %}{% import 'item.html' as item with context %}\
+             {% block body %}{% if 'toc' in features %}toc{% endif %}{% endblock %}",
+        ),
+        (
+            "base.html",
+            "{% set features = config.features %}{% block body %}{% endblock %}",
+        ),
+        ("item.html", "{% macro render(n) %}{{ n }}{% endmacro %}"),
+    ];
+    let mut p = RebuildPlanner::new(
+        BuildCache::from_sources("templates", files),
+        RenderMode::Runtime,
+    )
+    .bind(Binding::new("page.html", "Page", ["config"]));
+    // The same read, edited around: nothing new.
+    let plan = p.apply([Change::edit(
+        "page.html",
+        files[0].1.replace("toc{%", "<b>toc</b>{{ 1 }}{%"),
+    )]);
+    assert!(!plan.needs_rebuild(), "{}", said(&plan, "page.html"));
+    let plan = p.apply([Change::edit(
+        "item.html",
+        "{% macro render(n) %}{% if 'tabs' in features %}{{ n }}{% endif %}{% endmacro %}",
+    )]);
+    assert!(
+        !plan.needs_rebuild(),
+        "not called yet: {}",
+        said(&plan, "page.html")
+    );
+    let plan = p.apply([Change::edit(
+        "page.html",
+        files[0].1.replace("toc{%", "{{ item.render(1) }}{%"),
+    )]);
+    assert!(
+        said(&plan, "page.html").starts_with("rebuild: new variable `features`"),
+        "{}",
+        said(&plan, "page.html")
+    );
+}

@@ -1,6 +1,7 @@
 //! Helpers shared by the tests and the benchmark of this crate that drive cargo themselves.
 #![allow(dead_code)] // each user takes what it needs
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,4 +34,66 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// Writes `text` to `dir/file` unless it already holds it (so that a generated crate's warm
+/// build stays warm), creating the directories.
+pub(crate) fn write_if_changed(dir: &Path, file: &str, text: &str) {
+    let path = dir.join(file);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(text) {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Runs `cargo <args> --offline --quiet` in a generated crate `dir` with the target directory
+/// `target`, none of the caller's `RUSTFLAGS` or BuildCache override, and the variables `env`
+/// (`None`: removed); panics with cargo's output if it fails.
+pub(crate) fn cargo_in(dir: &Path, target: &Path, args: &[&str], env: &[(&str, Option<&OsStr>)]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(args)
+        .args(["--offline", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("SHIPWRIGHT_BUILD_CACHE");
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "cargo {args:?} in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Writes the manifest, lock file and build script of a generated bench crate `name` in `dir`,
+/// on the runtime and build script of the checkout `workspace`: the build script records
+/// `templates/` (the caller writes the templates and `src/main.rs`).
+pub(crate) fn write_bench_crate(dir: &Path, workspace: &Path, name: &str) {
+    let ws = workspace.display();
+    write_if_changed(
+        dir,
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\nshipwright-runtime = {{ path = \"{ws}/runtime\" }}\n\n\
+             [build-dependencies]\nshipwright-build = {{ path = \"{ws}/build-support\" }}\n\n\
+             [workspace]\n"
+        ),
+    );
+    std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    write_if_changed(
+        dir,
+        "build.rs",
+        "fn main() {\n    shipwright_build::Builder::new().root(\"templates\").build().unwrap();\n}\n",
+    );
 }

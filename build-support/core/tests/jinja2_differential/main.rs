@@ -449,10 +449,15 @@ enum Deliberate {
     /// meta reports it (a block's symbols have no parent), but a scoped block renders with the
     /// names around it (checked by rendering). ([`NotNeeded::AroundScopedBlock`])
     AroundScopedBlock,
-    /// Assigned in some branch of an `if` and read only after that assignment. Jinja2 loads
-    /// such a name from the context when it enters the scope (the branch may not run), so it
-    /// reports it, but no read ever sees that value. ([`NotNeeded::BranchAssigned`])
+    /// Assigned in some branch of an `if` and read only after that assignment, or after an
+    /// `if` with an `else` whose every branch assigns it. Jinja2 loads such a name from the
+    /// context when it enters the scope (the branch may not run), so it reports it, but no read
+    /// ever sees that value (checked by rendering). ([`NotNeeded::BranchAssigned`])
     BranchAssigned,
+    /// Read only in `{{ … }}` at a child template's top level after its `extends`: Jinja2's
+    /// meta reports it, but the compiled template drops that output and never evaluates it
+    /// (checked by rendering). ([`NotNeeded::NotRendered`])
+    NotRendered,
     /// One of the engine's names ([`ENGINE_NAMES`](shipwright_core::lex::vars::ENGINE_NAMES)):
     /// `loop`, `caller`, `kwargs`, `varargs`, `super`, `self`, `debug`, which Jinja2 reports
     /// where it does not bind them itself (outside a loop, a macro, a block). No struct
@@ -473,6 +478,7 @@ impl Deliberate {
             NotNeeded::OwnTopLevel => Deliberate::OwnTopLevel,
             NotNeeded::AroundScopedBlock => Deliberate::AroundScopedBlock,
             NotNeeded::BranchAssigned => Deliberate::BranchAssigned,
+            NotNeeded::NotRendered => Deliberate::NotRendered,
             _ => return None,
         })
     }

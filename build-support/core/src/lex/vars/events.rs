@@ -33,6 +33,12 @@ pub(super) struct Frame {
     pub(super) kind: FrameKind,
     /// 0 for the top level, its parent's plus one otherwise.
     pub(super) level: u32,
+    /// The macro of the template's top level whose body holds it, if one does.
+    pub(super) in_macro: Option<Name>,
+    /// Its `{{ … }}` output goes to the template's output: Jinja2 drops it after a top-level
+    /// `extends` (it never evaluates it). Not in a body rendered apart or captured: a block, a
+    /// macro, a `call` body, a block `set`.
+    pub(super) output: bool,
 }
 
 /// A name, as its index in [`Program::names`].
@@ -56,8 +62,10 @@ pub(super) enum Event {
     Param(Name),
     /// An `if` starts its first branch.
     BranchOpen,
-    /// `elif` or `else`: the next branch.
+    /// `elif`: the next branch.
     BranchNext,
+    /// `else`: the last branch (with it, every case runs one branch).
+    BranchElse,
     /// `endif`.
     BranchClose,
     /// A nested frame starts here.
@@ -79,6 +87,35 @@ pub(super) struct Program<'s> {
     pub(super) events: Vec<(u32, Event)>,
     /// Every name the events mention, once: a [`Name`] indexes this list.
     pub(super) names: Vec<&'s str>,
+    /// The macros the top level defines, in source order (a name defined twice is listed
+    /// twice).
+    pub(super) macros: Vec<Name>,
+    /// Every read of a name, in source order, wherever it is (also where the name is defined).
+    pub(super) uses: Vec<Use<'s>>,
+    /// The `import` and `from … import` tags, by the byte offset of the tag, in source order.
+    pub(super) imports: Vec<(usize, Import<'s>)>,
+    /// The names that output Jinja2 never evaluates would read (after a top-level `extends`),
+    /// with their offsets.
+    pub(super) unrendered: Vec<(&'s str, usize)>,
+}
+
+/// One read of a name, as it matters for which macros are called.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Use<'s> {
+    pub(super) name: Name,
+    /// The attribute it takes at once (`m` of `lib.m(…)`).
+    pub(super) member: Option<&'s str>,
+    /// The top-level macro whose body holds the read, if one does.
+    pub(super) in_macro: Option<Name>,
+}
+
+/// What an import tag binds.
+#[derive(Debug, Clone)]
+pub(super) enum Import<'s> {
+    /// `import … as alias`: the module.
+    Module(Name),
+    /// `from … import a, b as c`: the macros `a` and `b`.
+    Names(Vec<&'s str>),
 }
 
 /// The tags that open a body closed by an `end…` tag.
@@ -154,9 +191,15 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
             frames: vec![Frame {
                 kind: FrameKind::Root,
                 level: 0,
+                in_macro: None,
+                output: true,
             }],
             events: Vec::with_capacity(tokens / 2),
             names: Vec::with_capacity(tokens / 4),
+            macros: Vec::new(),
+            uses: Vec::with_capacity(tokens / 4),
+            imports: Vec::new(),
+            unrendered: Vec::new(),
         },
         ids: NameMap::with_capacity_and_hasher(tokens / 4, Default::default()),
         current: 0,
@@ -237,9 +280,15 @@ impl<'s> Builder<'s> {
     fn reads(&mut self, tokens: &[Token<'s>], after_pipe: bool) {
         self.scratch.clear();
         expr::reads(tokens, after_pipe, &mut self.scratch);
+        let in_macro = self.program.frames[self.current as usize].in_macro;
         for i in 0..self.scratch.len() {
             let read = self.scratch[i];
             let name = self.id(read.name);
+            self.program.uses.push(Use {
+                name,
+                member: read.member,
+                in_macro,
+            });
             self.push(Event::Read {
                 name,
                 offset: read.offset,
@@ -251,10 +300,23 @@ impl<'s> Builder<'s> {
     /// Starts a frame nested in the current one and makes it current.
     fn enter(&mut self, kind: FrameKind) {
         let id = self.program.frames.len() as u32;
-        let level = self.program.frames[self.current as usize].level + 1;
-        self.program.frames.push(Frame { kind, level });
+        let outer = self.program.frames[self.current as usize];
+        let apart = matches!(kind, FrameKind::Block | FrameKind::ScopedBlock);
+        self.program.frames.push(Frame {
+            kind,
+            level: outer.level + 1,
+            in_macro: outer.in_macro,
+            output: outer.output && !apart,
+        });
         self.push(Event::Child(id));
         self.current = id;
+    }
+
+    /// Starts a nested frame whose output is captured, not written where it is (a macro, a
+    /// `call` body, a block `set`).
+    fn enter_apart(&mut self) {
+        self.enter(FrameKind::Nested);
+        self.program.frames[self.current as usize].output = false;
     }
 
     fn open(&mut self, body: Body, outer: u32) {
@@ -321,6 +383,13 @@ impl<'s> Builder<'s> {
         {
             return;
         }
+        if self.known_extends && self.program.frames[self.current as usize].output {
+            self.scratch.clear();
+            expr::reads(tokens, false, &mut self.scratch);
+            let unrendered = self.scratch.iter().map(|r| (r.name, r.offset));
+            self.program.unrendered.extend(unrendered);
+            return;
+        }
         self.reads(tokens, false);
     }
 
@@ -362,10 +431,15 @@ impl<'s> Builder<'s> {
                 match rest.first() {
                     Some(name) if name.kind == TokenKind::Name => {
                         self.store(name);
-                        self.enter(FrameKind::Nested);
+                        self.enter_apart();
+                        if outer == 0 {
+                            let id = self.id(name.text);
+                            self.program.macros.push(id);
+                            self.program.frames[self.current as usize].in_macro = Some(id);
+                        }
                         self.parameters(&rest[1..]);
                     }
-                    _ => self.enter(FrameKind::Nested),
+                    _ => self.enter_apart(),
                 }
                 self.open(Body::Macro, outer);
             }
@@ -374,11 +448,11 @@ impl<'s> Builder<'s> {
                 if rest.first().is_some_and(|t| t.is_op("(")) {
                     let close = closing(rest);
                     self.reads(&rest[close..], false);
-                    self.enter(FrameKind::Nested);
+                    self.enter_apart();
                     self.parameters(&rest[..close]);
                 } else {
                     self.reads(rest, false);
-                    self.enter(FrameKind::Nested);
+                    self.enter_apart();
                 }
                 self.open(Body::Call, outer);
             }
@@ -401,7 +475,7 @@ impl<'s> Builder<'s> {
                         self.store(name);
                     }
                     self.reads(rest.get(1..).unwrap_or_default(), false);
-                    self.enter(FrameKind::Nested);
+                    self.enter_apart();
                     self.open(Body::Set, outer);
                 }
             },
@@ -526,7 +600,7 @@ impl<'s> Builder<'s> {
                 self.open(Body::For, outer);
             }
             Some(Body::If) => {
-                self.push(Event::BranchNext);
+                self.push(Event::BranchElse);
                 self.next_branch();
             }
             _ => {}
@@ -628,11 +702,16 @@ impl<'s> Builder<'s> {
                     && alias.kind == TokenKind::Name
                 {
                     self.store(alias);
+                    let module = self.id(alias.text);
+                    self.program
+                        .imports
+                        .push((tag.start, Import::Module(module)));
                 }
             }
             RefKind::FromImport => {
                 // What follows the name expression and the keyword `import`.
                 let names = rest.get(name.len() + 1..).unwrap_or_default();
+                let mut imported = Vec::new();
                 // `name` or `name as alias`; either may be the word `as` itself.
                 for item in split_top(names, ",") {
                     let bound = match item {
@@ -643,7 +722,13 @@ impl<'s> Builder<'s> {
                     if let Some(t) = bound.filter(|t| t.kind == TokenKind::Name) {
                         self.store(t);
                     }
+                    if let Some(first) = item.first().filter(|t| t.kind == TokenKind::Name) {
+                        imported.push(first.text);
+                    }
                 }
+                self.program
+                    .imports
+                    .push((tag.start, Import::Names(imported)));
             }
             RefKind::Extends | RefKind::Include => {}
         }

@@ -54,6 +54,8 @@ pub(super) struct Read<'s> {
     pub(super) offset: usize,
     /// Guarded: a missing value is not an error (see the module's documentation).
     pub(super) optional: bool,
+    /// The attribute the read takes at once (`m` of `lib.m(…)`), if it does.
+    pub(super) member: Option<&'s str>,
 }
 
 /// The reads of `tokens`, appended to `out` in token order. `after_pipe`: the first name is a
@@ -109,6 +111,7 @@ pub(super) fn reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Re
                         name: token.text,
                         offset: token.start,
                         optional,
+                        member: member(tokens, i),
                     });
                     // `x is defined` as a term of an `and` chain guards what follows.
                     if let Some(end) = test_end.filter(|_| defines(tokens, i)) {
@@ -141,6 +144,7 @@ fn plain_reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Read<'s
                 name: token.text,
                 offset: token.start,
                 optional: direct_optional(tokens, i).0,
+                member: member(tokens, i),
             });
         }
     }
@@ -193,6 +197,14 @@ fn path_separator(tokens: &[Token<'_>], at: usize) -> bool {
     match (tokens.get(at), tokens.get(at.wrapping_add(1))) {
         (Some(a), Some(b)) => a.is_op(":") && b.is_op(":") && a.start + 1 == b.start,
         _ => false,
+    }
+}
+
+/// The attribute taken of the name at `i` (`.name` right after it).
+fn member<'s>(tokens: &[Token<'s>], i: usize) -> Option<&'s str> {
+    match tokens.get(i + 1..i + 3) {
+        Some([dot, name]) if dot.is_op(".") && name.kind == TokenKind::Name => Some(name.text),
+        _ => None,
     }
 }
 

@@ -42,6 +42,8 @@ struct Entry {
     outer: u32,
     /// `since` of the top level's entry for the name, if it has one ([`NEVER`] if not).
     root_since: u32,
+    /// Where the frame has it defined for sure: a range of [`Analysis::spans`].
+    spans: (u32, u32),
 }
 
 /// A frame's own knowledge of a name.
@@ -58,6 +60,10 @@ struct Own {
     /// Assigned for sure at this point.
     definite: bool,
     since: u32,
+    /// The span of [`Analysis::open_spans`] that is open for it ([`NEVER`] if none), while the
+    /// frame is worked through; then its range of [`Analysis::spans`].
+    span: u32,
+    spans: (u32, u32),
 }
 
 const ABSENT: Own = Own {
@@ -67,6 +73,8 @@ const ABSENT: Own = Own {
     stored: false,
     definite: false,
     since: NEVER,
+    span: NEVER,
+    spans: (0, 0),
 };
 
 /// Where a frame stands when its turn comes.
@@ -87,8 +95,12 @@ struct Start {
 /// What the analysis found.
 #[derive(Debug, Default)]
 pub(super) struct Found<'s> {
-    /// Context reads: each name with the offset of its first one.
+    /// Context reads outside the macros of the top level: each name with the offset of its
+    /// first one.
     pub(super) reads: Vec<(&'s str, usize)>,
+    /// Context reads in the body of a macro of the top level: (name, macro, offset), in the
+    /// order the frames are worked through.
+    pub(super) macro_reads: Vec<(&'s str, &'s str, usize)>,
     /// Names Jinja2 loads from the context that the struct need not provide (and does not
     /// read otherwise), why, and the first offset.
     pub(super) not_needed: Vec<(&'s str, NotNeeded, usize)>,
@@ -118,6 +130,7 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
     let mut a = Analysis {
         program,
         reads: vec![usize::MAX; names],
+        macro_reads: Vec::new(),
         not_needed: NameMap::default(),
         scopes: Vec::new(),
         nearest: vec![NEVER; names],
@@ -130,6 +143,10 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
         child_template: false,
         root_final: NEVER,
         deferred: Vec::new(),
+        spans: Vec::new(),
+        open_spans: Vec::new(),
+        ended: Vec::new(),
+        tally: vec![0; names],
     };
     a.starts[0] = Some(Start {
         event: NEVER,
@@ -154,6 +171,7 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
                 let range = start[frame as usize] as usize..start[frame as usize + 1] as usize;
                 children.clear();
                 a.frame(frame, &order[range], &mut children);
+                a.file_spans();
                 let level = frames[frame as usize].level;
                 published_at.push(published.len());
                 for i in 0..a.touched.len() {
@@ -175,6 +193,7 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
                         since: o.since,
                         outer,
                         root_since,
+                        spans: o.spans,
                     });
                     a.nearest[name as usize] = a.entries.len() as u32 - 1;
                     published.push(name);
@@ -203,8 +222,17 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
         })
         .collect();
     scopes.sort_unstable_by_key(|(offset, _)| *offset);
-    let read = |id: Name| a.reads[id as usize] != usize::MAX;
+    let mut in_macro = vec![false; names];
+    for &(id, _, _) in &a.macro_reads {
+        in_macro[id as usize] = true;
+    }
+    let read = |id: Name| a.reads[id as usize] != usize::MAX || in_macro[id as usize];
     Found {
+        macro_reads: a
+            .macro_reads
+            .iter()
+            .map(|&(id, m, offset)| (name(id), name(m), offset))
+            .collect(),
         not_needed: a
             .not_needed
             .iter()
@@ -224,8 +252,11 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
 
 struct Analysis<'p, 's> {
     program: &'p Program<'s>,
-    /// Per name, the offset of its first context read (`usize::MAX`: none).
+    /// Per name, the offset of its first context read outside the top level's macros
+    /// (`usize::MAX`: none).
     reads: Vec<usize>,
+    /// Context reads in a macro of the top level: (name, macro, offset).
+    macro_reads: Vec<(Name, Name, usize)>,
     not_needed: NameMap<(Name, NotNeeded), usize>,
     scopes: Vec<(usize, Vec<Name>)>,
     /// Per name, the entry of the nearest frame around the current one that has it.
@@ -246,6 +277,16 @@ struct Analysis<'p, 's> {
     root_final: u32,
     /// `extends` references whose scope is the top level's final one.
     deferred: Vec<usize>,
+    /// Per published entry, in a range: the events between which its frame has the name
+    /// defined for sure, `[from, to)`, in order.
+    spans: Vec<(u32, u32)>,
+    /// The spans of the frame being worked through: (name, from, to).
+    open_spans: Vec<(Name, u32, u32)>,
+    /// The names each finished branch of the `if`s in progress defined for sure (and that
+    /// were not before the `if`).
+    ended: Vec<Name>,
+    /// Per name, a count of the branches that defined it, while an `if` closes (0 otherwise).
+    tally: Vec<u32>,
 }
 
 /// One `if` in progress in a frame.
@@ -253,6 +294,12 @@ struct Branching {
     head: u32,
     undo: usize,
     newly: usize,
+    /// Where its finished branches start in [`Analysis::ended`].
+    ended: usize,
+    /// The branches finished so far.
+    branches: u32,
+    /// It has an `else`: every case runs one of its branches.
+    exhaustive: bool,
 }
 
 impl Analysis<'_, '_> {
@@ -313,6 +360,80 @@ impl Analysis<'_, '_> {
         o
     }
 
+    /// `name` is defined for sure from event `at` on (`at_top`: outside any `if` of the
+    /// frame); `head` and `undo` follow.
+    fn define(&mut self, name: Name, at: u32, at_top: bool, head: &mut u32, undo: &mut Vec<Name>) {
+        let o = &mut self.own[name as usize];
+        if o.definite {
+            return;
+        }
+        o.definite = true;
+        if at_top && o.since == NEVER {
+            o.since = at;
+        }
+        o.span = self.open_spans.len() as u32;
+        self.open_spans.push((name, at, NEVER));
+        if !at_top {
+            undo.push(name);
+        }
+        self.chain.push((name, *head));
+        *head = self.chain.len() as u32 - 1;
+    }
+
+    /// The names that every branch of a closed `if` defined for sure, if it has an `else`
+    /// (then one branch runs, whichever it is); [`Analysis::ended`] is cleared of its
+    /// branches.
+    fn every_branch(&mut self, branching: &Branching) -> Vec<Name> {
+        let ended: Vec<Name> = self.ended.drain(branching.ended..).collect();
+        if !branching.exhaustive {
+            return Vec::new();
+        }
+        let mut all = Vec::new();
+        for &name in &ended {
+            work::step();
+            let count = &mut self.tally[name as usize];
+            *count += 1;
+            if *count == branching.branches {
+                all.push(name);
+            }
+        }
+        for &name in &ended {
+            self.tally[name as usize] = 0;
+        }
+        all
+    }
+
+    /// Moves the spans of the frame just worked through to [`Analysis::spans`], each name's
+    /// together, in order, and gives each name its range.
+    fn file_spans(&mut self) {
+        self.open_spans
+            .sort_unstable_by_key(|&(name, from, _)| (name, from));
+        let mut previous = None;
+        for &(name, from, to) in &self.open_spans {
+            work::step();
+            let at = self.spans.len() as u32;
+            let o = &mut self.own[name as usize];
+            if previous != Some(name) {
+                previous = Some(name);
+                o.spans.0 = at;
+            }
+            o.spans.1 = at + 1;
+            self.spans.push((from, to));
+        }
+        self.open_spans.clear();
+    }
+
+    /// Does the frame of `entry` have the name defined for sure where the way to the
+    /// current frame leaves it (the nested frame's start)?
+    fn defined_on_the_way(&self, entry: Entry) -> bool {
+        let Some(&at) = self.path.get(entry.level as usize) else {
+            return false;
+        };
+        let spans = &self.spans[entry.spans.0 as usize..entry.spans.1 as usize];
+        let before = spans.partition_point(|&(from, _)| from < at);
+        before > 0 && at < spans[before - 1].1
+    }
+
     /// Works through one frame's events, appending its nested frames, in order, to
     /// `children`; what it knows of each name is left in `own` (the names in `touched`).
     fn frame(&mut self, frame: u32, events: &[u32], children: &mut Vec<u32>) {
@@ -347,7 +468,7 @@ impl Analysis<'_, '_> {
                         true
                     } else {
                         match self.around(name, barrier) {
-                            Some(entry) => entry.resolve,
+                            Some(entry) => entry.resolve && !self.defined_on_the_way(entry),
                             None => match self.provided_to_block(name, block) {
                                 Some(why) => {
                                     self.not_needed(name, why, offset);
@@ -363,8 +484,13 @@ impl Analysis<'_, '_> {
                     if context && optional {
                         self.not_needed(name, NotNeeded::Optional, offset);
                     } else if context {
-                        let first = &mut self.reads[name as usize];
-                        *first = (*first).min(offset);
+                        match info.in_macro {
+                            None => {
+                                let first = &mut self.reads[name as usize];
+                                *first = (*first).min(offset);
+                            }
+                            Some(m) => self.macro_reads.push((name, m, offset)),
+                        }
                     }
                 }
                 Event::Store(name, _) | Event::Param(name) => {
@@ -376,11 +502,6 @@ impl Analysis<'_, '_> {
                     }
                     let first_store = !o.stored;
                     o.stored = true;
-                    let newly_definite = !o.definite;
-                    o.definite = true;
-                    if newly_definite && ifs.is_empty() && o.since == NEVER {
-                        o.since = at;
-                    }
                     if !ifs.is_empty() && first_store {
                         let offset = match event {
                             Event::Store(_, offset) => offset,
@@ -388,29 +509,37 @@ impl Analysis<'_, '_> {
                         };
                         newly.push((name, offset));
                     }
-                    if newly_definite {
-                        if !ifs.is_empty() {
-                            undo.push(name);
-                        }
-                        self.chain.push((name, head));
-                        head = self.chain.len() as u32 - 1;
-                    }
+                    let at_top = ifs.is_empty();
+                    self.define(name, at, at_top, &mut head, &mut undo);
                 }
                 Event::BranchOpen => ifs.push(Branching {
                     head,
                     undo: undo.len(),
                     newly: newly.len(),
+                    ended: self.ended.len(),
+                    branches: 0,
+                    exhaustive: false,
                 }),
-                Event::BranchNext | Event::BranchClose => {
-                    let Some(branching) = ifs.last() else {
+                Event::BranchNext | Event::BranchElse | Event::BranchClose => {
+                    let Some(branching) = ifs.last_mut() else {
                         continue;
                     };
+                    branching.branches += 1;
+                    branching.exhaustive |= event == Event::BranchElse;
                     for name in undo.drain(branching.undo..) {
-                        self.own[name as usize].definite = false;
+                        let o = &mut self.own[name as usize];
+                        o.definite = false;
+                        self.open_spans[o.span as usize].2 = at;
+                        o.span = NEVER;
+                        self.ended.push(name);
                     }
                     head = branching.head;
                     if event == Event::BranchClose {
                         let branching = ifs.pop().expect("checked");
+                        let at_top = ifs.is_empty();
+                        for name in self.every_branch(&branching) {
+                            self.define(name, at, at_top, &mut head, &mut undo);
+                        }
                         for (name, offset) in newly.drain(branching.newly..) {
                             let around = self.around(name, barrier).is_some();
                             let o = &mut self.own[name as usize];
@@ -457,6 +586,8 @@ impl Analysis<'_, '_> {
                 }
             }
         }
+        // What an `if` left open (no `endif`) counts for nothing.
+        self.ended.clear();
         if frame == 0 {
             self.root_final = head;
         }

@@ -28,9 +28,18 @@
 //! - Scopes end: `for` targets at `endfor` (the loop's `else` does not see them), macro
 //!   arguments at `endmacro`, `call` arguments at `endcall`, `with` names at `endwith`; a `set`
 //!   inside a loop or a macro does not outlive it. A name assigned in some branch of an `if` is
-//!   read from the context after the `if` (the branch may not have run).
+//!   read from the context after the `if` (the branch may not have run), unless the `if` has
+//!   an `else` and every branch assigns it.
 //! - In a nested scope (a loop, a macro body), a name that the scopes around it assign anywhere
-//!   is their variable, not the context's (Jinja2 reads it undefined until it is assigned).
+//!   is their variable, not the context's (Jinja2 reads it undefined until it is assigned); it
+//!   is the context's value only where the scope around had not assigned it for sure when the
+//!   nested scope started.
+//! - `{{ … }}` at the top level of a template that extends another, after its `extends` (also
+//!   in a loop, an `if`, a `with` there), reads nothing: Jinja2 never evaluates that output.
+//!   Tags there run, and so do macro bodies, `call` bodies and block `set`s.
+//! - A read in the body of a macro of the top level is recorded with the macro
+//!   ([`Var::macros`]); [`Variables::macros`] and [`Variables::imports`] say which macros are
+//!   called, for [`crate::context`] to count such reads only when the macro runs.
 //! - A `{% block %}` body is rendered with the context only: it does not see the loop or macro
 //!   around it. It does see what the template's top level assigned before it (Jinja2 puts
 //!   top-level assignments in the context), and, in a template that extends another, everything
@@ -57,9 +66,9 @@ mod frames;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::format::Var;
+use crate::format::{Macro, Var};
 
-use super::{Lexed, Lines};
+use super::{Lexed, Lines, work};
 
 /// Names the engine provides, never read from the struct: Jinja2's globals (`range`, `dict`,
 /// `lipsum`, `cycler`, `joiner`, `namespace`), minijinja's `debug`, the i18n extension's
@@ -129,6 +138,23 @@ pub struct Variables {
     /// tag, in source order: the names defined for sure at that point, which the referenced
     /// template sees when the tag passes the context (sorted).
     pub scopes: Vec<Scope>,
+    /// The macros of the template's top level, sorted by name: which its own code calls, and
+    /// which each calls ([`TemplateRecord::macros`](crate::format::TemplateRecord)).
+    pub macros: Vec<Macro>,
+    /// Per `import` / `from … import` tag, by the byte offset of the tag, in source order: the
+    /// macros of the imported template this one may call through it, `None` for any
+    /// ([`Dep::calls`](crate::format::Dep)).
+    pub imports: Vec<ImportCalls>,
+}
+
+/// One `import` / `from … import` tag and the macros of the imported template that the
+/// template may call through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportCalls {
+    /// Byte offset of the tag.
+    pub offset: usize,
+    /// The macros, sorted; `None` for any.
+    pub calls: Option<Vec<String>>,
 }
 
 /// Why a name that Jinja2 loads from the context is no variable the struct must provide.
@@ -144,9 +170,13 @@ pub enum NotNeeded {
     /// Read in a `scoped` block, inside the scope that defines it.
     AroundScopedBlock,
     /// Assigned in some branch of an `if` (the line is the assignment's), and read only after
-    /// the assignment: Jinja2 loads it from the context on entry to the scope (the branch may
-    /// not run), but no read sees that value.
+    /// the assignment, or after an `if` with an `else` whose every branch assigns it: Jinja2
+    /// loads it from the context on entry to the scope (the branch may not run), but no read
+    /// sees that value.
     BranchAssigned,
+    /// Read only in output that Jinja2 never evaluates: `{{ … }}` at a child's top level
+    /// after its `extends` (also in a loop, an `if` or a `with` there).
+    NotRendered,
 }
 
 /// The names defined at one reference tag.
@@ -169,7 +199,25 @@ pub fn root_variables(src: &str, lexed: &Lexed<'_>) -> Vec<Var> {
 pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
     let program = events::program(lexed);
     let found = frames::analyse(&program);
+    let (macros, imports) = calls(&program);
     let mut not_needed = found.not_needed;
+    let read: std::collections::HashSet<&str> = found
+        .reads
+        .iter()
+        .map(|&(name, _)| name)
+        .chain(found.macro_reads.iter().map(|&(name, _, _)| name))
+        .collect();
+    let mut unrendered: NameMap<&str, usize> = NameMap::default();
+    for &(name, offset) in &program.unrendered {
+        if !read.contains(name) {
+            unrendered.entry(name).or_insert(offset);
+        }
+    }
+    not_needed.extend(
+        unrendered
+            .into_iter()
+            .map(|(name, offset)| (name, NotNeeded::NotRendered, offset)),
+    );
     not_needed.sort_unstable_by_key(|&(_, _, offset)| offset);
     let mut lines = Lines::default();
     let mut not_needed: Vec<(Var, NotNeeded)> = not_needed
@@ -178,6 +226,7 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
             let var = Var {
                 name: name.to_string(),
                 line: lines.line(src, offset),
+                macros: Vec::new(),
             };
             (var, why)
         })
@@ -185,7 +234,9 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
     not_needed.sort_unstable_by(|(a, x), (b, y)| (&a.name, x).cmp(&(&b.name, y)));
     Variables {
         not_needed,
-        reads: with_lines(src, found.reads.into_iter()),
+        reads: with_lines(src, found.reads, found.macro_reads),
+        macros,
+        imports,
         scopes: found
             .scopes
             .into_iter()
@@ -240,21 +291,127 @@ impl Hasher for NameHasher {
     }
 }
 
-/// Names with offsets as [`Var`]s: lines found in one pass over the text, in offset order;
-/// then sorted by name.
-fn with_lines<'s>(src: &str, reads: impl Iterator<Item = (&'s str, usize)>) -> Vec<Var> {
-    let mut reads: Vec<(&str, usize)> = reads.collect();
-    reads.sort_unstable_by_key(|&(_, offset)| offset);
+/// The reads as [`Var`]s: a name read outside the top level's macros with the offset of that
+/// read, any other with its first read and the macros that read it. Lines found in one pass
+/// over the text, in offset order; then sorted by name.
+fn with_lines<'s>(
+    src: &str,
+    outside: Vec<(&'s str, usize)>,
+    in_macros: Vec<(&'s str, &'s str, usize)>,
+) -> Vec<Var> {
+    let mut macros: NameMap<&str, (usize, Vec<&str>)> = NameMap::default();
+    for (name, m, offset) in in_macros {
+        work::step();
+        let (first, list) = macros.entry(name).or_insert((offset, Vec::new()));
+        *first = (*first).min(offset);
+        list.push(m);
+    }
+    for (name, _) in &outside {
+        macros.remove(name);
+    }
+    let mut reads: Vec<(&str, usize, Vec<&str>)> = outside
+        .into_iter()
+        .map(|(name, offset)| (name, offset, Vec::new()))
+        .chain(macros.into_iter().map(|(name, (offset, mut list))| {
+            list.sort_unstable();
+            list.dedup();
+            (name, offset, list)
+        }))
+        .collect();
+    reads.sort_unstable_by_key(|&(_, offset, _)| offset);
     let mut lines = Lines::default();
     let mut vars: Vec<Var> = reads
         .into_iter()
-        .map(|(name, offset)| Var {
+        .map(|(name, offset, macros)| Var {
             name: name.to_string(),
             line: lines.line(src, offset),
+            macros: macros.into_iter().map(str::to_string).collect(),
         })
         .collect();
     vars.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     vars
+}
+
+/// Which macros of the top level the template's own code calls and which each calls, and what
+/// each import tag may call of the template it imports (see [`Variables::macros`] and
+/// [`Variables::imports`]): from every read of a name, wherever it is.
+fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<ImportCalls>) {
+    const NONE: u32 = u32::MAX;
+    let names = program.names.len();
+    // Per name: its entry in `macros` if it is a macro of the top level.
+    let mut macro_at = vec![NONE; names];
+    let mut macros: Vec<(&str, bool, Vec<&str>)> = Vec::new();
+    for &m in &program.macros {
+        if macro_at[m as usize] == NONE {
+            macro_at[m as usize] = macros.len() as u32;
+            macros.push((program.names[m as usize], false, Vec::new()));
+        }
+    }
+    // Per name bound to a module by `import … as`: the attributes taken of it, or `None`
+    // once it is read otherwise.
+    let mut module_at = vec![NONE; names];
+    let mut modules: Vec<Option<Vec<&str>>> = Vec::new();
+    for (_, import) in &program.imports {
+        if let events::Import::Module(alias) = import
+            && module_at[*alias as usize] == NONE
+        {
+            module_at[*alias as usize] = modules.len() as u32;
+            modules.push(Some(Vec::new()));
+        }
+    }
+    for u in &program.uses {
+        work::step();
+        if let Some(entry) = macros.get_mut(macro_at[u.name as usize] as usize) {
+            match u.in_macro {
+                None => entry.1 = true,
+                Some(caller) => {
+                    if caller != u.name
+                        && let Some(from) = macros.get_mut(macro_at[caller as usize] as usize)
+                    {
+                        from.2.push(program.names[u.name as usize]);
+                    }
+                }
+            }
+        }
+        if let Some(module) = modules.get_mut(module_at[u.name as usize] as usize) {
+            match (module.as_mut(), u.member) {
+                (Some(members), Some(member)) => members.push(member),
+                _ => *module = None,
+            }
+        }
+    }
+    let owned = |list: Vec<&str>| -> Vec<String> {
+        let mut list: Vec<String> = list.into_iter().map(str::to_string).collect();
+        list.sort_unstable();
+        list.dedup();
+        list
+    };
+    let imports = program
+        .imports
+        .iter()
+        .map(|(offset, import)| {
+            let calls = match import {
+                events::Import::Module(alias) => modules[module_at[*alias as usize] as usize]
+                    .clone()
+                    .map(owned),
+                events::Import::Names(names) => Some(owned(names.clone())),
+            };
+            ImportCalls {
+                offset: *offset,
+                calls,
+            }
+        })
+        .collect();
+    let mut macros: Vec<Macro> = macros
+        .into_iter()
+        .map(|(name, called, calls)| Macro {
+            name: name.to_string(),
+            called,
+            calls: owned(calls),
+        })
+        .collect();
+    macros.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    (macros, imports)
 }
 
 #[cfg(test)]

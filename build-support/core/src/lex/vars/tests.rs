@@ -192,8 +192,8 @@ fn a_branch_assignment_is_a_context_read_after_the_if() {
         ["c", "x"]
     );
     assert_eq!(
-        reads("{% if c %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}{{ x }}"),
-        ["c", "x"]
+        reads("{% if c %}{% set x = 1 %}{% elif d %}{% set x = 2 %}{% endif %}{{ x }}"),
+        ["c", "d", "x"]
     );
     // Inside the branch, after the assignment, it is local.
     assert_eq!(reads("{% if c %}{% set x = 1 %}{{ x }}{% endif %}"), ["c"]);
@@ -216,6 +216,86 @@ fn a_branch_assignment_is_a_context_read_after_the_if() {
     assert_eq!(
         reads("{% set x = 0 %}{% if c %}{% set x = 1 %}{% endif %}{{ x }}"),
         ["c"]
+    );
+}
+
+#[test]
+fn an_assignment_in_every_branch_of_an_if_with_else_defines_the_name() {
+    // Jinja2 reports `x` (it loads it on entry, as for any name a branch assigns) but one
+    // branch runs, whichever, and every branch assigns it: no read sees the context's value.
+    // Rendered with StrictUndefined and no `x`, each of these renders.
+    let src = "{% if c %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}{{ x }}";
+    assert_eq!(reads(src), ["c"]);
+    assert_eq!(not_needed(src, NotNeeded::BranchAssigned), ["x"]);
+    assert_eq!(
+        reads(
+            "{% if c %}{% set x = 1 %}{% elif d %}{% set x = 2 %}{% else %}{% set x = 3 %}\
+             {% endif %}{{ x }}"
+        ),
+        ["c", "d"]
+    );
+    // One branch that does not assign it is enough to read the context after the `if`.
+    assert_eq!(
+        reads("{% if c %}{% set x = 1 %}{% elif d %}{% else %}{% set x = 3 %}{% endif %}{{ x }}"),
+        ["c", "d", "x"]
+    );
+    // A nested `if` that assigns it in all its branches counts for its branch.
+    assert_eq!(
+        reads(
+            "{% if c %}{% if d %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}\
+             {% else %}{% set x = 3 %}{% endif %}{{ x }}"
+        ),
+        ["c", "d"]
+    );
+    // sphinx's layout.html: in a macro, read in a loop after the `if` (in a `trans`), and
+    // mkdocs-material's social.html: read after the `if` in a macro.
+    assert_eq!(
+        reads(
+            "{% macro m() %}{% if hasdoc('c') %}{% set p = 1 %}{% else %}{% set p = 2 %}\
+             {% endif %}{% for l in c %}{% trans p=p %}{{ p }}{% endtrans %}{% endfor %}\
+             {% endmacro %}"
+        ),
+        ["c", "hasdoc"]
+    );
+    // At the top level, blocks after it see it too.
+    let src = "{% if c %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}\
+               {% block b %}{{ x }}{% endblock %}";
+    assert_eq!(reads(src), ["c"]);
+}
+
+#[test]
+fn a_nested_scope_sees_what_is_defined_where_it_starts() {
+    // mkdocs-material's nav-item.html: assigned in a branch, read in a loop of that branch.
+    assert_eq!(
+        reads(
+            "{% macro r(n) %}{% if n.children %}{% set index = n.index %}\
+             {% for i in n.children %}{{ index }}{% endfor %}{% endif %}{% endmacro %}"
+        ),
+        NONE
+    );
+    assert_eq!(
+        reads("{% if c %}{% set x = 1 %}{% for i in l %}{{ x }}{% endfor %}{% endif %}"),
+        ["c", "l"]
+    );
+    // A loop after the `if`, or in another branch, reads the context's value.
+    assert_eq!(
+        reads("{% if c %}{% set x = 1 %}{% else %}{% for i in l %}{{ x }}{% endfor %}{% endif %}"),
+        ["c", "l", "x"]
+    );
+    assert_eq!(
+        reads(
+            "{% if c %}{% set x = 1 %}{% endif %}{% for i in l %}{% for j in i %}{{ x }}\
+             {% endfor %}{% endfor %}"
+        ),
+        ["c", "l", "x"]
+    );
+    // Two levels down, from inside the branch.
+    assert_eq!(
+        reads(
+            "{% if c %}{% set x = 1 %}{% for i in l %}{% for j in i %}{{ x }}{% endfor %}\
+             {% endfor %}{% endif %}"
+        ),
+        ["c", "l"]
     );
 }
 
@@ -476,5 +556,99 @@ fn askama_paths_casts_let_and_match_patterns_are_not_reads() {
     assert_eq!(
         reads("{% if let Some(o) = opt %}{{ o }}{% endif %}{{ after }}"),
         ["after", "opt"]
+    );
+}
+
+#[test]
+fn reads_in_macros_say_which_and_calls_are_recorded() {
+    let src = "{% import 'lib' as lib with context %}{% from 'forms' import field as f, label %}\
+               {% macro a() %}{{ x }}{{ b() }}{{ lib.row() }}{% endmacro %}\
+               {% macro b() %}{{ x }}{{ y }}{{ b() }}{% endmacro %}\
+               {% macro c() %}{% for i in l %}{{ z }}{% endfor %}{% endmacro %}\
+               {{ a() }}{{ x }}{% block body %}{{ lib.col() }}{% endblock %}";
+    let found = variables(src, &lex(src).unwrap());
+    let where_read: Vec<(&str, Vec<&str>)> = found
+        .reads
+        .iter()
+        .map(|v| {
+            (
+                v.name.as_str(),
+                v.macros.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    // `x` is read outside the macros too; `l` is the loop's sequence, read in `c`'s body.
+    assert_eq!(
+        where_read,
+        [
+            ("l", vec!["c"]),
+            ("x", vec![]),
+            ("y", vec!["b"]),
+            ("z", vec!["c"])
+        ]
+    );
+    let macros: Vec<(&str, bool, Vec<&str>)> = found
+        .macros
+        .iter()
+        .map(|m| {
+            let calls = m.calls.iter().map(String::as_str).collect();
+            (m.name.as_str(), m.called, calls)
+        })
+        .collect();
+    assert_eq!(
+        macros,
+        [
+            ("a", true, vec!["b"]),
+            ("b", false, vec![]),
+            ("c", false, vec![])
+        ]
+    );
+    let imports: Vec<Option<Vec<String>>> = found.imports.into_iter().map(|i| i.calls).collect();
+    assert_eq!(
+        imports,
+        [
+            Some(vec!["col".to_string(), "row".to_string()]),
+            Some(vec!["field".to_string(), "label".to_string()])
+        ]
+    );
+    // A module used as a value may have any macro called.
+    let src = "{% import 'lib' as lib %}{{ render(lib) }}{{ lib.a() }}";
+    let found = variables(src, &lex(src).unwrap());
+    assert_eq!(found.imports[0].calls, None);
+}
+
+#[test]
+fn output_after_a_top_level_extends_is_not_evaluated() {
+    // Jinja2 compiles no output of a child's top level after its `extends` (checked by
+    // rendering with StrictUndefined): `{{ … }}` there, also in a loop, an `if` or a `with`,
+    // reads nothing; tags still run, and so do captured bodies.
+    assert_eq!(reads("{% extends 'b' %}{{ x }}"), NONE);
+    assert_eq!(
+        reads("{% extends 'b' %}{% for i in l %}{{ x }}{% endfor %}{% if c %}{{ y }}{% endif %}"),
+        ["c", "l"]
+    );
+    assert_eq!(
+        reads("{% extends 'b' %}{% with a = 1 %}{{ x }}{% endwith %}"),
+        NONE
+    );
+    // Before the `extends`, it renders (the parent is not known yet).
+    assert_eq!(reads("{{ x }}{% extends 'b' %}"), ["x"]);
+    // A set block, a macro and a block capture or render apart.
+    assert_eq!(
+        reads("{% extends 'b' %}{% set t %}{{ x }}{% endset %}"),
+        ["x"]
+    );
+    assert_eq!(
+        reads("{% extends 'b' %}{% macro m() %}{{ x }}{% endmacro %}{% set t = m() %}"),
+        ["x"]
+    );
+    assert_eq!(
+        reads("{% extends 'b' %}{% block c %}{{ x }}{% endblock %}"),
+        ["x"]
+    );
+    // An `extends` in a branch may not run: the output after it may render.
+    assert_eq!(
+        reads("{% if c %}{% extends 'b' %}{% endif %}{{ x }}"),
+        ["c", "x"]
     );
 }
