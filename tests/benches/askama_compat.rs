@@ -1,9 +1,10 @@
 //! Measured compatibility of the askama dev renderer: generated askama templates (blocks and
 //! includes, loops, conditions, filters, strings with `<>&'"/`, non-ASCII, floats, booleans,
-//! `Option`s, and askama-only Rust), each bound to a struct with both derives in a generated
-//! crate built once; its binary renders every template with askama's compiled code, then from a
-//! copy of the templates, each edited by a comment (askama's page does not change), through
-//! `shipwright_runtime::askama::render`, and compares the bytes per context.
+//! `Option`s read by `if let` and `match`, `let`, and askama-only Rust), each bound to a struct
+//! with both derives in a generated crate built once; its binary renders every template with
+//! askama's compiled code, then from a copy of the templates, each edited by a comment (askama's
+//! page does not change), through `shipwright_runtime::askama::render`, and compares the bytes
+//! per context.
 //!
 //! `cargo bench -p shipwright-tests --bench askama_compat [-- --smoke]` prints how many render
 //! byte-identically, how many the dev renderer refuses (by construct) and how many differ. The
@@ -82,8 +83,22 @@ const CONDITIONS: [&str; 6] = [
     "f >= 1.5",
 ];
 
+/// Patterns on integers, booleans, strings and `Option`s.
+const MATCHES: [&str; 5] = [
+    "{% match n %}{% when 0 %}zero{% when -7 %}minus seven{% when x %}{{ x }}{% endmatch %}",
+    "{% match on %}{% when Some(2) %}two{% when Some(_) %}some{% when None %}none{% endmatch %}",
+    "{% match k %}{% when \"a\" %}A{% when \"<&>\" %}amp{% else %}{{ k }}{% endmatch %}",
+    "{% match b %}{% when true %}yes{% when false %}no{% endmatch %}",
+    "{%- if let Some(2) = on -%} two {%- else if let None = on %}no n{% endif %}",
+];
+/// An `Option<Option<_>>`: refused (serde writes `Some(None)` as `None`).
+const NESTED: [&str; 2] = [
+    "{% if let Some(x) = oo %}{% if let Some(y) = x %}{{ y }}{% endif %}{% endif %}",
+    "{% match oo %}{% when Some(Some(y)) %}{{ y }}{% when _ %}-{% endmatch %}",
+];
+
 fn node(rng: &mut Rng, depth: usize, out: &mut String) {
-    match rng.below(if depth == 0 { 3 } else { 9 }) {
+    match rng.below(if depth == 0 { 3 } else { 12 }) {
         0 => out.push_str(rng.pick(&TEXT)),
         1 | 2 => out.push_str(rng.pick(&EXPRS)),
         3 => {
@@ -108,10 +123,39 @@ fn node(rng: &mut Rng, depth: usize, out: &mut String) {
         5 => {
             let _ = write!(out, "{{% include \"inc/i{}.html\" %}}", rng.below(INCLUDES));
         }
-        6 => out.push_str("{% if let Some(o) = opt %}[{{ o }}]{% endif %}"),
-        7 => out.push_str(
-            "{% match opt %}{% when Some with (o) %}{{ o }}{% when None %}none{% endmatch %}",
-        ),
+        6 => {
+            out.push_str("{% if let Some(o) = opt %}[{{ o }}]");
+            node(rng, depth - 1, out);
+            if rng.below(2) == 0 {
+                // (`else if let` binding no name: the derive's variable analysis does not yet
+                // see the names an `else if let` binds)
+                out.push_str(rng.pick(&[
+                    "{% else if let None = on %}no n",
+                    "{% else if let Some(_) = on %}some n",
+                ]));
+                node(rng, depth - 1, out);
+            }
+            out.push_str("{% else %}");
+            node(rng, depth - 1, out);
+            out.push_str("{% endif %}");
+        }
+        7 => {
+            out.push_str(rng.pick(&[
+                "{% match opt %}\n  {% when Some with (o) %}{{ o }}",
+                "{% match opt %}{% when Some(o) %}<{{ o|lower }}>",
+            ]));
+            node(rng, depth - 1, out);
+            out.push_str(rng.pick(&["{% when None %}none", "{% when _ %}_", "{% else %}-"]));
+            node(rng, depth - 1, out);
+            out.push_str("{% endmatch %}");
+        }
+        8 => out.push_str(rng.pick(&MATCHES)),
+        9 => out.push_str(rng.pick(&NESTED)),
+        10 => out.push_str(rng.pick(&[
+            "{% let w = n * 2 + 1 %}({{ w }})",
+            "{%- let v = s %}{{ v|upper }}|{{ v }}",
+            "{% for item in items %}{% let u = item %}[{{ u|lower }}]{% endfor %}",
+        ])),
         _ => {
             out.push_str("{# a comment #}");
             node(rng, depth - 1, out);
@@ -167,8 +211,12 @@ fn main() {
         "<html><h1>{{ t }}</h1>{% block body %}default{% endblock %}</html>\n",
     );
     for i in 0..INCLUDES {
-        let mut body = String::new();
-        node(&mut rng, 1, &mut body);
+        // A partial includes none (it could include itself).
+        let mut body = String::from("{% include");
+        while body.contains("{% include") {
+            body.clear();
+            node(&mut rng, 1, &mut body);
+        }
         write(
             &dir,
             &format!("templates/inc/i{i}.html"),
@@ -177,12 +225,12 @@ fn main() {
     }
     let mut main = String::from(
         "use shipwright_runtime::askama::{dev_problems, render, set_dev_roots};\n\
-         #[derive(serde::Serialize, Clone)]\npub struct Ctx { s: String, t: String, b: bool, f: f64, g: f64, n: i64, items: Vec<String>, opt: Option<String> }\n\
+         #[derive(serde::Serialize, Clone)]\npub struct Ctx { s: String, t: String, b: bool, f: f64, g: f64, n: i64, items: Vec<String>, opt: Option<String>, on: Option<i64>, oo: Option<Option<i64>>, k: &'static str }\n\
          macro_rules! page { ($name:ident, $path:literal) => {\n\
            #[derive(askama::Template, shipwright_runtime::Template, serde::Serialize)]\n\
            #[template(path = $path)]\n\
-           struct $name { s: String, t: String, b: bool, f: f64, g: f64, n: i64, items: Vec<String>, opt: Option<String> }\n\
-           impl From<Ctx> for $name { fn from(c: Ctx) -> Self { $name { s: c.s, t: c.t, b: c.b, f: c.f, g: c.g, n: c.n, items: c.items, opt: c.opt } } }\n\
+           struct $name { s: String, t: String, b: bool, f: f64, g: f64, n: i64, items: Vec<String>, opt: Option<String>, on: Option<i64>, oo: Option<Option<i64>>, k: &'static str }\n\
+           impl From<Ctx> for $name { fn from(c: Ctx) -> Self { $name { s: c.s, t: c.t, b: c.b, f: c.f, g: c.g, n: c.n, items: c.items, opt: c.opt, on: c.on, oo: c.oo, k: c.k } } }\n\
          } }\n",
     );
     let mut rows = String::new();
@@ -208,9 +256,9 @@ fn main() {
            let edited = std::path::Path::new(env!(\"CARGO_MANIFEST_DIR\")).join(\"edited\");\n\
            set_dev_roots(vec![edited]);\n\
            let contexts = vec![\n\
-             Ctx { s: \"<a href=\\\"/x\\\">'&'</a>\".into(), t: \"\u{e9}t\u{e9} \u{65e5}\".into(), b: true, f: 3.0, g: 0.1, n: 2, items: vec![\"<one>\".into(), \"two/2\".into()], opt: Some(\"<o>\".into()) },\n\
-             Ctx { s: \"x\".into(), t: \"\".into(), b: false, f: -1.5, g: 1e20, n: -7, items: vec![], opt: None },\n\
-             Ctx { s: \"  Mixed Case  \".into(), t: \"\u{df}tra\u{df}e\".into(), b: true, f: 2.25, g: 100.0, n: 0, items: vec![\"\\\"q\\\"\".into()], opt: None },\n\
+             Ctx { s: \"<a href=\\\"/x\\\">'&'</a>\".into(), t: \"\u{e9}t\u{e9} \u{65e5}\".into(), b: true, f: 3.0, g: 0.1, n: 2, items: vec![\"<one>\".into(), \"two/2\".into()], opt: Some(\"<o>\".into()), on: Some(2), oo: Some(Some(1)), k: \"a\" },\n\
+             Ctx { s: \"x\".into(), t: \"\".into(), b: false, f: -1.5, g: 1e20, n: -7, items: vec![], opt: None, on: None, oo: None, k: \"<&>\" },\n\
+             Ctx { s: \"  Mixed Case  \".into(), t: \"\u{df}tra\u{df}e\".into(), b: true, f: 2.25, g: 100.0, n: 0, items: vec![\"\\\"q\\\"\".into()], opt: Some(\"Caf\u{c9} '/'\".into()), on: Some(-7), oo: Some(None), k: \"b\" },\n\
            ];\n",
     );
     main.push_str(&rows);

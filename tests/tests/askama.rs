@@ -17,6 +17,7 @@ struct Page {
     price: f64,
     count: i64,
     items: Vec<&'static str>,
+    badge: Option<&'static str>,
 }
 
 fn page() -> Page {
@@ -27,6 +28,7 @@ fn page() -> Page {
         price: 3.0,
         count: -2,
         items: vec!["<one>", "two & three"],
+        badge: Some("<new>"),
     }
 }
 
@@ -53,6 +55,22 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
     assert_eq!(
         render(&page()).unwrap(),
         built.replace("<li>", "<li class=x>")
+    );
+    assert_eq!(dev_problems(), []);
+
+    // How askama reads an `Option` and matches literals: `if let`, `match` with string and
+    // integer arms, rendered from disk.
+    std::fs::write(
+        &item,
+        "<li>{% if let Some(b) = badge %}{{ b }} {% endif %}{% match item %}{% when \"<one>\" %}\
+         first{% else %}{{ item }}{% endmatch %}{% match count %}{% when -2 %}!{% when _ %}?\
+         {% endmatch %}</li>",
+    )
+    .unwrap();
+    let now = render(&page()).unwrap();
+    assert!(
+        now.contains("<li>&#60;new&#62; first!</li><li>&#60;new&#62; two &#38; three!</li>"),
+        "{now}"
     );
     assert_eq!(dev_problems(), []);
 

@@ -21,24 +21,42 @@
 //!   with `loop.index`, `index0`, `first`, `last`; `include`, `extends`, `block`, `raw`;
 //!   whitespace control `-` and `+`.
 //! - Translated: `&&`, `||`, `!` to `and`, `or`, `not`; `else if` to `elif`; `self.` dropped
-//!   (the struct's fields are the context).
+//!   (the struct's fields are the context). `let name = value` to `set` at the top of a
+//!   template, a `block` or a `for` body. `if let` / `else if let` and `match` / `when` /
+//!   `else` with the patterns that test an `Option` or a literal (`_`, a name, `None`,
+//!   `Some(p)`, `Some with (p)` with `p` a name, `_` or a literal; a string, an integer,
+//!   `true`, `false`): serde writes `None` as none and `Some(v)` as `v`, so `Some(x)` is
+//!   `is not none` with `{% with x = … %}` around the branch, `None` is `is none`, a literal is
+//!   `==`, and a `match` is an `if false` / `elif` chain (askama drops what stands before the
+//!   first `when`, as the `if false` branch does).
 //! - Refused: method and function calls, Rust paths (`::`), ranges, casts, `/` and `%` (Rust's
-//!   integer arithmetic), `?`, `&`, char literals, `\u{…}` escapes, `match`, `let`, `if let`,
-//!   macros, `call`, `import`, `filter` blocks, `break` / `continue`, the `~` whitespace control,
-//!   filters not in [`FILTERS`], and any other tag or operator.
+//!   integer arithmetic), `?`, `&`, char literals, `\u{…}` escapes, other `let`s, other patterns
+//!   (variants, tuples, structs, `|`, nested `Some`), a `Some` / `None` test of a name an outer
+//!   pattern bound (an `Option<Option<_>>`: serde writes `Some(None)` as `None`), a `block`
+//!   inside a pattern's branch, macros, `call`, `import`, `filter` blocks, `break` /
+//!   `continue`, the `~` whitespace control, filters not in [`FILTERS`], and any other tag or
+//!   operator.
+//!
+//! Not seen from the text: a subject whose type is `Option<Option<_>>` or `Option<()>` tested
+//! only once reads `Some(None)` / `Some(())` as `None`. The dev renderer compares its page
+//! with askama's while the files are the build's, and hands the type back to askama for good
+//! when they differ; a `Some(None)` first met after an edit renders as `None`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::lex::{LexError, Part, Token, TokenKind, lex, line_of};
 
-/// The filters that render as askama renders them. (`capitalize` is not: askama upper-cases
-/// `ß` to `SS`, minijinja to `S`; found by the compatibility generator.)
-pub const FILTERS: [&str; 6] = ["safe", "escape", "e", "lower", "upper", "trim"];
-
-/// The tags that render as askama renders them (besides `else if`).
-const TAGS: [&str; 13] = [
-    "if", "elif", "else", "endif", "for", "endfor", "include", "extends", "block", "endblock",
-    "raw", "endraw", "endmatch",
+/// The filters that render as askama renders them (`escape` / `e` and `capitalize` as the dev
+/// renderer defines them: minijinja's `capitalize` upper-cases `ß` to `S`, askama's to `SS`).
+pub const FILTERS: [&str; 7] = [
+    "safe",
+    "escape",
+    "e",
+    "lower",
+    "upper",
+    "trim",
+    "capitalize",
 ];
 
 /// The operators that mean the same in both engines.
@@ -76,7 +94,8 @@ pub fn to_jinja(src: &str) -> Result<String, Refusal> {
     let lexed = lex(src)?;
     let mut out = String::with_capacity(src.len());
     let mut copied = 0;
-    let refuse = |offset: usize, construct: String| Refusal {
+    let mut open: Vec<Frame<'_>> = Vec::new();
+    let refuse = |(offset, construct): Refused| Refusal {
         line: line_of(src, offset),
         construct,
     };
@@ -87,50 +106,168 @@ pub fn to_jinja(src: &str) -> Result<String, Refusal> {
         let bytes = src.as_bytes();
         if bytes.get(d.start + 2) == Some(&b'~') || bytes.get(d.end.wrapping_sub(3)) == Some(&b'~')
         {
-            return Err(refuse(d.start, "the whitespace control `~`".into()));
+            return Err(refuse((d.start, "the whitespace control `~`".into())));
         }
         let tokens = &merged(src, lexed.tokens(d));
-        let mut edits: Vec<(usize, usize, &str)> = Vec::new();
+        let mut edits = Edits::new();
         let body = if matches!(part, Part::Tag(_)) {
-            match tag(tokens, &mut edits) {
-                Ok(body) => body,
-                Err((at, construct)) => return Err(refuse(at, construct)),
-            }
+            tag(src, tokens, &mut open, &mut edits).map_err(refuse)?
         } else {
             tokens
         };
-        if let Err((at, construct)) = expression(body, &mut edits) {
-            return Err(refuse(at, construct));
-        }
-        for (start, end, with) in edits {
-            out.push_str(&src[copied..start]);
-            out.push_str(with);
-            copied = end;
-        }
+        expression(body, &mut edits).map_err(refuse)?;
+        copied = apply(src, copied, edits, &mut out);
     }
     out.push_str(&src[copied..]);
     Ok(out)
 }
 
-type Edits<'a> = Vec<(usize, usize, &'a str)>;
+/// Replacements of byte ranges of the template, in order.
+type Edits = Vec<(usize, usize, Cow<'static, str>)>;
+/// Where a construct that cannot be rendered starts, and its name.
 type Refused = (usize, String);
 
-/// Checks a tag's keyword, and returns the tokens that are an expression.
-fn tag<'t, 's>(tokens: &'t [Token<'s>], edits: &mut Edits<'_>) -> Result<&'t [Token<'s>], Refused> {
+/// Copies `src` from `copied` to `out` with `edits` made; returns where the copy stopped.
+fn apply(src: &str, mut copied: usize, edits: Edits, out: &mut String) -> usize {
+    for (start, end, with) in edits {
+        out.push_str(&src[copied..start]);
+        out.push_str(&with);
+        copied = end;
+    }
+    copied
+}
+
+/// A block open where a tag stands: its tag, the name a pattern of its current branch bound
+/// with a Jinja `{% with %}` (closed before the next branch), and for `match`, its subject.
+struct Frame<'s> {
+    tag: &'static str,
+    bound: Option<&'s str>,
+    subject: String,
+    /// In its `else` branch.
+    otherwise: bool,
+}
+
+impl Frame<'_> {
+    fn new(tag: &'static str) -> Self {
+        Frame {
+            tag,
+            bound: None,
+            subject: String::new(),
+            otherwise: false,
+        }
+    }
+
+    /// What closes the current branch's `{% with %}` before a tag, and ends the branch.
+    fn end_branch(&mut self) -> &'static str {
+        match self.bound.take() {
+            Some(_) => "endwith %}{% ",
+            None => "",
+        }
+    }
+}
+
+/// Checks a tag's keyword, translating askama's blocks, and returns the tokens that are an
+/// expression.
+fn tag<'t, 's>(
+    src: &'s str,
+    tokens: &'t [Token<'s>],
+    open: &mut Vec<Frame<'s>>,
+    edits: &mut Edits,
+) -> Result<&'t [Token<'s>], Refused> {
     let Some(keyword) = tokens.first() else {
         return Ok(tokens);
     };
     let rest = &tokens[1..];
+    let whole_end = tokens.last().map_or(keyword.end(), Token::end);
+    let unbalanced = || {
+        (
+            keyword.start,
+            format!("an unbalanced `{{% {} %}}`", keyword.text),
+        )
+    };
     match keyword.text {
-        "else" if rest.first().is_some_and(|t| t.is_name("if")) => {
-            edits.push((keyword.start, rest[0].end(), "elif"));
-            if rest.get(1).is_some_and(|t| t.is_name("let")) {
-                return Err((keyword.start, "`else if let`".into()));
-            }
-            Ok(&rest[1..])
+        "if" => {
+            let mut frame = Frame::new("if");
+            let body = if rest.first().is_some_and(|t| t.is_name("let")) {
+                let (jinja, bound) = if_let(src, "if", &rest[1..], open, keyword.start)?;
+                edits.push((keyword.start, whole_end, jinja.into()));
+                frame.bound = bound;
+                &[]
+            } else {
+                rest
+            };
+            open.push(frame);
+            Ok(body)
         }
-        "if" | "elif" if rest.first().is_some_and(|t| t.is_name("let")) => {
-            Err((keyword.start, format!("`{} let`", keyword.text)))
+        "else" | "elif" => {
+            let frame = open.last_mut().ok_or_else(unbalanced)?;
+            let close = frame.end_branch();
+            frame.otherwise = true;
+            let (condition, spelled) = match rest.first() {
+                _ if keyword.text == "elif" => (rest, keyword.end()),
+                Some(t) if t.is_name("if") => (&rest[1..], t.end()),
+                _ => {
+                    edits.push((keyword.start, keyword.end(), format!("{close}else").into()));
+                    return Ok(&[]);
+                }
+            };
+            if frame.tag != "if" {
+                return Err(unbalanced());
+            }
+            if condition.first().is_some_and(|t| t.is_name("let")) {
+                let (jinja, bound) = if_let(src, "elif", &condition[1..], open, keyword.start)?;
+                edits.push((keyword.start, whole_end, format!("{close}{jinja}").into()));
+                open.last_mut().expect("checked").bound = bound;
+                return Ok(&[]);
+            }
+            edits.push((keyword.start, spelled, format!("{close}elif").into()));
+            Ok(condition)
+        }
+        "match" => {
+            if rest.is_empty() {
+                return Err(unbalanced());
+            }
+            let mut frame = Frame::new("match");
+            frame.subject = subject(src, rest)?;
+            edits.push((keyword.start, whole_end, "if false".into()));
+            open.push(frame);
+            Ok(&[])
+        }
+        "when" => {
+            let frame = open
+                .last_mut()
+                .filter(|f| f.tag == "match")
+                .ok_or_else(unbalanced)?;
+            let close = frame.end_branch();
+            let subject = std::mem::take(&mut frame.subject);
+            let arm = pattern(src, rest, keyword.end())?;
+            if arm.option && open.iter().any(|f| f.bound == Some(subject.as_str())) {
+                return Err(nested(rest));
+            }
+            let frame = open.last_mut().expect("checked");
+            let jinja = arm.jinja("elif", &subject);
+            frame.subject = subject;
+            frame.bound = arm.bind;
+            edits.push((keyword.start, whole_end, format!("{close}{jinja}").into()));
+            Ok(&[])
+        }
+        "endif" | "endfor" | "endmatch" | "endblock" => {
+            let mut frame = open
+                .pop()
+                .filter(|f| keyword.text[3..] == *f.tag)
+                .ok_or_else(unbalanced)?;
+            let close = frame.end_branch();
+            let jinja = if frame.tag == "match" {
+                "endif"
+            } else {
+                keyword.text
+            };
+            edits.push((
+                keyword.start,
+                keyword.end(),
+                format!("{close}{jinja}").into(),
+            ));
+            Ok(&[])
         }
         "for" => {
             let Some(k) = rest.iter().position(|t| t.is_name("in")) else {
@@ -144,21 +281,201 @@ fn tag<'t, 's>(tokens: &'t [Token<'s>], edits: &mut Edits<'_>) -> Result<&'t [To
             }) {
                 return Err((t.start, format!("the loop pattern `{}`", t.text)));
             }
+            open.push(Frame::new("for"));
             Ok(&rest[k + 1..])
         }
-        "block" | "endblock" | "include" | "extends" | "raw" | "endraw" | "else" | "endif"
-        | "endfor" => Ok(if keyword.text == "include" || keyword.text == "extends" {
-            rest
-        } else {
-            &[]
-        }),
-        word if TAGS.contains(&word) => Ok(rest),
+        "block" => {
+            if open.iter().any(|f| f.bound.is_some()) {
+                return Err((keyword.start, "a `block` inside a pattern's branch".into()));
+            }
+            open.push(Frame::new("block"));
+            Ok(&[])
+        }
+        "let" => {
+            // askama's `let` lives to the end of its Rust block; Jinja's `set` to the end of
+            // its scope: alike at the top of a template, a `block` or a `for` body, not in an
+            // `if` / `match` branch (Jinja's `if` has no scope) nor outside the blocks of a
+            // template that extends another.
+            let scoped = open.last().is_none_or(|f| f.tag != "extends")
+                && open.iter().all(|f| {
+                    f.tag == "extends" || f.tag == "block" || f.tag == "for" && !f.otherwise
+                });
+            if !scoped {
+                return Err((keyword.start, "a `let` inside a branch".into()));
+            }
+            match rest {
+                [name, eq, value @ ..] if binding(name) && eq.is_op("=") && !value.is_empty() => {
+                    edits.push((keyword.start, keyword.end(), "set".into()));
+                    Ok(value)
+                }
+                _ => Err((
+                    keyword.start,
+                    "a `let` that is not `let name = value`".into(),
+                )),
+            }
+        }
+        "extends" => {
+            open.push(Frame::new("extends"));
+            Ok(rest)
+        }
+        "include" => Ok(rest),
+        "raw" | "endraw" => Ok(&[]),
         word => Err((keyword.start, format!("the tag `{{% {word} %}}`"))),
     }
 }
 
+/// `if let PATTERN = SUBJECT` (the tokens after `let`) as the Jinja tag `keyword` (`if` or
+/// `elif`) and the name the pattern binds.
+fn if_let<'s>(
+    src: &str,
+    keyword: &str,
+    tokens: &[Token<'s>],
+    open: &[Frame<'_>],
+    at: usize,
+) -> Result<(String, Option<&'s str>), Refused> {
+    let Some(eq) = tokens.iter().position(|t| t.is_op("=")) else {
+        return Err((at, format!("`{keyword} let` without `=`")));
+    };
+    let arm = pattern(src, &tokens[..eq], at)?;
+    let subject =
+        subject(src, &tokens[eq + 1..]).map_err(|e| if e.0 == 0 { (at, e.1) } else { e })?;
+    if arm.option && open.iter().any(|f| f.bound == Some(subject.as_str())) {
+        return Err(nested(tokens));
+    }
+    Ok((arm.jinja(keyword, &subject), arm.bind))
+}
+
+/// A pattern testing for `Some` / `None` a name an outer pattern bound: the content of an
+/// `Option<Option<_>>`, whose `Some(None)` serde writes as `None` (refused).
+#[cold]
+fn nested(tokens: &[Token<'_>]) -> Refused {
+    (
+        tokens.first().map_or(0, |t| t.start),
+        "a nested `Option` (serde writes `Some(None)` as `None`)".into(),
+    )
+}
+
+/// The subject of a pattern, translated (offset 0 when it is empty).
+fn subject(src: &str, tokens: &[Token<'_>]) -> Result<String, Refused> {
+    let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else {
+        return Err((0, "a pattern without a subject".into()));
+    };
+    if let Some(t) = tokens.iter().find(|t| t.is_op("&&") || t.is_op("||")) {
+        return Err((t.start, format!("`{}` in a pattern's subject", t.text)));
+    }
+    let mut edits = Edits::new();
+    expression(tokens, &mut edits)?;
+    let mut out = String::new();
+    let copied = apply(src, first.start, edits, &mut out);
+    out.push_str(&src[copied..last.end()]);
+    Ok(out)
+}
+
+/// What a pattern tests its subject for, in Jinja.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Test {
+    /// `_`, a name.
+    Always,
+    /// `None`.
+    IsNone,
+    /// `Some(_)`, `Some(name)`.
+    IsSome,
+    /// A literal, or `Some(literal)`: serde writes `Some(v)` as `v`.
+    Equals(String),
+}
+
+/// A pattern of `if let` or `when`: its test and the name it binds.
+struct Arm<'s> {
+    test: Test,
+    bind: Option<&'s str>,
+    /// Does it name `Some` or `None`?
+    option: bool,
+}
+
+impl Arm<'_> {
+    /// The Jinja tag (`if` / `elif`) that tests `subject`, and opens the binding's `with`.
+    fn jinja(&self, keyword: &str, subject: &str) -> String {
+        let test = match &self.test {
+            Test::Always => "true".to_string(),
+            Test::IsNone => format!("({subject}) is none"),
+            Test::IsSome => format!("({subject}) is not none"),
+            Test::Equals(literal) => format!("({subject}) == {literal}"),
+        };
+        match self.bind {
+            Some(name) => format!("{keyword} {test} %}}{{% with {name} = ({subject})"),
+            None => format!("{keyword} {test}"),
+        }
+    }
+}
+
+/// The patterns that test an `Option` or a literal: `_`, a name, `None`, `Some(p)` and
+/// `Some with (p)` where `p` is `_`, a name or a literal, and literals (a string, an integer,
+/// `true`, `false`). Anything else is refused.
+fn pattern<'s>(src: &str, tokens: &[Token<'s>], at: usize) -> Result<Arm<'s>, Refused> {
+    let refused = || match (tokens.first(), tokens.last()) {
+        (Some(first), Some(last)) => (
+            first.start,
+            format!("the pattern `{}`", &src[first.start..last.end()]),
+        ),
+        _ => (at, "an empty pattern".into()),
+    };
+    let option = tokens
+        .first()
+        .is_some_and(|t| t.is_name("Some") || t.is_name("None"));
+    let arm = |test, bind| Ok(Arm { test, bind, option });
+    match tokens {
+        [t] if t.is_name("None") => arm(Test::IsNone, None),
+        [some, inner @ ..] if some.is_name("Some") => {
+            let inner = match inner {
+                [with, open, inner @ .., close]
+                    if with.is_name("with") && open.is_op("(") && close.is_op(")") =>
+                {
+                    inner
+                }
+                [open, inner @ .., close] if open.is_op("(") && close.is_op(")") => inner,
+                _ => return Err(refused()),
+            };
+            match inner {
+                [t] if t.is_name("_") => arm(Test::IsSome, None),
+                [t] if binding(t) => arm(Test::IsSome, Some(t.text)),
+                _ => literal(src, inner)
+                    .map_or_else(|| Err(refused()), |l| arm(Test::Equals(l), None)),
+            }
+        }
+        [t] if t.is_name("_") => arm(Test::Always, None),
+        [t] if binding(t) => arm(Test::Always, Some(t.text)),
+        _ => literal(src, tokens).map_or_else(|| Err(refused()), |l| arm(Test::Equals(l), None)),
+    }
+}
+
+/// Is `t` a name a pattern binds (not a literal, a keyword, a constant or a variant)?
+fn binding(t: &Token<'_>) -> bool {
+    t.kind == TokenKind::Name
+        && t.text.starts_with(|c: char| c.is_lowercase() || c == '_')
+        && t.text != "_"
+        && !matches!(
+            t.text,
+            "true" | "false" | "ref" | "mut" | "with" | "loop" | "self" | "super"
+        )
+}
+
+/// A literal pattern whose Jinja spelling compares as Rust's pattern matches: a string without
+/// `\u{…}`, a decimal integer (with its sign), `true`, `false`.
+fn literal(src: &str, tokens: &[Token<'_>]) -> Option<String> {
+    let digits =
+        |t: &Token<'_>| t.kind == TokenKind::Number && t.text.bytes().all(|b| b.is_ascii_digit());
+    match tokens {
+        [t] if t.kind == TokenKind::Str && t.text.starts_with('"') && !t.text.contains("\\u") => {
+            Some(t.text.to_string())
+        }
+        [t] if digits(t) || t.is_name("true") || t.is_name("false") => Some(t.text.to_string()),
+        [minus, t] if minus.is_op("-") && digits(t) => Some(src[minus.start..t.end()].to_string()),
+        _ => None,
+    }
+}
+
 /// Checks an expression's tokens, translating what has a Jinja spelling.
-fn expression(tokens: &[Token<'_>], edits: &mut Edits<'_>) -> Result<(), Refused> {
+fn expression(tokens: &[Token<'_>], edits: &mut Edits) -> Result<(), Refused> {
     for (i, token) in tokens.iter().enumerate() {
         let prev = i.checked_sub(1).map(|p| &tokens[p]);
         let next = tokens.get(i + 1);
@@ -178,7 +495,7 @@ fn expression(tokens: &[Token<'_>], edits: &mut Edits<'_>) -> Result<(), Refused
                     };
                     return Err((token.start, format!("{what} `{}()`", token.text)));
                 } else if token.is_name("self") && next.is_some_and(|n| n.is_op(".")) && !member {
-                    edits.push((token.start, next.expect("checked").end(), ""));
+                    edits.push((token.start, next.expect("checked").end(), "".into()));
                 } else if member && prev_is_loop(tokens, i) {
                     if !matches!(token.text, "index" | "index0" | "first" | "last") {
                         return Err((token.start, format!("`loop.{}`", token.text)));
@@ -210,9 +527,14 @@ fn expression(tokens: &[Token<'_>], edits: &mut Edits<'_>) -> Result<(), Refused
                 }
             }
             TokenKind::Op => match token.text {
-                "&&" => edits.push((token.start, token.end(), "and")),
-                "||" => edits.push((token.start, token.end(), "or")),
-                "!" => edits.push((token.start, token.end(), "not ")),
+                "&&" => edits.push((token.start, token.end(), "and".into())),
+                "||" => edits.push((token.start, token.end(), "or".into())),
+                "!" => match prev {
+                    Some(p) if p.kind != TokenKind::Op || p.nesting() < 0 => {
+                        return Err((token.start, format!("a macro call `{}!`", p.text)));
+                    }
+                    _ => edits.push((token.start, token.end(), "not ".into())),
+                },
                 "~" if i > 0 => {}
                 op if OPS.contains(&op) => {}
                 "::" => return Err((token.start, "a Rust path `::`".into())),
@@ -276,6 +598,74 @@ mod tests {
     }
 
     #[test]
+    fn translates_if_let_on_options_to_none_tests_and_with() {
+        assert_eq!(
+            to_jinja("{%- if let Some(x) = self.opt -%}[{{ x }}]{%- else if let None = b %}n{% else %}-{% endif %}")
+                .unwrap(),
+            "{%- if (opt) is not none %}{% with x = (opt) -%}[{{ x }}]{%- endwith %}{% elif (b) \
+             is none %}n{% else %}-{% endif %}"
+        );
+        assert_eq!(
+            to_jinja(
+                "{% for i in xs %}{% if let Some(x) = i %}{{ x }}{% endif %}{% else %}-{% endfor %}"
+            )
+            .unwrap(),
+            "{% for i in xs %}{% if (i) is not none %}{% with x = (i) %}{{ x }}{% endwith %}\
+             {% endif %}{% else %}-{% endfor %}"
+        );
+        assert_eq!(
+            to_jinja("{% if let Some(_) = a.b %}y{% else if c %}{% endif %}").unwrap(),
+            "{% if (a.b) is not none %}y{% elif c %}{% endif %}"
+        );
+        assert_eq!(
+            to_jinja("{% if let Some(\"a\") = k %}A{% elif let Some(v) = n %}{{ v }}{% endif %}")
+                .unwrap(),
+            "{% if (k) == \"a\" %}A{% elif (n) is not none %}{% with v = (n) %}{{ v }}{% endwith \
+             %}{% endif %}"
+        );
+    }
+
+    #[test]
+    fn translates_let_where_both_scopes_agree() {
+        assert_eq!(
+            to_jinja(
+                "{% let a = self.n + 1 %}{% for i in xs %}{%- let b = i -%}{% endfor %}{% extends \
+                 \"b.html\" %}{% block c %}{% let d = !e %}{% endblock %}"
+            )
+            .unwrap(),
+            "{% set a = n + 1 %}{% for i in xs %}{%- set b = i -%}{% endfor %}{% extends \
+             \"b.html\" %}{% block c %}{% set d = not e %}{% endblock %}"
+        );
+    }
+
+    #[test]
+    fn translates_match_to_an_if_chain() {
+        assert_eq!(
+            to_jinja(
+                "{% match opt %}\n  {% when Some with (o) %}<{{ o }}>{% when None %}none\
+                 {% endmatch %}"
+            )
+            .unwrap(),
+            "{% if false %}\n  {% elif (opt) is not none %}{% with o = (opt) %}<{{ o }}>\
+             {% endwith %}{% elif (opt) is none %}none{% endif %}"
+        );
+        assert_eq!(
+            to_jinja(
+                "{% match self.n %}{% when 0 %}z{% when -7 %}m{% when Some(2) %}t{% when _ %}\
+                 _{% endmatch %}{% match b %}{% when true %}y{% else %}n{% endmatch %}"
+            )
+            .unwrap(),
+            "{% if false %}{% elif (n) == 0 %}z{% elif (n) == -7 %}m{% elif (n) == 2 %}t{% elif \
+             true %}_{% endif %}{% if false %}{% elif (b) == true %}y{% else %}n{% endif %}"
+        );
+        assert_eq!(
+            to_jinja("{% match k %}{% when other %}{{ other }}{%- endmatch %}").unwrap(),
+            "{% if false %}{% elif true %}{% with other = (k) %}{{ other }}{%- endwith %}\
+             {% endif %}"
+        );
+    }
+
+    #[test]
     fn refuses_what_renders_otherwise_with_its_line() {
         for (src, expected) in [
             ("a\n{{ user.name() }}", "a method call `name()` at line 2"),
@@ -289,13 +679,82 @@ mod tests {
                 "the operator `..` at line 1",
             ),
             ("{{ a / 2 }}", "the operator `/` at line 1"),
+            ("Hi {{ hello!() }}", "a macro call `hello!` at line 1"),
             ("{{ a as i64 }}", "the keyword `as` at line 1"),
             (
-                "\n\n{% match x %}{% when Some with (v) %}{% endmatch %}",
-                "the tag `{% match %}` at line 3",
+                "\n\n{% match x %}{% when Ok(v) %}{% endmatch %}",
+                "the pattern `Ok(v)` at line 3",
             ),
-            ("{% let x = 1 %}", "the tag `{% let %}` at line 1"),
-            ("{% if let Some(x) = y %}{% endif %}", "`if let` at line 1"),
+            (
+                "{% match x %}{% when Color::Red %}{% endmatch %}",
+                "the pattern `Color::Red` at line 1",
+            ),
+            (
+                "{% match x %}{% when Some(Some(v)) %}{% endmatch %}",
+                "the pattern `Some(Some(v))` at line 1",
+            ),
+            (
+                "{% match x %}{% when Some(1) | None %}{% endmatch %}",
+                "the pattern `Some(1) | None` at line 1",
+            ),
+            (
+                "{% match x %}{% when (a, b) %}{% endmatch %}",
+                "the pattern `(a, b)` at line 1",
+            ),
+            (
+                "{% match x %}{% when 1.5 %}{% endmatch %}",
+                "the pattern `1.5` at line 1",
+            ),
+            (
+                "{% match x %}{% when 'c' %}{% endmatch %}",
+                "the pattern `'c'` at line 1",
+            ),
+            (
+                "{% if let Some(o) = x %}\n{% if let Some(p) = o %}{% endif %}{% endif %}",
+                "a nested `Option` (serde writes `Some(None)` as `None`) at line 2",
+            ),
+            (
+                "{% match x %}{% when Some(o) %}{% match o %}{% when None %}{% endmatch %}\
+                 {% endmatch %}",
+                "a nested `Option` (serde writes `Some(None)` as `None`) at line 1",
+            ),
+            (
+                "{% if let Some(x) = a && b %}{% endif %}",
+                "`&&` in a pattern's subject at line 1",
+            ),
+            (
+                "{% if let Some(x) = a.get(0) %}{% endif %}",
+                "a method call `get()` at line 1",
+            ),
+            (
+                "{% if let Some(x) = y %}{% block b %}{% endblock %}{% endif %}",
+                "a `block` inside a pattern's branch at line 1",
+            ),
+            ("{% when None %}", "an unbalanced `{% when %}` at line 1"),
+            (
+                "{% if a %}{% endfor %}",
+                "an unbalanced `{% endfor %}` at line 1",
+            ),
+            (
+                "{% if a %}\n{% let x = 1 %}{% endif %}",
+                "a `let` inside a branch at line 2",
+            ),
+            (
+                "{% extends \"b.html\" %}{% let x = 1 %}",
+                "a `let` inside a branch at line 1",
+            ),
+            (
+                "{% for i in xs %}{% else %}{% let x = 1 %}{% endfor %}",
+                "a `let` inside a branch at line 1",
+            ),
+            (
+                "{% let x %}",
+                "a `let` that is not `let name = value` at line 1",
+            ),
+            (
+                "{% let (a, b) = t %}",
+                "a `let` that is not `let name = value` at line 1",
+            ),
             (
                 "{% macro m() %}{% endmacro %}",
                 "the tag `{% macro %}` at line 1",

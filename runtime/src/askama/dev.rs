@@ -250,6 +250,7 @@ fn environment(
     };
     env.add_filter("escape", escape);
     env.add_filter("e", escape);
+    env.add_filter("capitalize", capitalize);
     env.set_loader(move |name| {
         let Ok(name) = resolve_name(name) else {
             return Ok(None);
@@ -297,6 +298,26 @@ fn display(value: &Value) -> Result<String, Error> {
             format!("askama prints a {kind} through its type's Display, not its serde form"),
         )),
     }
+}
+
+/// askama's `capitalize`: the value's text with its first character upper-cased (`ß` to `SS`,
+/// where minijinja's writes `S`) and the rest lower-cased. A safe value is an error (the page
+/// goes to askama), as what askama escapes after it was not checked.
+fn capitalize(value: &Value) -> Result<String, Error> {
+    if value.is_safe() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "`capitalize` of a safe value",
+        ));
+    }
+    let text = display(value)?;
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return Ok(String::new());
+    };
+    let mut out: String = first.to_uppercase().collect();
+    out.push_str(&chars.as_str().to_lowercase());
+    Ok(out)
 }
 
 /// askama's HTML escaper: `"&'<>` as decimal character references.
