@@ -402,19 +402,16 @@ impl<'s> Builder<'s> {
         }
         match keyword.text {
             "for" => self.for_tag(rest),
-            "else" => self.else_tag(),
+            // askama's `{% else if condition %}` is an `elif`.
+            "else" => match rest.split_first() {
+                Some((word, condition)) if word.is_name("if") => self.elif_tag(condition),
+                _ => self.else_tag(),
+            },
             "elif" => self.elif_tag(rest),
-            // askama's `{% if let Some(x) = value %}`: the value is read, the pattern binds.
             "if" if rest.first().is_some_and(|t| t.is_name("let")) => {
-                let k = position(rest, |t| t.is_op("=")).unwrap_or(rest.len());
-                self.reads(rest.get(k + 1..).unwrap_or_default(), false);
                 self.push(Event::BranchOpen);
                 self.open(Body::If, self.current);
-                for name in rest[1..k].iter().filter(|t| t.kind == TokenKind::Name) {
-                    if !is_keyword(name.text) {
-                        self.store(name);
-                    }
-                }
+                self.if_let(rest);
             }
             "if" => {
                 self.reads(rest, false);
@@ -623,12 +620,27 @@ impl<'s> Builder<'s> {
         self.guard(&on, true);
     }
 
+    /// askama's `if let PATTERN = value` (after `if`, `elif` or `else if`): the value is read,
+    /// the pattern's names are bound in the branch.
+    fn if_let(&mut self, rest: &[Token<'s>]) {
+        let k = position(rest, |t| t.is_op("=")).unwrap_or(rest.len());
+        self.reads(rest.get(k + 1..).unwrap_or_default(), false);
+        for name in rest[1..k].iter().filter(|t| t.kind == TokenKind::Name) {
+            if !is_keyword(name.text) {
+                self.store(name);
+            }
+        }
+    }
+
     fn elif_tag(&mut self, condition: &[Token<'s>]) {
         if self.open.last().map(|o| o.body) != Some(Body::If) {
             return self.reads(condition, false);
         }
         self.push(Event::BranchNext);
         self.next_branch();
+        if condition.first().is_some_and(|t| t.is_name("let")) {
+            return self.if_let(condition);
+        }
         self.reads(condition, false);
         let (if_true, if_false) = condition_guards(condition);
         self.guard(&if_true, true);

@@ -557,6 +557,14 @@ fn askama_paths_casts_let_and_match_patterns_are_not_reads() {
         reads("{% if let Some(o) = opt %}{{ o }}{% endif %}{{ after }}"),
         ["after", "opt"]
     );
+    // askama's `else if` is an `elif`: its condition is read, its `let` pattern binds.
+    assert_eq!(
+        reads(
+            "{% if a %}{% else if let Some(v) = b %}{{ v }}{% else if c %}{{ d }}\
+             {% else %}{{ e }}{% endif %}"
+        ),
+        ["a", "b", "c", "d", "e"]
+    );
 }
 
 #[test]
