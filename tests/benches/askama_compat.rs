@@ -14,11 +14,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
-use support::{copy_dir, target_dir};
+use support::{cargo_in, copy_dir, target_dir};
 
 const FULL: usize = 300;
 const SMOKE: usize = 40;
@@ -278,19 +277,7 @@ fn main() {
         std::fs::write(&path, format!("{{# edited #}}{text}")).unwrap();
     }
 
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["run", "-q", "--offline"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stdout = String::from_utf8(cargo_in(&dir, &target_dir(), &["run"], &[])).unwrap();
     let (mut identical, mut refused, mut different) = (0, BTreeMap::new(), Vec::new());
     for line in stdout.lines() {
         let mut fields = line.splitn(3, '\t');

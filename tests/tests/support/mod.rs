@@ -49,8 +49,14 @@ pub(crate) fn write_if_changed(dir: &Path, file: &str, text: &str) {
 
 /// Runs `cargo <args> --offline --quiet` in a generated crate `dir` with the target directory
 /// `target`, none of the caller's `RUSTFLAGS` or BuildCache override, and the variables `env`
-/// (`None`: removed); panics with cargo's output if it fails.
-pub(crate) fn cargo_in(dir: &Path, target: &Path, args: &[&str], env: &[(&str, Option<&OsStr>)]) {
+/// (`None`: removed); panics with cargo's output if it fails. Returns what it printed on
+/// standard output (a `run`'s program output).
+pub(crate) fn cargo_in(
+    dir: &Path,
+    target: &Path,
+    args: &[&str],
+    env: &[(&str, Option<&OsStr>)],
+) -> Vec<u8> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -73,6 +79,7 @@ pub(crate) fn cargo_in(dir: &Path, target: &Path, args: &[&str], env: &[(&str, O
         dir.display(),
         String::from_utf8_lossy(&output.stderr)
     );
+    output.stdout
 }
 
 /// Writes the manifest, lock file and build script of a generated bench crate `name` in `dir`,
