@@ -120,7 +120,9 @@ impl Peer {
         main.push_str("fn main() {\n    let title = || String::from(\"Title\");\n    let user = || String::from(\"Ada\");\n    let items = || vec![String::from(\"one\"), String::from(\"two\")];\n");
         main.push_str(match self {
             Peer::Askama => "",
-            Peer::Shipwright => "    let templates = Templates::new(embedded_templates!());\n",
+            Peer::Shipwright => {
+                "    let templates = Templates::new(embedded_templates!()).expect(\"template roots\");\n"
+            }
             Peer::Embed => "    let mut env = Environment::new();\n    minijinja_embed::load_templates!(&mut env);\n",
         });
         main.push_str("    let mut bytes = 0;\n");
