@@ -324,20 +324,7 @@ impl Shared {
             .try_get_or_insert_with(&name, || self.read(&name))
         {
             Ok(text) => text,
-            Err(Missing::NotFound) => return Ok(None),
-            // Not found, with why (so that `ignore missing` passes over it).
-            Err(Missing::NotATemplate(message)) => {
-                return Err(minijinja::Error::new(
-                    minijinja::ErrorKind::TemplateNotFound,
-                    message,
-                ));
-            }
-            Err(Missing::Unreadable(message)) => {
-                return Err(minijinja::Error::new(
-                    minijinja::ErrorKind::InvalidOperation,
-                    message,
-                ));
-            }
+            Err(missing) => return missing.for_loader(),
         };
         // The embedded sources never change: nothing to fall back to, nothing to check twice
         // (minijinja parses what it is given).
@@ -422,29 +409,54 @@ impl Shared {
             Source::Embedded(templates) => find_template(templates, name)
                 .map(|t| Arc::from(t.source))
                 .ok_or(Missing::NotFound),
-            Source::Roots(files) => match files.read(name) {
-                Ok(bytes) => String::from_utf8(bytes).map(Arc::from).map_err(|e| {
-                    Missing::Unreadable(format!(
-                        "template {name} is not UTF-8 (byte {})",
-                        e.utf8_error().valid_up_to()
-                    ))
-                }),
-                Err(e) if e.is_not_found() => Err(Missing::NotFound),
-                Err(e) if matches!(e.problem, Problem::NotATemplate(_) | Problem::Name(_)) => {
-                    Err(Missing::NotATemplate(e.to_string()))
-                }
-                Err(e) => Err(Missing::Unreadable(e.to_string())),
-            },
+            Source::Roots(files) => read_file(files, name).map(Arc::from),
         }
     }
 }
 
+/// The text of template `name` under `files`, by the file rule (inside a root, a regular file,
+/// a template extension, the size limit): what a loader that reads the roots gives minijinja.
+pub(crate) fn read_file(files: &TemplateFiles, name: &str) -> Result<String, Missing> {
+    match files.read(name) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            Missing::Unreadable(format!(
+                "template {name} is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        }),
+        Err(e) if e.is_not_found() => Err(Missing::NotFound),
+        Err(e) if matches!(e.problem, Problem::NotATemplate(_) | Problem::Name(_)) => {
+            Err(Missing::NotATemplate(e.to_string()))
+        }
+        Err(e) => Err(Missing::Unreadable(e.to_string())),
+    }
+}
+
 /// Why a source could not be had.
-enum Missing {
+pub(crate) enum Missing {
     NotFound,
     /// A name the file rule does not take for a template (its extension, its form).
     NotATemplate(String),
     Unreadable(String),
+}
+
+impl Missing {
+    /// What a minijinja loader answers: none for a template no root holds, a not-found error
+    /// with why for a name that is no template (so that `ignore missing` passes over it), an
+    /// error for a file that cannot be read.
+    pub(crate) fn for_loader<T>(self) -> Result<Option<T>, minijinja::Error> {
+        match self {
+            Missing::NotFound => Ok(None),
+            Missing::NotATemplate(message) => Err(minijinja::Error::new(
+                minijinja::ErrorKind::TemplateNotFound,
+                message,
+            )),
+            Missing::Unreadable(message) => Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                message,
+            )),
+        }
+    }
 }
 
 #[cfg(test)]

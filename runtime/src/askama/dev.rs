@@ -1,6 +1,6 @@
 //! The dev renderer: askama templates read from disk, rendered by minijinja as askama renders.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,10 +9,13 @@ use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior, Value};
 use shipwright_core::analyze::content_hash;
 use shipwright_core::askama::{Refusal, to_jinja};
+use shipwright_core::files::TemplateFiles;
+use shipwright_core::format::DEFAULT_EXTENSIONS;
 use shipwright_core::graph::resolve_name;
 
 use super::{AskamaArgs, DevContext, DevSerialize};
 use crate::Template;
+use crate::render::read_file;
 
 /// A type whose page the dev renderer left to askama's compiled render of the last build, and
 /// why: the app shows the build's page until `cargo build`.
@@ -251,20 +254,26 @@ fn environment(
     env.add_filter("escape", escape);
     env.add_filter("e", escape);
     env.add_filter("capitalize", capitalize);
+    // The one file rule, with the extensions of the templates the build recorded (the build's
+    // rule took them) besides the default ones.
+    let extensions: BTreeSet<&str> = DEFAULT_EXTENSIONS
+        .iter()
+        .copied()
+        .chain(
+            hashes
+                .iter()
+                .filter_map(|(n, _)| n.rsplit_once('.').map(|(_, e)| e)),
+        )
+        .collect();
+    let files = TemplateFiles::new(roots, extensions);
     env.set_loader(move |name| {
         let Ok(name) = resolve_name(name) else {
             return Ok(None);
         };
-        let Some(path) = roots
-            .iter()
-            .map(|root| root.join(&name))
-            .find(|p| p.is_file())
-        else {
-            return Ok(None);
+        let text = match read_file(&files, &name) {
+            Ok(text) => text,
+            Err(missing) => return missing.for_loader(),
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::new(ErrorKind::InvalidOperation, "cannot read the template").with_source(e)
-        })?;
         let mut loaded = loaded.lock().unwrap_or_else(PoisonError::into_inner);
         let built = hashes.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);
         if built != Some(content_hash(text.as_bytes()).as_str()) {
