@@ -57,6 +57,23 @@ pub(crate) fn cargo_in(
     args: &[&str],
     env: &[(&str, Option<&OsStr>)],
 ) -> Vec<u8> {
+    let output = cargo_output_in(dir, target, args, env);
+    assert!(
+        output.status.success(),
+        "cargo {args:?} in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// [`cargo_in`] for a command that may fail (a build whose errors the caller reads): its output.
+pub(crate) fn cargo_output_in(
+    dir: &Path,
+    target: &Path,
+    args: &[&str],
+    env: &[(&str, Option<&OsStr>)],
+) -> std::process::Output {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -72,14 +89,7 @@ pub(crate) fn cargo_in(
             None => command.env_remove(name),
         };
     }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "cargo {args:?} in {}:\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    command.output().unwrap()
 }
 
 /// Writes the manifest, lock file and build script of a generated bench crate `name` in `dir`,
