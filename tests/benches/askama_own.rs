@@ -102,10 +102,7 @@ fn main() {
     for round in 1..=ROUNDS {
         bound = write_tests(&testing, &dir, &stems, &leave, &mut dropped);
         let errors = build_errors(&dir);
-        println!(
-            "build {round}: {} test files do not compile",
-            errors.len()
-        );
+        println!("build {round}: {} test files do not compile", errors.len());
         if errors.is_empty() {
             break;
         }
@@ -114,9 +111,9 @@ fn main() {
             let left = leave.entry(stem.clone()).or_default();
             let mut attributed = false;
             for (line, message) in &errors {
-                let at = types.iter().find(|b| {
-                    b.unpaired.is_none() && (b.lines.0..=b.lines.1).contains(line)
-                });
+                let at = types
+                    .iter()
+                    .find(|b| b.unpaired.is_none() && (b.lines.0..=b.lines.1).contains(line));
                 if let Some(b) = at {
                     attributed = true;
                     left.entry(b.lines.0)
@@ -129,7 +126,10 @@ fn main() {
             let first = errors.first().map_or("", |e| e.1.as_str());
             let paired: Vec<&Bound> = types.iter().filter(|b| b.unpaired.is_none()).collect();
             if paired.is_empty() {
-                dropped.insert(stem, format!("does not compile with askama's derive: {first}"));
+                dropped.insert(
+                    stem,
+                    format!("does not compile with askama's derive: {first}"),
+                );
             } else {
                 for b in paired {
                     left.insert(
@@ -244,7 +244,11 @@ fn generate(testing: &Path, workspace: &Path, dir: &Path) -> Vec<String> {
     for entry in std::fs::read_dir(testing.join("tests")).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            copy_text(&path, &dir.join("tests").join(path.file_name().unwrap()), "");
+            copy_text(
+                &path,
+                &dir.join("tests").join(path.file_name().unwrap()),
+                "",
+            );
         }
     }
     stems
@@ -259,7 +263,11 @@ fn copy_text(from: &Path, to: &Path, prefix: &str) {
         if entry.file_type().unwrap().is_dir() {
             copy_text(&entry.path(), &target, prefix);
         } else if let Ok(text) = std::fs::read_to_string(entry.path()) {
-            write(to, &entry.file_name().to_string_lossy(), &format!("{prefix}{text}"));
+            write(
+                to,
+                &entry.file_name().to_string_lossy(),
+                &format!("{prefix}{text}"),
+            );
         }
     }
 }
@@ -294,7 +302,10 @@ fn write_tests(
             write(&templates, path, text);
         }
         write(dir, &format!("tests/{stem}.rs"), &paired.text);
-        let _ = writeln!(manifest, "\n[[test]]\nname = \"{stem}\"\npath = \"tests/{stem}.rs\"");
+        let _ = writeln!(
+            manifest,
+            "\n[[test]]\nname = \"{stem}\"\npath = \"tests/{stem}.rs\""
+        );
         bound.insert(stem.clone(), paired.bound);
     }
     copy_text(&templates, &dir.join("edited"), "{# edited #}");
@@ -360,7 +371,10 @@ fn build_errors(dir: &Path) -> BTreeMap<String, Vec<(usize, String)>> {
             .find(|s| s["is_primary"] == true && s["file_name"] == file.as_str())
             .and_then(|s| s["line_start"].as_u64())
             .unwrap_or(0) as usize;
-        errors.entry(stem).or_default().push((line, text.to_string()));
+        errors
+            .entry(stem)
+            .or_default()
+            .push((line, text.to_string()));
     }
     if errors.is_empty() && !output.status.success() {
         // Not a test file's error (the build script, the harness): cargo's own message.
@@ -370,11 +384,7 @@ fn build_errors(dir: &Path) -> BTreeMap<String, Vec<(usize, String)>> {
 }
 
 /// The figures: per test case, and the types not paired by reason.
-fn report(
-    bound: &BTreeMap<String, Vec<Bound>>,
-    dropped: &BTreeMap<String, String>,
-    results: &str,
-) {
+fn report(bound: &BTreeMap<String, Vec<Bound>>, dropped: &BTreeMap<String, String>, results: &str) {
     let mut cases: BTreeMap<(String, String), (u8, String)> = BTreeMap::new();
     let mut rendered = BTreeSet::new();
     for line in results.lines() {
@@ -391,7 +401,9 @@ fn report(
             "refused" => (2, construct(detail)),
             _ => (3, format!("{template}: {verdict} {detail}")),
         };
-        let case = cases.entry((thread.to_string(), path)).or_insert((0, String::new()));
+        let case = cases
+            .entry((thread.to_string(), path))
+            .or_insert((0, String::new()));
         if rank > case.0 {
             *case = (rank, text);
         }

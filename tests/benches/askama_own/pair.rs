@@ -11,8 +11,8 @@ use proc_macro2::{LineColumn, Span};
 use quote::quote;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Attribute, Fields, Generics, Ident, ItemEnum, ItemFn, ItemMod, ItemStruct, LitStr,
-    Visibility,
+use syn::{
+    Attribute, Fields, Generics, Ident, ItemEnum, ItemFn, ItemMod, ItemStruct, LitStr, Visibility,
 };
 
 /// The harness crate's name, as the rewritten tests call it.
@@ -166,7 +166,8 @@ impl Visitor<'_> {
             at,
             "#[derive(::serde::Serialize, ::shipwright_runtime::Template)] ".to_string(),
         ));
-        self.edits.push((end, end, inherent_render(&item.ident, &item.generics)));
+        self.edits
+            .push((end, end, inherent_render(&item.ident, &item.generics)));
     }
 }
 
@@ -189,16 +190,19 @@ fn inherent_render(ident: &Ident, generics: &Generics) -> String {
 }
 
 fn derives_template(attrs: &[Attribute]) -> bool {
-    attrs.iter().filter(|a| a.path().is_ident("derive")).any(|attr| {
-        attr.parse_args_with(
-            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-        )
-        .is_ok_and(|paths| {
-            paths
-                .iter()
-                .any(|p| p.segments.last().is_some_and(|s| s.ident == "Template"))
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("derive"))
+        .any(|attr| {
+            attr.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            )
+            .is_ok_and(|paths| {
+                paths
+                    .iter()
+                    .any(|p| p.segments.last().is_some_and(|s| s.ident == "Template"))
+            })
         })
-    })
 }
 
 /// The keys of askama's `#[template(...)]` the pairing reads.
