@@ -95,6 +95,15 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
         "{problems:?}"
     );
 
+    // A file that ends with `\r\n`: askama drops the `\n` alone.
+    std::fs::write(&item, "<li>{{ item }}</li>\r\n").unwrap();
+    let now = render(&page()).unwrap();
+    assert!(
+        now.contains("<li>&#60;one&#62;</li>\r<li>two &#38; three</li>\r"),
+        "{now:?}"
+    );
+    assert_eq!(dev_problems(), []);
+
     // Fixed: the dev renderer again.
     std::fs::write(&item, "<li>{{ item }}!</li>\n").unwrap();
     let now = render(&page()).unwrap();

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior, Value};
 use shipwright_core::analyze::content_hash;
@@ -224,6 +225,13 @@ fn environment(
 ) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // The file's trailing newline is the loader's to drop, by askama's rule.
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default delimiters"),
+    );
     let html = args.escapes_html(name);
     env.set_auto_escape_callback(move |_| {
         if html {
@@ -279,7 +287,10 @@ fn environment(
         if built != Some(content_hash(text.as_bytes()).as_str()) {
             loaded.changed = true;
         }
-        match to_jinja(&text) {
+        // askama drops one trailing `\n` of a file (minijinja's own rule, off here, drops a
+        // `\r` before it too).
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        match to_jinja(text) {
             Ok(jinja) => Ok(Some(jinja)),
             Err(refusal) => {
                 loaded.refusal.get_or_insert((name.to_string(), refusal));
