@@ -41,15 +41,17 @@ impl Rng {
     }
 }
 
-const TEXT: [&str; 6] = [
+const TEXT: [&str; 8] = [
     "<p>plain</p>",
     " a/b ",
     "caf\u{e9} \u{2014} \u{65e5}\u{672c}",
     "\n  <li class=\"x\">'q'</li>\n",
     "&amp; <>",
     "",
+    " \n\t  ",
+    "  pad \u{a0}\n ",
 ];
-const EXPRS: [&str; 22] = [
+const EXPRS: [&str; 25] = [
     "{{ s }}",
     "{{ t }}",
     "{{ b }}",
@@ -72,6 +74,9 @@ const EXPRS: [&str; 22] = [
     "{{ f|fmt(\"{:.2}\") }}",
     "{{ n / 2 }}",
     "{{- s -}}",
+    "{{~ s ~}}",
+    "\n  {{- n ~}}  \n",
+    " {{~ t +}} ",
 ];
 const CONDITIONS: [&str; 6] = [
     "b",
@@ -101,7 +106,8 @@ fn node(rng: &mut Rng, depth: usize, out: &mut String) {
         0 => out.push_str(rng.pick(&TEXT)),
         1 | 2 => out.push_str(rng.pick(&EXPRS)),
         3 => {
-            let _ = write!(out, "{{% if {} %}}", rng.pick(&CONDITIONS));
+            let sign = rng.pick(&["", "~", "-", "+"]);
+            let _ = write!(out, "{{%{sign} if {} {sign}%}}", rng.pick(&CONDITIONS));
             node(rng, depth - 1, out);
             if rng.below(2) == 0 {
                 out.push_str("{% else if b %}");
@@ -156,7 +162,7 @@ fn node(rng: &mut Rng, depth: usize, out: &mut String) {
             "{% for item in items %}{% let u = item %}[{{ u|lower }}]{% endfor %}",
         ])),
         _ => {
-            out.push_str("{# a comment #}");
+            out.push_str(rng.pick(&["{# a comment #}", " {#~ a comment ~#}\n "]));
             node(rng, depth - 1, out);
         }
     }
@@ -225,9 +231,9 @@ fn main() {
     let mut main = String::from(
         "use shipwright_runtime::askama::{dev_problems, render, set_dev_roots};\n\
          #[derive(serde::Serialize, Clone)]\npub struct Ctx { s: String, t: String, b: bool, f: f64, g: f64, n: i64, items: Vec<String>, opt: Option<String>, on: Option<i64>, oo: Option<Option<i64>>, k: &'static str }\n\
-         macro_rules! page { ($name:ident, $path:literal) => {\n\
+         macro_rules! page { ($name:ident, $path:literal $(, $ws:literal)?) => {\n\
            #[derive(askama::Template, shipwright_runtime::Template, serde::Serialize)]\n\
-           #[template(path = $path)]\n\
+           #[template(path = $path $(, whitespace = $ws)?)]\n\
            struct $name { s: String, t: String, b: bool, f: f64, g: f64, n: i64, items: Vec<String>, opt: Option<String>, on: Option<i64>, oo: Option<Option<i64>>, k: &'static str }\n\
            impl From<Ctx> for $name { fn from(c: Ctx) -> Self { $name { s: c.s, t: c.t, b: c.b, f: c.f, g: c.g, n: c.n, items: c.items, opt: c.opt, on: c.on, oo: c.oo, k: c.k } } }\n\
          } }\n",
@@ -235,7 +241,9 @@ fn main() {
     let mut rows = String::new();
     for i in 0..count {
         write(&dir, &format!("templates/t{i}.html"), &template(&mut rng));
-        let _ = writeln!(main, "page!(T{i}, \"t{i}.html\");");
+        // Every third page with askama's whitespace key.
+        let ws = ["", ", \"suppress\"", "", "", ", \"minimize\"", ""][i % 6];
+        let _ = writeln!(main, "page!(T{i}, \"t{i}.html\"{ws});");
         let _ = writeln!(rows, "    check::<T{i}>(\"t{i}.html\", &contexts);");
     }
     main.push_str(
@@ -274,7 +282,7 @@ fn main() {
     for name in names {
         let path = edited.join(name);
         let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, format!("{{# edited #}}{text}")).unwrap();
+        std::fs::write(&path, format!("{{#+ edited +#}}{text}")).unwrap();
     }
 
     let stdout = String::from_utf8(cargo_in(&dir, &target_dir(), &["run"], &[])).unwrap();

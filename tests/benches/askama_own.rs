@@ -308,7 +308,7 @@ fn write_tests(
         );
         bound.insert(stem.clone(), paired.bound);
     }
-    copy_text(&templates, &dir.join("edited"), "{# edited #}");
+    copy_text(&templates, &dir.join("edited"), "{#+ edited +#}");
     let mut extensions = BTreeSet::new();
     collect_extensions(&templates, &mut extensions);
     let list: Vec<String> = extensions.iter().map(|e| format!("{e:?}")).collect();

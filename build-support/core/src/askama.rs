@@ -18,8 +18,12 @@
 //!
 //! - Kept: text, comments, `{{ … }}` of names, attributes, indexes, string and number literals,
 //!   comparisons, `+ - *`, `~`; the filters of [`FILTERS`]; `if` / `elif` / `else`, `for … in`
-//!   with `loop.index`, `index0`, `first`, `last`; `include`, `extends`, `block`, `raw`;
-//!   whitespace control `-` and `+`.
+//!   with `loop.index`, `index0`, `first`, `last`; `include`, `extends`, `block`, `raw`.
+//! - Done on the text: whitespace control `-`, `+`, `~` and [`to_jinja_with`]'s default (askama's
+//!   `#[template(whitespace = ...)]`): each text's leading and trailing ASCII whitespace kept,
+//!   dropped or minimized as askama's generator does, and the signs blanked (minijinja's `-`
+//!   would also take Unicode whitespace, and it has no `~`). A `{` left before a tag is refused
+//!   (it would open a delimiter).
 //! - Translated: `&&`, `||`, `!` to `and`, `or`, `not`; `else if` to `elif`; `self.` dropped
 //!   (the struct's fields are the context). `let name = value` to `set` at the top of a
 //!   template, a `block` or a `for` body. `if let` / `else if let` and `match` / `when` /
@@ -34,8 +38,7 @@
 //!   (variants, tuples, structs, `|`, nested `Some`), a `Some` / `None` test of a name an outer
 //!   pattern bound (an `Option<Option<_>>`: serde writes `Some(None)` as `None`), a `block`
 //!   inside a pattern's branch, macros, `call`, `import`, `filter` blocks, `break` /
-//!   `continue`, the `~` whitespace control, filters not in [`FILTERS`], and any other tag or
-//!   operator.
+//!   `continue`, filters not in [`FILTERS`], and any other tag or operator.
 //!
 //! Not seen from the text: a subject whose type is `Option<Option<_>>` or `Option<()>` tested
 //! only once reads `Some(None)` / `Some(())` as `None`. The dev renderer compares its page
@@ -46,6 +49,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::lex::{LexError, Part, Token, TokenKind, lex, line_of};
+
+mod whitespace;
+pub use whitespace::Whitespace;
+use whitespace::whitespace;
 
 /// The filters that render as askama renders them (`escape` / `e` and `capitalize` as the dev
 /// renderer defines them: minijinja's `capitalize` upper-cases `ß` to `S`, askama's to `SS`).
@@ -91,25 +98,33 @@ impl From<LexError> for Refusal {
 /// The template `src`, written in askama's grammar, as a Jinja template that minijinja renders
 /// to askama's bytes, or the first construct it cannot render so.
 pub fn to_jinja(src: &str) -> Result<String, Refusal> {
-    let lexed = lex(src)?;
-    let mut out = String::with_capacity(src.len());
-    let mut copied = 0;
-    let mut open: Vec<Frame<'_>> = Vec::new();
+    to_jinja_with(src, Whitespace::Preserve)
+}
+
+/// [`to_jinja`] with `default`, askama's `#[template(whitespace = "...")]`, as the control of
+/// every tag side without a sign of its own.
+pub fn to_jinja_with(src: &str, default: Whitespace) -> Result<String, Refusal> {
     let refuse = |(offset, construct): Refused| Refusal {
         line: line_of(src, offset),
         construct,
     };
+    let (blanked, mut texts) = whitespace(src, &lex(src)?.parts, default).map_err(refuse)?;
+    // The same parts, with no sign left for minijinja to act on.
+    let src = blanked.as_str();
+    let lexed = lex(src)?;
+    let mut out = String::with_capacity(src.len());
+    let mut copied = 0;
+    let mut open: Vec<Frame<'_>> = Vec::new();
+    texts.reverse();
     for part in &lexed.parts {
         let (Part::Expr(d) | Part::Tag(d)) = part else {
             continue;
         };
-        let bytes = src.as_bytes();
-        if bytes.get(d.start + 2) == Some(&b'~') || bytes.get(d.end.wrapping_sub(3)) == Some(&b'~')
-        {
-            return Err(refuse((d.start, "the whitespace control `~`".into())));
+        let mut edits = Edits::new();
+        while texts.last().is_some_and(|t| t.0 < d.start) {
+            edits.extend(texts.pop());
         }
         let tokens = &merged(src, lexed.tokens(d));
-        let mut edits = Edits::new();
         let body = if matches!(part, Part::Tag(_)) {
             tag(src, tokens, &mut open, &mut edits).map_err(refuse)?
         } else {
@@ -118,6 +133,8 @@ pub fn to_jinja(src: &str) -> Result<String, Refusal> {
         expression(body, &mut edits).map_err(refuse)?;
         copied = apply(src, copied, edits, &mut out);
     }
+    texts.reverse();
+    copied = apply(src, copied, texts, &mut out);
     out.push_str(&src[copied..]);
     Ok(out)
 }
@@ -586,7 +603,11 @@ mod tests {
                    {{ item[0] }}{% else %}-{% endfor %}{%- if a == 1 -%}{{ \"<s>\" ~ b }}{% elif \
                    c %}{% include \"nav.html\" %}{% endif %}{# note #}{% block body %}{{ super() }}\
                    {% endblock %}{% raw %}{{ x }}{% endraw %}";
-        assert_eq!(to_jinja(src).unwrap(), src);
+        // (whitespace signs blanked: the text is trimmed already)
+        assert_eq!(
+            to_jinja(src).unwrap(),
+            src.replace("{%- if a == 1 -%}", "{%  if a == 1  %}")
+        );
     }
 
     #[test]
@@ -602,7 +623,7 @@ mod tests {
         assert_eq!(
             to_jinja("{%- if let Some(x) = self.opt -%}[{{ x }}]{%- else if let None = b %}n{% else %}-{% endif %}")
                 .unwrap(),
-            "{%- if (opt) is not none %}{% with x = (opt) -%}[{{ x }}]{%- endwith %}{% elif (b) \
+            "{%  if (opt) is not none %}{% with x = (opt)  %}[{{ x }}]{%  endwith %}{% elif (b) \
              is none %}n{% else %}-{% endif %}"
         );
         assert_eq!(
@@ -633,7 +654,7 @@ mod tests {
                  \"b.html\" %}{% block c %}{% let d = !e %}{% endblock %}"
             )
             .unwrap(),
-            "{% set a = n + 1 %}{% for i in xs %}{%- set b = i -%}{% endfor %}{% extends \
+            "{% set a = n + 1 %}{% for i in xs %}{%  set b = i  %}{% endfor %}{% extends \
              \"b.html\" %}{% block c %}{% set d = not e %}{% endblock %}"
         );
     }
@@ -660,8 +681,46 @@ mod tests {
         );
         assert_eq!(
             to_jinja("{% match k %}{% when other %}{{ other }}{%- endmatch %}").unwrap(),
-            "{% if false %}{% elif true %}{% with other = (k) %}{{ other }}{%- endwith %}\
+            "{% if false %}{% elif true %}{% with other = (k) %}{{ other }}{%  endwith %}\
              {% endif %}"
+        );
+    }
+
+    #[test]
+    fn does_askamas_whitespace_control_on_the_text() {
+        for (src, jinja) in [
+            ("a \n {{- x -}} \n b", "a{{  x  }}b"),
+            ("a \n\n {{~ x ~}} \n b", "a\n{{  x  }}\nb"),
+            (
+                "a  {%~ if c ~%}  b{% endif %}",
+                "a {%  if c  %} b{% endif %}",
+            ),
+            // Whitespace alone: as the next tag says, after a `~` too; dropped after a `-`.
+            ("{{ x ~}}  \n  {{ y }}", "{{ x  }}  \n  {{ y }}"),
+            ("{{ x }}  \n  {{~ y }}", "{{ x }}\n{{  y }}"),
+            ("{{ x -}}  {{~ y }}", "{{ x  }}{{  y }}"),
+            ("{{ x ~}}  {{- y }}", "{{ x  }}{{  y }}"),
+            // At the end, as the last tag says.
+            ("{{ x ~}} \n ", "{{ x  }}\n"),
+            ("{{ x }} \n ", "{{ x }} \n "),
+            // ASCII whitespace only (minijinja's `-` would take these too).
+            ("a \u{a0} {{- x }}", "a \u{a0}{{  x }}"),
+            ("{{ x -}}\u{3000}b", "{{ x  }}\u{3000}b"),
+            ("a\u{b}{{- x }}", "a\u{b}{{  x }}"),
+            // Comments and raw blocks have controls too.
+            ("a  {#~ c ~#}  b", "a {#  c  #} b"),
+            ("{% raw -%} x {%- endraw %}", "{% raw  %}x{%  endraw %}"),
+        ] {
+            assert_eq!(to_jinja(src).unwrap(), jinja, "{src:?}");
+        }
+        // `#[template(whitespace = ...)]`: the control of every side without a sign.
+        assert_eq!(
+            to_jinja_with("a {{ x }} b {{+ y +}} c", Whitespace::Suppress).unwrap(),
+            "a{{ x }}b {{  y  }} c"
+        );
+        assert_eq!(
+            to_jinja_with("a \n\n {{ x }}  b", Whitespace::Minimize).unwrap(),
+            "a\n{{ x }} b"
         );
     }
 
@@ -761,7 +820,10 @@ mod tests {
             ),
             ("{{ x|fmt(\"{:?}\") }}", "the filter `|fmt` at line 1"),
             ("{{ 'c' }}", "the char literal 'c' at line 1"),
-            ("{{~ x ~}}", "the whitespace control `~` at line 1"),
+            (
+                "a\n{ {{- x }}",
+                "a `{` left before a tag by whitespace control at line 2",
+            ),
             ("{{ loop.cycle }}", "`loop.cycle` at line 1"),
             (
                 "{% if x is defined %}{% endif %}",

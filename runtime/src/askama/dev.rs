@@ -9,7 +9,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior, Value};
 use shipwright_core::analyze::content_hash;
-use shipwright_core::askama::{Refusal, to_jinja};
+use shipwright_core::askama::{Refusal, to_jinja_with};
 use shipwright_core::files::TemplateFiles;
 use shipwright_core::format::DEFAULT_EXTENSIONS;
 use shipwright_core::graph::resolve_name;
@@ -214,7 +214,7 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
     }
 }
 
-/// A minijinja environment that renders askama's grammar (as [`to_jinja`] translates it) to
+/// A minijinja environment that renders askama's grammar (as [`to_jinja_with`] translates it) to
 /// askama's bytes, reading the templates from `roots`.
 fn environment(
     args: AskamaArgs,
@@ -274,6 +274,7 @@ fn environment(
         )
         .collect();
     let files = TemplateFiles::new(roots, extensions);
+    let whitespace = args.whitespace();
     env.set_loader(move |name| {
         let Ok(name) = resolve_name(name) else {
             return Ok(None);
@@ -290,7 +291,7 @@ fn environment(
         // askama drops one trailing `\n` of a file (minijinja's own rule, off here, drops a
         // `\r` before it too).
         let text = text.strip_suffix('\n').unwrap_or(&text);
-        match to_jinja(text) {
+        match to_jinja_with(text, whitespace) {
             Ok(jinja) => Ok(Some(jinja)),
             Err(refusal) => {
                 loaded.refusal.get_or_insert((name.to_string(), refusal));

@@ -31,6 +31,8 @@ mod dev;
 #[cfg(all(feature = "askama", feature = "dev", debug_assertions))]
 pub use dev::{DevProblem, dev_problems, set_dev_roots};
 
+use shipwright_core::askama::Whitespace;
+
 /// The keys of askama's `#[template(...)]` that change the page, as the struct wrote them
 /// (`#[derive(shipwright_runtime::Template)]` reads them from the attribute askama reads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,12 +80,22 @@ impl AskamaArgs {
         }
     }
 
+    /// `whitespace`: the control of every tag side without a sign. Defaults to: preserve.
+    pub fn whitespace(&self) -> Whitespace {
+        self.whitespace
+            .and_then(Whitespace::from_key)
+            .unwrap_or_default()
+    }
+
     /// The first key the dev renderer does not emulate, as a reason names it.
     pub fn unsupported(&self) -> Option<String> {
         if let Some(syntax) = self.syntax {
             return Some(format!("#[template(syntax = \"{syntax}\")]"));
         }
-        if let Some(ws) = self.whitespace.filter(|ws| *ws != "preserve") {
+        if let Some(ws) = self
+            .whitespace
+            .filter(|ws| Whitespace::from_key(ws).is_none())
+        {
             return Some(format!("#[template(whitespace = \"{ws}\")]"));
         }
         if let Some(config) = self.config {

@@ -55,9 +55,11 @@ pub struct Delimited {
     pub start: usize,
     /// Byte offset just past the closing `}`.
     pub end: usize,
-    /// The whitespace-control sign after the opening delimiter: `b'-'`, `b'+'` or 0.
+    /// The whitespace-control sign after the opening delimiter: `b'-'`, `b'+'`, askama's `b'~'`,
+    /// or 0.
     pub open_trim: u8,
-    /// The whitespace-control sign before the closing delimiter: `b'-'`, `b'+'` or 0.
+    /// The whitespace-control sign before the closing delimiter: `b'-'`, `b'+'`, askama's `b'~'`,
+    /// or 0.
     pub close_trim: u8,
     first_token: u32,
     token_count: u32,
@@ -283,7 +285,7 @@ pub(crate) fn lex_into<'s>(src: &'s str, out: &mut Lexed<'s>) -> Result<(), LexE
         }
         let mut inner = open + 2;
         let open_trim = match bytes.get(inner) {
-            Some(&sign @ (b'-' | b'+')) => {
+            Some(&sign @ (b'-' | b'+' | b'~')) => {
                 inner += 1;
                 sign
             }
@@ -347,7 +349,7 @@ fn lex_comment<'s>(
 
 fn trim_sign_before(bytes: &[u8], close: usize, inner: usize) -> u8 {
     match bytes.get(close.wrapping_sub(1)) {
-        Some(&sign @ (b'-' | b'+')) if close > inner => sign,
+        Some(&sign @ (b'-' | b'+' | b'~')) if close > inner => sign,
         _ => 0,
     }
 }
@@ -371,7 +373,7 @@ fn lex_raw<'s>(
                 });
             }
             let (open_trim, inner) = match bytes[tag + 2] {
-                sign @ (b'-' | b'+') => (sign, tag + 3),
+                sign @ (b'-' | b'+' | b'~') => (sign, tag + 3),
                 _ => (0, tag + 2),
             };
             return lex_code(src, tag, inner, open_trim, b'%', out);
@@ -389,7 +391,7 @@ fn lex_raw<'s>(
 fn is_endraw(src: &str, at: usize) -> bool {
     let bytes = src.as_bytes();
     let mut i = at + 2;
-    if matches!(bytes.get(i), Some(b'-' | b'+')) {
+    if matches!(bytes.get(i), Some(b'-' | b'+' | b'~')) {
         i += 1;
     }
     i = skip_blanks(src, i);
@@ -397,7 +399,7 @@ fn is_endraw(src: &str, at: usize) -> bool {
         return false;
     }
     i = skip_blanks(src, i + 6);
-    if matches!(bytes.get(i), Some(b'-' | b'+')) {
+    if matches!(bytes.get(i), Some(b'-' | b'+' | b'~')) {
         i += 1;
     }
     bytes[i..].starts_with(b"%}")
@@ -463,7 +465,7 @@ fn lex_code<'s>(
         };
         if brackets.is_empty() {
             let (trim, len) = match b {
-                b'-' | b'+' => (b, 1),
+                b'-' | b'+' | b'~' => (b, 1),
                 _ => (0, 0),
             };
             if bytes.get(i + len) == Some(&close) && bytes.get(i + len + 1) == Some(&b'}') {

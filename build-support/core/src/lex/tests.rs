@@ -112,19 +112,35 @@ fn brackets_balance_so_braces_inside_do_not_end_an_expression() {
     );
 }
 
-#[test]
-fn whitespace_control_on_every_delimiter() {
-    let lexed = lex("a {%- if x -%} b {{+ y +}} c {#- z -#} d {%+ endif %}").unwrap();
-    let trims: Vec<(u8, u8)> = lexed
+/// The whitespace-control signs of every expression, tag and comment.
+fn signs(src: &str) -> Vec<(u8, u8)> {
+    lex(src)
+        .unwrap()
         .parts
         .iter()
         .filter_map(|p| match p {
             Part::Expr(d) | Part::Tag(d) | Part::Comment(d) => Some((d.open_trim, d.close_trim)),
             Part::Text { .. } => None,
         })
-        .collect();
-    assert_eq!(trims, [(b'-', b'-'), (b'+', b'+'), (b'-', b'-'), (b'+', 0)]);
+        .collect()
+}
+
+#[test]
+fn whitespace_control_on_every_delimiter() {
+    assert_eq!(
+        signs("a {%- if x -%} b {{+ y +}} c {#- z -#} d {%+ endif %}"),
+        [(b'-', b'-'), (b'+', b'+'), (b'-', b'-'), (b'+', 0)]
+    );
     assert_eq!(token_texts("{%- if x -%}", 0), ["if", "x"]);
+    // askama's `~` (minimize) is a sign too: the tag's keyword comes first.
+    assert_eq!(
+        signs("{%~ if let Some(x) = y ~%}{#~ z ~#}{{~ x ~}}"),
+        [(b'~', b'~'); 3]
+    );
+    assert_eq!(
+        token_texts("{%~ if let Some(x) = y ~%}", 0)[..2],
+        ["if", "let"]
+    );
     // A minus before the delimiter with a space in between is an operator, not a trim sign.
     assert_eq!(token_texts("{{ a - 1 }}", 0), ["a", "-", "1"]);
 }
