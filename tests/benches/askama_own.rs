@@ -25,7 +25,7 @@ use support::{cargo_in, cargo_output_in, target_dir, write_if_changed as write};
 
 #[path = "askama_own/pair.rs"]
 mod pair;
-use pair::{Bound, HARNESS, pair};
+use pair::{Bound, HARNESS, Paired, pair};
 
 /// At most this many builds to find the types whose pairing does not compile.
 const ROUNDS: usize = 6;
@@ -98,25 +98,31 @@ fn main() {
 
     let mut leave: BTreeMap<String, BTreeMap<usize, String>> = BTreeMap::new();
     let mut dropped: BTreeMap<String, String> = BTreeMap::new();
-    let mut bound: BTreeMap<String, Vec<Bound>> = BTreeMap::new();
+    let mut files: BTreeMap<String, Paired> = BTreeMap::new();
     for round in 1..=ROUNDS {
-        bound = write_tests(&testing, &dir, &stems, &leave, &mut dropped);
+        files = write_tests(&testing, &dir, &stems, &leave, &mut dropped);
         let errors = build_errors(&dir);
         println!("build {round}: {} test files do not compile", errors.len());
         if errors.is_empty() {
             break;
         }
         for (stem, errors) in errors {
-            let types = bound.get(&stem).map(Vec::as_slice).unwrap_or_default();
+            let (types, macros) = files
+                .get(&stem)
+                .map_or((&[][..], &[][..]), |f| (&f.bound[..], &f.macros[..]));
+            let paired: Vec<&Bound> = types.iter().filter(|b| b.unpaired.is_none()).collect();
             let left = leave.entry(stem.clone()).or_default();
             let mut attributed = false;
             for (line, message) in &errors {
-                let at = types
-                    .iter()
-                    .find(|b| b.unpaired.is_none() && (b.lines.0..=b.lines.1).contains(line));
-                if let Some(b) = at {
+                // The type whose lines hold the error, else the paired macro that does.
+                let within = |(first, last): (usize, usize)| (first..=last).contains(line);
+                let group = paired.iter().find(|b| within(b.lines)).map(|b| b.group).or_else(|| {
+                    let m = macros.iter().find(|m| within(**m))?;
+                    paired.iter().any(|b| b.group == m.0).then_some(m.0)
+                });
+                if let Some(group) = group {
                     attributed = true;
-                    left.entry(b.lines.0)
+                    left.entry(group)
                         .or_insert_with(|| format!("its pairing does not compile: {message}"));
                 }
             }
@@ -124,7 +130,6 @@ fn main() {
                 continue;
             }
             let first = errors.first().map_or("", |e| e.1.as_str());
-            let paired: Vec<&Bound> = types.iter().filter(|b| b.unpaired.is_none()).collect();
             if paired.is_empty() {
                 dropped.insert(
                     stem,
@@ -133,7 +138,7 @@ fn main() {
             } else {
                 for b in paired {
                     left.insert(
-                        b.lines.0,
+                        b.group,
                         format!("the file does not compile with its types paired: {first}"),
                     );
                 }
@@ -153,7 +158,7 @@ fn main() {
     if results.is_empty() {
         panic!("no results:\n{}", String::from_utf8_lossy(&test.stderr));
     }
-    report(&bound, &dropped, &results);
+    report(&files, &dropped, &results);
 }
 
 /// askama's `testing/` directory: in the checkout, or extracted from the git dir's `HEAD` into
@@ -281,10 +286,10 @@ fn write_tests(
     stems: &[String],
     leave: &BTreeMap<String, BTreeMap<usize, String>>,
     dropped: &mut BTreeMap<String, String>,
-) -> BTreeMap<String, Vec<Bound>> {
+) -> BTreeMap<String, Paired> {
     let templates = dir.join("templates");
     copy_text(&testing.join("templates"), &templates, "");
-    let mut bound = BTreeMap::new();
+    let mut files = BTreeMap::new();
     let mut manifest = String::new();
     for stem in stems {
         if dropped.contains_key(stem) {
@@ -306,7 +311,7 @@ fn write_tests(
             manifest,
             "\n[[test]]\nname = \"{stem}\"\npath = \"tests/{stem}.rs\""
         );
-        bound.insert(stem.clone(), paired.bound);
+        files.insert(stem.clone(), paired);
     }
     copy_text(&templates, &dir.join("edited"), "{#+ edited +#}");
     let mut extensions = BTreeSet::new();
@@ -323,7 +328,7 @@ fn write_tests(
     let head = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     let head = head.split("\n[[test]]").next().unwrap();
     write(dir, "Cargo.toml", &format!("{head}{manifest}"));
-    bound
+    files
 }
 
 fn collect_extensions(dir: &Path, out: &mut BTreeSet<String>) {
@@ -384,8 +389,9 @@ fn build_errors(dir: &Path) -> BTreeMap<String, Vec<(usize, String)>> {
 }
 
 /// The figures: per test case, and the types not paired by reason.
-fn report(bound: &BTreeMap<String, Vec<Bound>>, dropped: &BTreeMap<String, String>, results: &str) {
-    let mut cases: BTreeMap<(String, String), (u8, String)> = BTreeMap::new();
+fn report(files: &BTreeMap<String, Paired>, dropped: &BTreeMap<String, String>, results: &str) {
+    // A case: a test function rendering a type with a template.
+    let mut cases: BTreeMap<(String, String, String), (u8, String)> = BTreeMap::new();
     let mut rendered = BTreeSet::new();
     for line in results.lines() {
         let fields: Vec<&str> = line.splitn(5, '\t').collect();
@@ -402,7 +408,7 @@ fn report(bound: &BTreeMap<String, Vec<Bound>>, dropped: &BTreeMap<String, Strin
             _ => (3, format!("{template}: {verdict} {detail}")),
         };
         let case = cases
-            .entry((thread.to_string(), path))
+            .entry((thread.to_string(), path, template.to_string()))
             .or_insert((0, String::new()));
         if rank > case.0 {
             *case = (rank, text);
@@ -410,7 +416,7 @@ fn report(bound: &BTreeMap<String, Vec<Bound>>, dropped: &BTreeMap<String, Strin
     }
     let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut identical, mut errors, mut different) = (0, 0, Vec::new());
-    for ((thread, path), (rank, text)) in &cases {
+    for ((thread, path, _), (rank, text)) in &cases {
         match rank {
             0 => identical += 1,
             1 => errors += 1,
@@ -418,11 +424,15 @@ fn report(bound: &BTreeMap<String, Vec<Bound>>, dropped: &BTreeMap<String, Strin
             _ => different.push(format!("{thread} {path}: {text}")),
         }
     }
-    let types: Vec<&Bound> = bound.values().flatten().collect();
+    let types: Vec<&Bound> = files.values().flat_map(|f| &f.bound).collect();
     let mut unpaired: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unread: BTreeMap<&str, usize> = BTreeMap::new();
     for b in &types {
         if let Some(reason) = &b.unpaired {
-            *unpaired.entry(shorten(reason)).or_default() += 1;
+            *unpaired.entry(category(reason)).or_default() += 1;
+            if let Some(name) = reason.split("reads `").nth(1).and_then(|r| r.split('`').next()) {
+                *unread.entry(name).or_default() += 1;
+            }
         } else if !rendered.contains(&b.path) {
             *unpaired
                 .entry("paired, but its test does not call `render()`".to_string())
@@ -433,7 +443,7 @@ fn report(bound: &BTreeMap<String, Vec<Bound>>, dropped: &BTreeMap<String, Strin
     println!(
         "\n{} types with askama's derive in {} test files ({} left out), {paired} paired",
         types.len(),
-        bound.len(),
+        files.len(),
         dropped.len()
     );
     println!("\n| test cases | byte-identical | refused | different | askama's render errs |");
@@ -452,9 +462,11 @@ fn report(bound: &BTreeMap<String, Vec<Bound>>, dropped: &BTreeMap<String, Strin
     for (reason, n) in &unpaired {
         println!("- {n}: {reason}");
     }
+    let unread: Vec<String> = unread.iter().map(|(name, n)| format!("`{name}` {n}")).collect();
+    println!("  (names Shipwright's derive does not find: {})", unread.join(", "));
     println!("\ntest files left out:");
     for (stem, reason) in dropped {
-        println!("- {stem}: {}", shorten(reason));
+        println!("- {stem}: {reason}");
     }
     for d in &different {
         println!("DIFFERENT {d}");
@@ -473,7 +485,22 @@ fn construct(detail: &str) -> String {
         .to_string()
 }
 
-/// A reason's first clause, for grouping.
-fn shorten(reason: &str) -> String {
-    reason.chars().take(140).collect()
+/// Why a type is not paired, by kind.
+fn category(reason: &str) -> String {
+    let kinds = [
+        (
+            "does not provide it",
+            "Shipwright's derive: the template reads a name the struct does not provide",
+        ),
+        ("serde::Serialize` is not satisfied", "a field's type is not `Serialize`"),
+        (
+            "has a missing dependency",
+            "Shipwright's derive: a reference that does not resolve",
+        ),
+        ("cannot be bound", "Shipwright's derive: the template does not lex"),
+    ];
+    match kinds.iter().find(|(text, _)| reason.contains(text)) {
+        Some((_, kind)) => kind.to_string(),
+        None => reason.chars().take(140).collect(),
+    }
 }

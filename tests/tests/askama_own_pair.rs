@@ -114,7 +114,7 @@ fn pairs_the_template_structs_and_keeps_every_line() {
         paired.sources,
         [(
             "__source/my-tests/Inline-16.txt".to_string(),
-            "{{ a }}\nline two {{ b }}".to_string()
+            "{{ a }}\nline two {{ b }}\n".to_string()
         )]
     );
     assert_eq!(
