@@ -216,6 +216,7 @@ fn generate(testing: &Path, workspace: &Path, dir: &Path) -> Vec<String> {
              shipwright-runtime = {{ path = \"{ws}/runtime\", features = [\"askama\", \"dev\"] }}\n\
              assert_matches = {{ path = \"assert_matches\" }}\n\n\
              [build-dependencies]\nshipwright-build = {{ path = \"{ws}/build-support\" }}\n\n\
+             [features]\ndefault = [\"serde_json\"]\nserde_json = []\n\n\
              [lints.rust]\nunexpected_cfgs = \"allow\"\n\n[workspace]\n",
             HARNESS.replace('_', "-")
         ),
