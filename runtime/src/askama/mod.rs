@@ -16,7 +16,9 @@
 //! that an edit shows without `cargo build`. Whatever the dev renderer cannot render as askama
 //! does ([`shipwright_core::askama::to_jinja`]'s refusals, a key it does not emulate, a render
 //! error) is served by askama's compiled render of the last build and recorded
-//! ([`dev_problems`]); the rebuild planner in [`RenderMode::Compiled`] with
+//! ([`dev_problems`]; with the dev layer, feature `axum`, the overlay lists each one whose files
+//! were edited under "cargo build needed", and the runner's marker asks for the build); the
+//! rebuild planner in [`RenderMode::Compiled`] with
 //! [`RebuildPlanner::dev_renderer`] says `Rebuild` for those templates, naming the construct.
 //!
 //! A struct is rendered from disk through `serde`: with the dev renderer compiled in (features
@@ -28,8 +30,10 @@
 //! [`RebuildPlanner::dev_renderer`]: crate::RebuildPlanner::dev_renderer
 
 #[cfg(all(feature = "askama", feature = "dev", debug_assertions))]
-mod dev;
+pub(crate) mod dev;
 
+#[cfg(all(feature = "askama", feature = "axum", debug_assertions))]
+pub(crate) use dev::watch_problems;
 #[cfg(all(feature = "askama", feature = "dev", debug_assertions))]
 pub use dev::{DevProblem, dev_problems, set_dev_roots};
 
