@@ -168,6 +168,7 @@ mod tests {
                     ("layout.html", #layout_hash),
                     ("nav.html", #nav_hash)
                 ];
+                const LOSSY: &'static [&'static str] = &[];
             }
         };
         assert_eq!(output.to_string(), expected.to_string());

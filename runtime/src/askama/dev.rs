@@ -201,6 +201,15 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
     if let Some(key) = T::ASKAMA.unsupported() {
         return refused(None, format!("the dev renderer does not emulate {key}"));
     }
+    if let Some(field) = T::LOSSY.first() {
+        return refused(
+            None,
+            format!(
+                "the dev renderer cannot tell `Some(None)` from `None` in the field `{field}` \
+                 (serde writes both alike)"
+            ),
+        );
+    }
     if let Some(problem) = problems()
         .as_ref()
         .and_then(|p| p.differs.get(T::NAME).cloned())
@@ -425,6 +434,50 @@ mod tests {
             "page.html",
             "0be7d0d7b046f1649be965d1b771df5080290f5111c9c39c067516d6f3d1a9fe",
         )];
+    }
+
+    /// A page with a field whose serde form loses `Some(None)`.
+    #[derive(::askama::Template, serde::Serialize)]
+    #[template(
+        source = "{% if let Some(inner) = flag %}some{% else %}none{% endif %}",
+        ext = "html"
+    )]
+    struct Lossy {
+        flag: Option<Option<bool>>,
+    }
+
+    impl Template for Lossy {
+        const NAME: &'static str = "lossy.html";
+        const FIELDS: &'static [&'static str] = &["flag"];
+        fn info() -> &'static TemplateInfo {
+            crate::__private::unbound()
+        }
+    }
+
+    impl DevContext for Lossy {
+        const LOSSY: &'static [&'static str] = &["flag"];
+    }
+
+    /// serde writes `Some(None)` as `None`: the dev renderer leaves such a type to askama,
+    /// whose page is right, and says why.
+    #[test]
+    fn a_field_whose_serde_form_loses_some_stays_with_askama() {
+        let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("lossy.html"),
+            "{% if let Some(inner) = flag %}SOME{% else %}NONE{% endif %}",
+        )
+        .unwrap();
+        set_dev_roots(vec![dir.path().to_path_buf()]);
+        let page = Lossy { flag: Some(None) };
+        assert_eq!(render(&page).unwrap(), "some");
+        let problem = dev_problems()
+            .into_iter()
+            .find(|p| p.template == "lossy.html")
+            .expect("a problem for lossy.html");
+        assert!(problem.reason.contains("`Some(None)`"), "{problem}");
+        assert!(problem.reason.contains("`flag`"), "{problem}");
     }
 
     /// The hook hears each change of the problems, with whether the file was edited; an

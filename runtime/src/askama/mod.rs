@@ -135,6 +135,9 @@ pub trait DevContext {
     const ROOTS: &'static [&'static str] = &[];
     /// The template and its closure, with the content hashes of the build.
     const HASHES: &'static [(&'static str, &'static str)] = &[];
+    /// The fields whose serde form cannot tell `Some(None)` from `None` (`Option<Option<_>>`,
+    /// `Option<()>`): the dev renderer leaves the type to askama.
+    const LOSSY: &'static [&'static str] = &[];
 }
 
 /// `Serialize`, required by [`render`] when the dev renderer is compiled in.
