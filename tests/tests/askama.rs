@@ -108,3 +108,29 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
     );
     assert_eq!(dev_problems(), []);
 }
+
+/// `Page` with a field whose serde form loses `Some(None)`.
+#[derive(askama::Template, shipwright_runtime::Template, serde::Serialize)]
+#[template(path = "askama/page.html", escape = "html", print = "none")]
+struct Lossy {
+    title: &'static str,
+    note: String,
+    done: bool,
+    price: f64,
+    count: i64,
+    items: Vec<&'static str>,
+    badge: Option<&'static str>,
+    extra: Option<Option<u8>>,
+}
+
+/// The planner's binding carries what the dev renderer refuses about the type itself.
+#[test]
+fn bindings_carry_the_dev_renderers_refusal_of_the_type() {
+    use shipwright_runtime::Binding;
+    assert_eq!(Binding::of::<Page>().dev_refusal, None);
+    let refusal = Binding::of::<Lossy>().dev_refusal.expect("a refusal");
+    assert!(
+        refusal.contains("`Some(None)` from `None` in the field `extra`"),
+        "{refusal}"
+    );
+}

@@ -35,6 +35,9 @@ pub(crate) fn derive(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> T
                 #tracking
                 #info
             }
+            fn __dev_refusal() -> ::core::option::Option<::std::string::String> {
+                <Self as ::shipwright_runtime::__private::DevContext>::refusal()
+            }
         }
         #dev
     }

@@ -147,6 +147,9 @@ mod tests {
                         );
                     __SHIPWRIGHT_TEMPLATE.info()
                 }
+                fn __dev_refusal() -> ::core::option::Option<::std::string::String> {
+                    <Self as ::shipwright_runtime::__private::DevContext>::refusal()
+                }
             }
             #[automatically_derived]
             impl<'a, T: Clone> ::shipwright_runtime::__private::DevContext for Home<'a, T>

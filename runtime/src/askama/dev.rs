@@ -198,17 +198,8 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
             edited: edited(&files, T::HASHES),
         })
     };
-    if let Some(key) = T::ASKAMA.unsupported() {
-        return refused(None, format!("the dev renderer does not emulate {key}"));
-    }
-    if let Some(field) = T::LOSSY.first() {
-        return refused(
-            None,
-            format!(
-                "the dev renderer cannot tell `Some(None)` from `None` in the field `{field}` \
-                 (serde writes both alike)"
-            ),
-        );
+    if let Some(why) = T::refusal() {
+        return refused(None, why);
     }
     if let Some(problem) = problems()
         .as_ref()

@@ -138,6 +138,21 @@ pub trait DevContext {
     /// The fields whose serde form cannot tell `Some(None)` from `None` (`Option<Option<_>>`,
     /// `Option<()>`): the dev renderer leaves the type to askama.
     const LOSSY: &'static [&'static str] = &[];
+
+    /// What the dev renderer cannot do for the type, whatever its template's text: a key it does
+    /// not emulate, a field whose serde form loses what askama reads.
+    #[cold]
+    fn refusal() -> Option<String> {
+        if let Some(key) = Self::ASKAMA.unsupported() {
+            return Some(format!("the dev renderer does not emulate {key}"));
+        }
+        Self::LOSSY.first().map(|field| {
+            format!(
+                "the dev renderer cannot tell `Some(None)` from `None` in the field `{field}` \
+                 (serde writes both alike)"
+            )
+        })
+    }
 }
 
 /// `Serialize`, required by [`render`] when the dev renderer is compiled in.
