@@ -15,7 +15,8 @@
 //! formatting of numbers and booleans, the keys of `#[template(...)]` that change the page), so
 //! that an edit shows without `cargo build`. Whatever the dev renderer cannot render as askama
 //! does ([`shipwright_core::askama::to_jinja`]'s refusals, a key it does not emulate, a render
-//! error) is served by askama's compiled render of the last build and recorded
+//! error) is served as the last version of the files it rendered since the build, else as
+//! askama's compiled render of the last build, and recorded
 //! ([`dev_problems`]; with the dev layer, feature `axum`, the overlay lists each one whose files
 //! were edited under "cargo build needed", and the runner's marker asks for the build); the
 //! rebuild planner in [`RenderMode::Compiled`] with
