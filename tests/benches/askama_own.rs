@@ -116,10 +116,14 @@ fn main() {
             for (line, message) in &errors {
                 // The type whose lines hold the error, else the paired macro that does.
                 let within = |(first, last): (usize, usize)| (first..=last).contains(line);
-                let group = paired.iter().find(|b| within(b.lines)).map(|b| b.group).or_else(|| {
-                    let m = macros.iter().find(|m| within(**m))?;
-                    paired.iter().any(|b| b.group == m.0).then_some(m.0)
-                });
+                let group = paired
+                    .iter()
+                    .find(|b| within(b.lines))
+                    .map(|b| b.group)
+                    .or_else(|| {
+                        let m = macros.iter().find(|m| within(**m))?;
+                        paired.iter().any(|b| b.group == m.0).then_some(m.0)
+                    });
                 if let Some(group) = group {
                     attributed = true;
                     left.entry(group)
@@ -431,7 +435,11 @@ fn report(files: &BTreeMap<String, Paired>, dropped: &BTreeMap<String, String>, 
     for b in &types {
         if let Some(reason) = &b.unpaired {
             *unpaired.entry(category(reason)).or_default() += 1;
-            if let Some(name) = reason.split("reads `").nth(1).and_then(|r| r.split('`').next()) {
+            if let Some(name) = reason
+                .split("reads `")
+                .nth(1)
+                .and_then(|r| r.split('`').next())
+            {
                 *unread.entry(name).or_default() += 1;
             }
         } else if !rendered.contains(&b.path) {
@@ -463,8 +471,14 @@ fn report(files: &BTreeMap<String, Paired>, dropped: &BTreeMap<String, String>, 
     for (reason, n) in &unpaired {
         println!("- {n}: {reason}");
     }
-    let unread: Vec<String> = unread.iter().map(|(name, n)| format!("`{name}` {n}")).collect();
-    println!("  (names Shipwright's derive does not find: {})", unread.join(", "));
+    let unread: Vec<String> = unread
+        .iter()
+        .map(|(name, n)| format!("`{name}` {n}"))
+        .collect();
+    println!(
+        "  (names Shipwright's derive does not find: {})",
+        unread.join(", ")
+    );
     println!("\ntest files left out:");
     for (stem, reason) in dropped {
         println!("- {stem}: {reason}");
@@ -493,12 +507,18 @@ fn category(reason: &str) -> String {
             "does not provide it",
             "Shipwright's derive: the template reads a name the struct does not provide",
         ),
-        ("serde::Serialize` is not satisfied", "a field's type is not `Serialize`"),
+        (
+            "serde::Serialize` is not satisfied",
+            "a field's type is not `Serialize`",
+        ),
         (
             "has a missing dependency",
             "Shipwright's derive: a reference that does not resolve",
         ),
-        ("cannot be bound", "Shipwright's derive: the template does not lex"),
+        (
+            "cannot be bound",
+            "Shipwright's derive: the template does not lex",
+        ),
     ];
     match kinds.iter().find(|(text, _)| reason.contains(text)) {
         Some((_, kind)) => kind.to_string(),

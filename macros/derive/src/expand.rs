@@ -8,7 +8,7 @@
 //! right when the derive is written inside another macro.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::{Error, Generics, Ident};
 
 use crate::ast::Input;
@@ -34,6 +34,9 @@ pub(crate) fn derive(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> T
             fn info() -> &'static ::shipwright_runtime::__private::TemplateInfo {
                 #tracking
                 #info
+            }
+            fn __dev_refusal() -> ::core::option::Option<::std::string::String> {
+                <Self as ::shipwright_runtime::__private::DevContext>::refusal()
             }
         }
         #dev
@@ -63,7 +66,14 @@ fn dev_context(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> TokenSt
         .iter()
         .map(|(name, hash)| quote!((#name, #hash)));
     let roots = &bound.roots;
+    let lossy = &input.lossy;
+    // A generic struct is checked where it is rendered (`askama::render`'s bound) instead.
+    let serialize =
+        input.generics.params.is_empty().then(
+            || quote_spanned!(ident.span()=> ::shipwright_runtime::__askama_dev_check!(#ident);),
+        );
     quote! {
+        #serialize
         #[automatically_derived]
         impl #impl_generics ::shipwright_runtime::__private::DevContext
             for #ident #ty_generics #where_clause
@@ -80,6 +90,7 @@ fn dev_context(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> TokenSt
             const MANIFEST_DIR: &'static str = ::core::env!("CARGO_MANIFEST_DIR");
             const ROOTS: &'static [&'static str] = &[#(#roots),*];
             const HASHES: &'static [(&'static str, &'static str)] = &[#(#hashes),*];
+            const LOSSY: &'static [&'static str] = &[#(#lossy),*];
         }
     }
 }

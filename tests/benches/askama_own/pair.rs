@@ -278,7 +278,11 @@ impl Visitor<'_> {
 
 /// The template type a `macro_rules!` of one rule declares with `source = $param`, and the
 /// edits that bind it by `path = $param` with both derives and the inherent `render`.
-fn template_macro(name: &Ident, lines: (usize, usize), tokens: TokenStream) -> Option<TemplateMacro> {
+fn template_macro(
+    name: &Ident,
+    lines: (usize, usize),
+    tokens: TokenStream,
+) -> Option<TemplateMacro> {
     let rule: Vec<TokenTree> = tokens.into_iter().collect();
     if rule.len() > 5 {
         return None; // more than one rule
@@ -354,7 +358,9 @@ fn template_macro(name: &Ident, lines: (usize, usize), tokens: TokenStream) -> O
 fn flatten(stream: TokenStream) -> Vec<TokenTree> {
     let tokens: Vec<TokenTree> = stream.into_iter().collect();
     match &tokens[..] {
-        [TokenTree::Group(g)] if g.delimiter() == Delimiter::Brace => g.stream().into_iter().collect(),
+        [TokenTree::Group(g)] if g.delimiter() == Delimiter::Brace => {
+            g.stream().into_iter().collect()
+        }
         _ => tokens,
     }
 }
