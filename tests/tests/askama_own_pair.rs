@@ -142,3 +142,76 @@ fn leaves_the_named_structs_alone() {
 fn a_file_that_does_not_parse_is_an_error() {
     assert!(pair("bad", "fn (", &BTreeMap::new()).is_err());
 }
+
+const MACROS: &str = r##"macro_rules! page {
+    ($src:literal, $out:expr) => {{
+        #[derive(Template)]
+        #[template(source = $src, ext = "txt")]
+        struct Page;
+        assert_eq!(Page.render().unwrap(), $out);
+    }};
+}
+
+#[test]
+fn pages() {
+    page!("a {{- 1 }}", "a1");
+    page!("two
+lines", "two\nlines");
+}
+"##;
+
+#[test]
+fn pairs_the_type_a_macro_declares_once_per_call() {
+    let paired = pair("my-macros", MACROS, &BTreeMap::new()).unwrap();
+    assert_eq!(paired.macros, [(1, 8)]);
+    let calls: Vec<(&str, (usize, usize), usize, bool)> = paired
+        .bound
+        .iter()
+        .map(|b| (b.path.as_str(), b.lines, b.group, b.unpaired.is_none()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("my_macros::pages::Page", (12, 12), 1, true),
+            ("my_macros::pages::Page", (13, 14), 1, true)
+        ]
+    );
+    assert_eq!(
+        paired.sources,
+        [
+            (
+                "__source/my-macros/Page-12.txt".to_string(),
+                "a {{- 1 }}\n".to_string()
+            ),
+            (
+                "__source/my-macros/Page-13.txt".to_string(),
+                "two\nlines\n".to_string()
+            ),
+        ]
+    );
+    let lines: Vec<&str> = paired.text.lines().collect();
+    assert_eq!(lines.len(), MACROS.lines().count());
+    assert_eq!(lines[3], "        #[template(path = $src, ext = \"txt\")]");
+    assert!(
+        lines[4].starts_with(
+            "        #[derive(::serde::Serialize, ::shipwright_runtime::Template)] struct Page; \
+             impl Page {"
+        ),
+        "{}",
+        lines[4]
+    );
+    assert_eq!(
+        lines[11],
+        "    page!(\"__source/my-macros/Page-12.txt\", \"a1\");"
+    );
+    assert_eq!(lines[12], "    page!(\"__source/my-macros/Page-13.txt\"");
+    assert_eq!(lines[13], ", \"two\\nlines\");");
+    syn::parse_file(&paired.text).unwrap();
+
+    // Left alone: the macro and its calls as written.
+    let leave = BTreeMap::from([(1, "a field is not Serialize".to_string())]);
+    let paired = pair("my-macros", MACROS, &leave).unwrap();
+    assert_eq!(paired.text, MACROS);
+    assert!(paired.sources.is_empty());
+    assert!(paired.bound.iter().all(|b| b.unpaired.is_some()));
+}
