@@ -147,7 +147,7 @@ const MACROS: &str = r##"macro_rules! page {
     ($src:literal, $out:expr) => {{
         #[derive(Template)]
         #[template(source = $src, ext = "txt")]
-        struct Page;
+        pub(crate) struct Page;
         assert_eq!(Page.render().unwrap(), $out);
     }};
 }
@@ -194,7 +194,8 @@ fn pairs_the_type_a_macro_declares_once_per_call() {
     assert_eq!(lines[3], "        #[template(path = $src, ext = \"txt\")]");
     assert!(
         lines[4].starts_with(
-            "        #[derive(::serde::Serialize, ::shipwright_runtime::Template)] struct Page; \
+            "        #[derive(::serde::Serialize, ::shipwright_runtime::Template)] pub(crate) struct \
+             Page; \
              impl Page {"
         ),
         "{}",

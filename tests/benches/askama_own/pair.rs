@@ -335,7 +335,14 @@ fn template_macro(
         _ => return None, // generics
     };
     let source = args[key].span();
-    let start = body[keyword].span().start();
+    // Before `pub`, `pub(...)`, if any.
+    let vis = body[..keyword].iter().rev().take(2).collect::<Vec<_>>();
+    let start = match vis[..] {
+        [TokenTree::Ident(p), ..] if p == "pub" => p.span(),
+        [TokenTree::Group(_), TokenTree::Ident(p)] if p == "pub" => p.span(),
+        _ => body[keyword].span(),
+    }
+    .start();
     Some(TemplateMacro {
         name: name.to_string(),
         lines,
