@@ -23,13 +23,11 @@
 //! is several times faster than blake3 on the many small pieces a template splits into (the
 //! scan benchmark measures this against reading and blake3-hashing the files).
 
-use std::collections::HashMap;
-
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, template_id};
 use crate::lex::refs::{Reference, Target, references};
-use crate::lex::vars::variables;
+use crate::lex::vars::{NameMap, variables};
 use crate::lex::{LexError, Lexed, Part, lex_into};
 
 /// What the lexer learned about one template.
@@ -89,7 +87,8 @@ pub(crate) fn analyze_with<'s>(
     let mut deps: Vec<Dep> = Vec::new();
     // First appearance wins, in one hash lookup per reference (a list search made a template
     // of thousands of includes quadratic).
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(references.len());
+    let mut seen: NameMap<&str, usize> =
+        NameMap::with_capacity_and_hasher(references.len(), Default::default());
     // Per dependency: whether a tag that passes the context has been seen yet.
     let mut given: Vec<bool> = Vec::new();
     let mut dynamic = Vec::new();

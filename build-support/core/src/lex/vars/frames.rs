@@ -108,45 +108,112 @@ pub(super) struct Found<'s> {
     pub(super) scopes: Vec<(usize, Vec<&'s str>)>,
 }
 
+/// The working lists of pass 2, kept per thread between templates so that their memory is
+/// reused: about thirty allocations a template otherwise, a good share of a scan's time.
+#[derive(Default)]
+struct Buffers {
+    start: Vec<u32>,
+    fill: Vec<u32>,
+    order: Vec<u32>,
+    reads: Vec<usize>,
+    macro_reads: Vec<(Name, Name, usize)>,
+    not_needed: NameMap<(Name, NotNeeded), usize>,
+    nearest: Vec<u32>,
+    entries: Vec<Entry>,
+    own: Vec<Own>,
+    touched: Vec<Name>,
+    chain: Vec<(Name, u32)>,
+    starts: Vec<Option<Start>>,
+    path: Vec<u32>,
+    deferred: Vec<usize>,
+    spans: Vec<(u32, u32)>,
+    open_spans: Vec<(Name, u32, u32)>,
+    ended: Vec<Name>,
+    tally: Vec<u32>,
+    steps: Vec<Step>,
+    published: Vec<Name>,
+    published_at: Vec<usize>,
+    children: Vec<u32>,
+    in_macro: Vec<bool>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::Cell<Buffers> = std::cell::Cell::new(Buffers::default());
+}
+
+/// `list` emptied (its memory kept), then `len` times `value`.
+fn filled<T: Clone>(list: &mut Vec<T>, len: usize, value: T) -> Vec<T> {
+    let mut list = std::mem::take(list);
+    list.clear();
+    list.resize(len, value);
+    list
+}
+
+/// `list`, emptied, its memory kept.
+fn emptied<T>(list: &mut Vec<T>) -> Vec<T> {
+    let mut list = std::mem::take(list);
+    list.clear();
+    list
+}
+
+/// A step of the depth-first walk over the frames.
+enum Step {
+    Enter(u32),
+    Exit,
+}
+
 /// Runs pass 2 over `program`.
 pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
+    let mut b = BUFFERS.take();
+    let found = analyse_with(program, &mut b);
+    // A huge template's lists are not kept for the next one.
+    if b.order.capacity() + b.own.capacity() < 1 << 16 {
+        BUFFERS.set(b);
+    }
+    found
+}
+
+fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
     let frames = &program.frames;
     // Each frame's events, in source order, in one array (a counting sort by frame).
-    let mut start = vec![0u32; frames.len() + 1];
+    let mut start = filled(&mut b.start, frames.len() + 1, 0u32);
     for &(frame, _) in &program.events {
         start[frame as usize + 1] += 1;
     }
     for i in 0..frames.len() {
         start[i + 1] += start[i];
     }
-    let mut fill = start.clone();
-    let mut order = vec![0u32; program.events.len()];
+    let mut fill = emptied(&mut b.fill);
+    fill.extend_from_slice(&start);
+    let mut order = filled(&mut b.order, program.events.len(), 0u32);
     for (i, &(frame, _)) in program.events.iter().enumerate() {
         order[fill[frame as usize] as usize] = i as u32;
         fill[frame as usize] += 1;
     }
 
     let names = program.names.len();
+    let mut not_needed = std::mem::take(&mut b.not_needed);
+    not_needed.clear();
     let mut a = Analysis {
         program,
-        reads: vec![usize::MAX; names],
-        macro_reads: Vec::new(),
-        not_needed: NameMap::default(),
+        reads: filled(&mut b.reads, names, usize::MAX),
+        macro_reads: emptied(&mut b.macro_reads),
+        not_needed,
         scopes: Vec::new(),
-        nearest: vec![NEVER; names],
-        entries: Vec::new(),
-        own: vec![ABSENT; names],
-        touched: Vec::new(),
-        chain: Vec::new(),
-        starts: vec![None; frames.len()],
-        path: Vec::new(),
+        nearest: filled(&mut b.nearest, names, NEVER),
+        entries: emptied(&mut b.entries),
+        own: filled(&mut b.own, names, ABSENT),
+        touched: emptied(&mut b.touched),
+        chain: emptied(&mut b.chain),
+        starts: filled(&mut b.starts, frames.len(), None),
+        path: emptied(&mut b.path),
         child_template: false,
         root_final: NEVER,
-        deferred: Vec::new(),
-        spans: Vec::new(),
-        open_spans: Vec::new(),
-        ended: Vec::new(),
-        tally: vec![0; names],
+        deferred: emptied(&mut b.deferred),
+        spans: emptied(&mut b.spans),
+        open_spans: emptied(&mut b.open_spans),
+        ended: emptied(&mut b.ended),
+        tally: filled(&mut b.tally, names, 0),
     };
     a.starts[0] = Some(Start {
         event: NEVER,
@@ -155,16 +222,13 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
         barrier: None,
         block: None,
     });
-    enum Step {
-        Enter(u32),
-        Exit,
-    }
     // Frames in depth-first order, each before the frames nested in it; what a frame publishes
     // to its nested frames is withdrawn when they are done.
-    let mut steps: Vec<Step> = vec![Step::Enter(0)];
-    let mut published: Vec<Name> = Vec::new();
-    let mut published_at: Vec<usize> = Vec::new();
-    let mut children: Vec<u32> = Vec::new();
+    let mut steps = emptied(&mut b.steps);
+    steps.push(Step::Enter(0));
+    let mut published = emptied(&mut b.published);
+    let mut published_at = emptied(&mut b.published_at);
+    let mut children = emptied(&mut b.children);
     while let Some(step) = steps.pop() {
         match step {
             Step::Enter(frame) => {
@@ -222,12 +286,12 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
         })
         .collect();
     scopes.sort_unstable_by_key(|(offset, _)| *offset);
-    let mut in_macro = vec![false; names];
+    let mut in_macro = filled(&mut b.in_macro, names, false);
     for &(id, _, _) in &a.macro_reads {
         in_macro[id as usize] = true;
     }
     let read = |id: Name| a.reads[id as usize] != usize::MAX || in_macro[id as usize];
-    Found {
+    let found = Found {
         macro_reads: a
             .macro_reads
             .iter()
@@ -247,7 +311,33 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
             .map(|(id, &offset)| (name(id as Name), offset))
             .collect(),
         scopes,
-    }
+    };
+    *b = Buffers {
+        start,
+        fill,
+        order,
+        reads: a.reads,
+        macro_reads: a.macro_reads,
+        not_needed: a.not_needed,
+        nearest: a.nearest,
+        entries: a.entries,
+        own: a.own,
+        touched: a.touched,
+        chain: a.chain,
+        starts: a.starts,
+        path: a.path,
+        deferred: a.deferred,
+        spans: a.spans,
+        open_spans: a.open_spans,
+        ended: a.ended,
+        tally: a.tally,
+        steps,
+        published,
+        published_at,
+        children,
+        in_macro,
+    };
+    found
 }
 
 struct Analysis<'p, 's> {

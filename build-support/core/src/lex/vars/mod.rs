@@ -201,15 +201,15 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
     let found = frames::analyse(&program);
     let (macros, imports) = calls(&program);
     let mut not_needed = found.not_needed;
-    let read: std::collections::HashSet<&str> = found
+    let read: NameMap<&str, ()> = found
         .reads
         .iter()
-        .map(|&(name, _)| name)
-        .chain(found.macro_reads.iter().map(|&(name, _, _)| name))
+        .map(|&(name, _)| (name, ()))
+        .chain(found.macro_reads.iter().map(|&(name, _, _)| (name, ())))
         .collect();
     let mut unrendered: NameMap<&str, usize> = NameMap::default();
     for &(name, offset) in &program.unrendered {
-        if !read.contains(name) {
+        if !read.contains_key(name) {
             unrendered.entry(name).or_insert(offset);
         }
     }
@@ -232,6 +232,7 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
         })
         .collect();
     not_needed.sort_unstable_by(|(a, x), (b, y)| (&a.name, x).cmp(&(&b.name, y)));
+    program.recycle();
     Variables {
         not_needed,
         reads: with_lines(src, found.reads, found.macro_reads),
@@ -249,13 +250,13 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
 }
 
 /// A map keyed by the names of one template: short strings, hashed by [`NameHasher`].
-pub(super) type NameMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
+pub(crate) type NameMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
 
 /// A multiply-and-rotate hash of a few bytes at a time: the names of a template are short and
 /// come from the developer's own files, where a keyed hash (std's default) costs more than the
 /// whole scan of a name.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct NameHasher(u64);
+pub(crate) struct NameHasher(u64);
 
 impl NameHasher {
     #[inline]
