@@ -84,13 +84,13 @@ pub(crate) fn analyze_with<'s>(
             .ok()?;
         Some(&variables.imports[i].calls)
     };
-    let mut deps: Vec<Dep> = Vec::new();
+    let mut deps: Vec<Dep> = Vec::with_capacity(references.len());
     // First appearance wins, in one hash lookup per reference (a list search made a template
     // of thousands of includes quadratic).
     let mut seen: NameMap<&str, usize> =
         NameMap::with_capacity_and_hasher(references.len(), Default::default());
     // Per dependency: whether a tag that passes the context has been seen yet.
-    let mut given: Vec<bool> = Vec::new();
+    let mut given: Vec<bool> = Vec::with_capacity(references.len());
     let mut dynamic = Vec::new();
     for reference in &references {
         match &reference.target {
