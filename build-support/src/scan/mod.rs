@@ -585,7 +585,7 @@ fn read_one(
         record,
         error,
         stat,
-        source: keep_source.then(|| start..chunk.len()),
+        source: keep_source.then_some(start..chunk.len()),
     }
 }
 
