@@ -27,7 +27,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, template_id};
 use crate::lex::refs::{Reference, Target, references};
-use crate::lex::vars::{NameMap, variables};
+use crate::lex::vars::{NameMap, analysed};
 use crate::lex::{LexError, Lexed, Part, lex_into};
 
 /// What the lexer learned about one template.
@@ -70,7 +70,7 @@ pub(crate) fn analyze_with<'s>(
     lex_into(src, scratch)?;
     let (static_hash, interface_hash) = hashes(scratch);
     let references = references(src, scratch)?;
-    let mut variables = variables(src, scratch);
+    let mut variables = analysed(src, scratch, false);
     let scope_at = |offset: usize| -> &[String] {
         match variables.scopes.binary_search_by_key(&offset, |s| s.offset) {
             Ok(i) => &variables.scopes[i].names,
