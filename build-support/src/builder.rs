@@ -55,7 +55,7 @@ use crate::scan::records;
 use crate::scan::{
     Roots, ScanError, Scanned, dirs_unchanged, moved_files, scan_unwalked, scan_walked,
 };
-use crate::write::{atomic_replace, atomic_write};
+use crate::write::{atomic_write, write_parts};
 use shipwright_core::format::{DEFAULT_EXTENSIONS, ENV_VAR, FILE_NAME, TemplateRecord, VERSION};
 use shipwright_core::registry;
 
@@ -390,13 +390,8 @@ impl Builder {
         // Each file is written as soon as its bytes are ready, beside the rendering of the
         // others; the index, which vouches for all three, only after all three are in place.
         // `known`: the file's bytes as they were read in this build, when they were.
-        let write = |path: &Path, bytes: &[u8], known: Option<&[u8]>| {
-            let changed = match known {
-                Some(old) if old == bytes => Ok(false),
-                Some(_) => atomic_replace(path, bytes).map(|()| true),
-                None => atomic_write(path, bytes),
-            }
-            .map_err(write_error(path))?;
+        let write = |path: &Path, parts: &[&[u8]], known: Option<&[u8]>| {
+            let changed = write_parts(path, parts, known).map_err(write_error(path))?;
             Ok::<_, Error>((
                 changed,
                 FileStat::of(usize::MAX, "", path).map_err(write_error(path))?,
@@ -410,22 +405,18 @@ impl Builder {
             kept[at].1.as_bytes()
         };
         let (cache_written, (registry_written, records_written)) = rayon::join(
-            || write(&path, &cache.to_bytes(), None),
+            || write(&path, &[&cache.to_bytes()], None),
             || {
                 rayon::join(
                     || {
-                        let sources = cache.templates.keys().zip(&sources).map(|(name, read)| {
-                            read.as_ref()
-                                .map_or_else(|| kept_source(name), |s| s.as_bytes())
-                        });
+                        // The sources as they lie in the scan's buffers and the last registry,
+                        // written from there, not copied into one buffer first.
+                        let sources = sources.joined(cache.templates.keys(), kept_source);
+                        let parts: Vec<&[u8]> = registry::parts(sources).collect();
                         // The last registry, where it was read above: not read again to compare.
-                        write(
-                            &registry_path,
-                            &registry::encode(sources),
-                            old_registry.as_deref(),
-                        )
+                        write(&registry_path, &parts, old_registry.as_deref())
                     },
-                    || write(&records_path, &records::encode(&cache), None),
+                    || write(&records_path, &[&records::encode(&cache)], None),
                 )
             },
         );

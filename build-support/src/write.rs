@@ -26,14 +26,44 @@ pub(crate) fn written() -> SystemTime {
 /// Writes `bytes` to `path` atomically, creating the parent directory. Returns whether the file
 /// changed.
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(false);
-    }
-    atomic_replace(path, bytes).map(|()| true)
+    write_parts(path, &[bytes], None)
 }
 
-/// [`atomic_write`] for a caller that already knows the file's bytes differ (it read them).
-pub(crate) fn atomic_replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes the bytes `parts` lay end to end to `path` atomically, as [`atomic_write`] does,
+/// without gathering them into one buffer first. `known`: the file's bytes as the caller read
+/// them, if it did (they are not read again to compare). Returns whether the file changed.
+pub(crate) fn write_parts(
+    path: &Path,
+    parts: &[&[u8]],
+    known: Option<&[u8]>,
+) -> std::io::Result<bool> {
+    let same = match known {
+        Some(old) => same_bytes(old, parts),
+        None => std::fs::read(path).is_ok_and(|old| same_bytes(&old, parts)),
+    };
+    if same {
+        return Ok(false);
+    }
+    replace(path, parts).map(|()| true)
+}
+
+/// Whether `old` holds the bytes `parts` lay end to end.
+fn same_bytes(old: &[u8], parts: &[&[u8]]) -> bool {
+    let mut rest = old;
+    parts
+        .iter()
+        .all(|part| match rest.split_at_checked(part.len()) {
+            Some((head, tail)) if head == *part => {
+                rest = tail;
+                true
+            }
+            _ => false,
+        })
+        && rest.is_empty()
+}
+
+/// Writes `parts` to a temporary file beside `path` and renames it over `path`.
+fn replace(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -43,7 +73,9 @@ pub(crate) fn atomic_replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
+        for part in parts {
+            file.write_all(part)?;
+        }
         file.set_modified(written())?;
         std::fs::rename(&temp, path)
     })();
@@ -77,5 +109,28 @@ mod tests {
         );
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn parts_are_written_end_to_end_and_compared_with_what_was_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sources.bin");
+        let parts: [&[u8]; 3] = [b"head", b"", b"er"];
+        assert!(write_parts(&path, &parts, None).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"header");
+        assert!(!write_parts(&path, &parts, None).unwrap(), "same bytes");
+        assert!(!write_parts(&path, &[b"header"], Some(b"header")).unwrap());
+        for (known, wrote) in [
+            (&b"heade"[..], &b"header"[..]),
+            (b"headerr", b"header"),
+            (b"hexder", b"header"),
+        ] {
+            std::fs::write(&path, known).unwrap();
+            assert!(
+                write_parts(&path, &parts, Some(known)).unwrap(),
+                "{known:?}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), wrote);
+        }
     }
 }

@@ -23,13 +23,11 @@
 //! is several times faster than blake3 on the many small pieces a template splits into (the
 //! scan benchmark measures this against reading and blake3-hashing the files).
 
-use std::collections::HashMap;
-
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, template_id};
 use crate::lex::refs::{Reference, Target, references};
-use crate::lex::vars::variables;
+use crate::lex::vars::{NameMap, analysed};
 use crate::lex::{LexError, Lexed, Part, lex_into};
 
 /// What the lexer learned about one template.
@@ -72,7 +70,7 @@ pub(crate) fn analyze_with<'s>(
     lex_into(src, scratch)?;
     let (static_hash, interface_hash) = hashes(scratch);
     let references = references(src, scratch)?;
-    let mut variables = variables(src, scratch);
+    let mut variables = analysed(src, scratch, false);
     let scope_at = |offset: usize| -> &[String] {
         match variables.scopes.binary_search_by_key(&offset, |s| s.offset) {
             Ok(i) => &variables.scopes[i].names,
@@ -86,12 +84,13 @@ pub(crate) fn analyze_with<'s>(
             .ok()?;
         Some(&variables.imports[i].calls)
     };
-    let mut deps: Vec<Dep> = Vec::new();
+    let mut deps: Vec<Dep> = Vec::with_capacity(references.len());
     // First appearance wins, in one hash lookup per reference (a list search made a template
     // of thousands of includes quadratic).
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(references.len());
+    let mut seen: NameMap<&str, usize> =
+        NameMap::with_capacity_and_hasher(references.len(), Default::default());
     // Per dependency: whether a tag that passes the context has been seen yet.
-    let mut given: Vec<bool> = Vec::new();
+    let mut given: Vec<bool> = Vec::with_capacity(references.len());
     let mut dynamic = Vec::new();
     for reference in &references {
         match &reference.target {

@@ -69,7 +69,9 @@ pub fn link(cache: &mut BuildCache) {
     let (missing, cycles) = {
         let names: Vec<&str> = cache.templates.keys().map(String::as_str).collect();
         let records: Vec<&TemplateRecord> = cache.templates.values().collect();
-        let index: HashMap<&str, u32> = names
+        // The names' hasher: a keyed hash costs more than the lookup, and the names come from
+        // the developer's own files.
+        let index: crate::lex::vars::NameMap<&str, u32> = names
             .iter()
             .enumerate()
             .map(|(i, n)| (*n, i as u32))

@@ -67,13 +67,26 @@ pub enum RegistryError {
 
 /// The registry holding `sources`, each the source of one template, in the BuildCache's order.
 pub fn encode<'a>(sources: impl IntoIterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
-    let total: usize = sources.clone().into_iter().map(<[u8]>::len).sum();
-    let mut out = Vec::with_capacity(HEADER.len() + total);
-    out.extend_from_slice(HEADER);
-    for source in sources {
-        out.extend_from_slice(source);
+    let total: usize = parts(sources.clone()).map(<[u8]>::len).sum();
+    let mut out = Vec::with_capacity(total);
+    for part in parts(sources) {
+        out.extend_from_slice(part);
     }
     out
+}
+
+/// The bytes of the registry holding `sources` (see [`encode`]) as the pieces they are laid
+/// end to end from, for a writer that writes them as they are instead of copying them into one
+/// buffer first.
+///
+/// ```
+/// use shipwright_core::registry::{encode, parts};
+///
+/// let sources = ["<p>a</p>", "b"].map(str::as_bytes);
+/// assert_eq!(parts(sources).collect::<Vec<_>>().concat(), encode(sources));
+/// ```
+pub fn parts<'a>(sources: impl IntoIterator<Item = &'a [u8]>) -> impl Iterator<Item = &'a [u8]> {
+    std::iter::once(HEADER).chain(sources)
 }
 
 /// The source of every template of `cache`, in its order, from the registry `file` that was

@@ -125,10 +125,10 @@ pub struct Scanned {
     pub warnings: Vec<Warning>,
     /// The stat of every template read, for the next scan's fast path.
     pub stats: Vec<FileStat>,
-    /// The source of every template of `cache`, in its order, as the build's scan read it (for
-    /// the registry); `None` for a template whose record was kept from the previous scan (its
-    /// file was not read), and for every template of a [`scan`] (which keeps no source).
-    pub sources: Vec<Option<String>>,
+    /// The source of every template of `cache` that the build's scan read (for the registry);
+    /// none for a template whose record was kept from the previous scan (its file was not read),
+    /// and none at all after a [`scan`] (which keeps no source).
+    pub sources: Sources,
     /// The stat of every directory walked, likewise.
     pub dirs: Vec<FileStat>,
     /// How many files were read and analysed (the others were taken from `previous`).
@@ -140,6 +140,70 @@ pub struct Scanned {
     /// directory that could not be read): with `complete`, while no directory's stat moves, the
     /// next re-scan can take the list of files from the index instead of walking again.
     pub walk_clean: bool,
+}
+
+/// The sources a build's scan read, by the position of their template in the BuildCache's
+/// order. The files of a run of one directory are read end to end into one buffer: one
+/// allocation per run instead of one per file, and the registry is written from these buffers
+/// as they are, the sources of a run being consecutive in the BuildCache's (name) order.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// The buffers, one per run of files read.
+    chunks: Vec<Vec<u8>>,
+    /// Per template: its buffer and where its source lies in it, if it was read.
+    at: Vec<Option<(usize, std::ops::Range<usize>)>>,
+}
+
+impl Sources {
+    /// The source (UTF-8, checked when it was read) of the template at `position` in the
+    /// BuildCache's order, if this scan read it.
+    pub fn get(&self, position: usize) -> Option<&[u8]> {
+        let (chunk, range) = self.at.get(position)?.as_ref()?;
+        Some(&self.chunks[*chunk][range.clone()])
+    }
+
+    /// How many templates this lists (read or not): the BuildCache's, or none after a [`scan`].
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// Whether it lists no template.
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// The source of every template of `names` (the BuildCache's, in its order): the one read,
+    /// else `kept(name)`. Consecutive sources that lie end to end in one buffer come as one
+    /// slice, so that the registry is written in a few large pieces.
+    pub(crate) fn joined<'a, 'n>(
+        &'a self,
+        names: impl Iterator<Item = &'n String>,
+        kept: impl Fn(&str) -> &'a [u8],
+    ) -> Vec<&'a [u8]> {
+        let mut out: Vec<&'a [u8]> = Vec::new();
+        // The buffer and range of the last slice, while it is a stretch of one buffer.
+        let mut open: Option<(usize, std::ops::Range<usize>)> = None;
+        for (name, at) in names.zip(&self.at) {
+            match (at, &mut open) {
+                (Some((chunk, range)), Some((last, stretch)))
+                    if chunk == last && range.start == stretch.end =>
+                {
+                    stretch.end = range.end;
+                    *out.last_mut().expect("an open stretch") =
+                        &self.chunks[*chunk][stretch.clone()];
+                }
+                (Some((chunk, range)), _) => {
+                    out.push(&self.chunks[*chunk][range.clone()]);
+                    open = Some((*chunk, range.clone()));
+                }
+                (None, _) => {
+                    out.push(kept(name));
+                    open = None;
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Scans every root. With `previous` (the last index and its BuildCache), files whose stat
@@ -247,22 +311,32 @@ fn scan_found(
         Some(FileResult::Kept { error, stat })
     };
     // The files of a directory mostly come in a row (name order): each run of up to 128 of them
-    // is one task, which opens their directory once for the files it reads.
-    let results: Vec<FileResult> = runs(&found, 128, |a, b| a.path.parent() == b.path.parent())
-        .par_iter()
-        .map(|run| {
-            let mut dir = Directory::default();
-            found[run.clone()]
-                .iter()
-                .map(|file| {
-                    kept(file).unwrap_or_else(|| read_one(roots, file, &mut dir, keep_sources))
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect::<Vec<_>>()
+    // is one task, which opens their directory once for the files it reads, and reads them into
+    // one buffer (end to end when the sources are kept, else each over the last).
+    let (results, chunks): (Vec<Vec<FileResult>>, Vec<Vec<u8>>) =
+        runs(&found, 128, |a, b| a.path.parent() == b.path.parent())
+            .par_iter()
+            .map(|run| {
+                let mut dir = Directory::default();
+                let mut chunk = Vec::new();
+                let results = found[run.clone()]
+                    .iter()
+                    .map(|file| {
+                        kept(file).unwrap_or_else(|| {
+                            read_one(roots, file, &mut dir, &mut chunk, keep_sources)
+                        })
+                    })
+                    .collect();
+                if !keep_sources {
+                    chunk = Vec::new();
+                }
+                (results, chunk)
+            })
+            .unzip();
+    let results = results
         .into_iter()
-        .flatten()
-        .collect();
+        .enumerate()
+        .flat_map(|(run, list)| list.into_iter().map(move |result| (run, result)));
 
     // The kept records are moved out of the previous cache (both lists are in name order).
     let mut old_records = old_cache
@@ -273,11 +347,11 @@ fn scan_found(
         .peekable();
     let mut cache = BuildCache::new(roots.dirs.iter().map(|(_, label)| label.clone()).collect());
     cache.extensions = roots.extensions.clone();
-    let mut stats = Vec::with_capacity(results.len());
-    let mut records = Vec::with_capacity(results.len());
-    let mut sources = Vec::with_capacity(results.len());
+    let mut stats = Vec::with_capacity(found.len());
+    let mut records = Vec::with_capacity(found.len());
+    let mut sources = Vec::with_capacity(found.len());
     let mut analysed = 0;
-    for (file, result) in found.iter().zip(results) {
+    for (file, (run, result)) in found.iter().zip(results) {
         let (record, error, stat, source) = match result {
             FileResult::Skipped(w) => {
                 warnings.push(w);
@@ -303,7 +377,7 @@ fn scan_found(
                 source,
             } => {
                 analysed += 1;
-                (record, error, stat, source)
+                (record, error, stat, source.map(|range| (run, range)))
             }
         };
         if let Some(error) = &error {
@@ -354,7 +428,10 @@ fn scan_found(
         cache,
         warnings,
         stats,
-        sources,
+        sources: Sources {
+            chunks,
+            at: if keep_sources { sources } else { Vec::new() },
+        },
         dirs,
         analysed,
         complete,
@@ -464,26 +541,37 @@ enum FileResult {
         record: TemplateRecord,
         error: Option<TemplateError>,
         stat: FileStat,
-        source: Option<String>,
+        /// Where its source lies in its run's buffer, when it is kept.
+        source: Option<std::ops::Range<usize>>,
     },
 }
 
-/// Reads (one open, one fstat, one read), hashes and analyses one file, and keeps its source for
-/// the registry if `keep_source`: each file is read into a buffer of its own size, which becomes
-/// its source.
-fn read_one(roots: &Roots, file: &Found, dir: &mut Directory, keep_source: bool) -> FileResult {
-    let mut bytes = Vec::new();
-    let stat = match dir.read(file, roots.max_file_size, &mut bytes) {
+/// Reads (one open, one fstat, one read), hashes and analyses one file. Its bytes go onto the end
+/// of `chunk` and stay there if `keep_source` (for the registry); otherwise `chunk` is a buffer
+/// reused from file to file.
+fn read_one(
+    roots: &Roots,
+    file: &Found,
+    dir: &mut Directory,
+    chunk: &mut Vec<u8>,
+    keep_source: bool,
+) -> FileResult {
+    if !keep_source {
+        chunk.clear();
+    }
+    let start = chunk.len();
+    let stat = match dir.read(file, roots.max_file_size, chunk) {
         Ok(stat) => FileStat::from_stat(file.root, &file.name, &stat),
         Err(e) => {
             return FileResult::Skipped(warning(roots, file, None, e.problem.to_string()));
         }
     };
-    let source = match String::from_utf8(bytes) {
+    let source = match std::str::from_utf8(&chunk[start..]) {
         Ok(source) => source,
         Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let line = memchr::memchr_iter(b'\n', &e.as_bytes()[..valid]).count() as u32 + 1;
+            let valid = e.valid_up_to();
+            let line = memchr::memchr_iter(b'\n', &chunk[start..start + valid]).count() as u32 + 1;
+            chunk.truncate(start);
             return FileResult::Skipped(warning(
                 roots,
                 file,
@@ -492,12 +580,12 @@ fn read_one(roots: &Roots, file: &Found, dir: &mut Directory, keep_source: bool)
             ));
         }
     };
-    let (record, error) = shipwright_core::analyze::record(&file.name, file.root, &source);
+    let (record, error) = shipwright_core::analyze::record(&file.name, file.root, source);
     FileResult::Read {
         record,
         error,
         stat,
-        source: keep_source.then_some(source),
+        source: keep_source.then_some(start..chunk.len()),
     }
 }
 
@@ -510,7 +598,7 @@ struct Directory {
 }
 
 impl Directory {
-    /// Reads `file` into `bytes` by the file rule (opened `O_NONBLOCK`, checked through its
+    /// Reads `file` onto the end of `bytes` by the file rule (opened `O_NONBLOCK`, checked through its
     /// handle to be a regular file, at most `limit` bytes: one open, one fstat and, for a file
     /// that did not grow since the fstat, one `read`), through the directory where it can be.
     fn read(

@@ -29,13 +29,14 @@ pub fn read_file(path: &Path, max_size: u64) -> Result<Vec<u8>, FileError> {
     Ok(bytes)
 }
 
-/// [`read_file`] into `bytes` (a buffer to reuse), and the file's stat, taken through the
-/// opened handle.
+/// [`read_file`] onto the end of `bytes` (a buffer to reuse, or one that gathers several
+/// files), and the file's stat, taken through the opened handle. On an error `bytes` is left as
+/// it was.
 pub fn read_file_into(path: &Path, max_size: u64, bytes: &mut Vec<u8>) -> Result<Stat, FileError> {
     read_path(path, max_size, false, bytes)
 }
 
-/// Reads `path` into `bytes` (see [`read_file`]); with `no_follow`, a symbolic link as the last
+/// Reads `path` onto the end of `bytes` (see [`read_file`]); with `no_follow`, a symbolic link as the last
 /// component is refused.
 pub(crate) fn read_path(
     path: &Path,
@@ -44,7 +45,7 @@ pub(crate) fn read_path(
     bytes: &mut Vec<u8>,
 ) -> Result<Stat, FileError> {
     let file = open(path, no_follow).map_err(|e| FileError::io(path, e))?;
-    read_opened(file, path, max_size, bytes)
+    read_opened(file, || path.to_path_buf(), max_size, bytes)
 }
 
 #[cfg(unix)]
@@ -87,8 +88,9 @@ impl OpenDir {
         &self.path
     }
 
-    /// Reads the file `file_name` of this directory into `bytes`, by the rule (see
-    /// [`read_file`]; links followed), and gives its stat, taken through the opened handle.
+    /// Reads the file `file_name` of this directory onto the end of `bytes`, by the rule (see
+    /// [`read_file`]; links followed), and gives its stat, taken through the opened handle. On
+    /// an error `bytes` is left as it was.
     pub fn read_into(
         &self,
         file_name: &str,
@@ -102,7 +104,7 @@ impl OpenDir {
             let opened = rustix::fs::openat(fd, file_name, flags, Mode::empty());
             let path = || self.path.join(file_name);
             let file = opened.map_err(|e| FileError::io(&path(), e.into()))?;
-            return read_opened(File::from(file), &path(), max_size, bytes);
+            return read_opened(File::from(file), path, max_size, bytes);
         }
         read_path(&self.path.join(file_name), max_size, false, bytes)
     }
@@ -152,63 +154,67 @@ pub(super) fn stat_of_raw(stat: &rustix::fs::Stat) -> Stat {
 }
 
 /// Checks the opened `file` to be a regular file no larger than `max_size`, and reads it whole
-/// into `bytes`: for a file that did not grow since its stat, one `read` (one byte more than the
-/// stat says is asked for, so that a file that grew is seen to have grown).
+/// onto the end of `bytes`: for a file that did not grow since its stat, one `read` (one byte
+/// more than the stat says is asked for, so that a file that grew is seen to have grown). On an
+/// error `bytes` is left as it was. `path` names the file in an error (built only then).
 fn read_opened(
     mut file: File,
-    path: &Path,
+    path: impl Fn() -> PathBuf,
     max_size: u64,
     bytes: &mut Vec<u8>,
 ) -> Result<Stat, FileError> {
-    let meta = file.metadata().map_err(|e| FileError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| FileError::io(&path(), e))?;
     if !meta.is_file() {
-        return Err(FileError::new(
-            path,
-            Problem::Special(kind_of(&meta.file_type())),
-        ));
+        return Err(not_regular(&path(), &meta));
     }
     let stat = Stat::of(&meta);
-    let too_large = |size: u64| {
-        FileError::new(
-            path,
-            Problem::TooLarge {
-                size,
-                limit: max_size,
-            },
-        )
-    };
     if stat.size > max_size {
-        return Err(too_large(stat.size));
+        return Err(too_large(&path(), stat.size, max_size));
     }
     // Never more than one byte over the limit: enough to see that a file grew past it.
     let cap = usize::try_from(max_size.saturating_add(1)).unwrap_or(usize::MAX);
-    bytes.clear();
-    bytes.resize((stat.size as usize).saturating_add(1).min(cap), 0);
+    let start = bytes.len();
+    let mut len = (stat.size as usize).saturating_add(1).min(cap);
+    bytes.resize(start + len, 0);
     let mut filled = 0;
-    loop {
-        match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
+    let result = loop {
+        match file.read(&mut bytes[start + filled..]) {
+            Ok(0) => break Ok(stat),
             Ok(n) => {
                 filled += n;
                 if filled as u64 > max_size {
-                    return Err(too_large(filled as u64));
+                    break Err(too_large(&path(), filled as u64, max_size));
                 }
                 // A short read of a regular file is its end (once the stat's size is reached:
                 // one `read` returns at most about 2 GiB).
-                if filled < bytes.len() && filled as u64 >= stat.size {
-                    break;
+                if filled < len && filled as u64 >= stat.size {
+                    break Ok(stat);
                 }
-                if filled == bytes.len() {
-                    let grown = bytes.len().saturating_mul(2).min(cap);
-                    bytes.resize(grown, 0);
+                if filled == len {
+                    len = len.saturating_mul(2).min(cap);
+                    bytes.resize(start + len, 0);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FileError::io(path, e)),
+            Err(e) => break Err(FileError::io(&path(), e)),
         }
-    }
-    bytes.truncate(filled);
-    Ok(stat)
+    };
+    bytes.truncate(if result.is_ok() {
+        start + filled
+    } else {
+        start
+    });
+    result
+}
+
+#[cold]
+fn not_regular(path: &Path, meta: &std::fs::Metadata) -> FileError {
+    FileError::new(path, Problem::Special(kind_of(&meta.file_type())))
+}
+
+#[cold]
+fn too_large(path: &Path, size: u64, limit: u64) -> FileError {
+    FileError::new(path, Problem::TooLarge { size, limit })
 }
 
 /// What a file that is not a regular file is, for messages.

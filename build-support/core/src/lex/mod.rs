@@ -208,22 +208,23 @@ fn error(src: &str, offset: usize, message: String) -> LexError {
     }
 }
 
+/// `items` emptied, as a vector of another lifetime, for the next template: collected in place,
+/// the same allocation (the closure never runs); a huge template's is let go.
+pub(crate) fn reuse<T, U>(mut items: Vec<T>) -> Vec<U> {
+    items.clear();
+    if items.capacity() > 1 << 16 {
+        return Vec::new();
+    }
+    items
+        .into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
 impl<'s> Lexed<'s> {
     /// Empties the lists and hands their memory over for another template (a huge template's is
     /// let go).
     pub(crate) fn recycle<'t>(self) -> Lexed<'t> {
-        /// An empty vector of one lifetime as one of another: collected in place, the same
-        /// allocation (the closure never runs).
-        fn reuse<T, U>(mut items: Vec<T>) -> Vec<U> {
-            items.clear();
-            if items.capacity() > 1 << 16 {
-                return Vec::new();
-            }
-            items
-                .into_iter()
-                .map(|_| unreachable!("the vector is empty"))
-                .collect()
-        }
         Lexed {
             parts: reuse(self.parts),
             tokens: reuse(self.tokens),

@@ -279,13 +279,23 @@ struct Brackets {
     comma: Vec<bool>,
 }
 
+thread_local! {
+    // The lists of the last name expression's brackets, kept empty so that their memory is
+    // reused (a template has a few reference tags, each with a handful of tokens).
+    static SPARE: std::cell::Cell<(Vec<usize>, Vec<bool>, Vec<usize>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new(), Vec::new())) };
+}
+
 impl Brackets {
     const OPEN: usize = usize::MAX;
 
     fn of(tokens: &[Token<'_>]) -> Brackets {
-        let mut close = vec![Self::OPEN; tokens.len()];
-        let mut comma = vec![false; tokens.len()];
-        let mut open: Vec<usize> = Vec::new();
+        let (mut close, mut comma, mut open) = SPARE.take();
+        close.clear();
+        close.resize(tokens.len(), Self::OPEN);
+        comma.clear();
+        comma.resize(tokens.len(), false);
+        open.clear();
         for (i, t) in tokens.iter().enumerate() {
             work::step();
             match t.nesting() {
@@ -306,7 +316,19 @@ impl Brackets {
                 }
             }
         }
+        SPARE.set((Vec::new(), Vec::new(), open));
         Brackets { close, comma }
+    }
+
+    /// Hands the lists' memory over to the next [`Brackets::of`] on this thread (a long
+    /// expression's is let go).
+    fn recycle(self) {
+        if self.close.capacity() <= 1 << 12 {
+            SPARE.with(|spare| {
+                let (_, _, open) = spare.take();
+                spare.set((self.close, self.comma, open));
+            });
+        }
     }
 
     /// Is `tokens[range]` one pair of brackets `open … close` around everything? Then the
@@ -400,4 +422,5 @@ fn classify(src: &str, tokens: &[Token<'_>], emit: &mut impl FnMut(Target)) {
     } else {
         emit(Target::Dynamic(source_text(src, &tokens[whole])));
     }
+    brackets.recycle();
 }

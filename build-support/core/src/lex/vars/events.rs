@@ -10,7 +10,7 @@
 //! its body (a loop's sequence, a call's arguments, `with` values) is read in the outer frame.
 
 use super::super::refs::{RefKind, reference_tokens};
-use super::super::{Delimited, Lexed, Part, Token, TokenKind, top_level, work};
+use super::super::{Delimited, Lexed, Part, Token, TokenKind, reuse, top_level, work};
 use super::NameMap;
 use super::expr::{self, Read, condition_guards, is_keyword};
 
@@ -182,24 +182,49 @@ struct Open<'s> {
     if_false: Vec<&'s str>,
 }
 
+thread_local! {
+    // The lists of the last template's program, kept empty so that their memory is reused.
+    static SPARE: std::cell::Cell<Program<'static>> = std::cell::Cell::new(Program::default());
+}
+
+impl<'s> Program<'s> {
+    /// Hands the lists' memory over to the next [`program`] on this thread.
+    pub(super) fn recycle(self) {
+        SPARE.set(Program {
+            frames: reuse(self.frames),
+            events: reuse(self.events),
+            names: reuse(self.names),
+            macros: reuse(self.macros),
+            uses: reuse(self.uses),
+            imports: reuse(self.imports),
+            unrendered: reuse(self.unrendered),
+        });
+    }
+}
+
 /// Builds the [`Program`] of a lexed template.
 pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
     // About one event per two tokens, one name per four: grown once rather than step by step.
     let tokens = lexed.tokens.len();
+    let spare = SPARE.take();
+    let mut events = reuse(spare.events);
+    events.reserve(tokens / 2);
+    let mut frames = reuse(spare.frames);
+    frames.push(Frame {
+        kind: FrameKind::Root,
+        level: 0,
+        in_macro: None,
+        output: true,
+    });
     let mut b = Builder {
         program: Program {
-            frames: vec![Frame {
-                kind: FrameKind::Root,
-                level: 0,
-                in_macro: None,
-                output: true,
-            }],
-            events: Vec::with_capacity(tokens / 2),
-            names: Vec::with_capacity(tokens / 4),
-            macros: Vec::new(),
-            uses: Vec::with_capacity(tokens / 4),
-            imports: Vec::new(),
-            unrendered: Vec::new(),
+            frames,
+            events,
+            names: reuse(spare.names),
+            macros: reuse(spare.macros),
+            uses: reuse(spare.uses),
+            imports: reuse(spare.imports),
+            unrendered: reuse(spare.unrendered),
         },
         ids: NameMap::with_capacity_and_hasher(tokens / 4, Default::default()),
         current: 0,

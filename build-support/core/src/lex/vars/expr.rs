@@ -16,7 +16,7 @@
 //! undefined, so they read `x`.
 
 use super::super::{Token, TokenKind, work};
-use super::is_engine_name;
+use super::{NameMap, is_engine_name};
 
 /// Words that are operators or constants in an expression, never names.
 const KEYWORDS: [&str; 13] = [
@@ -418,7 +418,7 @@ impl<'s> Guards<'s> {
         }
         // At one position a range that ends is closed before one that starts is opened.
         edges.sort_unstable_by_key(|&(at, opens, _)| (at, opens));
-        let mut active: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let mut active: NameMap<&str, u32> = NameMap::default();
         let mut edges = edges.into_iter().peekable();
         for read in reads {
             work::step();

@@ -42,7 +42,7 @@ struct Entry {
     outer: u32,
     /// `since` of the top level's entry for the name, if it has one ([`NEVER`] if not).
     root_since: u32,
-    /// Where the frame has it defined for sure: a range of [`Analysis::spans`].
+    /// Where the frame has it defined for sure: a range of [`Tables::spans`].
     spans: (u32, u32),
 }
 
@@ -60,8 +60,8 @@ struct Own {
     /// Assigned for sure at this point.
     definite: bool,
     since: u32,
-    /// The span of [`Analysis::open_spans`] that is open for it ([`NEVER`] if none), while the
-    /// frame is worked through; then its range of [`Analysis::spans`].
+    /// The span of [`Tables::open_spans`] that is open for it ([`NEVER`] if none), while the
+    /// frame is worked through; then its range of [`Tables::spans`].
     span: u32,
     spans: (u32, u32),
 }
@@ -82,7 +82,7 @@ const ABSENT: Own = Own {
 struct Start {
     /// The event (in its parent) that starts it.
     event: u32,
-    /// The names defined for sure there: a node of [`Analysis::chain`].
+    /// The names defined for sure there: a node of [`Tables::chain`].
     head: u32,
     /// The top level's `head` where the chain of frames leaves the top level.
     root_head: u32,
@@ -108,63 +108,99 @@ pub(super) struct Found<'s> {
     pub(super) scopes: Vec<(usize, Vec<&'s str>)>,
 }
 
+/// The working lists of pass 2, kept per thread between templates so that their memory is
+/// reused: about thirty allocations a template otherwise, a good share of a scan's time.
+#[derive(Default)]
+struct Buffers {
+    tables: Tables,
+    start: Vec<u32>,
+    fill: Vec<u32>,
+    order: Vec<u32>,
+    steps: Vec<Step>,
+    published: Vec<Name>,
+    published_at: Vec<usize>,
+    children: Vec<u32>,
+    in_macro: Vec<bool>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::Cell<Buffers> = std::cell::Cell::new(Buffers::default());
+}
+
+/// `list` emptied (its memory kept), then `len` times `value`.
+fn filled<T: Clone>(list: &mut Vec<T>, len: usize, value: T) -> Vec<T> {
+    let mut list = std::mem::take(list);
+    list.clear();
+    list.resize(len, value);
+    list
+}
+
+/// `list`, emptied, its memory kept.
+fn emptied<T>(list: &mut Vec<T>) -> Vec<T> {
+    let mut list = std::mem::take(list);
+    list.clear();
+    list
+}
+
+/// A step of the depth-first walk over the frames.
+enum Step {
+    Enter(u32),
+    Exit,
+}
+
 /// Runs pass 2 over `program`.
 pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
+    let mut b = BUFFERS.take();
+    let found = analyse_with(program, &mut b);
+    // A huge template's lists are not kept for the next one.
+    if b.order.capacity() + b.tables.own.capacity() < 1 << 16 {
+        BUFFERS.set(b);
+    }
+    found
+}
+
+fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
     let frames = &program.frames;
     // Each frame's events, in source order, in one array (a counting sort by frame).
-    let mut start = vec![0u32; frames.len() + 1];
+    let mut start = filled(&mut b.start, frames.len() + 1, 0u32);
     for &(frame, _) in &program.events {
         start[frame as usize + 1] += 1;
     }
     for i in 0..frames.len() {
         start[i + 1] += start[i];
     }
-    let mut fill = start.clone();
-    let mut order = vec![0u32; program.events.len()];
+    let mut fill = emptied(&mut b.fill);
+    fill.extend_from_slice(&start);
+    let mut order = filled(&mut b.order, program.events.len(), 0u32);
     for (i, &(frame, _)) in program.events.iter().enumerate() {
         order[fill[frame as usize] as usize] = i as u32;
         fill[frame as usize] += 1;
     }
 
     let names = program.names.len();
+    let mut t = std::mem::take(&mut b.tables);
+    t.reset(names, frames.len());
     let mut a = Analysis {
         program,
-        reads: vec![usize::MAX; names],
-        macro_reads: Vec::new(),
-        not_needed: NameMap::default(),
         scopes: Vec::new(),
-        nearest: vec![NEVER; names],
-        entries: Vec::new(),
-        own: vec![ABSENT; names],
-        touched: Vec::new(),
-        chain: Vec::new(),
-        starts: vec![None; frames.len()],
-        path: Vec::new(),
         child_template: false,
         root_final: NEVER,
-        deferred: Vec::new(),
-        spans: Vec::new(),
-        open_spans: Vec::new(),
-        ended: Vec::new(),
-        tally: vec![0; names],
+        t,
     };
-    a.starts[0] = Some(Start {
+    a.t.starts[0] = Some(Start {
         event: NEVER,
         head: NEVER,
         root_head: NEVER,
         barrier: None,
         block: None,
     });
-    enum Step {
-        Enter(u32),
-        Exit,
-    }
     // Frames in depth-first order, each before the frames nested in it; what a frame publishes
     // to its nested frames is withdrawn when they are done.
-    let mut steps: Vec<Step> = vec![Step::Enter(0)];
-    let mut published: Vec<Name> = Vec::new();
-    let mut published_at: Vec<usize> = Vec::new();
-    let mut children: Vec<u32> = Vec::new();
+    let mut steps = emptied(&mut b.steps);
+    steps.push(Step::Enter(0));
+    let mut published = emptied(&mut b.published);
+    let mut published_at = emptied(&mut b.published_at);
+    let mut children = emptied(&mut b.children);
     while let Some(step) = steps.pop() {
         match step {
             Step::Enter(frame) => {
@@ -174,20 +210,20 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
                 a.file_spans();
                 let level = frames[frame as usize].level;
                 published_at.push(published.len());
-                for i in 0..a.touched.len() {
+                for i in 0..a.t.touched.len() {
                     work::step();
-                    let name = a.touched[i];
-                    let o = std::mem::replace(&mut a.own[name as usize], ABSENT);
+                    let name = a.t.touched[i];
+                    let o = std::mem::replace(&mut a.t.own[name as usize], ABSENT);
                     if o.alias && !o.resolve {
                         continue;
                     }
-                    let outer = a.nearest[name as usize];
-                    let root_since = match a.entries.get(outer as usize) {
+                    let outer = a.t.nearest[name as usize];
+                    let root_since = match a.t.entries.get(outer as usize) {
                         Some(e) => e.root_since,
                         None if level == 0 => o.since,
                         None => NEVER,
                     };
-                    a.entries.push(Entry {
+                    a.t.entries.push(Entry {
                         level,
                         resolve: o.resolve,
                         since: o.since,
@@ -195,18 +231,18 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
                         root_since,
                         spans: o.spans,
                     });
-                    a.nearest[name as usize] = a.entries.len() as u32 - 1;
+                    a.t.nearest[name as usize] = a.t.entries.len() as u32 - 1;
                     published.push(name);
                 }
-                a.touched.clear();
+                a.t.touched.clear();
                 steps.push(Step::Exit);
                 steps.extend(children.iter().rev().map(|&c| Step::Enter(c)));
             }
             Step::Exit => {
                 let from = published_at.pop().expect("one mark per entered frame");
                 for name in published.drain(from..) {
-                    let top = a.nearest[name as usize];
-                    a.nearest[name as usize] = a.entries[top as usize].outer;
+                    let top = a.t.nearest[name as usize];
+                    a.t.nearest[name as usize] = a.t.entries[top as usize].outer;
                 }
             }
         }
@@ -222,24 +258,27 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
         })
         .collect();
     scopes.sort_unstable_by_key(|(offset, _)| *offset);
-    let mut in_macro = vec![false; names];
-    for &(id, _, _) in &a.macro_reads {
+    let mut in_macro = filled(&mut b.in_macro, names, false);
+    for &(id, _, _) in &a.t.macro_reads {
         in_macro[id as usize] = true;
     }
-    let read = |id: Name| a.reads[id as usize] != usize::MAX || in_macro[id as usize];
-    Found {
+    let read = |id: Name| a.t.reads[id as usize] != usize::MAX || in_macro[id as usize];
+    let found = Found {
         macro_reads: a
+            .t
             .macro_reads
             .iter()
             .map(|&(id, m, offset)| (name(id), name(m), offset))
             .collect(),
         not_needed: a
+            .t
             .not_needed
             .iter()
             .filter(|((id, _), _)| !read(*id))
             .map(|(&(id, why), &offset)| (name(id), why, offset))
             .collect(),
         reads: a
+            .t
             .reads
             .iter()
             .enumerate()
@@ -247,18 +286,42 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
             .map(|(id, &offset)| (name(id as Name), offset))
             .collect(),
         scopes,
-    }
+    };
+    *b = Buffers {
+        tables: a.t,
+        start,
+        fill,
+        order,
+        steps,
+        published,
+        published_at,
+        children,
+        in_macro,
+    };
+    found
 }
 
 struct Analysis<'p, 's> {
     program: &'p Program<'s>,
+    scopes: Vec<(usize, Vec<Name>)>,
+    /// The template extends another at its top level, outside any `if`.
+    child_template: bool,
+    /// The top level's `head` at its end.
+    root_final: u32,
+    /// The working lists, reused from template to template.
+    t: Tables,
+}
+
+/// The per-name tables and working lists of [`Analysis`], kept per thread between templates
+/// ([`Buffers`]).
+#[derive(Default)]
+struct Tables {
     /// Per name, the offset of its first context read outside the top level's macros
     /// (`usize::MAX`: none).
     reads: Vec<usize>,
     /// Context reads in a macro of the top level: (name, macro, offset).
     macro_reads: Vec<(Name, Name, usize)>,
     not_needed: NameMap<(Name, NotNeeded), usize>,
-    scopes: Vec<(usize, Vec<Name>)>,
     /// Per name, the entry of the nearest frame around the current one that has it.
     nearest: Vec<u32>,
     entries: Vec<Entry>,
@@ -271,10 +334,6 @@ struct Analysis<'p, 's> {
     starts: Vec<Option<Start>>,
     /// Per level on the way to the current frame, the event that leads down from it.
     path: Vec<u32>,
-    /// The template extends another at its top level, outside any `if`.
-    child_template: bool,
-    /// The top level's `head` at its end.
-    root_final: u32,
     /// `extends` references whose scope is the top level's final one.
     deferred: Vec<usize>,
     /// Per published entry, in a range: the events between which its frame has the name
@@ -289,12 +348,34 @@ struct Analysis<'p, 's> {
     tally: Vec<u32>,
 }
 
+impl Tables {
+    /// Emptied (their memory kept) and sized for a program of `names` names and `frames`
+    /// frames.
+    fn reset(&mut self, names: usize, frames: usize) {
+        self.reads = filled(&mut self.reads, names, usize::MAX);
+        self.nearest = filled(&mut self.nearest, names, NEVER);
+        self.own = filled(&mut self.own, names, ABSENT);
+        self.tally = filled(&mut self.tally, names, 0);
+        self.starts = filled(&mut self.starts, frames, None);
+        self.macro_reads.clear();
+        self.not_needed.clear();
+        self.entries.clear();
+        self.touched.clear();
+        self.chain.clear();
+        self.path.clear();
+        self.deferred.clear();
+        self.spans.clear();
+        self.open_spans.clear();
+        self.ended.clear();
+    }
+}
+
 /// One `if` in progress in a frame.
 struct Branching {
     head: u32,
     undo: usize,
     newly: usize,
-    /// Where its finished branches start in [`Analysis::ended`].
+    /// Where its finished branches start in [`Tables::ended`].
     ended: usize,
     /// The branches finished so far.
     branches: u32,
@@ -305,8 +386,8 @@ struct Branching {
 impl Analysis<'_, '_> {
     /// The nearest frame around (not hidden by a block) that has `name`.
     fn around(&self, name: Name, barrier: Option<u32>) -> Option<Entry> {
-        let at = self.nearest[name as usize];
-        let entry = *self.entries.get(at as usize)?;
+        let at = self.t.nearest[name as usize];
+        let entry = *self.t.entries.get(at as usize)?;
         match barrier {
             Some(b) if entry.level <= b => None,
             _ => Some(entry),
@@ -317,10 +398,11 @@ impl Analysis<'_, '_> {
     /// block, or else the top level, define it for sure before the block runs?
     fn provided_to_block(&self, name: Name, block: Option<(u32, bool)>) -> Option<NotNeeded> {
         let (_, scoped) = block?;
-        let nearest = *self.entries.get(self.nearest[name as usize] as usize)?;
+        let nearest = *self.t.entries.get(self.t.nearest[name as usize] as usize)?;
         if scoped
             && nearest.since != NEVER
             && self
+                .t
                 .path
                 .get(nearest.level as usize)
                 .is_some_and(|&at| nearest.since < at)
@@ -329,12 +411,12 @@ impl Analysis<'_, '_> {
         }
         let since = nearest.root_since;
         let provided = since != NEVER
-            && (self.child_template || self.path.first().is_some_and(|&at| since < at));
+            && (self.child_template || self.t.path.first().is_some_and(|&at| since < at));
         provided.then_some(NotNeeded::OwnTopLevel)
     }
 
     fn not_needed(&mut self, name: Name, why: NotNeeded, offset: usize) {
-        let first = self.not_needed.entry((name, why)).or_insert(offset);
+        let first = self.t.not_needed.entry((name, why)).or_insert(offset);
         *first = (*first).min(offset);
     }
 
@@ -342,7 +424,7 @@ impl Analysis<'_, '_> {
         let mut names = Vec::new();
         while head != NEVER {
             work::step();
-            let (name, prev) = self.chain[head as usize];
+            let (name, prev) = self.t.chain[head as usize];
             names.push(name);
             head = prev;
         }
@@ -352,10 +434,10 @@ impl Analysis<'_, '_> {
     }
 
     fn own(&mut self, name: Name) -> &mut Own {
-        let o = &mut self.own[name as usize];
+        let o = &mut self.t.own[name as usize];
         if !o.present {
             o.present = true;
-            self.touched.push(name);
+            self.t.touched.push(name);
         }
         o
     }
@@ -363,7 +445,7 @@ impl Analysis<'_, '_> {
     /// `name` is defined for sure from event `at` on (`at_top`: outside any `if` of the
     /// frame); `head` and `undo` follow.
     fn define(&mut self, name: Name, at: u32, at_top: bool, head: &mut u32, undo: &mut Vec<Name>) {
-        let o = &mut self.own[name as usize];
+        let o = &mut self.t.own[name as usize];
         if o.definite {
             return;
         }
@@ -371,65 +453,66 @@ impl Analysis<'_, '_> {
         if at_top && o.since == NEVER {
             o.since = at;
         }
-        o.span = self.open_spans.len() as u32;
-        self.open_spans.push((name, at, NEVER));
+        o.span = self.t.open_spans.len() as u32;
+        self.t.open_spans.push((name, at, NEVER));
         if !at_top {
             undo.push(name);
         }
-        self.chain.push((name, *head));
-        *head = self.chain.len() as u32 - 1;
+        self.t.chain.push((name, *head));
+        *head = self.t.chain.len() as u32 - 1;
     }
 
     /// The names that every branch of a closed `if` defined for sure, if it has an `else`
-    /// (then one branch runs, whichever it is); [`Analysis::ended`] is cleared of its
+    /// (then one branch runs, whichever it is); [`Tables::ended`] is cleared of its
     /// branches.
     fn every_branch(&mut self, branching: &Branching) -> Vec<Name> {
-        let ended: Vec<Name> = self.ended.drain(branching.ended..).collect();
+        let ended: Vec<Name> = self.t.ended.drain(branching.ended..).collect();
         if !branching.exhaustive {
             return Vec::new();
         }
         let mut all = Vec::new();
         for &name in &ended {
             work::step();
-            let count = &mut self.tally[name as usize];
+            let count = &mut self.t.tally[name as usize];
             *count += 1;
             if *count == branching.branches {
                 all.push(name);
             }
         }
         for &name in &ended {
-            self.tally[name as usize] = 0;
+            self.t.tally[name as usize] = 0;
         }
         all
     }
 
-    /// Moves the spans of the frame just worked through to [`Analysis::spans`], each name's
+    /// Moves the spans of the frame just worked through to [`Tables::spans`], each name's
     /// together, in order, and gives each name its range.
     fn file_spans(&mut self) {
-        self.open_spans
+        self.t
+            .open_spans
             .sort_unstable_by_key(|&(name, from, _)| (name, from));
         let mut previous = None;
-        for &(name, from, to) in &self.open_spans {
+        for &(name, from, to) in &self.t.open_spans {
             work::step();
-            let at = self.spans.len() as u32;
-            let o = &mut self.own[name as usize];
+            let at = self.t.spans.len() as u32;
+            let o = &mut self.t.own[name as usize];
             if previous != Some(name) {
                 previous = Some(name);
                 o.spans.0 = at;
             }
             o.spans.1 = at + 1;
-            self.spans.push((from, to));
+            self.t.spans.push((from, to));
         }
-        self.open_spans.clear();
+        self.t.open_spans.clear();
     }
 
     /// Does the frame of `entry` have the name defined for sure where the way to the
     /// current frame leaves it (the nested frame's start)?
     fn defined_on_the_way(&self, entry: Entry) -> bool {
-        let Some(&at) = self.path.get(entry.level as usize) else {
+        let Some(&at) = self.t.path.get(entry.level as usize) else {
             return false;
         };
-        let spans = &self.spans[entry.spans.0 as usize..entry.spans.1 as usize];
+        let spans = &self.t.spans[entry.spans.0 as usize..entry.spans.1 as usize];
         let before = spans.partition_point(|&(from, _)| from < at);
         before > 0 && at < spans[before - 1].1
     }
@@ -438,10 +521,10 @@ impl Analysis<'_, '_> {
     /// `children`; what it knows of each name is left in `own` (the names in `touched`).
     fn frame(&mut self, frame: u32, events: &[u32], children: &mut Vec<u32>) {
         let info = self.program.frames[frame as usize];
-        let mut start = self.starts[frame as usize].expect("a frame starts before its turn");
+        let mut start = self.t.starts[frame as usize].expect("a frame starts before its turn");
         if info.level > 0 {
-            self.path.truncate(info.level as usize - 1);
-            self.path.push(start.event);
+            self.t.path.truncate(info.level as usize - 1);
+            self.t.path.push(start.event);
         }
         if info.kind == FrameKind::Block && self.child_template {
             start.head = self.root_final;
@@ -461,7 +544,7 @@ impl Analysis<'_, '_> {
                     offset,
                     optional,
                 } => {
-                    let o = self.own[name as usize];
+                    let o = self.t.own[name as usize];
                     let context = if o.present && o.definite {
                         false
                     } else if o.present && o.resolve {
@@ -486,16 +569,16 @@ impl Analysis<'_, '_> {
                     } else if context {
                         match info.in_macro {
                             None => {
-                                let first = &mut self.reads[name as usize];
+                                let first = &mut self.t.reads[name as usize];
                                 *first = (*first).min(offset);
                             }
-                            Some(m) => self.macro_reads.push((name, m, offset)),
+                            Some(m) => self.t.macro_reads.push((name, m, offset)),
                         }
                     }
                 }
                 Event::Store(name, _) | Event::Param(name) => {
                     let around = self.around(name, barrier).is_some();
-                    let fresh = !self.own[name as usize].present;
+                    let fresh = !self.t.own[name as usize].present;
                     let o = self.own(name);
                     if fresh {
                         o.alias = around;
@@ -516,7 +599,7 @@ impl Analysis<'_, '_> {
                     head,
                     undo: undo.len(),
                     newly: newly.len(),
-                    ended: self.ended.len(),
+                    ended: self.t.ended.len(),
                     branches: 0,
                     exhaustive: false,
                 }),
@@ -527,11 +610,11 @@ impl Analysis<'_, '_> {
                     branching.branches += 1;
                     branching.exhaustive |= event == Event::BranchElse;
                     for name in undo.drain(branching.undo..) {
-                        let o = &mut self.own[name as usize];
+                        let o = &mut self.t.own[name as usize];
                         o.definite = false;
-                        self.open_spans[o.span as usize].2 = at;
+                        self.t.open_spans[o.span as usize].2 = at;
                         o.span = NEVER;
-                        self.ended.push(name);
+                        self.t.ended.push(name);
                     }
                     head = branching.head;
                     if event == Event::BranchClose {
@@ -542,7 +625,7 @@ impl Analysis<'_, '_> {
                         }
                         for (name, offset) in newly.drain(branching.newly..) {
                             let around = self.around(name, barrier).is_some();
-                            let o = &mut self.own[name as usize];
+                            let o = &mut self.t.own[name as usize];
                             if o.resolve {
                                 continue;
                             }
@@ -564,7 +647,7 @@ impl Analysis<'_, '_> {
                         FrameKind::ScopedBlock => (Some(level - 1), Some((level, true)), head),
                         FrameKind::Nested | FrameKind::Root => (barrier, block, head),
                     };
-                    self.starts[child as usize] = Some(Start {
+                    self.t.starts[child as usize] = Some(Start {
                         event: at,
                         head: child_head,
                         root_head,
@@ -578,7 +661,7 @@ impl Analysis<'_, '_> {
                         if frame == 0 && ifs.is_empty() {
                             self.child_template = true;
                         }
-                        self.deferred.push(offset);
+                        self.t.deferred.push(offset);
                     } else {
                         let names = self.scope_of(head);
                         self.scopes.push((offset, names));
@@ -587,13 +670,13 @@ impl Analysis<'_, '_> {
             }
         }
         // What an `if` left open (no `endif`) counts for nothing.
-        self.ended.clear();
+        self.t.ended.clear();
         if frame == 0 {
             self.root_final = head;
         }
         // The parent of an `extends` renders after the whole top level (Jinja2 also allows the
         // tag in a branch or a loop).
-        for offset in std::mem::take(&mut self.deferred) {
+        for offset in std::mem::take(&mut self.t.deferred) {
             let names = self.scope_of(self.root_final);
             self.scopes.push((offset, names));
         }

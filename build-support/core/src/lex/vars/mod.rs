@@ -191,25 +191,60 @@ pub struct Scope {
 /// The root variables that `lexed` (the tokens of `src`) reads from its context, not
 /// optionally, sorted by name, each with the line of its first read: [`Variables::reads`].
 pub fn root_variables(src: &str, lexed: &Lexed<'_>) -> Vec<Var> {
-    variables(src, lexed).reads
+    analysed(src, lexed, false).reads
 }
 
 /// Everything [`Variables`] holds, in time linear in the template (plus the size of the
 /// scopes it lists).
 pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
+    analysed(src, lexed, true)
+}
+
+/// [`variables`], with [`Variables::not_needed`] left empty unless `not_needed` (a record has
+/// no use for it: it only explains the difference with Jinja2).
+pub(crate) fn analysed(src: &str, lexed: &Lexed<'_>, not_needed: bool) -> Variables {
     let program = events::program(lexed);
-    let found = frames::analyse(&program);
+    let mut found = frames::analyse(&program);
     let (macros, imports) = calls(&program);
-    let mut not_needed = found.not_needed;
-    let read: std::collections::HashSet<&str> = found
+    let not_needed = if not_needed {
+        explained(src, &program, &mut found)
+    } else {
+        Vec::new()
+    };
+    program.recycle();
+    Variables {
+        not_needed,
+        reads: with_lines(src, found.reads, found.macro_reads),
+        macros,
+        imports,
+        scopes: found
+            .scopes
+            .into_iter()
+            .map(|(offset, names)| Scope {
+                offset,
+                names: names.into_iter().map(str::to_string).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// [`Variables::not_needed`]: what pass 2 found not needed, and the reads of output that is
+/// never rendered that no other read makes needed.
+fn explained(
+    src: &str,
+    program: &events::Program<'_>,
+    found: &mut frames::Found<'_>,
+) -> Vec<(Var, NotNeeded)> {
+    let mut not_needed = std::mem::take(&mut found.not_needed);
+    let read: NameMap<&str, ()> = found
         .reads
         .iter()
-        .map(|&(name, _)| name)
-        .chain(found.macro_reads.iter().map(|&(name, _, _)| name))
+        .map(|&(name, _)| (name, ()))
+        .chain(found.macro_reads.iter().map(|&(name, _, _)| (name, ())))
         .collect();
     let mut unrendered: NameMap<&str, usize> = NameMap::default();
     for &(name, offset) in &program.unrendered {
-        if !read.contains(name) {
+        if !read.contains_key(name) {
             unrendered.entry(name).or_insert(offset);
         }
     }
@@ -232,30 +267,17 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
         })
         .collect();
     not_needed.sort_unstable_by(|(a, x), (b, y)| (&a.name, x).cmp(&(&b.name, y)));
-    Variables {
-        not_needed,
-        reads: with_lines(src, found.reads, found.macro_reads),
-        macros,
-        imports,
-        scopes: found
-            .scopes
-            .into_iter()
-            .map(|(offset, names)| Scope {
-                offset,
-                names: names.into_iter().map(str::to_string).collect(),
-            })
-            .collect(),
-    }
+    not_needed
 }
 
 /// A map keyed by the names of one template: short strings, hashed by [`NameHasher`].
-pub(super) type NameMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
+pub(crate) type NameMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
 
 /// A multiply-and-rotate hash of a few bytes at a time: the names of a template are short and
 /// come from the developer's own files, where a keyed hash (std's default) costs more than the
 /// whole scan of a name.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct NameHasher(u64);
+pub(crate) struct NameHasher(u64);
 
 impl NameHasher {
     #[inline]
