@@ -224,7 +224,11 @@ fn main() {
             node(&mut rng, 1, &mut body);
         }
         let name = format!("inc/i{i}.html");
-        write(&dir, &format!("templates/{name}"), &format!("<i>{body}</i>"));
+        write(
+            &dir,
+            &format!("templates/{name}"),
+            &format!("<i>{body}</i>"),
+        );
         partials.push((name, body));
     }
     let mut main = String::from(
