@@ -126,6 +126,7 @@ pub struct Embedded {
     build_cache: &'static [u8],
     sources: &'static [u8],
     manifest_dir: &'static str,
+    out_dir: &'static str,
     decoded: OnceLock<(BuildCache, Vec<TemplateInfo>)>,
 }
 
@@ -135,13 +136,24 @@ impl Embedded {
         build_cache: &'static [u8],
         sources: &'static [u8],
         manifest_dir: &'static str,
+        out_dir: &'static str,
     ) -> Self {
         Embedded {
             build_cache,
             sources,
             manifest_dir,
+            out_dir,
             decoded: OnceLock::new(),
         }
+    }
+
+    /// The rebuild stamp of the build (`$OUT_DIR/shipwright/rebuild-stamp`): in a dev build,
+    /// writing it makes the next `cargo build` rerun the build script and recompile the crate
+    /// (see [`shipwright_core::devbuild`]). The dev watcher of a planner made
+    /// [`from_embedded`](crate::RebuildPlanner::from_embedded) writes it when an edit needs a
+    /// rebuild.
+    pub fn rebuild_stamp(&self) -> std::path::PathBuf {
+        std::path::Path::new(self.out_dir).join(shipwright_core::devbuild::STAMP_FILE)
     }
 
     /// The BuildCache the crate was built with.
@@ -221,6 +233,7 @@ macro_rules! embedded_templates {
                 "/shipwright/sources.bin"
             )),
             ::core::env!("CARGO_MANIFEST_DIR"),
+            ::core::env!("OUT_DIR"),
         );
         &EMBEDDED
     }};
@@ -240,12 +253,23 @@ pub mod __private {
         root: &'static str,
         name: &'static str,
         record: &'static str,
-        source: &'static str,
+        source: Source,
         decoded: OnceLock<TemplateInfo>,
     }
 
+    /// Where a bound template's text comes from.
+    #[derive(Debug)]
+    enum Source {
+        /// Compiled in (`include_str!`).
+        Embedded(&'static str),
+        /// A dev build: rustc reads no template, the file under this manifest directory is read
+        /// on first use.
+        Disk(&'static str),
+    }
+
     impl Bound {
-        /// `record` is the JSON of the template's `TemplateRecord`.
+        /// `record` is the JSON of the template's `TemplateRecord`; `source` its text, compiled
+        /// in.
         pub const fn new(
             root: &'static str,
             name: &'static str,
@@ -256,7 +280,23 @@ pub mod __private {
                 root,
                 name,
                 record,
-                source,
+                source: Source::Embedded(source),
+                decoded: OnceLock::new(),
+            }
+        }
+
+        /// In a dev build: the text is the file under `manifest_dir`, read on first use.
+        pub const fn from_disk(
+            root: &'static str,
+            name: &'static str,
+            record: &'static str,
+            manifest_dir: &'static str,
+        ) -> Self {
+            Bound {
+                root,
+                name,
+                record,
+                source: Source::Disk(manifest_dir),
                 decoded: OnceLock::new(),
             }
         }
@@ -264,11 +304,27 @@ pub mod __private {
         /// The record, decoded once.
         pub fn info(&'static self) -> &'static TemplateInfo {
             self.decoded.get_or_init(|| {
-                let record = serde_json::from_str(self.record)
+                let record: TemplateRecord = serde_json::from_str(self.record)
                     .unwrap_or_else(|e| super::embedded_mismatch(&e.to_string()));
-                TemplateInfo::new(self.root, self.name, record, self.source)
+                let mut info = TemplateInfo::new(self.root, self.name, record, "");
+                info.source = match self.source {
+                    Source::Embedded(text) => text,
+                    Source::Disk(manifest_dir) => read_leaked(manifest_dir, &info.path),
+                };
+                info
             })
         }
+    }
+
+    /// The file `path` under `manifest_dir`, by the one file rule, kept for the process; empty
+    /// when it cannot be read (moved, not UTF-8).
+    #[cold]
+    fn read_leaked(manifest_dir: &str, path: &str) -> &'static str {
+        let file = std::path::Path::new(manifest_dir).join(path);
+        shipwright_core::files::read_file(&file, shipwright_core::files::DEFAULT_MAX_SIZE)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map_or("", |text| text.leak())
     }
 
     /// The record behind an impl whose expansion failed: the compile error is already
@@ -313,7 +369,7 @@ mod tests {
         let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
         let sources = shipwright_core::registry::encode([&b"A"[..], b"TOP"]).leak();
         let embedded: &'static Embedded =
-            Box::leak(Box::new(Embedded::new(bytes, sources, "/app")));
+            Box::leak(Box::new(Embedded::new(bytes, sources, "/app", "/out")));
         let got: Vec<(&str, &str, &str)> = embedded
             .iter()
             .map(|t| (t.name.as_str(), t.path.as_str(), t.source))
@@ -344,7 +400,7 @@ mod tests {
         let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
         let sources = shipwright_core::registry::encode([&b"x"[..]]).leak();
         let embedded: &'static Embedded =
-            Box::leak(Box::new(Embedded::new(bytes, sources, "/app")));
+            Box::leak(Box::new(Embedded::new(bytes, sources, "/app", "/out")));
         let _ = embedded.templates();
     }
 

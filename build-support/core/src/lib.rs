@@ -38,6 +38,7 @@
 pub mod analyze;
 pub mod askama;
 pub mod context;
+pub mod devbuild;
 pub mod dynamic;
 pub mod files;
 pub mod format;

@@ -32,6 +32,9 @@ pub(crate) struct Bound {
     pub(crate) hashes: Vec<(String, String)>,
     /// The BuildCache's roots, relative to the manifest directory, in search order.
     pub(crate) roots: Vec<String>,
+    /// A dev build: rustc reads no template file (`track` is empty, the source is read at run
+    /// time).
+    pub(crate) dev_build: bool,
 }
 
 /// Looks `name` up in the crate's BuildCache and checks that the template can be bound: it is
@@ -50,26 +53,32 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> 
     graph_problems(lit, &name, &closure, cache)?;
 
     let path = relative(cache, &name);
-    check_bytes(lit, manifest_dir, &path, record, true)?;
+    let dev_build = env.is_dev_build();
+    check_bytes(lit, manifest_dir, &path, record, true, dev_build)?;
     let mut dep_paths = Vec::with_capacity(closure.len());
     for &dep in &closure {
         let dep_record = &cache.templates[dep];
         let dep_path = relative(cache, dep);
-        check_bytes(lit, manifest_dir, &dep_path, dep_record, false)?;
+        check_bytes(lit, manifest_dir, &dep_path, dep_record, false, dev_build)?;
         dep_paths.push(dep_path);
     }
-    // The template's own file is tracked by the `include_str!` of its source, always emitted.
-    cache::first_tracking(env, &path);
-    let track = dep_paths
-        .into_iter()
-        .filter(|file| cache::first_tracking(env, file))
-        .collect();
+    let track = if dev_build {
+        Vec::new()
+    } else {
+        // The template's own file is tracked by the `include_str!` of its source.
+        cache::first_tracking(env, &path);
+        dep_paths
+            .into_iter()
+            .filter(|file| cache::first_tracking(env, file))
+            .collect()
+    };
     let hashes = std::iter::once(name.as_str())
         .chain(closure.iter().copied())
         .map(|t| (t.to_string(), cache.templates[t].hash.clone()))
         .collect();
     Ok(Bound {
         track,
+        dev_build,
         hashes,
         roots: cache.roots.clone(),
         root: cache.roots[record.root].clone(),
@@ -164,6 +173,7 @@ fn check_bytes(
     file: &str,
     record: &TemplateRecord,
     own: bool,
+    dev_build: bool,
 ) -> Result<()> {
     // By the file rule: never blocks on a FIFO swapped in, and reads no more than the recorded
     // size (a larger file is stale).
@@ -171,7 +181,10 @@ fn check_bytes(
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(err) if matches!(err.problem, Problem::TooLarge { .. }) => {
-            return Err(Error::new(lit.span(), stale(&lit.value(), file, own)));
+            return Err(Error::new(
+                lit.span(),
+                stale(&lit.value(), file, own, dev_build),
+            ));
         }
         Err(err) => {
             return Err(Error::new(
@@ -181,7 +194,10 @@ fn check_bytes(
         }
     };
     if content_hash(&bytes) != record.hash {
-        return Err(Error::new(lit.span(), stale(&lit.value(), file, own)));
+        return Err(Error::new(
+            lit.span(),
+            stale(&lit.value(), file, own, dev_build),
+        ));
     }
     if own && let Err(err) = std::str::from_utf8(&bytes) {
         return Err(Error::new(
@@ -196,12 +212,20 @@ fn check_bytes(
 }
 
 #[cold]
-fn stale(name: &str, file: &str, own: bool) -> String {
+fn stale(name: &str, file: &str, own: bool, dev_build: bool) -> String {
     let what = if own {
         String::new()
     } else {
         format!(", which template \"{name}\" depends on,")
     };
+    if dev_build {
+        // Only when the crate is compiled again with no `.rs` edit of its own (a dependency
+        // changed): the build script of a dev build does not watch the templates.
+        return format!(
+            "{file}{what} changed after the build script recorded it: the BuildCache is stale; \
+             this dev build asked the build script to run again: run `cargo build` again"
+        );
+    }
     format!(
         "{file}{what} changed after the build script recorded it: the BuildCache is stale; build \
          again so that the build script runs (it reruns when a template changes)"
