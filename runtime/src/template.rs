@@ -425,6 +425,30 @@ mod tests {
     }
 
     #[test]
+    fn a_dev_build_reads_a_bound_source_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+        std::fs::write(dir.path().join("templates/p.html"), "on disk").unwrap();
+        let manifest_dir: &'static str = dir.path().to_str().unwrap().to_string().leak();
+        let record = serde_json::to_string(&TemplateRecord::including("p.html", &[])).unwrap();
+        let record: &'static str = Box::leak(record.into_boxed_str());
+        let bound: &'static __private::Bound = Box::leak(Box::new(__private::Bound::from_disk(
+            "templates",
+            "p.html",
+            record,
+            manifest_dir,
+        )));
+        assert_eq!(bound.info().source, "on disk");
+        let gone: &'static __private::Bound = Box::leak(Box::new(__private::Bound::from_disk(
+            "templates",
+            "gone.html",
+            record,
+            manifest_dir,
+        )));
+        assert_eq!(gone.info().source, "", "a file that cannot be read");
+    }
+
+    #[test]
     fn the_registry_macro_names_the_files_the_build_script_writes() {
         let macro_source = include_str!("template.rs");
         for file in [

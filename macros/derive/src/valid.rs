@@ -53,18 +53,24 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> 
     graph_problems(lit, &name, &closure, cache)?;
 
     let path = relative(cache, &name);
+    // A dev build reads no template file, and checks against the build script's record: the
+    // script records the templates again whenever the crate's `src/` changes or the rebuild
+    // stamp is written, and the dev watcher judges a template edited since against the
+    // binary's record at start-up (a dependency of the crate that changed recompiles it with
+    // no rerun of the script: a stale-file error there would stop a build that the app
+    // handles correctly).
     let dev_build = env.is_dev_build();
-    check_bytes(lit, manifest_dir, &path, record, true, dev_build)?;
-    let mut dep_paths = Vec::with_capacity(closure.len());
-    for &dep in &closure {
-        let dep_record = &cache.templates[dep];
-        let dep_path = relative(cache, dep);
-        check_bytes(lit, manifest_dir, &dep_path, dep_record, false, dev_build)?;
-        dep_paths.push(dep_path);
-    }
     let track = if dev_build {
         Vec::new()
     } else {
+        check_bytes(lit, manifest_dir, &path, record, true)?;
+        let mut dep_paths = Vec::with_capacity(closure.len());
+        for &dep in &closure {
+            let dep_record = &cache.templates[dep];
+            let dep_path = relative(cache, dep);
+            check_bytes(lit, manifest_dir, &dep_path, dep_record, false)?;
+            dep_paths.push(dep_path);
+        }
         // The template's own file is tracked by the `include_str!` of its source.
         cache::first_tracking(env, &path);
         dep_paths
@@ -173,7 +179,6 @@ fn check_bytes(
     file: &str,
     record: &TemplateRecord,
     own: bool,
-    dev_build: bool,
 ) -> Result<()> {
     // By the file rule: never blocks on a FIFO swapped in, and reads no more than the recorded
     // size (a larger file is stale).
@@ -181,10 +186,7 @@ fn check_bytes(
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(err) if matches!(err.problem, Problem::TooLarge { .. }) => {
-            return Err(Error::new(
-                lit.span(),
-                stale(&lit.value(), file, own, dev_build),
-            ));
+            return Err(Error::new(lit.span(), stale(&lit.value(), file, own)));
         }
         Err(err) => {
             return Err(Error::new(
@@ -194,10 +196,7 @@ fn check_bytes(
         }
     };
     if content_hash(&bytes) != record.hash {
-        return Err(Error::new(
-            lit.span(),
-            stale(&lit.value(), file, own, dev_build),
-        ));
+        return Err(Error::new(lit.span(), stale(&lit.value(), file, own)));
     }
     if own && let Err(err) = std::str::from_utf8(&bytes) {
         return Err(Error::new(
@@ -212,20 +211,12 @@ fn check_bytes(
 }
 
 #[cold]
-fn stale(name: &str, file: &str, own: bool, dev_build: bool) -> String {
+fn stale(name: &str, file: &str, own: bool) -> String {
     let what = if own {
         String::new()
     } else {
         format!(", which template \"{name}\" depends on,")
     };
-    if dev_build {
-        // Only when the crate is compiled again with no `.rs` edit of its own (a dependency
-        // changed): the build script of a dev build does not watch the templates.
-        return format!(
-            "{file}{what} changed after the build script recorded it: the BuildCache is stale; \
-             this dev build asked the build script to run again: run `cargo build` again"
-        );
-    }
     format!(
         "{file}{what} changed after the build script recorded it: the BuildCache is stale; build \
          again so that the build script runs (it reruns when a template changes)"
@@ -500,6 +491,25 @@ pub(crate) mod tests {
         assert!(
             err.starts_with("cannot read template file templates/nav.html"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_dev_build_reads_no_template_file() {
+        let fixture = site();
+        let env = fixture.env().dev_build(true);
+        std::fs::write(
+            fixture.dir.path().join("templates/nav.html"),
+            "<nav>edited, hot-reloaded by the running app</nav>",
+        )
+        .unwrap();
+        let bound = bind(&lit("pages/home.html"), &env).unwrap();
+        assert!(bound.dev_build && bound.track.is_empty());
+        assert_eq!(bound.record, fixture.cache.templates["pages/home.html"]);
+        std::fs::remove_file(fixture.dir.path().join("templates/nav.html")).unwrap();
+        assert!(
+            bind(&lit("nav.html"), &env).is_ok(),
+            "the build's record is what is checked"
         );
     }
 
