@@ -47,9 +47,22 @@
 //! - Globals: the BuildCache's declared ones, and per struct
 //!   `#[shipwright(globals(app_name, "csrf-token"))]`, for names the app adds to every
 //!   render (a minijinja environment's globals, say).
-//! - rustc tracks the template (its `source` is an `include_str!`) and every template of its
-//!   closure (an `include_bytes!` that is never used at run time), so editing any of them
-//!   recompiles the binding.
+//! - Outside a dev build, rustc tracks the template (its `source` is an `include_str!`) and every
+//!   template of its closure (an `include_bytes!` that is never used at run time), and the
+//!   build script tracks the template roots, so editing any of them recompiles the binding.
+//! - In a **dev build** (a debug build with this crate's `dev` feature; see
+//!   [`shipwright_core::devbuild`]) neither cargo nor rustc knows the templates' contents, so
+//!   that a template edit leaves `cargo build` a no-op: the derive makes rustc read no template
+//!   file (a bound template's `source` is read from its file on first use) and checks the
+//!   struct against the build script's record, which the script makes again whenever the
+//!   crate's `src/` changes or the **rebuild stamp** is written. The dev watcher of a planner
+//!   made [`RebuildPlanner::from_embedded`](crate::RebuildPlanner::from_embedded) writes the
+//!   stamp ([`Embedded::rebuild_stamp`]) when its plan, at start-up or after an edit, says
+//!   `Rebuild`, and a failed expansion writes it too: the next `cargo build` then reruns the
+//!   build script and recompiles, and the derive checks the templates as they are. What the
+//!   app serves comes from the files on disk (`render::Templates::new`,
+//!   askama's dev renderer); what the binary embeds is the build's record, which the planner
+//!   compares the files with.
 //! - [`embedded_templates!`](crate::embedded_templates) embeds the crate's whole BuildCache
 //!   (`include_bytes!` of the file in `OUT_DIR`) and every template's source (one
 //!   `include_bytes!` of the registry the build script writes beside it,
@@ -74,7 +87,10 @@ pub struct TemplateInfo {
     pub path: String,
     /// What the build script recorded: hashes, dependencies, variables.
     pub record: TemplateRecord,
-    /// The template's text, as it was when the crate was compiled.
+    /// The template's text, as it was when the crate was compiled; for a bound template in a dev
+    /// build (where rustc reads no template), the file as it was at the first call of
+    /// [`Template::info`] (empty if it could not be read then). The files on disk are what
+    /// `render::Templates` serves in a dev build.
     pub source: &'static str,
 }
 
