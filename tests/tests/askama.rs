@@ -80,6 +80,10 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
     assert_eq!(render(&page()).unwrap(), built);
     let problems = dev_problems();
     assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].edited,
+        "the page served is older than the files"
+    );
     assert_eq!(
         problems[0].to_string(),
         "askama/page.html: the dev renderer cannot render a method call `len()` \
@@ -91,7 +95,7 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
     assert_eq!(render(&page()).unwrap(), built);
     let problems = dev_problems();
     assert!(
-        problems[0].reason.contains("the dev render failed"),
+        problems[0].reason.contains("the dev render failed") && problems[0].edited,
         "{problems:?}"
     );
 

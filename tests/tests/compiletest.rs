@@ -17,6 +17,7 @@ use support::{copy_dir, target_dir};
 
 /// Compiled with this crate's BuildCache.
 const WITH_CACHE: &[&str] = &[
+    "askama-not-serialize",
     "derive-on-enum",
     "duplicate-template-path",
     "missing-template-attribute",

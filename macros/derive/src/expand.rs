@@ -8,7 +8,7 @@
 //! right when the derive is written inside another macro.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::{Error, Generics, Ident};
 
 use crate::ast::Input;
@@ -63,7 +63,13 @@ fn dev_context(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> TokenSt
         .iter()
         .map(|(name, hash)| quote!((#name, #hash)));
     let roots = &bound.roots;
+    // A generic struct is checked where it is rendered (`askama::render`'s bound) instead.
+    let serialize =
+        input.generics.params.is_empty().then(
+            || quote_spanned!(ident.span()=> ::shipwright_runtime::__askama_dev_check!(#ident);),
+        );
     quote! {
+        #serialize
         #[automatically_derived]
         impl #impl_generics ::shipwright_runtime::__private::DevContext
             for #ident #ty_generics #where_clause

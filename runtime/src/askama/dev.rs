@@ -27,6 +27,9 @@ pub struct DevProblem {
     pub at: Option<(String, u32)>,
     /// What the dev renderer cannot do.
     pub reason: String,
+    /// Whether the template's files differ from the build: the page served (askama's of the
+    /// last build) does not show them until `cargo build`. The dev layer's overlay lists these.
+    pub edited: bool,
 }
 
 impl std::fmt::Display for DevProblem {
@@ -48,6 +51,31 @@ struct Problems {
 }
 
 static PROBLEMS: Mutex<Option<Problems>> = Mutex::new(None);
+
+/// Told the problems whenever they change; dropped when it returns `false`.
+type Hook = Box<dyn FnMut(&[DevProblem]) -> bool + Send>;
+
+static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
+
+/// Calls `hook` with [`dev_problems`] now and after every change of them, until it returns
+/// `false` (the dev layer's overlay: see `dev::live`).
+#[cfg(any(feature = "axum", test))]
+pub(crate) fn watch_problems(mut hook: impl FnMut(&[DevProblem]) -> bool + Send + 'static) {
+    let mut hooks = HOOKS.lock().unwrap_or_else(PoisonError::into_inner);
+    if hook(&dev_problems()) {
+        hooks.push(Box::new(hook));
+    }
+}
+
+/// Tells the hooks: the problems changed.
+#[cold]
+fn problems_changed() {
+    let problems = dev_problems();
+    HOOKS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain_mut(|hook| hook(&problems));
+}
 
 /// Roots set with [`set_dev_roots`], read instead of the crate's.
 static ROOTS: Mutex<Option<Vec<PathBuf>>> = Mutex::new(None);
@@ -96,38 +124,36 @@ where
     T: ::askama::Template + Template + DevContext + DevSerialize,
 {
     let outcome = dev_render(page);
-    let mut guard = problems();
-    let problems = guard.get_or_insert_with(Problems::default);
-    match outcome {
-        Outcome::Page(page) => {
-            problems.now.remove(T::NAME);
-            Ok(page)
-        }
+    let (rendered, now) = match outcome {
+        Outcome::Page(page) => (Ok(page), None),
         Outcome::Calibrate(dev) => {
-            problems.now.remove(T::NAME);
-            drop(guard);
             let compiled = ::askama::Template::render(page)?;
             if compiled != dev {
                 let problem = differs(T::NAME, &compiled, &dev);
-                problems_insert_differs(T::NAME, problem);
+                let mut guard = problems();
+                let problems = guard.get_or_insert_with(Problems::default);
+                problems.differs.insert(T::NAME, problem);
             }
-            Ok(compiled)
+            (Ok(compiled), None)
         }
-        Outcome::Refused(problem) => {
-            problems.now.insert(T::NAME, problem);
-            drop(guard);
-            ::askama::Template::render(page)
+        Outcome::Refused(problem) => (::askama::Template::render(page), Some(problem)),
+    };
+    let changed = {
+        let mut guard = problems();
+        let problems = guard.get_or_insert_with(Problems::default);
+        match now {
+            Some(problem) => problems.now.insert(T::NAME, problem.clone()) != Some(problem),
+            None => problems.now.remove(T::NAME).is_some(),
         }
+    };
+    if changed {
+        problems_changed();
     }
+    rendered
 }
 
-fn problems_insert_differs(name: &'static str, problem: DevProblem) {
-    problems()
-        .get_or_insert_with(Problems::default)
-        .differs
-        .insert(name, problem);
-}
-
+/// The dev render of the build's files differs from askama's page: the type stays with askama
+/// until the next build (recorded once; the page served is askama's, which is the build's).
 #[cold]
 fn differs(template: &str, compiled: &str, dev: &str) -> DevProblem {
     let line = compiled
@@ -144,6 +170,7 @@ fn differs(template: &str, compiled: &str, dev: &str) -> DevProblem {
              build",
             line + 1
         ),
+        edited: false,
     }
 }
 
@@ -155,11 +182,20 @@ struct Loaded {
 }
 
 fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
+    let set = ROOTS.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let roots: Vec<PathBuf> = set.unwrap_or_else(|| {
+        T::ROOTS
+            .iter()
+            .map(|root| PathBuf::from(T::MANIFEST_DIR).join(root))
+            .collect()
+    });
+    let files = files(roots, T::HASHES);
     let refused = |at: Option<(String, u32)>, reason: String| {
         Outcome::Refused(DevProblem {
             template: T::NAME.to_string(),
             at,
             reason,
+            edited: edited(&files, T::HASHES),
         })
     };
     if let Some(key) = T::ASKAMA.unsupported() {
@@ -169,17 +205,16 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
         .as_ref()
         .and_then(|p| p.differs.get(T::NAME).cloned())
     {
-        return Outcome::Refused(problem);
+        return refused(problem.at, problem.reason);
     }
-    let set = ROOTS.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    let roots: Vec<PathBuf> = set.unwrap_or_else(|| {
-        T::ROOTS
-            .iter()
-            .map(|root| PathBuf::from(T::MANIFEST_DIR).join(root))
-            .collect()
-    });
     let loaded = Arc::new(Mutex::new(Loaded::default()));
-    let env = environment(T::ASKAMA, T::NAME, roots, T::HASHES, Arc::clone(&loaded));
+    let env = environment(
+        T::ASKAMA,
+        T::NAME,
+        files.clone(),
+        T::HASHES,
+        Arc::clone(&loaded),
+    );
     let rendered = env.get_template(T::NAME).and_then(|template| {
         let context = Value::from(minijinja::value::Serde(page));
         match T::ASKAMA.block {
@@ -213,12 +248,35 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
     }
 }
 
+/// The files under `roots` by the one file rule, with the extensions of the templates the build
+/// recorded (the build's rule took them) besides the default ones.
+fn files(roots: Vec<PathBuf>, hashes: &[(&str, &str)]) -> TemplateFiles {
+    let extensions: BTreeSet<&str> = DEFAULT_EXTENSIONS
+        .iter()
+        .copied()
+        .chain(
+            hashes
+                .iter()
+                .filter_map(|(n, _)| n.rsplit_once('.').map(|(_, e)| e)),
+        )
+        .collect();
+    TemplateFiles::new(roots, extensions)
+}
+
+/// Whether a file of the build's closure differs from the build (or is gone).
+#[cold]
+fn edited(files: &TemplateFiles, hashes: &[(&str, &str)]) -> bool {
+    hashes.iter().any(|(name, hash)| {
+        read_file(files, name).map_or(true, |text| content_hash(text.as_bytes()) != *hash)
+    })
+}
+
 /// A minijinja environment that renders askama's grammar (as [`to_jinja`] translates it) to
-/// askama's bytes, reading the templates from `roots`.
+/// askama's bytes, reading the templates from `files`.
 fn environment(
     args: AskamaArgs,
     name: &str,
-    roots: Vec<PathBuf>,
+    files: TemplateFiles,
     hashes: &'static [(&'static str, &'static str)],
     loaded: Arc<Mutex<Loaded>>,
 ) -> Environment<'static> {
@@ -254,18 +312,6 @@ fn environment(
     env.add_filter("escape", escape);
     env.add_filter("e", escape);
     env.add_filter("capitalize", capitalize);
-    // The one file rule, with the extensions of the templates the build recorded (the build's
-    // rule took them) besides the default ones.
-    let extensions: BTreeSet<&str> = DEFAULT_EXTENSIONS
-        .iter()
-        .copied()
-        .chain(
-            hashes
-                .iter()
-                .filter_map(|(n, _)| n.rsplit_once('.').map(|(_, e)| e)),
-        )
-        .collect();
-    let files = TemplateFiles::new(roots, extensions);
     env.set_loader(move |name| {
         let Ok(name) = resolve_name(name) else {
             return Ok(None);
@@ -346,4 +392,79 @@ pub(super) fn escape_html(out: &mut String, text: &str) {
         last = at + 1;
     }
     out.push_str(&text[last..]);
+}
+
+/// Held by the tests that use the process-wide problems and hooks (this module's, the dev
+/// layer's overlay test), so that one does not hear the other's.
+#[cfg(test)]
+pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::TemplateInfo;
+
+    /// A page askama compiled from `<p>{{ name }}</p>`, bound to `page.html`.
+    #[derive(::askama::Template, serde::Serialize)]
+    #[template(source = "<p>{{ name }}</p>", ext = "html")]
+    struct Page {
+        name: String,
+    }
+
+    impl Template for Page {
+        const NAME: &'static str = "page.html";
+        const FIELDS: &'static [&'static str] = &["name"];
+        fn info() -> &'static TemplateInfo {
+            crate::__private::unbound()
+        }
+    }
+
+    impl DevContext for Page {
+        // The build's hash of `<p>{{ name }}</p>` (blake3, as the BuildCache writes it).
+        const HASHES: &'static [(&'static str, &'static str)] = &[(
+            "page.html",
+            "0be7d0d7b046f1649be965d1b771df5080290f5111c9c39c067516d6f3d1a9fe",
+        )];
+    }
+
+    /// The hook hears each change of the problems, with whether the file was edited; an
+    /// unchanged outcome calls it no more.
+    #[test]
+    fn hooks_hear_the_fallbacks_as_they_change() {
+        let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let built = "<p>{{ name }}</p>";
+        assert_eq!(
+            content_hash(built.as_bytes()),
+            Page::HASHES[0].1,
+            "the test's build hash"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("page.html");
+        std::fs::write(&file, built).unwrap();
+        set_dev_roots(vec![dir.path().to_path_buf()]);
+        let heard = Arc::new(Mutex::new(Vec::<Vec<DevProblem>>::new()));
+        let into = Arc::clone(&heard);
+        watch_problems(move |problems| {
+            into.lock().unwrap().push(problems.to_vec());
+            true
+        });
+        let page = Page { name: "<a>".into() };
+        assert_eq!(render(&page).unwrap(), "<p>&#60;a&#62;</p>");
+
+        // A method call: refused, askama's page of the build, the problem edited.
+        std::fs::write(&file, "<p>\n{{ name.len() }}</p>").unwrap();
+        assert_eq!(render(&page).unwrap(), "<p>&#60;a&#62;</p>");
+        assert_eq!(render(&page).unwrap(), "<p>&#60;a&#62;</p>");
+        // Undone: the build's text again, nothing to say.
+        std::fs::write(&file, built).unwrap();
+        assert_eq!(render(&page).unwrap(), "<p>&#60;a&#62;</p>");
+
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 3, "{heard:?}");
+        assert_eq!(heard[0], []);
+        assert_eq!(heard[1].len(), 1);
+        assert!(heard[1][0].edited);
+        assert_eq!(heard[1][0].at, Some(("page.html".to_string(), 2)));
+        assert_eq!(heard[2], []);
+    }
 }

@@ -16,18 +16,24 @@
 //! that an edit shows without `cargo build`. Whatever the dev renderer cannot render as askama
 //! does ([`shipwright_core::askama::to_jinja`]'s refusals, a key it does not emulate, a render
 //! error) is served by askama's compiled render of the last build and recorded
-//! ([`dev_problems`]); the rebuild planner in [`RenderMode::Compiled`] with
+//! ([`dev_problems`]; with the dev layer, feature `axum`, the overlay lists each one whose files
+//! were edited under "cargo build needed", and the runner's marker asks for the build); the
+//! rebuild planner in [`RenderMode::Compiled`] with
 //! [`RebuildPlanner::dev_renderer`] says `Rebuild` for those templates, naming the construct.
 //!
-//! A struct is rendered from disk through `serde`: with the dev renderer compiled in, a struct
-//! rendered with [`render`] must be `Serialize` (the compile error at the call says so).
+//! A struct is rendered from disk through `serde`: with the dev renderer compiled in (features
+//! `askama` and `dev`, a debug build), a struct that derives both askama's `Template` and ours
+//! must be `Serialize`. The compile error points at the struct and says so; a struct that only
+//! derives ours is not asked for it.
 //!
 //! [`RenderMode::Compiled`]: crate::RenderMode::Compiled
 //! [`RebuildPlanner::dev_renderer`]: crate::RebuildPlanner::dev_renderer
 
 #[cfg(all(feature = "askama", feature = "dev", debug_assertions))]
-mod dev;
+pub(crate) mod dev;
 
+#[cfg(all(feature = "askama", feature = "axum", debug_assertions))]
+pub(crate) use dev::watch_problems;
 #[cfg(all(feature = "askama", feature = "dev", debug_assertions))]
 pub use dev::{DevProblem, dev_problems, set_dev_roots};
 
@@ -140,3 +146,93 @@ pub trait DevContext {
 )]
 pub trait DevSerialize: serde::Serialize {}
 impl<T: serde::Serialize + ?Sized> DevSerialize for T {}
+
+/// The check the derive emits for a non-generic struct: with the dev renderer compiled in (the
+/// runtime's `askama` and `dev` features, a debug build), a struct that implements askama's
+/// `Template` must be `Serialize`; the error is spanned at the struct's name. Not public API.
+#[cfg(all(feature = "askama", feature = "dev"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __askama_dev_check {
+    ($ty:ident) => {
+        #[cfg(debug_assertions)]
+        const _: fn() = || {
+            #[allow(unused_imports)]
+            use $crate::askama::probe::{AskamaKind as _, OtherKind as _};
+            (&&$crate::askama::probe::Probe::<$ty>::new())
+                .kind()
+                .check::<$ty>();
+        };
+    };
+}
+
+/// Without the dev renderer there is nothing to check. Not public API.
+#[cfg(not(all(feature = "askama", feature = "dev")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __askama_dev_check {
+    ($ty:ident) => {};
+}
+
+/// Which kind of struct the derive bound, told apart by method resolution on a concrete type:
+/// `(&&Probe::<T>::new()).kind()` finds [`AskamaKind`] (by reference, tried first) only when
+/// `T` implements askama's `Template`, and [`OtherKind`] otherwise. Not public API.
+#[cfg(all(feature = "askama", feature = "dev"))]
+#[doc(hidden)]
+pub mod probe {
+    use std::marker::PhantomData;
+
+    use super::DevSerialize;
+
+    /// The type under test.
+    pub struct Probe<T>(PhantomData<T>);
+
+    impl<T> Probe<T> {
+        /// A probe of `T`.
+        pub const fn new() -> Self {
+            Probe(PhantomData)
+        }
+    }
+
+    impl<T> Default for Probe<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// An askama struct: the dev renderer renders it, through serde.
+    pub struct Askama;
+
+    impl Askama {
+        /// Requires `T: Serialize`, with the dev renderer's message.
+        pub fn check<T: DevSerialize>(self) {}
+    }
+
+    /// Any other struct: nothing required.
+    pub struct Other;
+
+    impl Other {
+        /// Requires nothing.
+        pub fn check<T>(self) {}
+    }
+
+    /// Found for a `T` that implements askama's `Template`.
+    pub trait AskamaKind {
+        /// [`Askama`].
+        fn kind(&self) -> Askama {
+            Askama
+        }
+    }
+
+    impl<T: ::askama::Template> AskamaKind for &Probe<T> {}
+
+    /// Found for any other `T`.
+    pub trait OtherKind {
+        /// [`Other`].
+        fn kind(&self) -> Other {
+            Other
+        }
+    }
+
+    impl<T> OtherKind for Probe<T> {}
+}

@@ -166,6 +166,17 @@ impl LiveReload {
             .map(|(t, r)| (t.to_string(), r.clone()))
             .collect();
         let shared = Arc::new(Shared::new(watcher.subscribe(), initial));
+        #[cfg(all(feature = "askama", debug_assertions))]
+        {
+            let weak = Arc::downgrade(&shared);
+            crate::askama::watch_problems(move |problems| match weak.upgrade() {
+                Some(shared) => {
+                    shared.set_rendered(problems);
+                    true
+                }
+                None => false,
+            });
+        }
         LiveReload {
             config: Arc::new(Config {
                 allowed_hosts: AllowedHosts::default(),

@@ -23,7 +23,8 @@ pub(crate) const MARKER_ENV: &str = "SHIPWRIGHT_REBUILD_MARKER";
 /// What the overlay shows, as sent to the browser.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub(crate) struct Status {
-    /// One entry per template that needs a rebuild.
+    /// One entry per template that needs a rebuild: the planner's, then the pages the askama
+    /// dev renderer left to the build's render although their files were edited.
     pub(crate) rebuild: Vec<RebuildEntry>,
     /// Errors the watcher reported with the latest batch.
     pub(crate) errors: Vec<ErrorEntry>,
@@ -60,6 +61,9 @@ pub(crate) struct Shared {
     /// The watcher's events, until the layer is first applied.
     events: Mutex<Option<Subscription>>,
     marker: Mutex<Option<PathBuf>>,
+    /// The planner's entries of [`Status::rebuild`], and the askama dev renderer's.
+    planned: Mutex<Vec<RebuildEntry>>,
+    rendered: Mutex<Vec<RebuildEntry>>,
 }
 
 impl Shared {
@@ -73,14 +77,53 @@ impl Shared {
             paths: Mutex::new(HashMap::new()),
             events: Mutex::new(Some(events)),
             marker: Mutex::new(std::env::var_os(MARKER_ENV).map(PathBuf::from)),
+            planned: Mutex::new(Vec::new()),
+            rendered: Mutex::new(Vec::new()),
         };
-        let status = Status {
-            rebuild: shared.entries(initial.iter().map(|(t, r)| (t.as_str(), r))),
-            errors: Vec::new(),
-        };
-        shared.update_marker(&status);
-        *shared.status.lock() = status;
+        let planned = shared.entries(initial.iter().map(|(t, r)| (t.as_str(), r)));
+        shared.set_status(planned, Vec::new());
         shared
+    }
+
+    /// The status after a batch (or at the start): the planner's entries with the renderer's,
+    /// and the batch's errors. Keeps the marker in step.
+    fn set_status(&self, planned: Vec<RebuildEntry>, errors: Vec<ErrorEntry>) {
+        let rebuild = with_rendered(&planned, &self.rendered.lock());
+        *self.planned.lock() = planned;
+        let status = Status { rebuild, errors };
+        self.update_marker(&status);
+        *self.status.lock() = status;
+    }
+
+    /// The pages the askama dev renderer left to the build's render although their files were
+    /// edited changed: the overlay says `cargo build` is needed for them (and the marker asks
+    /// the runner for it). Tells every page.
+    #[cfg(all(feature = "askama", debug_assertions))]
+    pub(crate) fn set_rendered(&self, problems: &[crate::askama::DevProblem]) {
+        let rendered: Vec<RebuildEntry> = problems
+            .iter()
+            .filter(|p| p.edited)
+            .map(|p| {
+                let (file, line) = match &p.at {
+                    Some((file, line)) => (self.file_of(file), Some(*line)),
+                    None => (self.file_of(&p.template), None),
+                };
+                RebuildEntry {
+                    template: p.template.clone(),
+                    file,
+                    line,
+                    reason: format!("{}; the page shows the build's version", p.reason),
+                }
+            })
+            .collect();
+        if *self.rendered.lock() == rendered {
+            return;
+        }
+        *self.rendered.lock() = rendered;
+        let errors = self.status.lock().errors.clone();
+        let planned = self.planned.lock().clone();
+        self.set_status(planned, errors);
+        self.send(&self.status_message());
     }
 
     /// Sends `message` to every open session (none is an error: no page is open).
@@ -203,12 +246,7 @@ fn on_batch(
         }
     }
     log(batch);
-    let status = Status {
-        rebuild: shared.entries(batch.rebuild_reasons()),
-        errors,
-    };
-    shared.update_marker(&status);
-    *shared.status.lock() = status;
+    shared.set_status(shared.entries(batch.rebuild_reasons()), errors);
     if batch.content_changed() {
         if let Some(hook) = rerender {
             let call = std::panic::AssertUnwindSafe(|| hook(batch));
@@ -243,6 +281,16 @@ fn error_entry(error: &WatchError) -> ErrorEntry {
         line: error.line,
         message: error.message.clone(),
     }
+}
+
+/// `planned`, then each of `rendered` whose template the planner does not list already.
+fn with_rendered(planned: &[RebuildEntry], rendered: &[RebuildEntry]) -> Vec<RebuildEntry> {
+    let listed = |entry: &RebuildEntry| planned.iter().any(|p| p.template == entry.template);
+    planned
+        .iter()
+        .chain(rendered.iter().filter(|r| !listed(r)))
+        .cloned()
+        .collect()
 }
 
 /// The template whose edit caused `reason`.

@@ -835,3 +835,60 @@ async fn a_changed_stylesheet_is_announced_by_its_url() {
     let reload = next_of(&mut socket, "reload").await;
     assert_eq!(reload["why"], "a static file changed");
 }
+
+/// The askama dev renderer's fallbacks for edited templates are `cargo build needed` entries
+/// (and ask the runner for a build through the marker); those of unedited templates are not.
+#[cfg(feature = "askama")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the other holder is a plain #[test]: no task of this runtime waits for the lock"
+)]
+async fn the_askama_dev_renderers_fallbacks_for_edits_show_in_the_overlay() {
+    use crate::askama::DevProblem;
+
+    let _serial = crate::askama::dev::SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (dir, _root, watcher) = site();
+    let marker = dir.path().join("rebuild-needed");
+    let live = LiveReload::new(&watcher).rebuild_marker(&marker);
+    let shared = Arc::clone(&live.shared);
+    let addr = serve(app(live)).await;
+    let mut socket = connect(addr).await.unwrap();
+    assert_eq!(
+        next_of(&mut socket, "status").await["rebuild"],
+        serde_json::json!([])
+    );
+
+    let problem = |template: &str, edited| DevProblem {
+        template: template.to_string(),
+        at: Some(("item.html".to_string(), 2)),
+        reason: "the dev renderer cannot render a method call `len()`".to_string(),
+        edited,
+    };
+    shared.set_rendered(&[problem("page.html", true), problem("other.html", false)]);
+    let status = next_of(&mut socket, "status").await;
+    let rebuild = status["rebuild"].as_array().unwrap();
+    assert_eq!(rebuild.len(), 1, "{status}");
+    assert_eq!(rebuild[0]["template"], "page.html");
+    assert_eq!(rebuild[0]["line"], 2);
+    assert_eq!(
+        rebuild[0]["reason"],
+        "the dev renderer cannot render a method call `len()`; the page shows the build's version"
+    );
+    let reasons = std::fs::read_to_string(&marker).expect("the runner's marker is there");
+    assert!(
+        reasons.contains("item.html:2: the dev renderer"),
+        "{reasons}"
+    );
+
+    // Fixed (the dev renderer renders the edit): the entry and the marker go.
+    shared.set_rendered(&[]);
+    assert_eq!(
+        next_of(&mut socket, "status").await["rebuild"],
+        serde_json::json!([])
+    );
+    assert!(!marker.exists());
+    drop(watcher);
+}
