@@ -114,6 +114,18 @@ impl App {
         }
     }
 
+    /// [`App::build`], which must have done `(ok, compiled, script_ran)`.
+    fn build_doing(&self, features: &[&str], expected: (bool, bool, bool)) -> Build {
+        let build = self.build(features);
+        let did = (build.ok, build.compiled, build.script_ran);
+        assert_eq!(
+            did, expected,
+            "(ok, compiled, script ran):\n{}",
+            build.stderr
+        );
+        build
+    }
+
     /// Runs the built binary (in the features of the last build): its lines.
     fn run(&self, features: &[&str]) -> Vec<String> {
         let args: Vec<&str> = ["run"].iter().chain(features).copied().collect();
@@ -145,13 +157,7 @@ fn a_template_edit_leaves_a_dev_build_fresh_until_it_needs_a_rebuild() {
 
     // A literal edit: cargo has nothing to do, the app serves the new text.
     app.edit("<p>Title: {{ title }}</p>\n");
-    let literal = app.build(&[]);
-    assert_eq!(
-        (literal.ok, literal.compiled, literal.script_ran),
-        (true, false, false),
-        "{}",
-        literal.stderr
-    );
+    app.build_doing(&[], (true, false, false));
     let lines = app.run(&[]);
     assert_eq!(lines[0], r#"source "<p>Title: {{ title }}</p>\n""#);
     assert_eq!(lines[2], "needs rebuild false");
@@ -170,12 +176,7 @@ fn a_template_edit_leaves_a_dev_build_fresh_until_it_needs_a_rebuild() {
     assert!(stamp_text.starts_with("cargo build needed"), "{stamp_text}");
     assert!(stamp_text.contains("page.html: "), "{stamp_text}");
     assert!(stamp_text.contains("`user`"), "{stamp_text}");
-    let rebuild = app.build(&[]);
-    assert!(
-        !rebuild.ok && rebuild.compiled && rebuild.script_ran,
-        "{}",
-        rebuild.stderr
-    );
+    let rebuild = app.build_doing(&[], (false, true, true));
     assert!(
         rebuild.stderr.contains("reads `user`")
             && rebuild.stderr.contains("`Page` does not provide it"),
@@ -186,44 +187,21 @@ fn a_template_edit_leaves_a_dev_build_fresh_until_it_needs_a_rebuild() {
     // Undone: the failed derive wrote the stamp, so the build script records the template as
     // it is now, and the build passes.
     app.edit("<p>{{ title }}</p>\n");
-    let undone = app.build(&[]);
-    assert_eq!(
-        (undone.ok, undone.compiled, undone.script_ran),
-        (true, true, true),
-        "{}",
-        undone.stderr
-    );
+    app.build_doing(&[], (true, true, true));
     assert_eq!(app.run(&[])[2], "needs rebuild false");
-    let again = app.build(&[]);
-    assert_eq!(
-        (again.ok, again.compiled, again.script_ran),
-        (true, false, false)
-    );
+    app.build_doing(&[], (true, false, false));
 
     // A `.rs` edit reruns the build script too: the derive never checks a stale record.
     app.edit("<p>Title: {{ title }}</p>\n");
     write_if_changed(app.dir.path(), "src/main.rs", &format!("{MAIN}// edited\n"));
-    let rust = app.build(&[]);
-    assert_eq!(
-        (rust.ok, rust.compiled, rust.script_ran),
-        (true, true, true),
-        "{}",
-        rust.stderr
-    );
+    app.build_doing(&[], (true, true, true));
 
     // Without the `dev` feature the build script tracks the templates: an edit rebuilds.
     let release_like = ["--no-default-features"];
     assert!(app.build(&release_like).ok);
-    let again = app.build(&release_like);
-    assert!(again.ok && !again.compiled, "{}", again.stderr);
+    app.build_doing(&release_like, (true, false, false));
     app.edit("<p>Title, edited: {{ title }}</p>\n");
-    let tracked = app.build(&release_like);
-    assert_eq!(
-        (tracked.ok, tracked.compiled, tracked.script_ran),
-        (true, true, true),
-        "{}",
-        tracked.stderr
-    );
+    app.build_doing(&release_like, (true, true, true));
     let lines = app.run(&release_like);
     assert_eq!(lines[0], r#"source "<p>Title, edited: {{ title }}</p>\n""#);
 }

@@ -28,7 +28,6 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Set by the build script for the crate's compilation (`cargo:rustc-env`): `1` in a dev
@@ -56,24 +55,8 @@ pub fn from_env() -> bool {
 /// first line saying what it is for. It is written even when it holds these bytes already: its
 /// new modification time is what makes cargo rerun the build script.
 pub fn request_rebuild(path: &Path, why: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("stamp");
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(b"cargo build needed: the next build reruns the build script\n")?;
-        file.write_all(why.as_bytes())?;
-        drop(file);
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    let text = format!("cargo build needed: the next build reruns the build script\n{why}");
+    crate::write::replace(path, text.as_bytes(), None)
 }
 
 #[cfg(test)]

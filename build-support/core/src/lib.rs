@@ -46,3 +46,4 @@ pub mod graph;
 pub mod lex;
 mod par;
 pub mod registry;
+pub mod write;
