@@ -123,6 +123,12 @@ pub trait Template {
     const FIELDS: &'static [&'static str];
     /// The template's record, decoded on first use.
     fn info() -> &'static TemplateInfo;
+    /// What the askama dev renderer cannot do for this type whatever the template's text, for
+    /// [`Binding::of`](crate::Binding::of). Not public API.
+    #[doc(hidden)]
+    fn __dev_refusal() -> Option<String> {
+        None
+    }
 }
 
 /// The template named `name` in a list sorted by name, such as

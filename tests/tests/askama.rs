@@ -1,7 +1,7 @@
 //! One struct, two derives (askama's and ours, one `#[template(...)]`), rendered through
 //! `shipwright_runtime::askama::render`: askama's bytes from the build, edits from a copy of the
 //! templates on disk through the dev renderer, and askama's compiled page for what the dev
-//! renderer refuses or fails on.
+//! renderer refuses or fails on (or the last edit it rendered).
 
 use shipwright_runtime::askama::{dev_problems, render, set_dev_roots};
 
@@ -33,7 +33,7 @@ fn page() -> Page {
 }
 
 #[test]
-fn edits_render_as_askama_would_and_refusals_keep_the_build() {
+fn edits_render_as_askama_would_and_refusals_keep_the_last_good_version() {
     let copy = tempfile::tempdir().unwrap();
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     copy_dir(&manifest.join("templates"), copy.path());
@@ -51,6 +51,7 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
 
     // A literal edit in the included template shows, escaped and formatted as askama does.
     let item = copy.path().join("askama/item.html");
+    let built_item = std::fs::read_to_string(&item).unwrap();
     std::fs::write(&item, "<li class=x>{{ loop.index }}: {{ item }}</li>\n").unwrap();
     assert_eq!(
         render(&page()).unwrap(),
@@ -74,15 +75,16 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
     );
     assert_eq!(dev_problems(), []);
 
-    // A method call: the dev renderer refuses it, the page stays the build's, the problem names
-    // the construct, the file and the line.
+    // A method call: the dev renderer refuses it, the page stays the last version that
+    // rendered, the problem names the construct, the file and the line.
+    let last_good = now;
     std::fs::write(&item, "<li>\n{{ item.len() }}</li>\n").unwrap();
-    assert_eq!(render(&page()).unwrap(), built);
+    assert_eq!(render(&page()).unwrap(), last_good);
     let problems = dev_problems();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
-        problems[0].edited,
-        "the page served is older than the files"
+        problems[0].edited && problems[0].last_good,
+        "the page served is the last version that rendered: {problems:?}"
     );
     assert_eq!(
         problems[0].to_string(),
@@ -90,9 +92,10 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
          (askama/item.html:2)"
     );
 
-    // A render error (a variable the struct lacks): the build's page, and the error.
+    // A render error (a variable the struct lacks): the last version that rendered, and the
+    // error.
     std::fs::write(&item, "<li>{{ missing }}</li>\n").unwrap();
-    assert_eq!(render(&page()).unwrap(), built);
+    assert_eq!(render(&page()).unwrap(), last_good);
     let problems = dev_problems();
     assert!(
         problems[0].reason.contains("the dev render failed") && problems[0].edited,
@@ -107,4 +110,38 @@ fn edits_render_as_askama_would_and_refusals_keep_the_build() {
         "{now}"
     );
     assert_eq!(dev_problems(), []);
+
+    // Back to the build's text, then a refusal: nothing edited rendered since the build's text,
+    // so the page is askama's of the build.
+    std::fs::write(&item, &built_item).unwrap();
+    assert_eq!(render(&page()).unwrap(), built);
+    std::fs::write(&item, "<li>{{ item.len() }}</li>").unwrap();
+    assert_eq!(render(&page()).unwrap(), built);
+    assert!(!dev_problems()[0].last_good);
+}
+
+/// `Page` with a field whose serde form loses `Some(None)`.
+#[derive(askama::Template, shipwright_runtime::Template, serde::Serialize)]
+#[template(path = "askama/page.html", escape = "html", print = "none")]
+struct Lossy {
+    title: &'static str,
+    note: String,
+    done: bool,
+    price: f64,
+    count: i64,
+    items: Vec<&'static str>,
+    badge: Option<&'static str>,
+    extra: Option<Option<u8>>,
+}
+
+/// The planner's binding carries what the dev renderer refuses about the type itself.
+#[test]
+fn bindings_carry_the_dev_renderers_refusal_of_the_type() {
+    use shipwright_runtime::Binding;
+    assert_eq!(Binding::of::<Page>().dev_refusal, None);
+    let refusal = Binding::of::<Lossy>().dev_refusal.expect("a refusal");
+    assert!(
+        refusal.contains("`Some(None)` from `None` in the field `extra`"),
+        "{refusal}"
+    );
 }

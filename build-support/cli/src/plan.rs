@@ -97,9 +97,6 @@ pub(crate) enum PlanError {
         /// How many were given.
         given: usize,
     },
-    /// A root is missing.
-    #[error("{} is not a directory", .0.display())]
-    MissingRoot(std::path::PathBuf),
     /// A template file could not be read.
     #[error("cannot read the templates under {}: {source}", roots.join(", "))]
     Read {
@@ -200,11 +197,6 @@ pub(crate) fn run(args: PlanArgs) -> Result<(String, bool), PlanError> {
         bindings
     };
     let root_names: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
-    for root in &roots {
-        if !root.is_dir() {
-            return Err(PlanError::MissingRoot(root.clone()));
-        }
-    }
     let mut planner = RebuildPlanner::new(baseline, args.mode)
         .globals(args.globals)
         .root_dirs(roots);

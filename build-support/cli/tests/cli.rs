@@ -192,6 +192,19 @@ fn plan_with_nothing_changed_exits_0_with_no_decision() {
 }
 
 #[test]
+fn plan_over_a_missing_root_exits_2_naming_it() {
+    let dir = built_site();
+    let out = run(dir.path(), &["plan", "--baseline", "target", "nowhere"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nowhere: template root does not exist or is not a directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
 fn plan_of_a_hot_reload_exits_0_and_names_every_affected_template() {
     let dir = built_site();
     std::fs::write(

@@ -1,7 +1,10 @@
 //! Stage 1: the struct a `#[derive(Template)]` is on, as the later stages need it.
 
 use syn::ext::IdentExt;
-use syn::{Attribute, Data, DeriveInput, Error, Fields, Generics, Ident, Result};
+use syn::{
+    Attribute, Data, DeriveInput, Error, Fields, GenericArgument, Generics, Ident, PathArguments,
+    Result, Type,
+};
 
 /// A struct deriving `Template`, borrowed from the parsed input.
 pub(crate) struct Input<'a> {
@@ -14,6 +17,9 @@ pub(crate) struct Input<'a> {
     /// The names of its fields: `title` for a named field (raw identifiers unraw'd), `0`, `1`,
     /// ... for a tuple struct, none for a unit struct.
     pub(crate) fields: Vec<String>,
+    /// The fields whose serde form loses what askama's code reads: `Option<Option<_>>` and
+    /// `Option<()>`, whose `Some(None)` / `Some(())` serde writes as it writes `None`.
+    pub(crate) lossy: Vec<String>,
 }
 
 impl<'a> Input<'a> {
@@ -46,22 +52,60 @@ impl<'a> Input<'a> {
                 }
             }
         }
-        let fields = match fields {
-            Fields::Named(named) => named
-                .named
-                .iter()
-                .filter_map(|field| field.ident.as_ref())
-                .map(|ident| ident.unraw().to_string())
-                .collect(),
-            Fields::Unnamed(unnamed) => (0..unnamed.unnamed.len()).map(|i| i.to_string()).collect(),
-            Fields::Unit => Vec::new(),
-        };
+        let names = names(fields);
+        let lossy = fields
+            .iter()
+            .zip(&names)
+            .filter(|(field, _)| loses_some(&field.ty))
+            .map(|(_, name)| name.clone())
+            .collect();
         Ok(Input {
             ident: &node.ident,
             generics: &node.generics,
             attrs: &node.attrs,
-            fields,
+            fields: names,
+            lossy,
         })
+    }
+}
+
+/// The fields' names: `title` for a named field (raw identifiers unraw'd), `0`, `1`, ... for a
+/// tuple struct.
+fn names(fields: &Fields) -> Vec<String> {
+    match fields {
+        Fields::Named(named) => named
+            .named
+            .iter()
+            .filter_map(|field| field.ident.as_ref())
+            .map(|ident| ident.unraw().to_string())
+            .collect(),
+        Fields::Unnamed(unnamed) => (0..unnamed.unnamed.len()).map(|i| i.to_string()).collect(),
+        Fields::Unit => Vec::new(),
+    }
+}
+
+/// `Option<Option<_>>` or `Option<()>`, by the last segment of the path as written.
+fn loses_some(ty: &Type) -> bool {
+    option_of(ty).is_some_and(|inner| {
+        option_of(inner).is_some() || matches!(inner, Type::Tuple(t) if t.elems.is_empty())
+    })
+}
+
+/// `T` of `Option<T>` (any path ending in `Option`).
+fn option_of(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(inner) => Some(inner),
+        _ => None,
     }
 }
 
@@ -73,6 +117,22 @@ mod tests {
     fn fields_of(tokens: proc_macro2::TokenStream) -> Result<Vec<String>> {
         let node: DeriveInput = syn::parse2(tokens).unwrap();
         Input::from_syn(&node).map(|input| input.fields)
+    }
+
+    #[test]
+    fn finds_the_fields_whose_serde_form_loses_some() {
+        let node: DeriveInput = syn::parse2(quote! {
+            struct Page {
+                a: Option<Option<String>>,
+                b: Option<String>,
+                c: std::option::Option<()>,
+                d: Vec<Option<Option<u8>>>,
+                r#e: core::option::Option<Option<u8>>,
+                f: Option<(u8,)>,
+            }
+        })
+        .unwrap();
+        assert_eq!(Input::from_syn(&node).unwrap().lossy, ["a", "c", "e"]);
     }
 
     #[test]

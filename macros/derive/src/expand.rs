@@ -35,6 +35,9 @@ pub(crate) fn derive(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> T
                 #tracking
                 #info
             }
+            fn __dev_refusal() -> ::core::option::Option<::std::string::String> {
+                <Self as ::shipwright_runtime::__private::DevContext>::refusal()
+            }
         }
         #dev
     }
@@ -63,6 +66,7 @@ fn dev_context(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> TokenSt
         .iter()
         .map(|(name, hash)| quote!((#name, #hash)));
     let roots = &bound.roots;
+    let lossy = &input.lossy;
     // A generic struct is checked where it is rendered (`askama::render`'s bound) instead.
     let serialize =
         input.generics.params.is_empty().then(
@@ -86,6 +90,7 @@ fn dev_context(input: &Input<'_>, bound: &Bound, askama: &AskamaArgs) -> TokenSt
             const MANIFEST_DIR: &'static str = ::core::env!("CARGO_MANIFEST_DIR");
             const ROOTS: &'static [&'static str] = &[#(#roots),*];
             const HASHES: &'static [(&'static str, &'static str)] = &[#(#hashes),*];
+            const LOSSY: &'static [&'static str] = &[#(#lossy),*];
         }
     }
 }

@@ -192,6 +192,9 @@ mod tests {
                         );
                     __SHIPWRIGHT_TEMPLATE.info()
                 }
+                fn __dev_refusal() -> ::core::option::Option<::std::string::String> {
+                    <Self as ::shipwright_runtime::__private::DevContext>::refusal()
+                }
             }
             #[automatically_derived]
             impl<'a, T: Clone> ::shipwright_runtime::__private::DevContext for Home<'a, T>
@@ -213,6 +216,7 @@ mod tests {
                     ("layout.html", #layout_hash),
                     ("nav.html", #nav_hash)
                 ];
+                const LOSSY: &'static [&'static str] = &[];
             }
         };
         assert_eq!(output.to_string(), expected.to_string());

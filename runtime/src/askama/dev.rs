@@ -27,9 +27,12 @@ pub struct DevProblem {
     pub at: Option<(String, u32)>,
     /// What the dev renderer cannot do.
     pub reason: String,
-    /// Whether the template's files differ from the build: the page served (askama's of the
-    /// last build) does not show them until `cargo build`. The dev layer's overlay lists these.
+    /// Whether the template's files differ from the build: the page served does not show them
+    /// until `cargo build`. The dev layer's overlay lists these.
     pub edited: bool,
+    /// The page served: the last version of the files the dev renderer rendered (`true`), or
+    /// askama's page of the last build (`false`).
+    pub last_good: bool,
 }
 
 impl std::fmt::Display for DevProblem {
@@ -51,6 +54,12 @@ struct Problems {
 }
 
 static PROBLEMS: Mutex<Option<Problems>> = Mutex::new(None);
+
+/// Per bound template, the sources (translated, by name) of the last dev render of edited files
+/// that succeeded: what is served while the files on disk do not render.
+static LAST_GOOD: Mutex<Option<HashMap<&'static str, Arc<Sources>>>> = Mutex::new(None);
+
+type Sources = HashMap<String, String>;
 
 /// Told the problems whenever they change; dropped when it returns `false`.
 type Hook = Box<dyn FnMut(&[DevProblem]) -> bool + Send>;
@@ -115,6 +124,8 @@ enum Outcome {
     Page(String),
     /// The files are the build's: askama's page, to compare with this one.
     Calibrate(String),
+    /// The files do not render, for this reason: the page of their last version that did.
+    Kept(String, DevProblem),
     /// askama's page, for this reason.
     Refused(DevProblem),
 }
@@ -136,6 +147,7 @@ where
             }
             (Ok(compiled), None)
         }
+        Outcome::Kept(page, problem) => (Ok(page), Some(problem)),
         Outcome::Refused(problem) => (::askama::Template::render(page), Some(problem)),
     };
     let changed = {
@@ -171,14 +183,21 @@ fn differs(template: &str, compiled: &str, dev: &str) -> DevProblem {
             line + 1
         ),
         edited: false,
+        last_good: false,
     }
 }
 
-/// What the loader saw: whether every file is the build's, and the first refusal.
+/// What the loader saw: whether every file is the build's, the first refusal, and the sources
+/// it gave (translated).
 #[derive(Default)]
 struct Loaded {
     changed: bool,
     refusal: Option<(String, Refusal)>,
+    sources: Sources,
+}
+
+fn last_good() -> MutexGuard<'static, Option<HashMap<&'static str, Arc<Sources>>>> {
+    LAST_GOOD.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
@@ -196,10 +215,11 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
             at,
             reason,
             edited: edited(&files, T::HASHES),
+            last_good: false,
         })
     };
-    if let Some(key) = T::ASKAMA.unsupported() {
-        return refused(None, format!("the dev renderer does not emulate {key}"));
+    if let Some(why) = T::refusal() {
+        return refused(None, why);
     }
     if let Some(problem) = problems()
         .as_ref()
@@ -208,42 +228,119 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
         return refused(problem.at, problem.reason);
     }
     let loaded = Arc::new(Mutex::new(Loaded::default()));
-    let env = environment(
-        T::ASKAMA,
-        T::NAME,
-        files.clone(),
-        T::HASHES,
-        Arc::clone(&loaded),
-    );
-    let rendered = env.get_template(T::NAME).and_then(|template| {
-        let context = Value::from(minijinja::value::Serde(page));
-        match T::ASKAMA.block {
-            Some(block) => template
-                .render_captured(context)?
-                .with_state_mut(|state| state.render_block(block)),
-            None => template.render(context),
-        }
-    });
-    let loaded = loaded.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((file, refusal)) = &loaded.refusal {
-        return refused(
+    let rendered = render_with::<T>(page, from_files(files.clone(), T::HASHES, &loaded));
+    let loaded = std::mem::take(&mut *loaded.lock().unwrap_or_else(PoisonError::into_inner));
+    let outcome = if let Some((file, refusal)) = &loaded.refusal {
+        refused(
             Some((file.clone(), refusal.line)),
             format!("the dev renderer cannot render {}", refusal.construct),
-        );
-    }
-    match rendered {
-        Ok(page) if loaded.changed => Outcome::Page(page),
-        Ok(page) => Outcome::Calibrate(page),
-        Err(error) => {
-            let at = error
-                .name()
-                .map(str::to_string)
-                .zip(error.line().map(|l| l as u32));
-            let mut reason = format!("the dev render failed: {}", error.kind());
-            if let Some(detail) = error.detail() {
-                let _ = write!(reason, ": {detail}");
+        )
+    } else {
+        match rendered {
+            Ok(page) if loaded.changed => {
+                let sources = Arc::new(loaded.sources);
+                last_good()
+                    .get_or_insert_with(HashMap::new)
+                    .insert(T::NAME, sources);
+                return Outcome::Page(page);
             }
-            refused(at, reason)
+            Ok(page) => {
+                // The build's files: askama's page is the truth, nothing older to keep.
+                if let Some(kept) = last_good().as_mut() {
+                    kept.remove(T::NAME);
+                }
+                return Outcome::Calibrate(page);
+            }
+            Err(error) => {
+                let at = error
+                    .name()
+                    .map(str::to_string)
+                    .zip(error.line().map(|l| l as u32));
+                let mut reason = format!("the dev render failed: {}", error.kind());
+                if let Some(detail) = error.detail() {
+                    let _ = write!(reason, ": {detail}");
+                }
+                refused(at, reason)
+            }
+        }
+    };
+    keep_last_good::<T>(page, outcome)
+}
+
+/// A refusal of edited files: the page of their last version that rendered, where there is
+/// one (the overlay says why the edit does not show), else askama's page of the build.
+#[cold]
+fn keep_last_good<T: Template + DevContext + DevSerialize>(page: &T, outcome: Outcome) -> Outcome {
+    let Outcome::Refused(mut problem) = outcome else {
+        return outcome;
+    };
+    let kept = problem
+        .edited
+        .then(|| last_good().as_ref()?.get(T::NAME).cloned())
+        .flatten();
+    let Some(sources) = kept else {
+        return Outcome::Refused(problem);
+    };
+    let loader = move |name: &str| {
+        Ok(resolve_name(name)
+            .ok()
+            .and_then(|name| sources.get(&*name).cloned()))
+    };
+    match render_with::<T>(page, loader) {
+        Ok(html) => {
+            problem.last_good = true;
+            Outcome::Kept(html, problem)
+        }
+        Err(_) => Outcome::Refused(problem),
+    }
+}
+
+/// `page` rendered by an environment over `loader`, as askama renders it.
+fn render_with<T: Template + DevContext + DevSerialize>(
+    page: &T,
+    loader: impl Fn(&str) -> Result<Option<String>, Error> + Send + Sync + 'static,
+) -> Result<String, Error> {
+    let env = environment(T::ASKAMA, T::NAME, loader);
+    let template = env.get_template(T::NAME)?;
+    let context = Value::from(minijinja::value::Serde(page));
+    match T::ASKAMA.block {
+        Some(block) => template
+            .render_captured(context)?
+            .with_state_mut(|state| state.render_block(block)),
+        None => template.render(context),
+    }
+}
+
+/// The loader over the files: each template read by the one file rule and translated, noting
+/// in `loaded` whether it differs from the build, the first refusal, and the sources given.
+fn from_files(
+    files: TemplateFiles,
+    hashes: &'static [(&'static str, &'static str)],
+    loaded: &Arc<Mutex<Loaded>>,
+) -> impl Fn(&str) -> Result<Option<String>, Error> + Send + Sync + 'static {
+    let loaded = Arc::clone(loaded);
+    move |name| {
+        let Ok(name) = resolve_name(name) else {
+            return Ok(None);
+        };
+        let text = match read_file(&files, &name) {
+            Ok(text) => text,
+            Err(missing) => return missing.for_loader(),
+        };
+        let mut loaded = loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        let built = hashes.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);
+        if built != Some(content_hash(text.as_bytes()).as_str()) {
+            loaded.changed = true;
+        }
+        match to_jinja(&text) {
+            Ok(jinja) => {
+                loaded.sources.insert(name.to_string(), jinja.clone());
+                Ok(Some(jinja))
+            }
+            Err(refusal) => {
+                loaded.refusal.get_or_insert((name.to_string(), refusal));
+                Err(Error::new(ErrorKind::InvalidOperation, "refused"))
+            }
         }
     }
 }
@@ -272,13 +369,11 @@ fn edited(files: &TemplateFiles, hashes: &[(&str, &str)]) -> bool {
 }
 
 /// A minijinja environment that renders askama's grammar (as [`to_jinja`] translates it) to
-/// askama's bytes, reading the templates from `files`.
+/// askama's bytes, its templates from `loader`.
 fn environment(
     args: AskamaArgs,
     name: &str,
-    files: TemplateFiles,
-    hashes: &'static [(&'static str, &'static str)],
-    loaded: Arc<Mutex<Loaded>>,
+    loader: impl Fn(&str) -> Result<Option<String>, Error> + Send + Sync + 'static,
 ) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -312,27 +407,7 @@ fn environment(
     env.add_filter("escape", escape);
     env.add_filter("e", escape);
     env.add_filter("capitalize", capitalize);
-    env.set_loader(move |name| {
-        let Ok(name) = resolve_name(name) else {
-            return Ok(None);
-        };
-        let text = match read_file(&files, &name) {
-            Ok(text) => text,
-            Err(missing) => return missing.for_loader(),
-        };
-        let mut loaded = loaded.lock().unwrap_or_else(PoisonError::into_inner);
-        let built = hashes.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);
-        if built != Some(content_hash(text.as_bytes()).as_str()) {
-            loaded.changed = true;
-        }
-        match to_jinja(&text) {
-            Ok(jinja) => Ok(Some(jinja)),
-            Err(refusal) => {
-                loaded.refusal.get_or_insert((name.to_string(), refusal));
-                Err(Error::new(ErrorKind::InvalidOperation, "refused"))
-            }
-        }
-    });
+    env.set_loader(loader);
     env
 }
 
@@ -425,6 +500,50 @@ mod tests {
             "page.html",
             "0be7d0d7b046f1649be965d1b771df5080290f5111c9c39c067516d6f3d1a9fe",
         )];
+    }
+
+    /// A page with a field whose serde form loses `Some(None)`.
+    #[derive(::askama::Template, serde::Serialize)]
+    #[template(
+        source = "{% if let Some(inner) = flag %}some{% else %}none{% endif %}",
+        ext = "html"
+    )]
+    struct Lossy {
+        flag: Option<Option<bool>>,
+    }
+
+    impl Template for Lossy {
+        const NAME: &'static str = "lossy.html";
+        const FIELDS: &'static [&'static str] = &["flag"];
+        fn info() -> &'static TemplateInfo {
+            crate::__private::unbound()
+        }
+    }
+
+    impl DevContext for Lossy {
+        const LOSSY: &'static [&'static str] = &["flag"];
+    }
+
+    /// serde writes `Some(None)` as `None`: the dev renderer leaves such a type to askama,
+    /// whose page is right, and says why.
+    #[test]
+    fn a_field_whose_serde_form_loses_some_stays_with_askama() {
+        let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("lossy.html"),
+            "{% if let Some(inner) = flag %}SOME{% else %}NONE{% endif %}",
+        )
+        .unwrap();
+        set_dev_roots(vec![dir.path().to_path_buf()]);
+        let page = Lossy { flag: Some(None) };
+        assert_eq!(render(&page).unwrap(), "some");
+        let problem = dev_problems()
+            .into_iter()
+            .find(|p| p.template == "lossy.html")
+            .expect("a problem for lossy.html");
+        assert!(problem.reason.contains("`Some(None)`"), "{problem}");
+        assert!(problem.reason.contains("`flag`"), "{problem}");
     }
 
     /// The hook hears each change of the problems, with whether the file was edited; an

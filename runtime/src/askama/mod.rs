@@ -15,7 +15,8 @@
 //! formatting of numbers and booleans, the keys of `#[template(...)]` that change the page), so
 //! that an edit shows without `cargo build`. Whatever the dev renderer cannot render as askama
 //! does ([`shipwright_core::askama::to_jinja`]'s refusals, a key it does not emulate, a render
-//! error) is served by askama's compiled render of the last build and recorded
+//! error) is served as the last version of the files it rendered since the build, else as
+//! askama's compiled render of the last build, and recorded
 //! ([`dev_problems`]; with the dev layer, feature `axum`, the overlay lists each one whose files
 //! were edited under "cargo build needed", and the runner's marker asks for the build); the
 //! rebuild planner in [`RenderMode::Compiled`] with
@@ -135,6 +136,24 @@ pub trait DevContext {
     const ROOTS: &'static [&'static str] = &[];
     /// The template and its closure, with the content hashes of the build.
     const HASHES: &'static [(&'static str, &'static str)] = &[];
+    /// The fields whose serde form cannot tell `Some(None)` from `None` (`Option<Option<_>>`,
+    /// `Option<()>`): the dev renderer leaves the type to askama.
+    const LOSSY: &'static [&'static str] = &[];
+
+    /// What the dev renderer cannot do for the type, whatever its template's text: a key it does
+    /// not emulate, a field whose serde form loses what askama reads.
+    #[cold]
+    fn refusal() -> Option<String> {
+        if let Some(key) = Self::ASKAMA.unsupported() {
+            return Some(format!("the dev renderer does not emulate {key}"));
+        }
+        Self::LOSSY.first().map(|field| {
+            format!(
+                "the dev renderer cannot tell `Some(None)` from `None` in the field `{field}` \
+                 (serde writes both alike)"
+            )
+        })
+    }
 }
 
 /// `Serialize`, required by [`render`] when the dev renderer is compiled in.

@@ -128,6 +128,9 @@ pub struct Binding {
     pub type_name: String,
     /// The struct's field names.
     pub fields: Vec<String>,
+    /// What the askama dev renderer cannot do for the type itself, whatever its template's text
+    /// (see [`Reason::RefusedType`]); `None` for a binding by hand.
+    pub dev_refusal: Option<String>,
 }
 
 impl Binding {
@@ -141,6 +144,7 @@ impl Binding {
             template: template.into(),
             type_name: type_name.into(),
             fields: fields.into_iter().map(Into::into).collect(),
+            dev_refusal: None,
         }
     }
 
@@ -148,7 +152,10 @@ impl Binding {
     pub fn of<T: Template>() -> Self {
         let full = std::any::type_name::<T>();
         let short = full.rsplit("::").next().unwrap_or(full);
-        Binding::new(T::NAME, short, T::FIELDS.iter().copied())
+        Binding {
+            dev_refusal: T::__dev_refusal(),
+            ..Binding::new(T::NAME, short, T::FIELDS.iter().copied())
+        }
     }
 
     /// Bindings read from a BuildCache alone, for a tool that has no Rust types to look at:
@@ -607,7 +614,17 @@ impl RebuildPlanner {
                 .filter(|n| self.bindings.contains_key(*n))
                 .collect();
             for name in bound {
-                if let Some(reason) = self.missing_variable(name) {
+                let refused_type = self
+                    .bindings
+                    .get(name)
+                    .filter(|_| self.dev_renderer)
+                    .and_then(|b| Some((b, b.dev_refusal.as_ref()?)))
+                    .map(|(binding, why)| Reason::RefusedType {
+                        template: name.to_string(),
+                        type_name: binding.type_name.clone(),
+                        why: why.clone(),
+                    });
+                if let Some(reason) = refused_type.or_else(|| self.missing_variable(name)) {
                     if let Some(slot) = self.graph.id(name).and_then(|id| takes.get_mut(id.index()))
                     {
                         *slot = NONE;

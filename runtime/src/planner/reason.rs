@@ -175,6 +175,18 @@ pub enum Reason {
         /// The construct: "a method call `len()`".
         construct: String,
     },
+    /// In [`RenderMode::Compiled`](super::RenderMode::Compiled) with the askama dev renderer:
+    /// the type bound to `template` is one it cannot render as askama does, whatever the text
+    /// (a key of its `#[template(...)]` it does not emulate, a field whose serde form loses
+    /// what askama reads).
+    RefusedType {
+        /// The bound template.
+        template: String,
+        /// The type.
+        type_name: String,
+        /// What the dev renderer cannot do.
+        why: String,
+    },
     /// The template is part of a dependency cycle through a template that was on none in the
     /// build.
     Cycle {
@@ -223,6 +235,7 @@ impl Reason {
             | Reason::Dynamic { template, .. }
             | Reason::Compiled { template }
             | Reason::Refused { template, .. }
+            | Reason::RefusedType { template, .. }
             | Reason::Parse { template, .. }
             | Reason::Added { template }
             | Reason::Removed { template } => template,
@@ -324,6 +337,15 @@ impl fmt::Display for Reason {
                 "the askama dev renderer cannot render {construct} at line {line} of {template} \
                  as askama does: `cargo build` (the app shows askama's page of the last build)"
             ),
+            Reason::RefusedType {
+                template,
+                type_name,
+                why,
+            } => write!(
+                f,
+                "{why}, so the askama dev renderer does not render {type_name} ({template}): \
+                 `cargo build` (the app shows askama's page of the last build)"
+            ),
             Reason::Cycle { path } => write!(f, "dependency cycle: {}", path.join(" -> ")),
             Reason::Parse {
                 template,
@@ -356,6 +378,7 @@ impl Reason {
             Reason::Dynamic { .. } => "dynamic",
             Reason::Compiled { .. } => "compiled",
             Reason::Refused { .. } => "refused",
+            Reason::RefusedType { .. } => "refused_type",
             Reason::Cycle { .. } => "cycle",
             Reason::Parse { .. } => "parse",
             Reason::Added { .. } => "added",
@@ -381,6 +404,10 @@ impl Serialize for Reason {
             } => {
                 map.serialize_entry("line", line)?;
                 map.serialize_entry("construct", construct)?;
+            }
+            Reason::RefusedType { type_name, why, .. } => {
+                map.serialize_entry("type_name", type_name)?;
+                map.serialize_entry("why", why)?;
             }
             Reason::Interface { line, change, .. } => {
                 map.serialize_entry("line", line)?;

@@ -1284,6 +1284,53 @@ fn compiled_mode_hot_reloads_only_what_the_dev_renderer_shows() {
     assert!(plan.decisions().all(|(_, d)| *d == Decision::Unchanged));
 }
 
+/// A type the askama dev renderer refuses whatever the text (a `whitespace` key it does not
+/// emulate): an edit of its template's closure is a rebuild naming the type, in the dev
+/// renderer's mode only; an edit elsewhere is not.
+#[test]
+fn a_type_the_dev_renderer_refuses_needs_a_rebuild_for_any_edit_of_its_closure() {
+    let files = [
+        (
+            "page.html",
+            "<h1>{{ title }}</h1>{% include \"item.html\" %}",
+        ),
+        ("item.html", "<li>{{ title }}</li>"),
+        ("other.html", "{{ n }}"),
+    ];
+    let refused = Binding {
+        dev_refusal: Some(
+            "the dev renderer does not emulate #[template(whitespace = \"suppress\")]".into(),
+        ),
+        ..Binding::new("page.html", "Page", ["title"])
+    };
+    let planner = |mode| {
+        let mut p = RebuildPlanner::new(built(&files), mode).bind(refused.clone());
+        for (name, text) in files {
+            p = p.source(name, text);
+        }
+        p
+    };
+    let mut p = planner(RenderMode::Compiled).dev_renderer();
+    let plan = p.apply([Change::edit("item.html", "<li class=x>{{ title }}</li>")]);
+    let reason = plan.decision("page.html").unwrap().reason().unwrap();
+    assert_eq!(reason.kind(), "refused_type");
+    assert_eq!(
+        reason.to_string(),
+        "the dev renderer does not emulate #[template(whitespace = \"suppress\")], so the askama \
+         dev renderer does not render Page (page.html): `cargo build` (the app shows askama's \
+         page of the last build)"
+    );
+    let plan = p.apply([
+        Change::edit("item.html", files[1].1),
+        Change::edit("other.html", "{{ n }}!"),
+    ]);
+    assert!(!plan.needs_rebuild(), "{}", said(&plan, "other.html"));
+    // In the runtime mode the type's refusal means nothing.
+    let plan = planner(RenderMode::Runtime)
+        .apply([Change::edit("item.html", "<li class=x>{{ title }}</li>")]);
+    assert!(!plan.needs_rebuild(), "{}", said(&plan, "page.html"));
+}
+
 #[test]
 fn a_variable_the_build_lacked_is_new_where_another_template_reads_it() {
     // The build's page reads `features` in a block, after the layout's top level set it: the

@@ -112,7 +112,14 @@ impl Shared {
                     template: p.template.clone(),
                     file,
                     line,
-                    reason: format!("{}; the page shows the build's version", p.reason),
+                    reason: if p.last_good {
+                        format!(
+                            "{}; the page shows the last version that rendered",
+                            p.reason
+                        )
+                    } else {
+                        format!("{}; the page shows the build's version", p.reason)
+                    },
                 }
             })
             .collect();

@@ -866,6 +866,7 @@ async fn the_askama_dev_renderers_fallbacks_for_edits_show_in_the_overlay() {
         at: Some(("item.html".to_string(), 2)),
         reason: "the dev renderer cannot render a method call `len()`".to_string(),
         edited,
+        last_good: false,
     };
     shared.set_rendered(&[problem("page.html", true), problem("other.html", false)]);
     let status = next_of(&mut socket, "status").await;
