@@ -6,13 +6,13 @@
 //! `cargo build -v` (`Fresh` / `Compiling` the app, `Running` its build script), never timed.
 //!
 //! The app is written to a temporary directory and built offline with this workspace's
-//! `Cargo.lock`, in `<target>/tests/shipwright-devbuild`, so that every run after the first
-//! builds only the app.
+//! `Cargo.lock`, in the end-to-end test's target directory (`<target>/tests/shipwright-e2e`), so
+//! that every run after the first builds only the app.
 
 use std::path::{Path, PathBuf};
 
 mod support;
-use support::{cargo_in, cargo_output, target_dir, write_if_changed};
+use support::{apps_target_dir, cargo_in, cargo_output, write_if_changed};
 
 const PACKAGE: &str = "shipwright-devbuild-app";
 
@@ -82,7 +82,7 @@ impl App {
         write_if_changed(dir.path(), "src/main.rs", MAIN);
         let app = App {
             dir,
-            target: target_dir().join("tests/shipwright-devbuild"),
+            target: apps_target_dir(),
         };
         app.edit("<p>{{ title }}</p>\n");
         app

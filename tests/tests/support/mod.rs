@@ -22,6 +22,12 @@ pub(crate) fn target_dir() -> PathBuf {
     PathBuf::from(metadata["target_directory"].as_str().unwrap())
 }
 
+/// The target directory the end-to-end tests build their generated apps in, shared so that
+/// their dependencies are built once: `<target>/tests/shipwright-e2e`.
+pub(crate) fn apps_target_dir() -> PathBuf {
+    target_dir().join("tests/shipwright-e2e")
+}
+
 /// Copies a directory tree.
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
