@@ -22,6 +22,12 @@ pub(crate) fn target_dir() -> PathBuf {
     PathBuf::from(metadata["target_directory"].as_str().unwrap())
 }
 
+/// The target directory the end-to-end tests build their generated apps in, shared so that
+/// their dependencies are built once: `<target>/tests/shipwright-e2e`.
+pub(crate) fn apps_target_dir() -> PathBuf {
+    target_dir().join("tests/shipwright-e2e")
+}
+
 /// Copies a directory tree.
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -57,22 +63,8 @@ pub(crate) fn cargo_in(
     args: &[&str],
     env: &[(&str, Option<&OsStr>)],
 ) -> Vec<u8> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(args)
-        .args(["--offline", "--quiet"])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("SHIPWRIGHT_BUILD_CACHE");
-    for (name, value) in env {
-        match value {
-            Some(value) => command.env(name, value),
-            None => command.env_remove(name),
-        };
-    }
-    let output = command.output().unwrap();
+    let args: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
+    let output = cargo_output(dir, target, &args, env);
     assert!(
         output.status.success(),
         "cargo {args:?} in {}:\n{}",
@@ -80,6 +72,33 @@ pub(crate) fn cargo_in(
         String::from_utf8_lossy(&output.stderr)
     );
     output.stdout
+}
+
+/// Runs `cargo <args> --offline` as [`cargo_in`] does, and returns its output, whether it
+/// succeeded or not.
+pub(crate) fn cargo_output(
+    dir: &Path,
+    target: &Path,
+    args: &[&str],
+    env: &[(&str, Option<&OsStr>)],
+) -> std::process::Output {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(args)
+        .arg("--offline")
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("SHIPWRIGHT_BUILD_CACHE")
+        .env_remove("SHIPWRIGHT_DEV_BUILD");
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    command.output().unwrap()
 }
 
 /// Writes the manifest, lock file and build script of a generated bench crate `name` in `dir`,
