@@ -9,10 +9,28 @@
 //! ```
 //!
 //! `build()` scans the roots, writes `$OUT_DIR/shipwright/build-cache.json` and the template
-//! registry `$OUT_DIR/shipwright/sources.bin` (each only when its bytes change), prints `cargo:rustc-env=SHIPWRIGHT_BUILD_CACHE=…` so that the macros and the runtime
-//! find it, `cargo:rerun-if-changed` for every root (so new files are seen too) and for its
-//! two outputs (so that one damaged after the build is repaired by the next), and every
-//! problem as a `cargo:warning` naming the file and line.
+//! registry `$OUT_DIR/shipwright/sources.bin` (each only when its bytes change), prints
+//! `cargo:rustc-env=SHIPWRIGHT_BUILD_CACHE=…` so that the macros and the runtime find it,
+//! `cargo:rerun-if-changed` for its two outputs (so that one damaged after the build is repaired
+//! by the next) and the manifests it read its configuration from, and every problem as a
+//! `cargo:warning` naming the file and line.
+//!
+//! # What reruns it
+//!
+//! In a release build, or a debug build without `shipwright-runtime`'s `dev` feature, every
+//! template root is tracked (`cargo:rerun-if-changed` on the directory, so new files are seen
+//! too): any template edit reruns the script and recompiles the crate, whose binary embeds the
+//! templates.
+//!
+//! In a **dev build** (a debug build with the runtime's `dev` feature: see
+//! [`shipwright_core::devbuild`]; nothing to write in `build.rs`, the runtime's own build script
+//! tells this one through cargo's `links` metadata) no root is tracked, so that a template edit
+//! leaves `cargo build` a no-op: the running app reads the files on disk and its dev watcher
+//! judges each edit. Tracked instead: the rebuild stamp `$OUT_DIR/shipwright/rebuild-stamp`,
+//! which the watcher writes when an edit needs `cargo build` and the derive writes when its check
+//! fails, and the crate's `src/` directory, so that a `.rs` edit records the templates as they
+//! are before the derive checks them. The script also sets `SHIPWRIGHT_DEV_BUILD=1` for the
+//! crate's compilation, which tells the derive to make rustc read no template file.
 //!
 //! # The copy for tools
 //!
@@ -57,7 +75,7 @@ use crate::scan::{
 };
 use crate::write::{atomic_write, write_parts};
 use shipwright_core::format::{DEFAULT_EXTENSIONS, ENV_VAR, FILE_NAME, TemplateRecord, VERSION};
-use shipwright_core::registry;
+use shipwright_core::{devbuild, registry};
 
 /// Configures and runs a scan from `build.rs`.
 #[derive(Debug, Clone)]
@@ -273,10 +291,28 @@ impl Builder {
             extensions,
             max_file_size: self.max_file_size,
         };
+        let dev = self.cargo && dev_build();
         if self.cargo {
-            for (dir, _) in &roots.dirs {
-                println!("cargo:rerun-if-changed={}", dir.display());
+            if dev {
+                // Not the roots: a template edit must leave cargo's fingerprint alone. The
+                // stamp, which the dev watcher and the derive write when the build's record
+                // is not good enough any more, and the crate's sources, so that rustc never
+                // recompiles the crate against a record older than the templates.
+                let stamp = out_dir.join(devbuild::STAMP_FILE);
+                if !stamp.exists() {
+                    atomic_write(&stamp, b"").map_err(write_error(&stamp))?;
+                }
+                println!("cargo:rerun-if-changed={}", stamp.display());
+                let src = manifest_dir.join("src");
+                if src.is_dir() {
+                    println!("cargo:rerun-if-changed={}", src.display());
+                }
+            } else {
+                for (dir, _) in &roots.dirs {
+                    println!("cargo:rerun-if-changed={}", dir.display());
+                }
             }
+            println!("cargo:rustc-env={}={}", devbuild::ENV_VAR, u8::from(dev));
             for manifest in &manifests {
                 println!("cargo:rerun-if-changed={}", manifest.display());
             }
@@ -517,6 +553,16 @@ fn label(root: &Path) -> String {
         .replace('\\', "/")
         .trim_end_matches('/')
         .to_string()
+}
+
+/// Whether this build script runs for a dev build (see [`shipwright_core::devbuild`]): a debug
+/// build (`debug_assertions`) of a crate whose `shipwright-runtime` has its `dev` feature on.
+/// The runtime's own build script says so (`cargo:dev=1`, under its `links` key), which cargo
+/// hands to the build scripts of the crates that depend on it as `DEP_SHIPWRIGHT_RUNTIME_DEV`.
+/// Both change only with the features or the profile, which rerun this script anyway.
+fn dev_build() -> bool {
+    std::env::var_os("DEP_SHIPWRIGHT_RUNTIME_DEV").is_some_and(|v| v == "1")
+        && std::env::var_os("CARGO_CFG_DEBUG_ASSERTIONS").is_some()
 }
 
 /// Reads a variable cargo sets, and says so to cargo (BLAKE3's build.rs habit).

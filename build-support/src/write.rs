@@ -1,11 +1,8 @@
-//! Writing a file so that a reader sees the old bytes or the new bytes, never a mix.
-//!
-//! The bytes go to a temporary file in the same directory, which is then renamed over the
-//! target: a concurrent reader never sees a half-written file. There is no fsync: after a power
-//! loss the file may be empty or cut short, which every reader rejects as malformed (see
-//! [`shipwright_core::format::BuildCache::parse`]) instead of taking it as good; the next build writes it
-//! again. When the target
-//! already holds the same bytes it is not touched.
+//! Writing a file so that a reader sees the old bytes or the new bytes, never a mix
+//! ([`shipwright_core::write::replace`]: a temporary file renamed over the target). A file cut
+//! short by a power loss is rejected as malformed by every reader (see
+//! [`shipwright_core::format::BuildCache::parse`]), and the next build writes it again. When the
+//! target already holds the same bytes it is not touched.
 //!
 //! Every file written gets the same fixed modification time, [`written`], long before any
 //! build, so that the build script can ask cargo to rerun it when one of its outputs changes
@@ -14,7 +11,6 @@
 //! otherwise always be. A BuildCache damaged or deleted after the build is newer (or gone), so
 //! the next `cargo build` runs the script, which writes it again.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -44,7 +40,7 @@ pub(crate) fn write_parts(
     if same {
         return Ok(false);
     }
-    replace(path, parts).map(|()| true)
+    shipwright_core::write::replace(path, parts, Some(written())).map(|()| true)
 }
 
 /// Whether `old` holds the bytes `parts` lay end to end.
@@ -60,29 +56,6 @@ fn same_bytes(old: &[u8], parts: &[&[u8]]) -> bool {
             _ => false,
         })
         && rest.is_empty()
-}
-
-/// Writes `parts` to a temporary file beside `path` and renames it over `path`.
-fn replace(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        for part in parts {
-            file.write_all(part)?;
-        }
-        file.set_modified(written())?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -47,9 +47,22 @@
 //! - Globals: the BuildCache's declared ones, and per struct
 //!   `#[shipwright(globals(app_name, "csrf-token"))]`, for names the app adds to every
 //!   render (a minijinja environment's globals, say).
-//! - rustc tracks the template (its `source` is an `include_str!`) and every template of its
-//!   closure (an `include_bytes!` that is never used at run time), so editing any of them
-//!   recompiles the binding.
+//! - Outside a dev build, rustc tracks the template (its `source` is an `include_str!`) and every
+//!   template of its closure (an `include_bytes!` that is never used at run time), and the
+//!   build script tracks the template roots, so editing any of them recompiles the binding.
+//! - In a **dev build** (a debug build with this crate's `dev` feature; see
+//!   [`shipwright_core::devbuild`]) neither cargo nor rustc knows the templates' contents, so
+//!   that a template edit leaves `cargo build` a no-op: the derive makes rustc read no template
+//!   file (a bound template's `source` is read from its file on first use) and checks the
+//!   struct against the build script's record, which the script makes again whenever the
+//!   crate's `src/` changes or the **rebuild stamp** is written. The dev watcher of a planner
+//!   made [`RebuildPlanner::from_embedded`](crate::RebuildPlanner::from_embedded) writes the
+//!   stamp ([`Embedded::rebuild_stamp`]) when its plan, at start-up or after an edit, says
+//!   `Rebuild`, and a failed expansion writes it too: the next `cargo build` then reruns the
+//!   build script and recompiles, and the derive checks the templates as they are. What the
+//!   app serves comes from the files on disk (`render::Templates::new`,
+//!   askama's dev renderer); what the binary embeds is the build's record, which the planner
+//!   compares the files with.
 //! - [`embedded_templates!`](crate::embedded_templates) embeds the crate's whole BuildCache
 //!   (`include_bytes!` of the file in `OUT_DIR`) and every template's source (one
 //!   `include_bytes!` of the registry the build script writes beside it,
@@ -74,7 +87,10 @@ pub struct TemplateInfo {
     pub path: String,
     /// What the build script recorded: hashes, dependencies, variables.
     pub record: TemplateRecord,
-    /// The template's text, as it was when the crate was compiled.
+    /// The template's text, as it was when the crate was compiled; for a bound template in a dev
+    /// build (where rustc reads no template), the file as it was at the first call of
+    /// [`Template::info`] (empty if it could not be read then). The files on disk are what
+    /// `render::Templates` serves in a dev build.
     pub source: &'static str,
 }
 
@@ -132,6 +148,7 @@ pub struct Embedded {
     build_cache: &'static [u8],
     sources: &'static [u8],
     manifest_dir: &'static str,
+    out_dir: &'static str,
     decoded: OnceLock<(BuildCache, Vec<TemplateInfo>)>,
 }
 
@@ -141,13 +158,24 @@ impl Embedded {
         build_cache: &'static [u8],
         sources: &'static [u8],
         manifest_dir: &'static str,
+        out_dir: &'static str,
     ) -> Self {
         Embedded {
             build_cache,
             sources,
             manifest_dir,
+            out_dir,
             decoded: OnceLock::new(),
         }
+    }
+
+    /// The rebuild stamp of the build (`$OUT_DIR/shipwright/rebuild-stamp`): in a dev build,
+    /// writing it makes the next `cargo build` rerun the build script and recompile the crate
+    /// (see [`shipwright_core::devbuild`]). The dev watcher of a planner made
+    /// [`from_embedded`](crate::RebuildPlanner::from_embedded) writes it when an edit needs a
+    /// rebuild.
+    pub fn rebuild_stamp(&self) -> std::path::PathBuf {
+        std::path::Path::new(self.out_dir).join(shipwright_core::devbuild::STAMP_FILE)
     }
 
     /// The BuildCache the crate was built with.
@@ -227,6 +255,7 @@ macro_rules! embedded_templates {
                 "/shipwright/sources.bin"
             )),
             ::core::env!("CARGO_MANIFEST_DIR"),
+            ::core::env!("OUT_DIR"),
         );
         &EMBEDDED
     }};
@@ -246,12 +275,23 @@ pub mod __private {
         root: &'static str,
         name: &'static str,
         record: &'static str,
-        source: &'static str,
+        source: Source,
         decoded: OnceLock<TemplateInfo>,
     }
 
+    /// Where a bound template's text comes from.
+    #[derive(Debug)]
+    enum Source {
+        /// Compiled in (`include_str!`).
+        Embedded(&'static str),
+        /// A dev build: rustc reads no template, the file under this manifest directory is read
+        /// on first use.
+        Disk(&'static str),
+    }
+
     impl Bound {
-        /// `record` is the JSON of the template's `TemplateRecord`.
+        /// `record` is the JSON of the template's `TemplateRecord`; `source` its text, compiled
+        /// in.
         pub const fn new(
             root: &'static str,
             name: &'static str,
@@ -262,7 +302,23 @@ pub mod __private {
                 root,
                 name,
                 record,
-                source,
+                source: Source::Embedded(source),
+                decoded: OnceLock::new(),
+            }
+        }
+
+        /// In a dev build: the text is the file under `manifest_dir`, read on first use.
+        pub const fn from_disk(
+            root: &'static str,
+            name: &'static str,
+            record: &'static str,
+            manifest_dir: &'static str,
+        ) -> Self {
+            Bound {
+                root,
+                name,
+                record,
+                source: Source::Disk(manifest_dir),
                 decoded: OnceLock::new(),
             }
         }
@@ -270,11 +326,27 @@ pub mod __private {
         /// The record, decoded once.
         pub fn info(&'static self) -> &'static TemplateInfo {
             self.decoded.get_or_init(|| {
-                let record = serde_json::from_str(self.record)
+                let record: TemplateRecord = serde_json::from_str(self.record)
                     .unwrap_or_else(|e| super::embedded_mismatch(&e.to_string()));
-                TemplateInfo::new(self.root, self.name, record, self.source)
+                let mut info = TemplateInfo::new(self.root, self.name, record, "");
+                info.source = match self.source {
+                    Source::Embedded(text) => text,
+                    Source::Disk(manifest_dir) => read_leaked(manifest_dir, &info.path),
+                };
+                info
             })
         }
+    }
+
+    /// The file `path` under `manifest_dir`, by the one file rule, kept for the process; empty
+    /// when it cannot be read (moved, not UTF-8).
+    #[cold]
+    fn read_leaked(manifest_dir: &str, path: &str) -> &'static str {
+        let file = std::path::Path::new(manifest_dir).join(path);
+        shipwright_core::files::read_file(&file, shipwright_core::files::DEFAULT_MAX_SIZE)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map_or("", |text| text.leak())
     }
 
     /// The record behind an impl whose expansion failed: the compile error is already
@@ -319,7 +391,7 @@ mod tests {
         let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
         let sources = shipwright_core::registry::encode([&b"A"[..], b"TOP"]).leak();
         let embedded: &'static Embedded =
-            Box::leak(Box::new(Embedded::new(bytes, sources, "/app")));
+            Box::leak(Box::new(Embedded::new(bytes, sources, "/app", "/out")));
         let got: Vec<(&str, &str, &str)> = embedded
             .iter()
             .map(|t| (t.name.as_str(), t.path.as_str(), t.source))
@@ -350,7 +422,7 @@ mod tests {
         let bytes: &'static [u8] = Box::leak(cache.to_bytes().into_boxed_slice());
         let sources = shipwright_core::registry::encode([&b"x"[..]]).leak();
         let embedded: &'static Embedded =
-            Box::leak(Box::new(Embedded::new(bytes, sources, "/app")));
+            Box::leak(Box::new(Embedded::new(bytes, sources, "/app", "/out")));
         let _ = embedded.templates();
     }
 
@@ -372,6 +444,30 @@ mod tests {
             ("templates/p.html", "text")
         );
         assert_eq!(info.record.deps[0].name, "b.html");
+    }
+
+    #[test]
+    fn a_dev_build_reads_a_bound_source_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+        std::fs::write(dir.path().join("templates/p.html"), "on disk").unwrap();
+        let manifest_dir: &'static str = dir.path().to_str().unwrap().to_string().leak();
+        let record = serde_json::to_string(&TemplateRecord::including("p.html", &[])).unwrap();
+        let record: &'static str = Box::leak(record.into_boxed_str());
+        let bound: &'static __private::Bound = Box::leak(Box::new(__private::Bound::from_disk(
+            "templates",
+            "p.html",
+            record,
+            manifest_dir,
+        )));
+        assert_eq!(bound.info().source, "on disk");
+        let gone: &'static __private::Bound = Box::leak(Box::new(__private::Bound::from_disk(
+            "templates",
+            "gone.html",
+            record,
+            manifest_dir,
+        )));
+        assert_eq!(gone.info().source, "", "a file that cannot be read");
     }
 
     #[test]

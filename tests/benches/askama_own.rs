@@ -21,7 +21,7 @@ use std::process::Command;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
-use support::{cargo_in, cargo_output_in, target_dir, write_if_changed as write};
+use support::{cargo_in, cargo_output, target_dir, write_if_changed as write};
 
 #[path = "askama_own/pair.rs"]
 mod pair;
@@ -151,7 +151,7 @@ fn main() {
     }
 
     let _ = std::fs::remove_file(dir.join("results.tsv"));
-    let test = cargo_output_in(
+    let test = cargo_output(
         &dir,
         &target_dir(),
         &["test", "--tests", "--no-fail-fast"],
@@ -350,7 +350,7 @@ fn collect_extensions(dir: &Path, out: &mut BTreeSet<String>) {
 /// Builds the tests, going on past failures; the errors of each failing test file, as (line in
 /// the file, message).
 fn build_errors(dir: &Path) -> BTreeMap<String, Vec<(usize, String)>> {
-    let output = cargo_output_in(
+    let output = cargo_output(
         dir,
         &target_dir(),
         &["build", "--tests", "--keep-going", "--message-format=json"],

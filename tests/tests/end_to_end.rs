@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 mod support;
-use support::{copy_dir, target_dir};
+use support::{apps_target_dir, copy_dir};
 
 use shipwright_core::analyze::content_hash;
 
@@ -43,7 +43,7 @@ impl App {
         std::fs::copy(workspace.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
         App {
             dir,
-            target: target_dir().join("tests/shipwright-e2e"),
+            target: apps_target_dir(),
         }
     }
 

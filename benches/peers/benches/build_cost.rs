@@ -5,7 +5,9 @@
 //! - **askama**: a struct per page with askama's `#[derive(Template)]`, rendered by `main`;
 //! - **Shipwright**: the build script (`shipwright_build::Builder`), a struct per page with
 //!   `#[derive(Template, Serialize)]` (which checks at compile time that the struct has every
-//!   variable its template reads), rendered by `main` through `render::Templates` (minijinja);
+//!   variable its template reads), rendered by `main` through `render::Templates` (minijinja),
+//!   as a user's dev build is: the runtime's `dev` feature on, debug profile (a template edit
+//!   then leaves cargo's fingerprint alone: see `shipwright_core::devbuild`);
 //! - **minijinja-embed**: the templates embedded by its build script and loaded into a minijinja
 //!   environment, the same structs with `#[derive(Serialize)]`, rendered by name.
 //!
@@ -15,8 +17,8 @@
 //! -p` first; its dependencies stay built), `cargo build` after one page's template edit, after a
 //! `.rs` edit, and `cargo check` after a `.rs` edit.
 //!
-//! `cargo bench -p shipwright-peers --bench build_cost` (200 and 1,000 pages; `-- --smoke`: 50
-//! pages, one run).
+//! `cargo bench -p shipwright-peers --bench build_cost` (200 and 1,000 pages, 3 runs; `-- --smoke`:
+//! 50 pages, one run; `-- --runs N`: N runs).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -60,7 +62,7 @@ impl Peer {
             Peer::Askama => ("askama = \"0.16\"\n".to_string(), String::new()),
             Peer::Shipwright => (
                 format!(
-                    "shipwright-runtime = {{ path = \"{ws}/runtime\", features = [\"minijinja\"] }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n"
+                    "shipwright-runtime = {{ path = \"{ws}/runtime\", features = [\"minijinja\", \"dev\"] }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n"
                 ),
                 format!("shipwright-build = {{ path = \"{ws}/build-support\" }}\n"),
             ),
@@ -277,11 +279,19 @@ fn seconds(d: Duration) -> String {
 
 fn main() {
     let smoke = std::env::args().any(|a| a == "--smoke");
-    let (sizes, runs): (&[usize], usize) = if smoke {
+    let (sizes, mut runs): (&[usize], usize) = if smoke {
         (&[50], 1)
     } else {
         (&[200, 1_000], 3)
     };
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--runs") {
+        runs = args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n > 0)
+            .expect("--runs takes a positive number");
+    }
     let cargo = Cargo::shared();
     println!(
         "build cost, dev profile, incremental; load average {} at the start",

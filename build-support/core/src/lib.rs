@@ -38,6 +38,7 @@
 pub mod analyze;
 pub mod askama;
 pub mod context;
+pub mod devbuild;
 pub mod dynamic;
 pub mod files;
 pub mod format;
@@ -45,3 +46,4 @@ pub mod graph;
 pub mod lex;
 mod par;
 pub mod registry;
+pub mod write;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
+use shipwright_core::devbuild;
 use shipwright_core::format::{BuildCache, ENV_VAR, FormatError};
 
 /// What expansion reads from the compiling crate's environment.
@@ -25,6 +26,7 @@ use shipwright_core::format::{BuildCache, ENV_VAR, FormatError};
 pub struct Env {
     manifest_dir: Option<PathBuf>,
     cache_file: Option<PathBuf>,
+    dev_build: bool,
 }
 
 impl Env {
@@ -39,6 +41,7 @@ impl Env {
         Env {
             manifest_dir: var("CARGO_MANIFEST_DIR"),
             cache_file: var(ENV_VAR),
+            dev_build: devbuild::from_env(),
         }
     }
 
@@ -47,7 +50,22 @@ impl Env {
         Env {
             manifest_dir: Some(manifest_dir.into()),
             cache_file: cache_file.map(|file| PathBuf::from(file.into())),
+            dev_build: false,
         }
+    }
+
+    /// Whether the crate is a dev build, as its build script said (`SHIPWRIGHT_DEV_BUILD`, see
+    /// [`shipwright_core::devbuild`]): then rustc is made to read no template file, and an
+    /// expansion that fails writes the rebuild stamp, so that the next `cargo build` records
+    /// the templates again before it checks them. Defaults to: false for [`Env::new`].
+    pub fn dev_build(mut self, on: bool) -> Self {
+        self.dev_build = on;
+        self
+    }
+
+    /// See [`Env::dev_build`].
+    pub fn is_dev_build(&self) -> bool {
+        self.dev_build
     }
 
     /// The directory template roots are relative to.
@@ -154,6 +172,31 @@ pub(crate) fn first_tracking(env: &Env, file: &str) -> bool {
     }
 }
 
+/// In a dev build, an expansion that failed writes the rebuild stamp beside the BuildCache: the
+/// build script, which does not watch the templates there, records them again on the next
+/// `cargo build` (whatever fixes the error: the struct, or the template), and the crate is
+/// compiled again, failed as it is. Returns the error, with a note if the stamp could not be
+/// written.
+#[cold]
+pub(crate) fn failed(env: &Env, error: syn::Error) -> syn::Error {
+    let Some(cache_file) = env.cache_file().filter(|_| env.dev_build) else {
+        return error;
+    };
+    let stamp = devbuild::stamp_beside(cache_file);
+    let why: String = error
+        .clone()
+        .into_iter()
+        .map(|e| format!("{e}\n"))
+        .collect();
+    if let Err(io) = devbuild::request_rebuild(&stamp, &why) {
+        let mut error = error;
+        let note = format!("cannot write the rebuild stamp {}: {io}", stamp.display());
+        error.combine(syn::Error::new(error.span(), note));
+        return error;
+    }
+    error
+}
+
 #[cold]
 fn parse(file: &Path) -> Loaded {
     BuildCache::load(file).map(Arc::new).map_err(Arc::new)
@@ -201,6 +244,7 @@ mod tests {
         let env = Env {
             manifest_dir: None,
             cache_file: Some("x.json".into()),
+            dev_build: false,
         };
         assert!(matches!(load(&env), Err(CacheError::NoManifestDir)));
         let dir = tempfile::tempdir().unwrap();

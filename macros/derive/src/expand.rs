@@ -109,7 +109,8 @@ pub(crate) fn template(bound: &Bound) -> TokenStream {
 /// The `include_bytes!` items that make rustc track the templates of the closure not tracked
 /// yet (the template itself is tracked by the `include_str!` of its source), and an expression
 /// of the record: a `static` that decodes the record's JSON on first use. The JSON is the
-/// record's serde form, so no field of it is spelled out here.
+/// record's serde form, so no field of it is spelled out here. In a dev build rustc reads no
+/// template: no `include_bytes!`, and the source is read from the file at run time.
 fn info(bound: &Bound) -> (TokenStream, TokenStream) {
     let tracking = bound.track.iter().map(|path| {
         let file = manifest_file(path);
@@ -120,15 +121,28 @@ fn info(bound: &Bound) -> (TokenStream, TokenStream) {
     let tracking = quote!(#(#tracking)*);
     let (name, root) = (&bound.name, &bound.root);
     let record = serde_json::to_string(&bound.record).expect("a record always serializes");
-    let source = manifest_file(&bound.path);
-    let info = quote! {
-        static __SHIPWRIGHT_TEMPLATE: ::shipwright_runtime::__private::Bound =
+    let bound = if bound.dev_build {
+        quote! {
+            ::shipwright_runtime::__private::Bound::from_disk(
+                #root,
+                #name,
+                #record,
+                ::core::env!("CARGO_MANIFEST_DIR"),
+            )
+        }
+    } else {
+        let source = manifest_file(&bound.path);
+        quote! {
             ::shipwright_runtime::__private::Bound::new(
                 #root,
                 #name,
                 #record,
                 ::core::include_str!(#source),
-            );
+            )
+        }
+    };
+    let info = quote! {
+        static __SHIPWRIGHT_TEMPLATE: ::shipwright_runtime::__private::Bound = #bound;
         __SHIPWRIGHT_TEMPLATE.info()
     };
     (tracking, info)

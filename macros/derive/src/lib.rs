@@ -66,7 +66,10 @@ pub fn derive_with(input: TokenStream, env: &Env) -> TokenStream {
     });
     match bound {
         Ok((bound, askama)) => expand::derive(&input, &bound, &askama),
-        Err(err) => expand::fallback_derive(input.ident, input.generics, &input.fields, err),
+        Err(err) => {
+            let err = cache::failed(env, err);
+            expand::fallback_derive(input.ident, input.generics, &input.fields, err)
+        }
     }
 }
 
@@ -79,7 +82,7 @@ pub fn template(input: TokenStream) -> TokenStream {
 pub fn template_with(input: TokenStream, env: &Env) -> TokenStream {
     match attr::macro_argument(input).and_then(|name| valid::bind(&name, env)) {
         Ok(bound) => expand::template(&bound),
-        Err(err) => expand::fallback_template(err),
+        Err(err) => expand::fallback_template(cache::failed(env, err)),
     }
 }
 
@@ -104,6 +107,48 @@ mod tests {
             scope: Vec::new(),
         }];
         fixture
+    }
+
+    #[test]
+    fn a_dev_build_makes_rustc_read_no_template() {
+        let fixture = site();
+        let env = fixture.env().dev_build(true);
+        let output = derive_with(
+            quote! {
+                #[template(path = "pages/home.html")]
+                struct Home { title: String }
+            },
+            &env,
+        )
+        .to_string();
+        assert!(!output.contains("include_bytes"), "{output}");
+        assert!(!output.contains("include_str"), "{output}");
+        assert!(output.contains("Bound :: from_disk"), "{output}");
+        assert!(!output.contains("compile_error"), "{output}");
+        let stamp = shipwright_core::devbuild::stamp_beside(env.cache_file().unwrap());
+        assert!(!stamp.exists(), "a good expansion asks for no rebuild");
+    }
+
+    #[test]
+    fn a_failed_expansion_of_a_dev_build_writes_the_rebuild_stamp() {
+        let fixture = site();
+        let struct_without_title = quote! {
+            #[template(path = "pages/home.html")]
+            struct Home { name: String }
+        };
+        let env = fixture.env();
+        let stamp = shipwright_core::devbuild::stamp_beside(env.cache_file().unwrap());
+        let output = derive_with(struct_without_title.clone(), &env).to_string();
+        assert!(output.contains("does not provide it"), "{output}");
+        assert!(
+            !stamp.exists(),
+            "not a dev build: the build script tracks the templates"
+        );
+
+        let output = derive_with(struct_without_title, &env.dev_build(true)).to_string();
+        assert!(output.contains("does not provide it"), "{output}");
+        let text = std::fs::read_to_string(&stamp).unwrap();
+        assert!(text.contains("reads `title`"), "{text}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub(crate) struct Bound {
     pub(crate) hashes: Vec<(String, String)>,
     /// The BuildCache's roots, relative to the manifest directory, in search order.
     pub(crate) roots: Vec<String>,
+    /// A dev build: rustc reads no template file (`track` is empty, the source is read at run
+    /// time).
+    pub(crate) dev_build: bool,
 }
 
 /// Looks `name` up in the crate's BuildCache and checks that the template can be bound: it is
@@ -50,26 +53,38 @@ fn bind_in(lit: &LitStr, cache: &BuildCache, manifest_dir: &Path, env: &Env) -> 
     graph_problems(lit, &name, &closure, cache)?;
 
     let path = relative(cache, &name);
-    check_bytes(lit, manifest_dir, &path, record, true)?;
-    let mut dep_paths = Vec::with_capacity(closure.len());
-    for &dep in &closure {
-        let dep_record = &cache.templates[dep];
-        let dep_path = relative(cache, dep);
-        check_bytes(lit, manifest_dir, &dep_path, dep_record, false)?;
-        dep_paths.push(dep_path);
-    }
-    // The template's own file is tracked by the `include_str!` of its source, always emitted.
-    cache::first_tracking(env, &path);
-    let track = dep_paths
-        .into_iter()
-        .filter(|file| cache::first_tracking(env, file))
-        .collect();
+    // A dev build reads no template file, and checks against the build script's record: the
+    // script records the templates again whenever the crate's `src/` changes or the rebuild
+    // stamp is written, and the dev watcher judges a template edited since against the
+    // binary's record at start-up (a dependency of the crate that changed recompiles it with
+    // no rerun of the script: a stale-file error there would stop a build that the app
+    // handles correctly).
+    let dev_build = env.is_dev_build();
+    let track = if dev_build {
+        Vec::new()
+    } else {
+        check_bytes(lit, manifest_dir, &path, record, true)?;
+        let mut dep_paths = Vec::with_capacity(closure.len());
+        for &dep in &closure {
+            let dep_record = &cache.templates[dep];
+            let dep_path = relative(cache, dep);
+            check_bytes(lit, manifest_dir, &dep_path, dep_record, false)?;
+            dep_paths.push(dep_path);
+        }
+        // The template's own file is tracked by the `include_str!` of its source.
+        cache::first_tracking(env, &path);
+        dep_paths
+            .into_iter()
+            .filter(|file| cache::first_tracking(env, file))
+            .collect()
+    };
     let hashes = std::iter::once(name.as_str())
         .chain(closure.iter().copied())
         .map(|t| (t.to_string(), cache.templates[t].hash.clone()))
         .collect();
     Ok(Bound {
         track,
+        dev_build,
         hashes,
         roots: cache.roots.clone(),
         root: cache.roots[record.root].clone(),
@@ -476,6 +491,25 @@ pub(crate) mod tests {
         assert!(
             err.starts_with("cannot read template file templates/nav.html"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_dev_build_reads_no_template_file() {
+        let fixture = site();
+        let env = fixture.env().dev_build(true);
+        std::fs::write(
+            fixture.dir.path().join("templates/nav.html"),
+            "<nav>edited, hot-reloaded by the running app</nav>",
+        )
+        .unwrap();
+        let bound = bind(&lit("pages/home.html"), &env).unwrap();
+        assert!(bound.dev_build && bound.track.is_empty());
+        assert_eq!(bound.record, fixture.cache.templates["pages/home.html"]);
+        std::fs::remove_file(fixture.dir.path().join("templates/nav.html")).unwrap();
+        assert!(
+            bind(&lit("nav.html"), &env).is_ok(),
+            "the build's record is what is checked"
         );
     }
 

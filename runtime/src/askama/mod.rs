@@ -206,8 +206,8 @@ macro_rules! __askama_dev_check {
 }
 
 /// Which kind of struct the derive bound, told apart by method resolution on a concrete type:
-/// `(&&Probe::<T>::new()).kind()` finds [`AskamaKind`] (by reference, tried first) only when
-/// `T` implements askama's `Template`, and [`OtherKind`] otherwise. Not public API.
+/// `(&&Probe::<T>::new()).kind()` finds `AskamaKind` (by reference, tried first) only when
+/// `T` implements askama's `Template`, and `OtherKind` otherwise. Not public API.
 #[cfg(all(feature = "askama", feature = "dev"))]
 #[doc(hidden)]
 pub mod probe {

@@ -34,8 +34,7 @@ fn site() -> (tempfile::TempDir, PathBuf, BuildCache) {
         "{% extends 'base.html' %}{% block content %}<h1>{{ title }}</h1>{% include 'parts/nav.html' %}{% endblock %}",
     );
     write(&root, "parts/nav.html", "<nav>home</nav>");
-    let roots = shipwright_build::scan::Roots::new(vec![(root.clone(), "templates".into())]);
-    let build = shipwright_build::scan::scan(&roots, None).unwrap().cache;
+    let build = scan_root(&root);
     (dir, root, build)
 }
 
@@ -135,6 +134,73 @@ fn a_missing_include_needs_a_rebuild_and_its_undo_clears_it() {
         *batch.plan.decision("parts/nav.html").unwrap(),
         Decision::Unchanged
     );
+}
+
+#[test]
+fn a_rebuild_writes_the_stamp_and_a_hot_reload_does_not() {
+    let (dir, root, build) = site();
+    let stamp = dir.path().join("out/shipwright/rebuild-stamp");
+    let planner = RebuildPlanner::new(build, RenderMode::Runtime)
+        .bind(Binding::new("home.html", "Home", ["title"]))
+        .rebuild_stamp(&stamp);
+    let mut tracker = Tracker::new(planner, vec![root.clone()], Vec::new(), Vec::new());
+    write(&root, "parts/nav.html", "<nav>Home</nav>");
+    let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    assert!(matches!(events[..], [Event::HotReload(_)]), "{events:?}");
+    assert!(!stamp.exists(), "a hot reload asks for no build");
+
+    write(&root, "parts/nav.html", "<nav>{{ user }}</nav>");
+    let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    assert!(
+        matches!(events[..], [Event::RebuildNeeded(_)]),
+        "{events:?}"
+    );
+    let text = std::fs::read_to_string(&stamp).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("cargo build needed"), "{text}");
+    assert_eq!(
+        lines[1],
+        "home.html: new variable `user` is not a field of `Home` (fields: title); it is read in \
+         parts/nav.html, which home.html renders"
+    );
+
+    // The same verdict again (another save of the same text): the stamp is left alone.
+    let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1);
+    let file = std::fs::File::options().write(true).open(&stamp).unwrap();
+    file.set_modified(old).unwrap();
+    drop(file);
+    tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    let modified = std::fs::metadata(&stamp).unwrap().modified().unwrap();
+    assert_eq!(modified, old);
+
+    // A stamp that cannot be written is an error event, and the verdict goes out all the same.
+    let blocked = dir.path().join("blocked");
+    write(
+        dir.path(),
+        "blocked",
+        "a file where the stamp's directory should be",
+    );
+    let planner = RebuildPlanner::new(scan_root(&root), RenderMode::Runtime)
+        .bind(Binding::new("home.html", "Home", ["title"]))
+        .rebuild_stamp(blocked.join("rebuild-stamp"));
+    let mut tracker = Tracker::new(planner, vec![root.clone()], Vec::new(), Vec::new());
+    write(&root, "parts/nav.html", "<nav>{{ cart }}</nav>");
+    let events = tracker.batch(&[root.join("parts/nav.html")], Mode::Events);
+    let Event::Error(error) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert!(
+        error.message.starts_with("cannot write the rebuild stamp"),
+        "{error:?}"
+    );
+    assert!(matches!(events[1], Event::RebuildNeeded(_)), "{events:?}");
+}
+
+/// The BuildCache of `root` as it is now.
+fn scan_root(root: &Path) -> BuildCache {
+    let roots = shipwright_build::scan::Roots::new(vec![(root.to_path_buf(), "templates".into())]);
+    shipwright_build::scan::scan(&roots, None).unwrap().cache
 }
 
 #[test]

@@ -43,6 +43,8 @@ pub(crate) struct Tracker {
     refused: BTreeMap<String, WatchError>,
     seq: u64,
     plan: Plan,
+    /// What this process last wrote to the planner's rebuild stamp.
+    stamped: Option<String>,
     /// How many directories the walks read, for tests that count the work.
     #[cfg(test)]
     pub(crate) dirs_read: usize,
@@ -96,6 +98,7 @@ impl Tracker {
             refused: BTreeMap::new(),
             seq: 0,
             plan: Plan::default(),
+            stamped: None,
             #[cfg(test)]
             dirs_read: 0,
         }
@@ -199,6 +202,11 @@ impl Tracker {
                 .filter(|(name, _)| !lexed.contains(name.as_str()))
                 .map(|(_, error)| Event::Error(error.clone())),
         );
+        if plan.needs_rebuild()
+            && let Err(error) = self.request_rebuild(&plan)
+        {
+            events.push(Event::Error(error));
+        }
         self.seq += 1;
         self.plan = plan.clone();
         let batch = Batch {
@@ -212,6 +220,30 @@ impl Tracker {
             Event::HotReload(batch)
         });
         events
+    }
+
+    /// Writes the planner's rebuild stamp with the plan's rebuild reasons, one line a template,
+    /// unless this process wrote these very lines last: the next `cargo build` of a dev build
+    /// then reruns the build script and recompiles, where the derive checks the templates again.
+    #[cold]
+    fn request_rebuild(&mut self, plan: &Plan) -> Result<(), WatchError> {
+        let Some(stamp) = self.planner.stamp() else {
+            return Ok(());
+        };
+        let text: String = plan
+            .rebuild_reasons()
+            .map(|(template, reason)| format!("{template}: {reason}\n"))
+            .collect();
+        if self.stamped.as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
+        shipwright_core::devbuild::request_rebuild(stamp, &text).map_err(|e| {
+            let mut error = io_error(stamp, &e);
+            error.message = format!("cannot write the rebuild stamp: {}", error.message);
+            error
+        })?;
+        self.stamped = Some(text);
+        Ok(())
     }
 
     /// Runs the checks on `text`, the content of `name` now (`None`: gone), and keeps

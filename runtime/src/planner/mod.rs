@@ -259,6 +259,8 @@ pub struct RebuildPlanner {
     missing_built: HashSet<(String, String)>,
     /// The templates on a cycle in the build.
     cyclic_built: HashSet<String>,
+    /// The build's rebuild stamp, written by the dev watcher when a plan needs a rebuild.
+    stamp: Option<PathBuf>,
 }
 
 impl RebuildPlanner {
@@ -298,18 +300,36 @@ impl RebuildPlanner {
             dynamic_built,
             missing_built,
             cyclic_built,
+            stamp: None,
         }
     }
 
     /// A planner against the templates embedded in the binary (`embedded_templates!()`), with
-    /// their sources, so that reasons can name the changed expressions.
+    /// their sources, so that reasons can name the changed expressions, and the build's
+    /// [rebuild stamp](Embedded::rebuild_stamp).
     pub fn from_embedded(templates: &'static Embedded, mode: RenderMode) -> Self {
         let mut planner = RebuildPlanner::new(templates.build_cache().clone(), mode);
         planner.sources = templates
             .iter()
             .map(|t| (t.name.clone(), Cow::Borrowed(t.source)))
             .collect();
+        planner.stamp = Some(templates.rebuild_stamp());
         planner
+    }
+
+    /// The file the dev watcher writes, with the templates and the reasons, when its plan
+    /// (a batch's, or the start-up read's) needs a rebuild: in a dev build, the build's rebuild
+    /// stamp makes the next `cargo build` rerun the build script and recompile the crate (see
+    /// [`shipwright_core::devbuild`]). Defaults to: [`Embedded::rebuild_stamp`] for
+    /// [`from_embedded`](Self::from_embedded), none for [`new`](Self::new).
+    pub fn rebuild_stamp(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stamp = Some(path.into());
+        self
+    }
+
+    /// The file set by [`rebuild_stamp`](Self::rebuild_stamp).
+    pub(crate) fn stamp(&self) -> Option<&Path> {
+        self.stamp.as_deref()
     }
 
     /// In [`RenderMode::Compiled`]: the running app renders the templates that differ from the

@@ -22,6 +22,12 @@ pub(crate) fn target_dir() -> PathBuf {
     PathBuf::from(metadata["target_directory"].as_str().unwrap())
 }
 
+/// The target directory the end-to-end tests build their generated apps in, shared so that
+/// their dependencies are built once: `<target>/tests/shipwright-e2e`.
+pub(crate) fn apps_target_dir() -> PathBuf {
+    target_dir().join("tests/shipwright-e2e")
+}
+
 /// Copies a directory tree.
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -57,7 +63,8 @@ pub(crate) fn cargo_in(
     args: &[&str],
     env: &[(&str, Option<&OsStr>)],
 ) -> Vec<u8> {
-    let output = cargo_output_in(dir, target, args, env);
+    let args: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
+    let output = cargo_output(dir, target, &args, env);
     assert!(
         output.status.success(),
         "cargo {args:?} in {}:\n{}",
@@ -67,8 +74,9 @@ pub(crate) fn cargo_in(
     output.stdout
 }
 
-/// [`cargo_in`] for a command that may fail (a build whose errors the caller reads): its output.
-pub(crate) fn cargo_output_in(
+/// Runs `cargo <args> --offline` as [`cargo_in`] does, and returns its output, whether it
+/// succeeded or not.
+pub(crate) fn cargo_output(
     dir: &Path,
     target: &Path,
     args: &[&str],
@@ -78,11 +86,12 @@ pub(crate) fn cargo_output_in(
     let mut command = Command::new(cargo);
     command
         .args(args)
-        .args(["--offline", "--quiet"])
+        .arg("--offline")
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target)
         .env_remove("RUSTFLAGS")
-        .env_remove("SHIPWRIGHT_BUILD_CACHE");
+        .env_remove("SHIPWRIGHT_BUILD_CACHE")
+        .env_remove("SHIPWRIGHT_DEV_BUILD");
     for (name, value) in env {
         match value {
             Some(value) => command.env(name, value),
