@@ -327,7 +327,8 @@ impl RebuildPlanner {
         self
     }
 
-    /// The file set by [`rebuild_stamp`](Self::rebuild_stamp).
+    /// The file set by [`rebuild_stamp`](Self::rebuild_stamp), for the dev watcher.
+    #[cfg(feature = "dev")]
     pub(crate) fn stamp(&self) -> Option<&Path> {
         self.stamp.as_deref()
     }

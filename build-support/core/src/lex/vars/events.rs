@@ -501,6 +501,8 @@ impl<'s> Builder<'s> {
                     self.open(Body::Set, outer);
                 }
             },
+            // askama's `{% decl name %}`: a name declared, assigned later.
+            "decl" => self.targets(rest, false),
             "with" => {
                 let outer = self.current;
                 // Every value is read outside, before any name is bound.
@@ -776,6 +778,11 @@ impl<'s> Builder<'s> {
     fn targets(&mut self, tokens: &[Token<'s>], param: bool) {
         for target in split_top(tokens, ",") {
             work::step();
+            // askama's binding modes: `let mut x`, `(ref a, mut b)`.
+            let target = match target {
+                [mode, rest @ ..] if mode.is_name("mut") || mode.is_name("ref") => rest,
+                _ => target,
+            };
             match target {
                 [name] if name.kind == TokenKind::Name && !is_keyword(name.text) => {
                     if param {

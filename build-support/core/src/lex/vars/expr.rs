@@ -65,8 +65,10 @@ pub(super) fn reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Re
     let tests = tokens
         .iter()
         .any(|t| t.is_name("defined") || t.is_name("undefined"));
+    let rust = rust_only(tokens);
+    let rust = rust.as_deref();
     if !tests {
-        return plain_reads(tokens, after_pipe, out);
+        return plain_reads(tokens, after_pipe, rust, out);
     }
     let first = out.len();
     let mut guards = Guards::default();
@@ -103,7 +105,7 @@ pub(super) fn reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Re
                     guards.segment(depth, i + 1);
                 }
                 _ => {
-                    if !is_root(tokens, i, depth, after_pipe) {
+                    if !is_root(tokens, i, depth, after_pipe) || rust.is_some_and(|r| r[i]) {
                         continue;
                     }
                     let (optional, test_end) = direct_optional(tokens, i);
@@ -129,8 +131,14 @@ pub(super) fn reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Re
     guards.apply(tokens, &mut out[first..]);
 }
 
-/// [`reads`] of an expression without a definedness test: no guarded range.
-fn plain_reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Read<'s>>) {
+/// [`reads`] of an expression without a definedness test: no guarded range. `rust`: the
+/// tokens [`rust_only`] marked.
+fn plain_reads<'s>(
+    tokens: &[Token<'s>],
+    after_pipe: bool,
+    rust: Option<&[bool]>,
+    out: &mut Vec<Read<'s>>,
+) {
     let mut depth = 0usize;
     for (i, token) in tokens.iter().enumerate() {
         work::step();
@@ -139,7 +147,10 @@ fn plain_reads<'s>(tokens: &[Token<'s>], after_pipe: bool, out: &mut Vec<Read<'s
             -1 => depth = depth.saturating_sub(1),
             _ => {}
         }
-        if token.kind == TokenKind::Name && is_root(tokens, i, depth, after_pipe) {
+        if token.kind == TokenKind::Name
+            && is_root(tokens, i, depth, after_pipe)
+            && !rust.is_some_and(|r| r[i])
+        {
             out.push(Read {
                 name: token.text,
                 offset: token.start,
@@ -167,7 +178,107 @@ fn is_root(tokens: &[Token<'_>], i: usize, depth: usize, after_pipe: bool) -> bo
     let path = path_separator(tokens, i.wrapping_sub(2)) || path_separator(tokens, i + 1);
     let cast = (prev.is_some_and(|p| p.is_name("as")) && is_primitive(token.text))
         || (token.is_name("as") && tokens.get(i + 1).is_some_and(|n| is_primitive(n.text)));
-    !(member || test || keyword_argument || path || cast)
+    // askama's word operators (`a bitand b`), where an operator stands: after an operand.
+    let operator = matches!(token.text, "bitand" | "bitor" | "xor")
+        && prev.is_some_and(|p| ends_operand(p))
+        && tokens.get(i + 1).is_some();
+    // askama reads a name that does not start with a lower-case letter or `_` as a path, not
+    // a variable; such a name called or built (`Some(1)`, `Cell { n: 1 }`) is a constructor
+    // in any engine's reading.
+    let next = tokens.get(i + 1);
+    let constructor =
+        !starts_lower(token.text) && next.is_some_and(|n| n.is_op("(") || n.is_op("{"));
+    !(member || test || keyword_argument || path || cast || operator || constructor)
+}
+
+/// Does `name` start with a lower-case letter or `_` (a variable, for askama)?
+fn starts_lower(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c == '_' || c.is_lowercase())
+}
+
+/// Can `token` end an operand (a name, a literal, a closing bracket)?
+fn ends_operand(token: &Token<'_>) -> bool {
+    match token.kind {
+        TokenKind::Name => !is_keyword(token.text),
+        TokenKind::Str | TokenKind::Number => true,
+        TokenKind::Op => token.nesting() == -1,
+    }
+}
+
+/// The tokens of askama's Rust that read no variable, where an expression has any (else
+/// `None`, the common case, at the cost of one pass): a macro call's name and arguments
+/// (`matches!(v, x if *x > 9)`: Rust tokens, not an expression of the template), a turbofish's
+/// types (`f::<Vec<u32>>(…)`), and a struct literal's field names (`Cell { number: n }`).
+fn rust_only(tokens: &[Token<'_>]) -> Option<Vec<bool>> {
+    let turbofish = |i: usize| tokens[i].is_op("<") && path_separator(tokens, i.wrapping_sub(2));
+    let literal = |i: usize| {
+        tokens[i].is_op("{")
+            && i > 0
+            && tokens[i - 1].kind == TokenKind::Name
+            && !starts_lower(tokens[i - 1].text)
+    };
+    let any = (0..tokens.len()).any(|i| tokens[i].is_op("!") || turbofish(i) || literal(i));
+    if !any {
+        return None;
+    }
+    let mut skip = vec![false; tokens.len()];
+    let mut i = 0;
+    while i < tokens.len() {
+        work::step();
+        let macro_call = tokens[i].kind == TokenKind::Name
+            && tokens.get(i + 1).is_some_and(|t| t.is_op("!"))
+            && tokens.get(i + 2).is_some_and(|t| t.nesting() == 1);
+        if macro_call {
+            let end = closer(tokens, i + 2);
+            skip[i..=end].fill(true);
+            i = end + 1;
+        } else if turbofish(i) {
+            let mut depth = 0isize;
+            let mut j = i;
+            while j < tokens.len() {
+                depth += match tokens[j].text {
+                    "<" if tokens[j].kind == TokenKind::Op => 1,
+                    ">" if tokens[j].kind == TokenKind::Op => -1,
+                    _ => 0,
+                };
+                skip[j] = true;
+                if depth <= 0 {
+                    break;
+                }
+                j += 1;
+            }
+            i = j + 1;
+        } else {
+            if literal(i) {
+                let end = closer(tokens, i);
+                let mut depth = 0isize;
+                for j in i..end {
+                    depth += tokens[j].nesting();
+                    let field = depth == 1
+                        && tokens[j].kind == TokenKind::Name
+                        && tokens.get(j + 1).is_some_and(|c| c.is_op(":"))
+                        && !path_separator(tokens, j + 1);
+                    skip[j] |= field;
+                }
+            }
+            i += 1;
+        }
+    }
+    Some(skip)
+}
+
+/// The index of the bracket that closes the one at `open` (the last token if none does).
+fn closer(tokens: &[Token<'_>], open: usize) -> usize {
+    let mut depth = 0isize;
+    for (j, token) in tokens.iter().enumerate().skip(open) {
+        depth += token.nesting();
+        if depth == 0 {
+            return j;
+        }
+    }
+    tokens.len() - 1
 }
 
 /// Is `name` a Rust primitive type, the target of an askama cast (`n as i64`)?

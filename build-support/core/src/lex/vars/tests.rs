@@ -567,6 +567,39 @@ fn askama_paths_casts_let_and_match_patterns_are_not_reads() {
     );
 }
 
+/// More of askama's Rust, found on askama's own test templates: binding modes, `mut` and
+/// `decl` tags, word operators, constructors, struct literals, turbofish types and macro calls
+/// read no variable; the values in them do.
+#[test]
+fn askama_binding_modes_operators_constructors_and_macros_are_not_reads() {
+    assert_eq!(
+        reads(
+            "{% let mut sum = 0 %}{% for i in items %}{% mut sum += i %}{% endfor %}{{ sum }}\
+             {% let (ref a, mut b) = pair %}{{ a }}{{ b }}{% decl d %}{% if c %}{% let d = 1 %}\
+             {% endif %}{{ d }}"
+        ),
+        ["c", "items", "pair"]
+    );
+    assert_eq!(
+        reads("{{ a bitand b }}{{ c bitor (d xor e) }}"),
+        ["a", "b", "c", "d", "e"]
+    );
+    assert_eq!(
+        reads("{{ x == Some(1) }}{{ Cell { number: *n, ..Default::default() } }}{{ Unit {} }}"),
+        ["n", "x"]
+    );
+    assert_eq!(
+        reads("{{ f::<Vec<(u32, Vec<u32>)>>(&v) }}{{ Cell::<u64> { 0: w } }}"),
+        ["v", "w"]
+    );
+    assert_eq!(
+        reads("{{ matches!(v, x if *x > 9) }}{{ hello!() }}{{ y }}"),
+        ["y"]
+    );
+    // In Jinja's reading too, a lower-case name called is a read, and a dict's keys are.
+    assert_eq!(reads("{{ fmt(x) }}{{ {k: v} }}"), ["fmt", "k", "v", "x"]);
+}
+
 #[test]
 fn reads_in_macros_say_which_and_calls_are_recorded() {
     let src = "{% import 'lib' as lib with context %}{% from 'forms' import field as f, label %}\
