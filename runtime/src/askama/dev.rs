@@ -210,23 +210,25 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
             .collect()
     });
     let files = files(roots, T::HASHES);
-    let refused = |at: Option<(String, u32)>, reason: String| {
+    // `seen_edited`: a file the loader read differs from the build already (no file is read
+    // again to know it).
+    let refused = |at: Option<(String, u32)>, reason: String, seen_edited: bool| {
         Outcome::Refused(DevProblem {
             template: T::NAME.to_string(),
             at,
             reason,
-            edited: edited(&files, T::HASHES),
+            edited: seen_edited || edited(&files, T::HASHES),
             last_good: false,
         })
     };
     if let Some(why) = T::refusal() {
-        return refused(None, why);
+        return refused(None, why, false);
     }
     if let Some(problem) = problems()
         .as_ref()
         .and_then(|p| p.differs.get(T::NAME).cloned())
     {
-        return refused(problem.at, problem.reason);
+        return refused(problem.at, problem.reason, false);
     }
     let loaded = Arc::new(Mutex::new(Loaded::default()));
     let rendered = render_with::<T>(
@@ -238,6 +240,7 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
         refused(
             Some((file.clone(), refusal.line)),
             format!("the dev renderer cannot render {}", refusal.construct),
+            loaded.changed,
         )
     } else {
         match rendered {
@@ -264,7 +267,7 @@ fn dev_render<T: Template + DevContext + DevSerialize>(page: &T) -> Outcome {
                 if let Some(detail) = error.detail() {
                     let _ = write!(reason, ": {detail}");
                 }
-                refused(at, reason)
+                refused(at, reason, loaded.changed)
             }
         }
     };

@@ -615,17 +615,10 @@ impl RebuildPlanner {
                 .filter(|n| self.bindings.contains_key(*n))
                 .collect();
             for name in bound {
-                let refused_type = self
-                    .bindings
-                    .get(name)
-                    .filter(|_| self.dev_renderer)
-                    .and_then(|b| Some((b, b.dev_refusal.as_ref()?)))
-                    .map(|(binding, why)| Reason::RefusedType {
-                        template: name.to_string(),
-                        type_name: binding.type_name.clone(),
-                        why: why.clone(),
-                    });
-                if let Some(reason) = refused_type.or_else(|| self.missing_variable(name)) {
+                let reason = self
+                    .refused_type(name)
+                    .or_else(|| self.missing_variable(name));
+                if let Some(reason) = reason {
                     if let Some(slot) = self.graph.id(name).and_then(|id| takes.get_mut(id.index()))
                     {
                         *slot = NONE;
@@ -933,6 +926,20 @@ impl RebuildPlanner {
             }
         }
         order
+    }
+
+    /// With the askama dev renderer: why it cannot render the type bound to `name` whatever
+    /// the text ([`Binding::dev_refusal`]), if it cannot.
+    fn refused_type(&self, name: &str) -> Option<Reason> {
+        if !self.dev_renderer {
+            return None;
+        }
+        let binding = self.bindings.get(name)?;
+        Some(Reason::RefusedType {
+            template: name.to_string(),
+            type_name: binding.type_name.clone(),
+            why: binding.dev_refusal.clone()?,
+        })
     }
 
     /// For a bound template in runtime mode: the first variable that its closure, as it is now,

@@ -108,25 +108,26 @@ impl Shared {
                     Some((file, line)) => (self.file_of(file), Some(*line)),
                     None => (self.file_of(&p.template), None),
                 };
+                let shown = if p.last_good {
+                    "the last version that rendered"
+                } else {
+                    "the build's version"
+                };
                 RebuildEntry {
                     template: p.template.clone(),
                     file,
                     line,
-                    reason: if p.last_good {
-                        format!(
-                            "{}; the page shows the last version that rendered",
-                            p.reason
-                        )
-                    } else {
-                        format!("{}; the page shows the build's version", p.reason)
-                    },
+                    reason: format!("{}; the page shows {shown}", p.reason),
                 }
             })
             .collect();
-        if *self.rendered.lock() == rendered {
-            return;
+        {
+            let mut current = self.rendered.lock();
+            if *current == rendered {
+                return;
+            }
+            *current = rendered;
         }
-        *self.rendered.lock() = rendered;
         let errors = self.status.lock().errors.clone();
         let planned = self.planned.lock().clone();
         self.set_status(planned, errors);

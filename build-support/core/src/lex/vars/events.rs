@@ -841,7 +841,7 @@ fn position(tokens: &[Token<'_>], mut want: impl FnMut(&Token<'_>) -> bool) -> O
 }
 
 /// The length of the bracketed group that opens `tokens`, closing bracket included.
-fn closing(tokens: &[Token<'_>]) -> usize {
+pub(super) fn closing(tokens: &[Token<'_>]) -> usize {
     let mut depth = 0isize;
     for (i, t) in tokens.iter().enumerate() {
         work::step();

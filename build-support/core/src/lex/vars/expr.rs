@@ -16,6 +16,7 @@
 //! undefined, so they read `x`.
 
 use super::super::{Token, TokenKind, work};
+use super::events::closing;
 use super::{NameMap, is_engine_name};
 
 /// Words that are operators or constants in an expression, never names.
@@ -231,9 +232,9 @@ fn rust_only(tokens: &[Token<'_>]) -> Option<Vec<bool>> {
             && tokens.get(i + 1).is_some_and(|t| t.is_op("!"))
             && tokens.get(i + 2).is_some_and(|t| t.nesting() == 1);
         if macro_call {
-            let end = closer(tokens, i + 2);
-            skip[i..=end].fill(true);
-            i = end + 1;
+            let end = i + 2 + closing(&tokens[i + 2..]);
+            skip[i..end].fill(true);
+            i = end;
         } else if turbofish(i) {
             let mut depth = 0isize;
             let mut j = i;
@@ -252,7 +253,7 @@ fn rust_only(tokens: &[Token<'_>]) -> Option<Vec<bool>> {
             i = j + 1;
         } else {
             if literal(i) {
-                let end = closer(tokens, i);
+                let end = i + closing(&tokens[i..]);
                 let mut depth = 0isize;
                 for j in i..end {
                     depth += tokens[j].nesting();
@@ -267,18 +268,6 @@ fn rust_only(tokens: &[Token<'_>]) -> Option<Vec<bool>> {
         }
     }
     Some(skip)
-}
-
-/// The index of the bracket that closes the one at `open` (the last token if none does).
-fn closer(tokens: &[Token<'_>], open: usize) -> usize {
-    let mut depth = 0isize;
-    for (j, token) in tokens.iter().enumerate().skip(open) {
-        depth += token.nesting();
-        if depth == 0 {
-            return j;
-        }
-    }
-    tokens.len() - 1
 }
 
 /// Is `name` a Rust primitive type, the target of an askama cast (`n as i64`)?
