@@ -343,6 +343,16 @@ impl Shared {
     /// The text to serve for `text`, the current source of `name`: itself when it parses, else
     /// the last version that did (and `name` is recorded as broken, which is returned).
     fn check(&self, name: &str, text: &Arc<str>) -> (Arc<str>, Option<Broken>) {
+        // Parsed before: the dev watcher checks each edit as it reads it, so the render that
+        // follows its update compiles the text once, not twice.
+        let good = lock(&self.last_good)
+            .get(name)
+            .filter(|good| ***good == **text)
+            .cloned();
+        if let Some(good) = good {
+            lock(&self.broken).remove(name);
+            return (good, None);
+        }
         let mut scratch = Environment::new();
         scratch.set_debug(false);
         match scratch.template_from_named_str(name, text) {

@@ -19,8 +19,10 @@
 //! is measured later in the tab's life than the other.
 //!
 //! `cargo bench -p shipwright-peers --bench dev_loop` (50 edits of each kind, 5 for askama;
-//! `-- --smoke`: 3, and 1 for askama). It builds the apps first (dev profile). Without Chromium
-//! it fails, unless `SHIPWRIGHT_SKIP_BROWSER=1` (then it says so and measures nothing).
+//! `-- --smoke`: 3, and 1 for askama; `-- --shipwright`: Shipwright's rows only). Shipwright's
+//! rows include its steps as the client timed them. It builds the apps first (dev profile).
+//! Without Chromium it fails, unless `SHIPWRIGHT_SKIP_BROWSER=1` (then it says so and measures
+//! nothing).
 
 #[path = "../../../examples/support/browser.rs"]
 mod browser;
@@ -41,6 +43,17 @@ const DEBOUNCE_MS: &str = "10";
 /// Where each kind of edit writes in `index.html`: the intro paragraph's text, the heading's.
 const INTRO: (&str, &str) = ("<p id=\"intro\">", "</p>");
 const HEADING: (&str, &str) = ("<h1 id=\"title\">", "</h1>");
+
+/// Shipwright's rows: save → new DOM, then its steps, from the client's times
+/// (`window.__shipwright`'s `receivedAt`, `fetchedAt`, `parsedAt`, `appliedAt`).
+const STEPS: [&str; 5] = [
+    SHIPWRIGHT,
+    "Shipwright, of which save → update received",
+    "Shipwright, of which → page fetched",
+    "Shipwright, of which → parsed",
+    "Shipwright, of which → morphed",
+];
+const SHIPWRIGHT: &str = "Shipwright (morph)";
 
 #[derive(Clone, Copy)]
 enum Edit {
@@ -251,7 +264,7 @@ struct Row {
     samples: Vec<f64>,
 }
 
-async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
+async fn run(edits: usize, askama_edits: usize, peers: bool) -> Option<Vec<Row>> {
     let browser = Browser::launch().await?;
     println!("building the apps (dev profile) ...");
     build_workspace_apps();
@@ -280,8 +293,9 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
         tab.eval("window.__marker = 'kept'").await;
         let index = site.path("templates/index.html");
         let mut index_text = site.read("templates/index.html");
-        // The two kinds in turn, so that neither is measured later in the tab's life.
-        let mut samples = Edit::ALL.map(|_| Vec::with_capacity(edits));
+        // The two kinds in turn, so that neither is measured later in the tab's life. Per kind:
+        // the whole time, then its steps as the client saw them.
+        let mut samples = Edit::ALL.map(|_| STEPS.map(|_| Vec::with_capacity(edits)));
         for i in 0..edits {
             for (kind, samples) in Edit::ALL.into_iter().zip(&mut samples) {
                 tokio::time::sleep(SETTLE).await;
@@ -290,21 +304,35 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
                 let saved = now_ms();
                 index_text = text;
                 tab.wait_for(&condition, "the edit in the DOM").await;
-                let applied = tab.eval("window.__shipwright.appliedAt").await;
-                samples.push(applied.as_f64().expect("appliedAt") - saved);
+                let times = tab
+                    .eval("(({ receivedAt, fetchedAt, parsedAt, appliedAt }) => [receivedAt, fetchedAt, parsedAt, appliedAt])(window.__shipwright)")
+                    .await;
+                let times: Vec<f64> = times
+                    .as_array()
+                    .expect("the client's times")
+                    .iter()
+                    .map(|t| t.as_f64().expect("a time"))
+                    .collect();
+                samples[0].push(times[3] - saved);
+                let mut before = saved;
+                for (step, at) in samples[1..].iter_mut().zip(times) {
+                    step.push(at - before);
+                    before = at;
+                }
             }
         }
-        for (kind, samples) in Edit::ALL.into_iter().zip(samples) {
-            rows.push(Row {
-                app: "Shipwright (morph)",
-                kind,
-                samples,
-            });
+        for (kind, steps) in Edit::ALL.into_iter().zip(samples) {
+            for (app, samples) in STEPS.into_iter().zip(steps) {
+                rows.push(Row { app, kind, samples });
+            }
         }
         assert_eq!(tab.eval("window.__marker").await, "kept", "no reload");
         app.stop().await;
         tab
     };
+    if !peers {
+        return Some(rows);
+    }
 
     // minijinja-autoreload + tower-livereload, at the defaults and with the debounce window.
     for (name, debounce) in [
@@ -386,6 +414,8 @@ async fn run(edits: usize, askama_edits: usize) -> Option<Vec<Row>> {
 fn main() {
     let smoke = std::env::args().any(|a| a == "--smoke");
     let (edits, askama_edits) = if smoke { (3, 1) } else { (50, 5) };
+    // `--shipwright`: Shipwright's rows only, for work on the client.
+    let peers = !std::env::args().any(|a| a == "--shipwright");
     println!(
         "dev loop, save -> new DOM in headless Chromium; load average {} at the start",
         load_average()
@@ -395,7 +425,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let Some(rows) = runtime.block_on(run(edits, askama_edits)) else {
+    let Some(rows) = runtime.block_on(run(edits, askama_edits, peers)) else {
         println!("save -> DOM: skipped (no Chromium, SHIPWRIGHT_SKIP_BROWSER=1)");
         return;
     };
@@ -411,11 +441,14 @@ fn main() {
         );
         p50.insert((row.app, row.kind.name()), median);
     }
+    if !peers {
+        return;
+    }
     println!(
         "\nratios at p50 (targets: askama / Shipwright >= 100, Shipwright / autoreload <= 0.5):"
     );
     for kind in Edit::ALL.map(Edit::name) {
-        let ours = p50[&("Shipwright (morph)", kind)];
+        let ours = p50[&(SHIPWRIGHT, kind)];
         let askama = p50[&("askama (build + restart + reload)", kind)];
         let defaults = p50[&("autoreload + livereload, defaults", kind)];
         let debounced = p50[&("autoreload + livereload, 10 ms debounce", kind)];

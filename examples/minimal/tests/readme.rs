@@ -1,7 +1,8 @@
-//! The README's "Use it in your app" snippets are this example's code: each block after a
-//! `<!-- from FILE -->` or `<!-- from FILE: PART -->` marker must equal that file, or the lines
-//! between `// README: PART` and `// README: end` in it (indentation removed). The example is
-//! built and tested, so the README's code compiles.
+//! The README's "Use it in your app" snippets are this example's code (and the workspace's
+//! manifest): each block after a `<!-- from FILE -->` or `<!-- from FILE: PART -->` marker must
+//! equal that file, or the lines between `// README: PART` and `// README: end` in it (`#` for
+//! `# README: …` in a TOML file; indentation removed). The example is built and tested, so the
+//! README's code compiles.
 
 use std::path::Path;
 
@@ -12,19 +13,18 @@ fn workspace() -> &'static Path {
         .unwrap()
 }
 
-/// The lines of `text` between the markers of `part`, with their common indentation removed.
-fn part(text: &str, part: &str) -> String {
-    let start = format!("// README: {part}");
+/// The lines of `text` between the markers of `part` (comments that open with `comment`),
+/// with their common indentation removed.
+fn part(text: &str, part: &str, comment: &str) -> String {
+    let start = format!("{comment} README: {part}");
+    let end = format!("{comment} README: end");
     let lines: Vec<&str> = text
         .lines()
         .skip_while(|l| l.trim() != start)
         .skip(1)
-        .take_while(|l| l.trim() != "// README: end")
+        .take_while(|l| l.trim() != end)
         .collect();
-    assert!(
-        !lines.is_empty(),
-        "no `{start}` … `// README: end` in the file"
-    );
+    assert!(!lines.is_empty(), "no `{start}` … `{end}` in the file");
     let indent = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
@@ -47,7 +47,8 @@ fn the_readme_shows_this_example_as_it_is() {
         rest = &rest[at + "<!-- from ".len()..];
         let marker = &rest[..rest.find(" -->").unwrap()];
         let block = rest
-            .split_once("```rust,ignore\n")
+            .split_once("```")
+            .and_then(|(_, b)| b.split_once('\n'))
             .and_then(|(_, b)| b.split_once("\n```"))
             .map(|(b, _)| b)
             .unwrap_or_else(|| panic!("no code block after <!-- from {marker} -->"));
@@ -56,12 +57,13 @@ fn the_readme_shows_this_example_as_it_is() {
             None => (marker, None),
         };
         let text = std::fs::read_to_string(workspace().join(file)).unwrap();
+        let comment = if file.ends_with(".toml") { "#" } else { "//" };
         let expected = match which {
-            Some(which) => part(&text, which),
+            Some(which) => part(&text, which, comment),
             None => text.trim_end().to_string(),
         };
         assert_eq!(block, expected, "README block from {marker}");
         checked += 1;
     }
-    assert_eq!(checked, 3, "the README's three snippets of the example");
+    assert_eq!(checked, 4, "the README's four snippets of the example");
 }

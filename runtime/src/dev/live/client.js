@@ -12,13 +12,17 @@
   const channel = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/__shipwright/live`;
 
   // Read by tests and benchmarks: the channel's state, how many refreshes were applied and
-  // when the last one was (epoch milliseconds).
+  // when the last one's steps were (epoch milliseconds): the update received, the page
+  // fetched, parsed, applied.
   const live = (window.__shipwright = Object.assign(window.__shipwright || {}, {
     client: true,
     connected: false,
     build: pageBuild,
     refresh: "morph",
     updates: 0,
+    receivedAt: 0,
+    fetchedAt: 0,
+    parsedAt: 0,
     appliedAt: 0,
     status: { rebuild: [], errors: [] },
     failure: readFailure(document),
@@ -34,6 +38,10 @@
     } catch (e) {
       return { status: 500, message: "the page did not render" };
     }
+  }
+
+  function now() {
+    return performance.timeOrigin + performance.now();
   }
 
   // ---- the channel ------------------------------------------------------------------------
@@ -87,6 +95,7 @@
         overlay();
         break;
       case "update":
+        live.receivedAt = now();
         pageSeq = message.seq;
         refresh();
         break;
@@ -130,6 +139,7 @@
         redirect: "follow",
       });
       text = await response.text();
+      live.fetchedAt = now();
     } catch (e) {
       return; // the server went away; the channel reconnects and refreshes
     }
@@ -140,6 +150,7 @@
       return;
     }
     const next = new DOMParser().parseFromString(text, "text/html");
+    live.parsedAt = now();
     const failure = readFailure(next);
     live.failure = failure || (response.ok ? null : { status: response.status, message: `the page answered ${response.status}` });
     if (live.failure) {
@@ -152,7 +163,7 @@
     }
     if (live.refresh === "morph") morphDocument(next);
     live.updates += 1;
-    live.appliedAt = performance.timeOrigin + performance.now();
+    live.appliedAt = now();
     overlay();
   }
 
@@ -296,7 +307,7 @@
       const done = () => {
         link.remove();
         live.updates += 1;
-        live.appliedAt = performance.timeOrigin + performance.now();
+        live.appliedAt = now();
       };
       next.addEventListener("load", done, { once: true });
       next.addEventListener("error", done, { once: true });

@@ -372,8 +372,11 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let live = self.live.clone();
         Box::pin(async move {
+            // Read before the render: a page never says it has an update whose invalidations
+            // its render may not have seen (it would not be refreshed for it).
+            let seq = live.shared.seq.load(Ordering::Acquire);
             let response = inner.call(request).await?;
-            Ok(page::process(response, asked, &live.shared, &live.config.build).await)
+            Ok(page::process(response, asked, seq, &live.shared, &live.config.build).await)
         })
     }
 }

@@ -123,10 +123,13 @@ fn exact_len<B: HttpBody>(body: &B) -> Option<u64> {
 }
 
 /// The app's response, with the client in it (HTML pages) or turned into the overlay page
-/// (failed page loads); anything else as it came.
+/// (failed page loads); anything else as it came. `seq` is the template update the page says
+/// it was rendered at: read before the render, so that a page never claims an update whose
+/// invalidations its render may not have seen.
 pub(crate) async fn process<B>(
     response: Response<B>,
     asked: Asked,
+    seq: u64,
     shared: &Shared,
     build: &str,
 ) -> Response<Body>
@@ -144,7 +147,7 @@ where
         return response.map(Body::new);
     }
     if failed {
-        return failure_response(response, shared, build).await;
+        return failure_response(response, seq, shared, build).await;
     }
     if !asked.page || !rewritable_html(&response) {
         return response.map(Body::new);
@@ -158,7 +161,6 @@ where
         )
             .into_response();
     };
-    let seq = shared.seq.load(std::sync::atomic::Ordering::Acquire);
     let html = inject(&bytes, &script_tag(build, seq));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(html))
@@ -167,7 +169,12 @@ where
 /// A failed page load: the overlay page with what is known of the failure (the minijinja
 /// error the app attached, else the status and the body's text); an HTML error page of the
 /// app's own keeps its body and gets the client and the failure.
-async fn failure_response<B>(response: Response<B>, shared: &Shared, build: &str) -> Response<Body>
+async fn failure_response<B>(
+    response: Response<B>,
+    seq: u64,
+    shared: &Shared,
+    build: &str,
+) -> Response<Body>
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
@@ -200,7 +207,6 @@ where
             format!("the page answered {} {reason}: {said}", status.as_u16())
         };
     }
-    let seq = shared.seq.load(std::sync::atomic::Ordering::Acquire);
     let insert = format!("{}{}", failure_script(&failure), script_tag(build, seq));
     let body = match (html, bytes) {
         (true, Some(bytes)) => inject(&bytes, &insert),

@@ -253,7 +253,6 @@ fn on_batch(
             paths.insert(template.name.clone(), template.path.clone());
         }
     }
-    log(batch);
     shared.set_status(shared.entries(batch.rebuild_reasons()), errors);
     if batch.content_changed() {
         if let Some(hook) = rerender {
@@ -266,6 +265,7 @@ fn on_batch(
         shared.send(&serde_json::json!({ "type": "update", "seq": seq }));
     }
     shared.send(&shared.status_message());
+    log(batch);
 }
 
 fn log(batch: &Batch) {

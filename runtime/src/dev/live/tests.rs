@@ -724,6 +724,44 @@ async fn pages_hear_updates_and_the_overlay_comes_and_goes() {
     drop(watcher);
 }
 
+/// A page whose render began before an update says the update before it: its client then
+/// refreshes for the update instead of taking the page for new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_rendered_across_an_update_says_the_update_before_it() {
+    let (_dir, root, watcher) = site();
+    let live = LiveReload::new(&watcher).build_id("b1");
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (inside, go) = (Arc::clone(&entered), Arc::clone(&release));
+    let router = Router::new()
+        .route(
+            "/",
+            get(move || {
+                let (inside, go) = (Arc::clone(&inside), Arc::clone(&go));
+                async move {
+                    inside.notify_one();
+                    go.notified().await;
+                    Html(PAGE)
+                }
+            }),
+        )
+        .layer(live);
+    let addr = serve(router.clone()).await;
+    let mut socket = connect(addr).await.unwrap();
+    assert_eq!(next_of(&mut socket, "hello").await["seq"], 0);
+
+    let page = tokio::spawn(async move { get_with(&router, "/", HTML).await });
+    tokio::time::timeout(PATIENCE, entered.notified())
+        .await
+        .expect("the render began");
+    write(&root, "part.html", "<p>edited</p>\n");
+    assert_eq!(next_of(&mut socket, "update").await["seq"], 1);
+    release.notify_one();
+    let (_, _, body) = page.await.unwrap();
+    assert!(body.contains("data-seq=\"0\""), "{body}");
+    drop(watcher);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_reconnecting_pages_leave_no_session_behind() {
     let (_dir, root, watcher) = site();
