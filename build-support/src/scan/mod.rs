@@ -351,7 +351,8 @@ fn scan_found(
     let mut records = Vec::with_capacity(found.len());
     let mut sources = Vec::with_capacity(found.len());
     let mut analysed = 0;
-    for (file, (run, result)) in found.iter().zip(results) {
+    // The names move into the records: the walk's list is not needed after this.
+    for (file, (run, result)) in found.into_iter().zip(results) {
         let (record, error, stat, source) = match result {
             FileResult::Skipped(w) => {
                 warnings.push(w);
@@ -383,42 +384,37 @@ fn scan_found(
         if let Some(error) = &error {
             warnings.push(warning(
                 roots,
-                file,
+                file.root,
+                &file.name,
                 Some(error.line),
                 error.message.clone(),
             ));
         }
         cache.errors.extend(error);
-        records.push((file.name.clone(), record));
+        records.push((file.name, record));
         stats.push(stat);
         sources.push(source);
     }
     drop(old_records);
     // In name order already: the map is built in bulk, without a search per record.
     cache.templates = records.into_iter().collect();
-    // The walk lists the files in name order.
-    let by_name = |name: &str| {
-        found
-            .binary_search_by(|f| f.name.as_str().cmp(name))
-            .ok()
-            .map(|at| &found[at])
-    };
     // Each missing reference carries its line in the record: no file is read again.
     link(&mut cache);
+    let root_of = |name: &str| cache.templates[name].root;
     for m in &cache.missing {
-        let file = by_name(&m.template).expect("a template of the scan");
         warnings.push(warning(
             roots,
-            file,
+            root_of(&m.template),
+            &m.template,
             Some(m.line),
             format!("`{}` {}: reference does not resolve", m.name, m.reason),
         ));
     }
     for cycle in &cache.cycles {
-        let file = by_name(&cycle[0]).expect("a template of the scan");
         warnings.push(warning(
             roots,
-            file,
+            root_of(&cycle[0]),
+            &cycle[0],
             None,
             format!("dependency cycle: {}", cycle.join(" -> ")),
         ));
@@ -563,7 +559,13 @@ fn read_one(
     let stat = match dir.read(file, roots.max_file_size, chunk) {
         Ok(stat) => FileStat::from_stat(file.root, &file.name, &stat),
         Err(e) => {
-            return FileResult::Skipped(warning(roots, file, None, e.problem.to_string()));
+            return FileResult::Skipped(warning(
+                roots,
+                file.root,
+                &file.name,
+                None,
+                e.problem.to_string(),
+            ));
         }
     };
     let source = match std::str::from_utf8(&chunk[start..]) {
@@ -574,7 +576,8 @@ fn read_one(
             chunk.truncate(start);
             return FileResult::Skipped(warning(
                 roots,
-                file,
+                file.root,
+                &file.name,
                 Some(line),
                 format!("not UTF-8 (byte {valid}); skipped"),
             ));
@@ -622,9 +625,9 @@ impl Directory {
 }
 
 #[cold]
-fn warning(roots: &Roots, file: &Found, line: Option<u32>, message: String) -> Warning {
+fn warning(roots: &Roots, root: usize, name: &str, line: Option<u32>, message: String) -> Warning {
     Warning {
-        file: format!("{}/{}", roots.dirs[file.root].1, file.name),
+        file: format!("{}/{}", roots.dirs[root].1, name),
         line,
         message,
     }
