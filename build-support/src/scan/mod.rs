@@ -312,27 +312,28 @@ fn scan_found(
     };
     // The files of a directory mostly come in a row (name order): each run of up to 128 of them
     // is one task, which opens their directory once for the files it reads, and reads them into
-    // one buffer (end to end when the sources are kept, else each over the last).
-    let (results, chunks): (Vec<Vec<FileResult>>, Vec<Vec<u8>>) =
-        runs(&found, 128, |a, b| a.path.parent() == b.path.parent())
-            .par_iter()
-            .map(|run| {
-                let mut dir = Directory::default();
-                let mut chunk = Vec::new();
-                let results = found[run.clone()]
-                    .iter()
-                    .map(|file| {
-                        kept(file).unwrap_or_else(|| {
-                            read_one(roots, file, &mut dir, &mut chunk, keep_sources)
-                        })
+    // one buffer (end to end when the sources are kept, else each over the last). A run is
+    // told by the names (a link to a file elsewhere only makes its task open that directory).
+    let same_dir = |a: &Found, b: &Found| a.root == b.root && split(&a.name).0 == split(&b.name).0;
+    let (results, chunks): (Vec<Vec<FileResult>>, Vec<Vec<u8>>) = runs(&found, 128, same_dir)
+        .par_iter()
+        .map(|run| {
+            let mut dir = Directory::default();
+            let mut chunk = Vec::new();
+            let results = found[run.clone()]
+                .iter()
+                .map(|file| {
+                    kept(file).unwrap_or_else(|| {
+                        read_one(roots, file, &mut dir, &mut chunk, keep_sources)
                     })
-                    .collect();
-                if !keep_sources {
-                    chunk = Vec::new();
-                }
-                (results, chunk)
-            })
-            .unzip();
+                })
+                .collect();
+            if !keep_sources {
+                chunk = Vec::new();
+            }
+            (results, chunk)
+        })
+        .unzip();
     let results = results
         .into_iter()
         .enumerate()
@@ -617,7 +618,8 @@ impl Directory {
             return shipwright_core::files::read_file_into(&file.path, limit, bytes);
         };
         let dir = match &mut self.opened {
-            Some(dir) if dir.path() == parent => dir,
+            // Compared as bytes: `Path`'s `==` walks the components.
+            Some(dir) if dir.path().as_os_str() == parent.as_os_str() => dir,
             slot => slot.insert(OpenDir::open(parent)),
         };
         dir.read_into(name, limit, bytes)
