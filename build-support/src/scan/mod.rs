@@ -277,6 +277,9 @@ pub(crate) fn scan_unwalked(
     )
 }
 
+/// The most a run's buffer is made room for ahead of its reads (see [`scan_found`]).
+const RUN_RESERVE: usize = 1 << 20;
+
 /// The scan of the files `found` (in name order), with the walk's warnings so far.
 fn scan_found(
     roots: &Roots,
@@ -322,9 +325,18 @@ fn scan_found(
             let mut chunk = Vec::new();
             let results = found[run.clone()]
                 .iter()
-                .map(|file| {
+                .enumerate()
+                .map(|(at, file)| {
                     kept(file).unwrap_or_else(|| {
-                        read_one(roots, file, &mut dir, &mut chunk, keep_sources)
+                        let first = chunk.is_empty();
+                        let read = read_one(roots, file, &mut dir, &mut chunk, keep_sources);
+                        if keep_sources && first {
+                            // Room for the rest of the run at about this file's size, so that
+                            // the buffer is not grown (and copied) file after file.
+                            let rest = run.len() - at - 1;
+                            chunk.reserve((chunk.len() * rest * 5 / 4).min(RUN_RESERVE));
+                        }
+                        read
                     })
                 })
                 .collect();
