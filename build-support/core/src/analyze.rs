@@ -52,73 +52,84 @@ pub struct Analysis {
 
 /// Lexes `src` and computes its [`Analysis`].
 pub fn analyze(src: &str) -> Result<Analysis, LexError> {
+    analyze_keeping(src, true)
+}
+
+/// [`analyze`], with [`Analysis::references`] left empty unless `keep_references` (a record
+/// has no use for them: their names move into its deps instead of being copied).
+fn analyze_keeping(src: &str, keep_references: bool) -> Result<Analysis, LexError> {
     thread_local! {
         // The lexer's lists, kept empty between templates so that their memory is reused.
         static SCRATCH: std::cell::Cell<Lexed<'static>> = std::cell::Cell::new(Lexed::default());
     }
     let mut lexed = SCRATCH.take().recycle();
-    let analysis = analyze_with(src, &mut lexed);
+    let analysis = analyze_with(src, &mut lexed, keep_references);
     SCRATCH.set(lexed.recycle());
     analysis
 }
 
-/// Like [`analyze`], reusing `scratch`'s allocations across calls.
+/// Like [`analyze_keeping`], reusing `scratch`'s allocations across calls.
 pub(crate) fn analyze_with<'s>(
     src: &'s str,
     scratch: &mut Lexed<'s>,
+    keep_references: bool,
 ) -> Result<Analysis, LexError> {
     lex_into(src, scratch)?;
     let (static_hash, interface_hash) = hashes(scratch);
-    let references = references(src, scratch)?;
-    let mut variables = analysed(src, scratch, false);
-    let scope_at = |offset: usize| -> &[String] {
-        match variables.scopes.binary_search_by_key(&offset, |s| s.offset) {
-            Ok(i) => &variables.scopes[i].names,
-            Err(_) => &[],
-        }
-    };
-    let calls_at = |offset: usize| -> Option<&Option<Vec<String>>> {
-        let i = variables
-            .imports
-            .binary_search_by_key(&offset, |i| i.offset)
-            .ok()?;
-        Some(&variables.imports[i].calls)
-    };
+    let mut references = references(src, scratch)?;
+    let (mut variables, scopes) = analysed(src, scratch, false);
+    let scope_at = |offset: usize| scopes.of(offset);
+    let imports = &mut variables.imports;
+    let owned = |scope: &[&str]| -> Vec<String> { scope.iter().map(|n| n.to_string()).collect() };
+    // Per dependency, in order of first appearance: that reference's position in `references`.
+    // Its name is set from there at the end.
+    let mut first: Vec<usize> = Vec::with_capacity(references.len());
     let mut deps: Vec<Dep> = Vec::with_capacity(references.len());
-    // First appearance wins, in one hash lookup per reference (a list search made a template
-    // of thousands of includes quadratic).
-    let mut seen: NameMap<&str, usize> =
-        NameMap::with_capacity_and_hasher(references.len(), Default::default());
-    // Per dependency: whether a tag that passes the context has been seen yet.
-    let mut given: Vec<bool> = Vec::with_capacity(references.len());
+    // First appearance wins: a search of the few names so far, or, past `FEW` references, one
+    // hash lookup per reference (a list search made a template of thousands of includes
+    // quadratic).
+    const FEW: usize = 16;
+    let mut seen: Option<NameMap<&str, usize>> = (references.len() > FEW)
+        .then(|| NameMap::with_capacity_and_hasher(references.len(), Default::default()));
     let mut dynamic = Vec::new();
-    for reference in &references {
+    for (position, reference) in references.iter().enumerate() {
         match &reference.target {
             Target::Static(name) => {
                 crate::lex::work::step();
-                let at = *seen.entry(name).or_insert_with(|| {
+                let at = match &mut seen {
+                    Some(seen) => *seen.entry(name).or_insert(first.len()),
+                    None => first
+                        .iter()
+                        .position(|&r| static_name(&references[r]) == Some(name.as_str()))
+                        .unwrap_or(first.len()),
+                };
+                if at == first.len() {
+                    first.push(position);
                     deps.push(Dep {
-                        name: name.clone(),
+                        name: String::new(),
                         line: reference.line,
                         context: false,
                         scope: Vec::new(),
                         calls: Some(Vec::new()),
                     });
-                    given.push(false);
-                    deps.len() - 1
-                });
-                if let Some(calls) = calls_at(reference.offset) {
-                    add_calls(&mut deps[at].calls, calls);
+                }
+                let dep = &mut deps[at];
+                if let Ok(i) = imports.binary_search_by_key(&reference.offset, |i| i.offset) {
+                    // The last reference of its tag (a tag can name a list) takes the list.
+                    let last = references
+                        .get(position + 1)
+                        .is_none_or(|next| next.offset != reference.offset);
+                    add_calls(&mut dep.calls, &mut imports[i].calls, last);
                 }
                 if reference.context {
                     let scope = scope_at(reference.offset);
-                    let dep = &mut deps[at];
-                    dep.context = true;
-                    if given[at] {
+                    // The first tag that passes the context gives its scope; later ones keep
+                    // what they have in common.
+                    if dep.context {
                         intersect(&mut dep.scope, scope);
                     } else {
-                        dep.scope = scope.to_vec();
-                        given[at] = true;
+                        dep.context = true;
+                        dep.scope = owned(scope);
                     }
                 }
             }
@@ -127,12 +138,26 @@ pub(crate) fn analyze_with<'s>(
                 expr: expr.clone(),
                 context: reference.context,
                 scope: if reference.context {
-                    scope_at(reference.offset).to_vec()
+                    owned(scope_at(reference.offset))
                 } else {
                     Vec::new()
                 },
             }),
         }
+    }
+    drop(seen);
+    for (dep, &position) in deps.iter_mut().zip(&first) {
+        let Target::Static(name) = &mut references[position].target else {
+            unreachable!("a dependency's first reference names it")
+        };
+        dep.name = if keep_references {
+            name.clone()
+        } else {
+            std::mem::take(name)
+        };
+    }
+    if !keep_references {
+        references = Vec::new();
     }
     Ok(Analysis {
         static_hash,
@@ -145,9 +170,19 @@ pub(crate) fn analyze_with<'s>(
     })
 }
 
-/// `calls` joins what a dependency may call already: any absorbs every list.
-fn add_calls(into: &mut Option<Vec<String>>, calls: &Option<Vec<String>>) {
+/// The name of a static reference, none for a dynamic one.
+fn static_name(reference: &Reference) -> Option<&str> {
+    match &reference.target {
+        Target::Static(name) => Some(name),
+        Target::Dynamic(_) => None,
+    }
+}
+
+/// `calls` joins what a dependency may call already: any absorbs every list. With `take`,
+/// `calls` is not needed again, and moves into an empty list instead of being copied.
+fn add_calls(into: &mut Option<Vec<String>>, calls: &mut Option<Vec<String>>, take: bool) {
     match (into.as_mut(), calls) {
+        (Some(list), Some(more)) if take && list.is_empty() => *list = std::mem::take(more),
         (Some(list), Some(more)) => {
             list.extend(more.iter().cloned());
             list.sort_unstable();
@@ -159,14 +194,14 @@ fn add_calls(into: &mut Option<Vec<String>>, calls: &Option<Vec<String>>) {
 }
 
 /// Keeps the names of `kept` that `other` has too (both sorted): one merge pass.
-fn intersect(kept: &mut Vec<String>, other: &[String]) {
+fn intersect(kept: &mut Vec<String>, other: &[&str]) {
     let mut j = 0;
     kept.retain(|name| {
-        while j < other.len() && other[j] < *name {
+        while j < other.len() && other[j] < name.as_str() {
             crate::lex::work::step();
             j += 1;
         }
-        j < other.len() && other[j] == *name
+        j < other.len() && other[j] == name
     });
 }
 
@@ -181,7 +216,7 @@ fn intersect(kept: &mut Vec<String>, other: &[String]) {
 /// assert_eq!((record.interface_hash.len(), error.unwrap().line), (64, 2));
 /// ```
 pub fn record(name: &str, root: usize, src: &str) -> (TemplateRecord, Option<TemplateError>) {
-    record_of(name, root, src, analyze(src))
+    record_of(name, root, src, analyze_keeping(src, false))
 }
 
 /// [`record`] from an analysis of `src` already made (the planner analyses a changed file once

@@ -277,6 +277,9 @@ pub(crate) fn scan_unwalked(
     )
 }
 
+/// The most a run's buffer is made room for ahead of its reads (see [`scan_found`]).
+const RUN_RESERVE: usize = 1 << 20;
+
 /// The scan of the files `found` (in name order), with the walk's warnings so far.
 fn scan_found(
     roots: &Roots,
@@ -312,27 +315,37 @@ fn scan_found(
     };
     // The files of a directory mostly come in a row (name order): each run of up to 128 of them
     // is one task, which opens their directory once for the files it reads, and reads them into
-    // one buffer (end to end when the sources are kept, else each over the last).
-    let (results, chunks): (Vec<Vec<FileResult>>, Vec<Vec<u8>>) =
-        runs(&found, 128, |a, b| a.path.parent() == b.path.parent())
-            .par_iter()
-            .map(|run| {
-                let mut dir = Directory::default();
-                let mut chunk = Vec::new();
-                let results = found[run.clone()]
-                    .iter()
-                    .map(|file| {
-                        kept(file).unwrap_or_else(|| {
-                            read_one(roots, file, &mut dir, &mut chunk, keep_sources)
-                        })
+    // one buffer (end to end when the sources are kept, else each over the last). A run is
+    // told by the names (a link to a file elsewhere only makes its task open that directory).
+    let same_dir = |a: &Found, b: &Found| a.root == b.root && split(&a.name).0 == split(&b.name).0;
+    let (results, chunks): (Vec<Vec<FileResult>>, Vec<Vec<u8>>) = runs(&found, 128, same_dir)
+        .par_iter()
+        .map(|run| {
+            let mut dir = Directory::default();
+            let mut chunk = Vec::new();
+            let results = found[run.clone()]
+                .iter()
+                .enumerate()
+                .map(|(at, file)| {
+                    kept(file).unwrap_or_else(|| {
+                        let first = chunk.is_empty();
+                        let read = read_one(roots, file, &mut dir, &mut chunk, keep_sources);
+                        if keep_sources && first {
+                            // Room for the rest of the run at about this file's size, so that
+                            // the buffer is not grown (and copied) file after file.
+                            let rest = run.len() - at - 1;
+                            chunk.reserve((chunk.len() * rest * 5 / 4).min(RUN_RESERVE));
+                        }
+                        read
                     })
-                    .collect();
-                if !keep_sources {
-                    chunk = Vec::new();
-                }
-                (results, chunk)
-            })
-            .unzip();
+                })
+                .collect();
+            if !keep_sources {
+                chunk = Vec::new();
+            }
+            (results, chunk)
+        })
+        .unzip();
     let results = results
         .into_iter()
         .enumerate()
@@ -351,7 +364,8 @@ fn scan_found(
     let mut records = Vec::with_capacity(found.len());
     let mut sources = Vec::with_capacity(found.len());
     let mut analysed = 0;
-    for (file, (run, result)) in found.iter().zip(results) {
+    // The names move into the records: the walk's list is not needed after this.
+    for (file, (run, result)) in found.into_iter().zip(results) {
         let (record, error, stat, source) = match result {
             FileResult::Skipped(w) => {
                 warnings.push(w);
@@ -383,42 +397,37 @@ fn scan_found(
         if let Some(error) = &error {
             warnings.push(warning(
                 roots,
-                file,
+                file.root,
+                &file.name,
                 Some(error.line),
                 error.message.clone(),
             ));
         }
         cache.errors.extend(error);
-        records.push((file.name.clone(), record));
+        records.push((file.name, record));
         stats.push(stat);
         sources.push(source);
     }
     drop(old_records);
     // In name order already: the map is built in bulk, without a search per record.
     cache.templates = records.into_iter().collect();
-    // The walk lists the files in name order.
-    let by_name = |name: &str| {
-        found
-            .binary_search_by(|f| f.name.as_str().cmp(name))
-            .ok()
-            .map(|at| &found[at])
-    };
     // Each missing reference carries its line in the record: no file is read again.
     link(&mut cache);
+    let root_of = |name: &str| cache.templates[name].root;
     for m in &cache.missing {
-        let file = by_name(&m.template).expect("a template of the scan");
         warnings.push(warning(
             roots,
-            file,
+            root_of(&m.template),
+            &m.template,
             Some(m.line),
             format!("`{}` {}: reference does not resolve", m.name, m.reason),
         ));
     }
     for cycle in &cache.cycles {
-        let file = by_name(&cycle[0]).expect("a template of the scan");
         warnings.push(warning(
             roots,
-            file,
+            root_of(&cycle[0]),
+            &cycle[0],
             None,
             format!("dependency cycle: {}", cycle.join(" -> ")),
         ));
@@ -563,7 +572,13 @@ fn read_one(
     let stat = match dir.read(file, roots.max_file_size, chunk) {
         Ok(stat) => FileStat::from_stat(file.root, &file.name, &stat),
         Err(e) => {
-            return FileResult::Skipped(warning(roots, file, None, e.problem.to_string()));
+            return FileResult::Skipped(warning(
+                roots,
+                file.root,
+                &file.name,
+                None,
+                e.problem.to_string(),
+            ));
         }
     };
     let source = match std::str::from_utf8(&chunk[start..]) {
@@ -574,7 +589,8 @@ fn read_one(
             chunk.truncate(start);
             return FileResult::Skipped(warning(
                 roots,
-                file,
+                file.root,
+                &file.name,
                 Some(line),
                 format!("not UTF-8 (byte {valid}); skipped"),
             ));
@@ -614,7 +630,8 @@ impl Directory {
             return shipwright_core::files::read_file_into(&file.path, limit, bytes);
         };
         let dir = match &mut self.opened {
-            Some(dir) if dir.path() == parent => dir,
+            // Compared as bytes: `Path`'s `==` walks the components.
+            Some(dir) if dir.path().as_os_str() == parent.as_os_str() => dir,
             slot => slot.insert(OpenDir::open(parent)),
         };
         dir.read_into(name, limit, bytes)
@@ -622,9 +639,9 @@ impl Directory {
 }
 
 #[cold]
-fn warning(roots: &Roots, file: &Found, line: Option<u32>, message: String) -> Warning {
+fn warning(roots: &Roots, root: usize, name: &str, line: Option<u32>, message: String) -> Warning {
     Warning {
-        file: format!("{}/{}", roots.dirs[file.root].1, file.name),
+        file: format!("{}/{}", roots.dirs[root].1, name),
         line,
         message,
     }

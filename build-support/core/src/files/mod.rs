@@ -564,3 +564,11 @@ fn join(dir: &str, file: &str) -> String {
         name
     }
 }
+
+/// The path of `file` in `dir`, in one allocation (`Path::join` copies `dir` and then grows it).
+fn child(dir: &Path, file: &str) -> PathBuf {
+    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 1 + file.len());
+    path.push(dir);
+    path.push(file);
+    path
+}

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::read::kind_of;
-use super::{Found, Listing, Problem, Skipped, Stat, TemplateFiles, WalkedDir, join, lowercase};
+use super::{
+    Found, Listing, Problem, Skipped, Stat, TemplateFiles, WalkedDir, child, join, lowercase,
+};
 
 /// Who a directory is: its device and inode (on Unix), its real path elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -228,15 +230,19 @@ fn read_dir(
     )?;
     let own = rustix::fs::fstat(&fd)?;
     let mut dir = rustix::fs::Dir::new(fd)?;
-    let mut entries: Vec<(Vec<u8>, FileType)> = Vec::new();
+    // The names end to end in one buffer, each entry saying where its own lies: one allocation
+    // per directory, not one per entry.
+    let mut names: Vec<u8> = Vec::new();
+    let mut entries: Vec<(std::ops::Range<usize>, FileType)> = Vec::new();
     while let Some(entry) = dir.read() {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
         if name != b"." && name != b".." {
-            entries.push((name.to_vec(), entry.file_type()));
+            names.extend_from_slice(name);
+            entries.push((names.len() - name.len()..names.len(), entry.file_type()));
         }
     }
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_unstable_by(|a, b| names[a.0.clone()].cmp(&names[b.0.clone()]));
     let dirfd = dir.fd()?;
     let stat = super::read::stat_of_raw(&own);
     let mut out = Read {
@@ -246,16 +252,16 @@ fn read_dir(
         files: Vec::new(),
         skipped: Vec::new(),
     };
-    for (raw, mut kind) in entries {
-        let file_name = match String::from_utf8(raw) {
+    for (range, mut kind) in entries {
+        let raw = &names[range];
+        let file_name = match std::str::from_utf8(raw) {
             Ok(name) => name,
-            Err(e) => {
+            Err(_) => {
                 use std::os::unix::ffi::OsStrExt;
-                let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 out.skipped.push(Skipped {
                     root,
-                    name: join(&at.name, &shown),
-                    path: at.path.join(std::ffi::OsStr::from_bytes(e.as_bytes())),
+                    name: join(&at.name, &String::from_utf8_lossy(raw)),
+                    path: at.path.join(std::ffi::OsStr::from_bytes(raw)),
                     problem: Problem::NameNotUtf8,
                 });
                 continue;
@@ -263,38 +269,37 @@ fn read_dir(
         };
         if kind == FileType::Unknown {
             // A file system without entry types: one `lstat`.
-            match rustix::fs::statat(dirfd, file_name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            match rustix::fs::statat(dirfd, file_name, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(stat) => kind = FileType::from_raw_mode(stat.st_mode),
                 Err(_) => continue, // gone meanwhile
             }
         }
         match kind {
             FileType::Directory => out.subdirs.push(Sub {
-                name: join(&at.name, &file_name),
-                path: at.path.join(&file_name),
+                name: join(&at.name, file_name),
+                path: child(&at.path, file_name),
                 link: None,
             }),
             FileType::RegularFile => {
-                if rule.has_template_extension(&file_name) {
+                if rule.has_template_extension(file_name) {
                     let stat = stats
                         .then(|| {
-                            rustix::fs::statat(dirfd, file_name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
-                                .ok()
+                            rustix::fs::statat(dirfd, file_name, AtFlags::SYMLINK_NOFOLLOW).ok()
                         })
                         .flatten()
                         .map(|s| super::read::stat_of_raw(&s));
                     out.files.push(Found {
                         root,
-                        name: join(&at.name, &file_name),
-                        path: at.path.join(&file_name),
+                        name: join(&at.name, file_name),
+                        path: child(&at.path, file_name),
                         target: None,
                         stat,
                     });
                 }
             }
-            FileType::Symlink => follow(rule, root, real_root, at, &file_name, stats, &mut out),
+            FileType::Symlink => follow(rule, root, real_root, at, file_name, stats, &mut out),
             special => {
-                if rule.has_template_extension(&file_name) {
+                if rule.has_template_extension(file_name) {
                     let kind = match special {
                         FileType::Fifo => "a FIFO",
                         FileType::Socket => "a socket",
@@ -304,8 +309,8 @@ fn read_dir(
                     };
                     out.skipped.push(Skipped {
                         root,
-                        name: join(&at.name, &file_name),
-                        path: at.path.join(&file_name),
+                        name: join(&at.name, file_name),
+                        path: child(&at.path, file_name),
                         problem: Problem::Special(kind),
                     });
                 }
@@ -392,7 +397,7 @@ fn follow(
     out: &mut Read,
 ) {
     let name = join(&at.name, file_name);
-    let path = at.path.join(file_name);
+    let path = child(&at.path, file_name);
     let resolved = path.canonicalize().and_then(|real| {
         let meta = std::fs::metadata(&real)?;
         Ok((real, meta))

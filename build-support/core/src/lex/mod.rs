@@ -28,6 +28,9 @@ pub struct Lexed<'s> {
     /// The template's parts, in order.
     pub parts: Vec<Part<'s>>,
     tokens: Vec<Token<'s>>,
+    /// The closers of the brackets open in the code being lexed: a working list, kept from
+    /// part to part and template to template.
+    brackets: Vec<u8>,
 }
 
 /// One piece of a template.
@@ -228,6 +231,7 @@ impl<'s> Lexed<'s> {
         Lexed {
             parts: reuse(self.parts),
             tokens: reuse(self.tokens),
+            brackets: self.brackets,
         }
     }
 
@@ -445,7 +449,8 @@ fn lex_code<'s>(
 ) -> Result<usize, LexError> {
     let bytes = src.as_bytes();
     let first_token = out.tokens.len();
-    let mut brackets: Vec<u8> = Vec::new();
+    let mut brackets = std::mem::take(&mut out.brackets);
+    brackets.clear();
     let mut i = inner;
     loop {
         i = skip_blanks(src, i);
@@ -481,6 +486,7 @@ fn lex_code<'s>(
                             token_count: (out.tokens.len() - first_token) as u32,
                         },
                     ));
+                out.brackets = brackets;
                 return Ok(i + len + 2);
             }
         }

@@ -182,22 +182,35 @@ struct Open<'s> {
     if_false: Vec<&'s str>,
 }
 
+/// The lists of the last template's program and of its [`Builder`], kept empty so that their
+/// memory is reused.
+#[derive(Default)]
+struct Spare {
+    program: Program<'static>,
+    open: Vec<Open<'static>>,
+    guards: Vec<u32>,
+    scratch: Vec<Read<'static>>,
+}
+
 thread_local! {
-    // The lists of the last template's program, kept empty so that their memory is reused.
-    static SPARE: std::cell::Cell<Program<'static>> = std::cell::Cell::new(Program::default());
+    static SPARE: std::cell::Cell<Spare> = std::cell::Cell::new(Spare::default());
 }
 
 impl<'s> Program<'s> {
     /// Hands the lists' memory over to the next [`program`] on this thread.
     pub(super) fn recycle(self) {
-        SPARE.set(Program {
-            frames: reuse(self.frames),
-            events: reuse(self.events),
-            names: reuse(self.names),
-            macros: reuse(self.macros),
-            uses: reuse(self.uses),
-            imports: reuse(self.imports),
-            unrendered: reuse(self.unrendered),
+        let spare = SPARE.take();
+        SPARE.set(Spare {
+            program: Program {
+                frames: reuse(self.frames),
+                events: reuse(self.events),
+                names: reuse(self.names),
+                macros: reuse(self.macros),
+                uses: reuse(self.uses),
+                imports: reuse(self.imports),
+                unrendered: reuse(self.unrendered),
+            },
+            ..spare
         });
     }
 }
@@ -206,7 +219,12 @@ impl<'s> Program<'s> {
 pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
     // About one event per two tokens, one name per four: grown once rather than step by step.
     let tokens = lexed.tokens.len();
-    let spare = SPARE.take();
+    let Spare {
+        program: spare,
+        open,
+        guards,
+        scratch,
+    } = SPARE.take();
     let mut events = reuse(spare.events);
     events.reserve(tokens / 2);
     let mut frames = reuse(spare.frames);
@@ -228,11 +246,11 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
         },
         ids: NameMap::with_capacity_and_hasher(tokens / 4, Default::default()),
         current: 0,
-        open: Vec::new(),
+        open: reuse(open),
         open_count: [0; Body::ALL.len()],
-        guards: Vec::new(),
+        guards: reuse(guards),
         trans: None,
-        scratch: Vec::new(),
+        scratch: reuse(scratch),
         known_extends: false,
         dead: None,
         blocks: 0,
@@ -247,6 +265,14 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
     while let Some(open) = b.open.pop() {
         b.finish(open);
     }
+    // The program's lists come back with `recycle`; the builder's go back now.
+    let spare = SPARE.take();
+    SPARE.set(Spare {
+        open: reuse(b.open),
+        guards: reuse(b.guards),
+        scratch: reuse(b.scratch),
+        ..spare
+    });
     b.program
 }
 

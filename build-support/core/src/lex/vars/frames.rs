@@ -104,8 +104,12 @@ pub(super) struct Found<'s> {
     /// Names Jinja2 loads from the context that the struct need not provide (and does not
     /// read otherwise), why, and the first offset.
     pub(super) not_needed: Vec<(&'s str, NotNeeded, usize)>,
-    /// Per reference tag (by offset): the names defined for sure there, sorted, unique.
-    pub(super) scopes: Vec<(usize, Vec<&'s str>)>,
+    /// Per reference tag, in offset order: its offset and where in
+    /// [`scope_names`](Self::scope_names) the names defined for sure there lie.
+    pub(super) scopes: Vec<(usize, std::ops::Range<usize>)>,
+    /// The names of every scope of [`scopes`](Self::scopes) end to end, each scope's sorted
+    /// and unique: one list for the template instead of one per reference tag.
+    pub(super) scope_names: Vec<&'s str>,
 }
 
 /// The working lists of pass 2, kept per thread between templates so that their memory is
@@ -121,6 +125,7 @@ struct Buffers {
     published_at: Vec<usize>,
     children: Vec<u32>,
     in_macro: Vec<bool>,
+    scopes: Vec<(usize, std::ops::Range<usize>)>,
 }
 
 thread_local! {
@@ -182,7 +187,7 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
     t.reset(names, frames.len());
     let mut a = Analysis {
         program,
-        scopes: Vec::new(),
+        scopes: emptied(&mut b.scopes),
         child_template: false,
         root_final: NEVER,
         t,
@@ -248,16 +253,18 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
         }
     }
     let name = |id: Name| program.names[id as usize];
-    let mut scopes: Vec<(usize, Vec<&str>)> = a
+    a.scopes.sort_unstable_by_key(|(offset, _)| *offset);
+    let mut scope_names: Vec<&str> = Vec::with_capacity(a.t.scope_names.len());
+    let scopes = a
         .scopes
-        .into_iter()
+        .iter()
         .map(|(offset, ids)| {
-            let mut names: Vec<&str> = ids.into_iter().map(name).collect();
-            names.sort_unstable();
-            (offset, names)
+            let from = scope_names.len();
+            scope_names.extend(a.t.scope_names[ids.clone()].iter().map(|&id| name(id)));
+            scope_names[from..].sort_unstable();
+            (*offset, from..scope_names.len())
         })
         .collect();
-    scopes.sort_unstable_by_key(|(offset, _)| *offset);
     let mut in_macro = filled(&mut b.in_macro, names, false);
     for &(id, _, _) in &a.t.macro_reads {
         in_macro[id as usize] = true;
@@ -286,8 +293,10 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
             .map(|(id, &offset)| (name(id as Name), offset))
             .collect(),
         scopes,
+        scope_names,
     };
     *b = Buffers {
+        scopes: a.scopes,
         tables: a.t,
         start,
         fill,
@@ -303,7 +312,8 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
 
 struct Analysis<'p, 's> {
     program: &'p Program<'s>,
-    scopes: Vec<(usize, Vec<Name>)>,
+    /// Per reference tag: its offset and where its names lie in [`Tables::scope_names`].
+    scopes: Vec<(usize, std::ops::Range<usize>)>,
     /// The template extends another at its top level, outside any `if`.
     child_template: bool,
     /// The top level's `head` at its end.
@@ -346,6 +356,8 @@ struct Tables {
     ended: Vec<Name>,
     /// Per name, a count of the branches that defined it, while an `if` closes (0 otherwise).
     tally: Vec<u32>,
+    /// The names of the scopes of [`Analysis::scopes`], end to end.
+    scope_names: Vec<Name>,
 }
 
 impl Tables {
@@ -367,6 +379,7 @@ impl Tables {
         self.spans.clear();
         self.open_spans.clear();
         self.ended.clear();
+        self.scope_names.clear();
     }
 }
 
@@ -420,17 +433,27 @@ impl Analysis<'_, '_> {
         *first = (*first).min(offset);
     }
 
-    fn scope_of(&self, mut head: u32) -> Vec<Name> {
-        let mut names = Vec::new();
+    /// Lists the names defined for sure at `head` (unique) at the end of
+    /// [`Tables::scope_names`], and says where.
+    fn scope_of(&mut self, mut head: u32) -> std::ops::Range<usize> {
+        let names = &mut self.t.scope_names;
+        let from = names.len();
         while head != NEVER {
             work::step();
             let (name, prev) = self.t.chain[head as usize];
             names.push(name);
             head = prev;
         }
-        names.sort_unstable();
-        names.dedup();
-        names
+        names[from..].sort_unstable();
+        let mut end = from;
+        for at in from..names.len() {
+            if end == from || names[end - 1] != names[at] {
+                names[end] = names[at];
+                end += 1;
+            }
+        }
+        names.truncate(end);
+        from..end
     }
 
     fn own(&mut self, name: Name) -> &mut Own {

@@ -191,18 +191,54 @@ pub struct Scope {
 /// The root variables that `lexed` (the tokens of `src`) reads from its context, not
 /// optionally, sorted by name, each with the line of its first read: [`Variables::reads`].
 pub fn root_variables(src: &str, lexed: &Lexed<'_>) -> Vec<Var> {
-    analysed(src, lexed, false).reads
+    analysed(src, lexed, false).0.reads
 }
 
 /// Everything [`Variables`] holds, in time linear in the template (plus the size of the
 /// scopes it lists).
 pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
-    analysed(src, lexed, true)
+    let (mut variables, scopes) = analysed(src, lexed, true);
+    variables.scopes = scopes
+        .at
+        .iter()
+        .map(|(offset, names)| Scope {
+            offset: *offset,
+            names: scopes.names[names.clone()]
+                .iter()
+                .map(|name| name.to_string())
+                .collect(),
+        })
+        .collect();
+    variables
 }
 
-/// [`variables`], with [`Variables::not_needed`] left empty unless `not_needed` (a record has
-/// no use for it: it only explains the difference with Jinja2).
-pub(crate) fn analysed(src: &str, lexed: &Lexed<'_>, not_needed: bool) -> Variables {
+/// The names defined at each reference tag ([`Variables::scopes`]), borrowed from the template
+/// and end to end in one list: the record copies only what it keeps.
+#[derive(Debug, Default)]
+pub(crate) struct Scopes<'s> {
+    /// Per reference tag, in offset order: its offset and where its names lie in `names`.
+    at: Vec<(usize, std::ops::Range<usize>)>,
+    names: Vec<&'s str>,
+}
+
+impl<'s> Scopes<'s> {
+    /// The names defined for sure at the reference tag at `offset` (sorted), if it is one.
+    pub(crate) fn of(&self, offset: usize) -> &[&'s str] {
+        match self.at.binary_search_by_key(&offset, |(at, _)| *at) {
+            Ok(i) => &self.names[self.at[i].1.clone()],
+            Err(_) => &[],
+        }
+    }
+}
+
+/// [`variables`] with its [`Variables::scopes`] left empty and given apart, borrowed, and
+/// [`Variables::not_needed`] left empty unless `not_needed` (a record has no use for it: it
+/// only explains the difference with Jinja2).
+pub(crate) fn analysed<'s>(
+    src: &'s str,
+    lexed: &Lexed<'s>,
+    not_needed: bool,
+) -> (Variables, Scopes<'s>) {
     let program = events::program(lexed);
     let mut found = frames::analyse(&program);
     let (macros, imports) = calls(&program);
@@ -212,20 +248,18 @@ pub(crate) fn analysed(src: &str, lexed: &Lexed<'_>, not_needed: bool) -> Variab
         Vec::new()
     };
     program.recycle();
-    Variables {
+    let variables = Variables {
         not_needed,
         reads: with_lines(src, found.reads, found.macro_reads),
         macros,
         imports,
-        scopes: found
-            .scopes
-            .into_iter()
-            .map(|(offset, names)| Scope {
-                offset,
-                names: names.into_iter().map(str::to_string).collect(),
-            })
-            .collect(),
-    }
+        scopes: Vec::new(),
+    };
+    let scopes = Scopes {
+        at: found.scopes,
+        names: found.scope_names,
+    };
+    (variables, scopes)
 }
 
 /// [`Variables::not_needed`]: what pass 2 found not needed, and the reads of output that is
@@ -358,10 +392,19 @@ fn with_lines<'s>(
 /// each import tag may call of the template it imports (see [`Variables::macros`] and
 /// [`Variables::imports`]): from every read of a name, wherever it is.
 fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<ImportCalls>) {
+    if program.macros.is_empty() && program.imports.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
     const NONE: u32 = u32::MAX;
+    thread_local! {
+        // The two tables by name, kept between templates so that their memory is reused.
+        static TABLES: std::cell::Cell<(Vec<u32>, Vec<u32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+    }
     let names = program.names.len();
+    let (mut macro_at, mut module_at) = TABLES.take();
     // Per name: its entry in `macros` if it is a macro of the top level.
-    let mut macro_at = vec![NONE; names];
+    macro_at.clear();
+    macro_at.resize(names, NONE);
     let mut macros: Vec<(&str, bool, Vec<&str>)> = Vec::new();
     for &m in &program.macros {
         if macro_at[m as usize] == NONE {
@@ -371,7 +414,8 @@ fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<ImportCalls>) {
     }
     // Per name bound to a module by `import … as`: the attributes taken of it, or `None`
     // once it is read otherwise.
-    let mut module_at = vec![NONE; names];
+    module_at.clear();
+    module_at.resize(names, NONE);
     let mut modules: Vec<Option<Vec<&str>>> = Vec::new();
     for (_, import) in &program.imports {
         if let events::Import::Module(alias) = import
@@ -433,6 +477,10 @@ fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<ImportCalls>) {
         })
         .collect();
     macros.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    // A huge template's tables are not kept for the next one.
+    if names < 1 << 16 {
+        TABLES.set((macro_at, module_at));
+    }
     (macros, imports)
 }
 
