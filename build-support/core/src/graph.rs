@@ -35,8 +35,7 @@ pub fn resolve_name(written: &str) -> Result<String, &'static str> {
 
 /// [`resolve_name`] without a copy of a name that is already plain (nearly all of them).
 fn resolve(written: &str) -> Result<Cow<'_, str>, &'static str> {
-    let plain = |piece: &str| !matches!(piece, "" | "." | "..");
-    if !written.contains('\\') && written.split('/').all(plain) {
+    if is_plain(written) {
         return Ok(Cow::Borrowed(written));
     }
     if written.starts_with('/') || written.starts_with('\\') || written.get(1..3) == Some(":\\") {
@@ -58,6 +57,24 @@ fn resolve(written: &str) -> Result<Cow<'_, str>, &'static str> {
         return Err("empty name");
     }
     Ok(Cow::Owned(parts.join("/")))
+}
+
+/// Whether `written` is already a resolved name: `/`-separated pieces, none of them empty, `.`
+/// or `..`, and no `\\`. One pass over the bytes (this runs once per reference of every
+/// template).
+fn is_plain(written: &str) -> bool {
+    let bytes = written.as_bytes();
+    let bad = |piece: &[u8]| matches!(piece, b"" | b"." | b"..");
+    let mut start = 0;
+    for (at, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\\' => return false,
+            b'/' if bad(&bytes[start..at]) => return false,
+            b'/' => start = at + 1,
+            _ => {}
+        }
+    }
+    !bad(&bytes[start..])
 }
 
 /// Resolves every template's `deps` and fills [`BuildCache::missing`] and
@@ -463,6 +480,17 @@ mod tests {
 
     fn record(deps: &[&str]) -> TemplateRecord {
         TemplateRecord::including("t.html", deps)
+    }
+
+    proptest::proptest! {
+        /// The one-pass check agrees with the plain reading of the rule on names made of
+        /// pieces, dots, slashes and backslashes.
+        #[test]
+        fn is_plain_is_the_rule(written in "[a./\\\\]{0,8}") {
+            let reference = !written.contains('\\')
+                && written.split('/').all(|piece| !matches!(piece, "" | "." | ".."));
+            proptest::prop_assert_eq!(is_plain(&written), reference);
+        }
     }
 
     fn cache(edges: &[(&str, &[&str])]) -> BuildCache {

@@ -317,35 +317,35 @@ fn scan_found(
     // is one task, which opens their directory once for the files it reads, and reads them into
     // one buffer (end to end when the sources are kept, else each over the last). A run is
     // told by the names (a link to a file elsewhere only makes its task open that directory).
-    let same_dir = |a: &Found, b: &Found| a.root == b.root && split(&a.name).0 == split(&b.name).0;
-    let (results, chunks): (Vec<Vec<FileResult>>, Vec<Vec<u8>>) = runs(&found, 128, same_dir)
-        .par_iter()
-        .map(|run| {
-            let mut dir = Directory::default();
-            let mut chunk = Vec::new();
-            let results = found[run.clone()]
-                .iter()
-                .enumerate()
-                .map(|(at, file)| {
-                    kept(file).unwrap_or_else(|| {
-                        let first = chunk.is_empty();
-                        let read = read_one(roots, file, &mut dir, &mut chunk, keep_sources);
-                        if keep_sources && first {
-                            // Room for the rest of the run at about this file's size, so that
-                            // the buffer is not grown (and copied) file after file.
-                            let rest = run.len() - at - 1;
-                            chunk.reserve((chunk.len() * rest * 5 / 4).min(RUN_RESERVE));
-                        }
-                        read
+    let (results, chunks): (Vec<Vec<FileResult>>, Vec<Vec<u8>>) =
+        runs(&found, 128, |file| (file.root, split(&file.name).0))
+            .par_iter()
+            .map(|run| {
+                let mut dir = Directory::default();
+                let mut chunk = Vec::new();
+                let results = found[run.clone()]
+                    .iter()
+                    .enumerate()
+                    .map(|(at, file)| {
+                        kept(file).unwrap_or_else(|| {
+                            let first = chunk.is_empty();
+                            let read = read_one(roots, file, &mut dir, &mut chunk, keep_sources);
+                            if keep_sources && first {
+                                // Room for the rest of the run at about this file's size, so that
+                                // the buffer is not grown (and copied) file after file.
+                                let rest = run.len() - at - 1;
+                                chunk.reserve((chunk.len() * rest * 5 / 4).min(RUN_RESERVE));
+                            }
+                            read
+                        })
                     })
-                })
-                .collect();
-            if !keep_sources {
-                chunk = Vec::new();
-            }
-            (results, chunk)
-        })
-        .unzip();
+                    .collect();
+                if !keep_sources {
+                    chunk = Vec::new();
+                }
+                (results, chunk)
+            })
+            .unzip();
     let results = results
         .into_iter()
         .enumerate()
@@ -466,9 +466,7 @@ pub(crate) fn moved_files(roots: &Roots, index: &Index) -> Vec<usize> {
 /// mostly come in a row: each run of up to 256 files of one directory is a batch, with one
 /// directory handle ([`OpenDir`]). The files of a directory that cannot be opened have moved.
 fn moved_by_directory(roots: &Roots, index: &Index) -> Vec<usize> {
-    let same_dir =
-        |a: &FileStat, b: &FileStat| a.root == b.root && split(&a.name).0 == split(&b.name).0;
-    runs(&index.files, 256, same_dir)
+    runs(&index.files, 256, |file| (file.root, split(&file.name).0))
         .into_par_iter()
         .flat_map_iter(|files| {
             let first = &index.files[files.start];
@@ -490,14 +488,23 @@ fn moved_by_directory(roots: &Roots, index: &Index) -> Vec<usize> {
         .collect()
 }
 
-/// The runs of consecutive `items`, each of up to `cap`, whose items are all `same` as its
-/// first.
-fn runs<T>(items: &[T], cap: usize, same: impl Fn(&T, &T) -> bool) -> Vec<std::ops::Range<usize>> {
+/// The runs of consecutive `items`, each of up to `cap`, whose items all have the `key` of its
+/// first (the key of each item is taken once).
+fn runs<'a, T, K: PartialEq>(
+    items: &'a [T],
+    cap: usize,
+    key: impl Fn(&'a T) -> K,
+) -> Vec<std::ops::Range<usize>> {
     let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut current = None;
     for (at, item) in items.iter().enumerate() {
+        let this = key(item);
         match runs.last_mut() {
-            Some(run) if run.len() < cap && same(&items[run.start], item) => run.end = at + 1,
-            _ => runs.push(at..at + 1),
+            Some(run) if run.len() < cap && current.as_ref() == Some(&this) => run.end = at + 1,
+            _ => {
+                runs.push(at..at + 1);
+                current = Some(this);
+            }
         }
     }
     runs
@@ -623,16 +630,26 @@ impl Directory {
         limit: u64,
         bytes: &mut Vec<u8>,
     ) -> Result<shipwright_core::files::Stat, FileError> {
-        let (Some(parent), Some(name)) = (
-            file.path.parent(),
-            file.path.file_name().and_then(|n| n.to_str()),
-        ) else {
-            return shipwright_core::files::read_file_into(&file.path, limit, bytes);
+        // The file's own name is the last part of its template name; the path is its
+        // directory's, a separator, then that name (a link to a file elsewhere: anything).
+        let name = split(&file.name).1;
+        let path = file.path.as_os_str().as_encoded_bytes();
+        let in_dir = |dir: &OpenDir| {
+            let dir = dir.path().as_os_str().as_encoded_bytes();
+            path.len() == dir.len() + 1 + name.len()
+                && path.starts_with(dir)
+                && std::path::is_separator(path[dir.len()] as char)
+                && path.ends_with(name.as_bytes())
         };
         let dir = match &mut self.opened {
-            // Compared as bytes: `Path`'s `==` walks the components.
-            Some(dir) if dir.path().as_os_str() == parent.as_os_str() => dir,
-            slot => slot.insert(OpenDir::open(parent)),
+            // Compared as bytes: `Path`'s own methods walk the components.
+            Some(dir) if in_dir(dir) => dir,
+            slot => match file.path.parent() {
+                Some(parent) if file.path.file_name() == Some(name.as_ref()) => {
+                    slot.insert(OpenDir::open(parent))
+                }
+                _ => return shipwright_core::files::read_file_into(&file.path, limit, bytes),
+            },
         };
         dir.read_into(name, limit, bytes)
     }

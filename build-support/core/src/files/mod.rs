@@ -146,10 +146,17 @@ impl TemplateFiles {
 
     /// Does `name` (a file name or a path) end in a template extension?
     pub fn has_template_extension(&self, name: &str) -> bool {
-        Path::new(name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| self.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        // A plain file name (what the walk asks about, once per entry) is looked at as it is;
+        // only a path is split into components. `Path::extension`'s rule either way: the text
+        // after the last dot, when something comes before that dot.
+        let file = if name.bytes().any(|b| std::path::is_separator(char::from(b))) {
+            Path::new(name).file_name().and_then(|f| f.to_str())
+        } else {
+            (name != "..").then_some(name)
+        };
+        file.and_then(|f| f.rsplit_once('.'))
+            .filter(|(stem, _)| !stem.is_empty())
+            .is_some_and(|(_, e)| self.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
     }
 
     /// Every template under the roots (see [the rule](self#the-rule)). Never fails: a root that

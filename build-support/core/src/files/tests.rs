@@ -59,6 +59,37 @@ fn extensions_are_the_configured_ones_without_regard_to_case() {
     assert!(!files.has_template_extension("tera"));
 }
 
+#[test]
+fn the_extension_of_a_name_is_the_one_path_gives() {
+    let files = TemplateFiles::new(vec![], ["html", ""]);
+    for name in [
+        "a.html",
+        "a.HTML",
+        ".html",
+        "..html",
+        "a.b.html",
+        "a.",
+        ".",
+        "..",
+        "",
+        "html",
+        "a/b.html",
+        "a/.html",
+        "a.html/",
+        "a/..",
+        "dir.html/x",
+        "a\\b.html",
+        "./a.html",
+        "a..html",
+    ] {
+        let by_path = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["html", ""].iter().any(|x| x.eq_ignore_ascii_case(e)));
+        assert_eq!(files.has_template_extension(name), by_path, "{name:?}");
+    }
+}
+
 /// Bug 6 (core side): `ln -s /outside/file templates/partials/leak.html` was rendered by the
 /// example's loader (`dir.join(name)`) although the scan refuses the link. The loader's
 /// resolution and the walk now agree: a link whose target is outside the root is not read.

@@ -87,7 +87,7 @@ pub(super) fn walk(rule: &TemplateFiles, stats: bool) -> Listing {
     // By name, and for one name the first root's file only.
     listing
         .files
-        .sort_unstable_by(|a, b| (&a.name, a.root).cmp(&(&b.name, b.root)));
+        .sort_by(|a, b| (&a.name, a.root).cmp(&(&b.name, b.root)));
     listing
         .files
         .dedup_by(|later, first| later.name == first.name);
