@@ -129,7 +129,7 @@ struct Buffers {
 }
 
 thread_local! {
-    static BUFFERS: std::cell::Cell<Buffers> = std::cell::Cell::new(Buffers::default());
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
 }
 
 /// `list` emptied (its memory kept), then `len` times `value`.
@@ -155,13 +155,15 @@ enum Step {
 
 /// Runs pass 2 over `program`.
 pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
-    let mut b = BUFFERS.take();
-    let found = analyse_with(program, &mut b);
-    // A huge template's lists are not kept for the next one.
-    if b.order.capacity() + b.tables.own.capacity() < 1 << 16 {
-        BUFFERS.set(b);
-    }
-    found
+    // Borrowed where they are, not moved out and back: the lists are a few hundred bytes.
+    BUFFERS.with_borrow_mut(|b| {
+        let found = analyse_with(program, b);
+        // A huge template's lists are not kept for the next one.
+        if b.order.capacity() + b.tables.own.capacity() >= 1 << 16 {
+            *b = Buffers::default();
+        }
+        found
+    })
 }
 
 fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
