@@ -185,7 +185,7 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
     }
 
     let names = program.names.len();
-    let mut t = std::mem::take(&mut b.tables);
+    let t = &mut b.tables;
     t.reset(names, frames.len());
     let mut a = Analysis {
         program,
@@ -297,22 +297,19 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
         scopes,
         scope_names,
     };
-    *b = Buffers {
-        scopes: a.scopes,
-        tables: a.t,
-        start,
-        fill,
-        order,
-        steps,
-        published,
-        published_at,
-        children,
-        in_macro,
-    };
+    b.scopes = a.scopes;
+    b.start = start;
+    b.fill = fill;
+    b.order = order;
+    b.steps = steps;
+    b.published = published;
+    b.published_at = published_at;
+    b.children = children;
+    b.in_macro = in_macro;
     found
 }
 
-struct Analysis<'p, 's> {
+struct Analysis<'p, 's, 't> {
     program: &'p Program<'s>,
     /// Per reference tag: its offset and where its names lie in [`Tables::scope_names`].
     scopes: Vec<(usize, std::ops::Range<usize>)>,
@@ -321,7 +318,7 @@ struct Analysis<'p, 's> {
     /// The top level's `head` at its end.
     root_final: u32,
     /// The working lists, reused from template to template.
-    t: Tables,
+    t: &'t mut Tables,
 }
 
 /// The per-name tables and working lists of [`Analysis`], kept per thread between templates
@@ -398,7 +395,7 @@ struct Branching {
     exhaustive: bool,
 }
 
-impl Analysis<'_, '_> {
+impl Analysis<'_, '_, '_> {
     /// The nearest frame around (not hidden by a block) that has `name`.
     fn around(&self, name: Name, barrier: Option<u32>) -> Option<Entry> {
         let at = self.t.nearest[name as usize];
