@@ -624,7 +624,7 @@ fn end_of_number(bytes: &[u8], start: usize, after_dot: bool) -> usize {
 /// escape, which Jinja2 rejects, is kept as written too.
 pub(crate) fn unquote(literal: &str) -> String {
     let body = &literal[1..literal.len() - 1];
-    if !body.contains(['\\', '\r']) {
+    if memchr::memchr2(b'\\', b'\r', body.as_bytes()).is_none() {
         return body.to_string();
     }
     let body = body.replace("\r\n", "\n").replace('\r', "\n");
