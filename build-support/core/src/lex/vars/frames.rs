@@ -153,11 +153,11 @@ enum Step {
     Exit,
 }
 
-/// Runs pass 2 over `program`.
-pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
+/// Runs pass 2 over `program`; [`Found::not_needed`] is left empty unless `not_needed`.
+pub(super) fn analyse<'s>(program: &Program<'s>, not_needed: bool) -> Found<'s> {
     // Borrowed where they are, not moved out and back: the lists are a few hundred bytes.
     BUFFERS.with_borrow_mut(|b| {
-        let found = analyse_with(program, b);
+        let found = analyse_with(program, b, not_needed);
         // A huge template's lists are not kept for the next one.
         if b.order.capacity() + b.tables.own.capacity() >= 1 << 16 {
             *b = Buffers::default();
@@ -166,7 +166,7 @@ pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
     })
 }
 
-fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
+fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers, not_needed: bool) -> Found<'s> {
     let frames = &program.frames;
     // Each frame's events, in source order, in one array (a counting sort by frame).
     let mut start = filled(&mut b.start, frames.len() + 1, 0u32);
@@ -267,9 +267,12 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
             (*offset, from..scope_names.len())
         })
         .collect();
-    let mut in_macro = filled(&mut b.in_macro, names, false);
-    for &(id, _, _) in &a.t.macro_reads {
-        in_macro[id as usize] = true;
+    let mut in_macro = emptied(&mut b.in_macro);
+    if not_needed {
+        in_macro.resize(names, false);
+        for &(id, _, _) in &a.t.macro_reads {
+            in_macro[id as usize] = true;
+        }
     }
     let read = |id: Name| a.t.reads[id as usize] != usize::MAX || in_macro[id as usize];
     let found = Found {
@@ -283,7 +286,7 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
             .t
             .not_needed
             .iter()
-            .filter(|((id, _), _)| !read(*id))
+            .filter(|((id, _), _)| not_needed && !read(*id))
             .map(|(&(id, why), &offset)| (name(id), why, offset))
             .collect(),
         reads: a
