@@ -364,13 +364,12 @@ fn hashes(lexed: &Lexed<'_>) -> (String, String) {
 
 fn hex128(digest: u128) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let bytes = digest.to_be_bytes();
-    let mut text = String::with_capacity(32);
-    for b in bytes {
-        text.push(DIGITS[usize::from(b >> 4)] as char);
-        text.push(DIGITS[usize::from(b & 15)] as char);
+    let mut text = [0u8; 32];
+    for (pair, b) in text.chunks_exact_mut(2).zip(digest.to_be_bytes()) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
-    text
+    String::from_utf8(text.to_vec()).expect("hex digits are ASCII")
 }
 
 #[cfg(test)]

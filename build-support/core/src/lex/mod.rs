@@ -437,6 +437,17 @@ fn skip_blanks(src: &str, mut i: usize) -> usize {
     }
 }
 
+/// The ASCII bytes that continue a name: letters, digits and `_`.
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 128 {
+        table[c] = (c as u8).is_ascii_alphanumeric() || c == b'_' as usize;
+        c += 1;
+    }
+    table
+};
+
 /// The tokens of an expression (`close` = `}`) or a tag (`close` = `%`), up to the closing
 /// delimiter outside any bracket. Pushes the part; returns the offset past it.
 fn lex_code<'s>(
@@ -475,17 +486,19 @@ fn lex_code<'s>(
                 _ => (0, 0),
             };
             if bytes.get(i + len) == Some(&close) && bytes.get(i + len + 1) == Some(&b'}') {
-                out.parts
-                    .push(if close == b'}' { Part::Expr } else { Part::Tag }(
-                        Delimited {
-                            start: open,
-                            end: i + len + 2,
-                            open_trim,
-                            close_trim: trim,
-                            first_token: first_token as u32,
-                            token_count: (out.tokens.len() - first_token) as u32,
-                        },
-                    ));
+                let code = Delimited {
+                    start: open,
+                    end: i + len + 2,
+                    open_trim,
+                    close_trim: trim,
+                    first_token: first_token as u32,
+                    token_count: (out.tokens.len() - first_token) as u32,
+                };
+                out.parts.push(if close == b'}' {
+                    Part::Expr(code)
+                } else {
+                    Part::Tag(code)
+                });
                 out.brackets = brackets;
                 return Ok(i + len + 2);
             }
@@ -506,9 +519,10 @@ fn lex_code<'s>(
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' | 0x80.. => {
                 // Non-ASCII letters belong to names; a non-ASCII blank ends them.
-                while bytes.get(i).is_some_and(|&c| {
-                    c.is_ascii_alphanumeric() || c == b'_' || (c >= 0x80 && blank_len(src, i) == 0)
-                }) {
+                while let Some(&c) = bytes.get(i) {
+                    if !(NAME_BYTE[usize::from(c)] || (c >= 0x80 && blank_len(src, i) == 0)) {
+                        break;
+                    }
                     i += 1;
                 }
                 TokenKind::Name
@@ -610,7 +624,7 @@ fn end_of_number(bytes: &[u8], start: usize, after_dot: bool) -> usize {
 /// escape, which Jinja2 rejects, is kept as written too.
 pub(crate) fn unquote(literal: &str) -> String {
     let body = &literal[1..literal.len() - 1];
-    if !body.contains(['\\', '\r']) {
+    if memchr::memchr2(b'\\', b'\r', body.as_bytes()).is_none() {
         return body.to_string();
     }
     let body = body.replace("\r\n", "\n").replace('\r', "\n");

@@ -406,6 +406,13 @@ fn source_text(src: &str, tokens: &[Token<'_>]) -> String {
 
 /// Sorts a name expression into static names and dynamic references, Jinja2's way.
 fn classify(src: &str, tokens: &[Token<'_>], emit: &mut impl FnMut(Target)) {
+    // The common name, one string literal, needs no brackets matched.
+    if let [name] = tokens
+        && name.kind == TokenKind::Str
+    {
+        work::step();
+        return emit(Target::Static(unquote(name.text)));
+    }
     let brackets = Brackets::of(tokens);
     let whole = brackets.ungroup(tokens, 0..tokens.len());
     if let Some(name) = string_value(&tokens[whole.clone()]) {

@@ -193,15 +193,14 @@ struct Spare {
 }
 
 thread_local! {
-    static SPARE: std::cell::Cell<Spare> = std::cell::Cell::new(Spare::default());
+    static SPARE: std::cell::RefCell<Spare> = std::cell::RefCell::new(Spare::default());
 }
 
 impl<'s> Program<'s> {
     /// Hands the lists' memory over to the next [`program`] on this thread.
     pub(super) fn recycle(self) {
-        let spare = SPARE.take();
-        SPARE.set(Spare {
-            program: Program {
+        SPARE.with_borrow_mut(|spare| {
+            spare.program = Program {
                 frames: reuse(self.frames),
                 events: reuse(self.events),
                 names: reuse(self.names),
@@ -209,22 +208,21 @@ impl<'s> Program<'s> {
                 uses: reuse(self.uses),
                 imports: reuse(self.imports),
                 unrendered: reuse(self.unrendered),
-            },
-            ..spare
+            }
         });
     }
 }
 
 /// Builds the [`Program`] of a lexed template.
 pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
-    // About one event per two tokens, one name per four: grown once rather than step by step.
+    // About one event per two tokens: grown once rather than step by step.
     let tokens = lexed.tokens.len();
     let Spare {
         program: spare,
         open,
         guards,
         scratch,
-    } = SPARE.take();
+    } = SPARE.with_borrow_mut(std::mem::take);
     let mut events = reuse(spare.events);
     events.reserve(tokens / 2);
     let mut frames = reuse(spare.frames);
@@ -244,7 +242,7 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
             imports: reuse(spare.imports),
             unrendered: reuse(spare.unrendered),
         },
-        ids: NameMap::with_capacity_and_hasher(tokens / 4, Default::default()),
+        ids: None,
         current: 0,
         open: reuse(open),
         open_count: [0; Body::ALL.len()],
@@ -266,20 +264,22 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
         b.finish(open);
     }
     // The program's lists come back with `recycle`; the builder's go back now.
-    let spare = SPARE.take();
-    SPARE.set(Spare {
-        open: reuse(b.open),
-        guards: reuse(b.guards),
-        scratch: reuse(b.scratch),
-        ..spare
+    SPARE.with_borrow_mut(|spare| {
+        spare.open = reuse(b.open);
+        spare.guards = reuse(b.guards);
+        spare.scratch = reuse(b.scratch);
     });
     b.program
 }
 
+/// Up to this many names, a template's names are told apart by a search of the list.
+const FEW_NAMES: usize = 16;
+
 struct Builder<'s> {
     program: Program<'s>,
-    /// Each name's [`Name`].
-    ids: NameMap<&'s str, Name>,
+    /// Each name's [`Name`], once the template has more than [`FEW_NAMES`] (a search of
+    /// [`Program::names`] finds a name among fewer, without a map made per template).
+    ids: Option<NameMap<&'s str, Name>>,
     current: u32,
     open: Vec<Open<'s>>,
     open_count: [u32; Body::ALL.len()],
@@ -302,11 +302,22 @@ struct Builder<'s> {
 
 impl<'s> Builder<'s> {
     fn id(&mut self, name: &'s str) -> Name {
-        let next = self.program.names.len() as Name;
-        let id = *self.ids.entry(name).or_insert(next);
+        let names = &mut self.program.names;
+        let next = names.len() as Name;
+        let id = match &mut self.ids {
+            Some(ids) => *ids.entry(name).or_insert(next),
+            None => names
+                .iter()
+                .position(|&n| n == name)
+                .map_or(next, |i| i as Name),
+        };
         if id == next {
-            self.program.names.push(name);
+            names.push(name);
             self.guards.push(0);
+            if self.ids.is_none() && names.len() > FEW_NAMES {
+                let ids = names.iter().enumerate().map(|(i, &n)| (n, i as Name));
+                self.ids = Some(ids.collect());
+            }
         }
         id
     }

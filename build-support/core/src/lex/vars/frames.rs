@@ -129,7 +129,7 @@ struct Buffers {
 }
 
 thread_local! {
-    static BUFFERS: std::cell::Cell<Buffers> = std::cell::Cell::new(Buffers::default());
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
 }
 
 /// `list` emptied (its memory kept), then `len` times `value`.
@@ -153,18 +153,20 @@ enum Step {
     Exit,
 }
 
-/// Runs pass 2 over `program`.
-pub(super) fn analyse<'s>(program: &Program<'s>) -> Found<'s> {
-    let mut b = BUFFERS.take();
-    let found = analyse_with(program, &mut b);
-    // A huge template's lists are not kept for the next one.
-    if b.order.capacity() + b.tables.own.capacity() < 1 << 16 {
-        BUFFERS.set(b);
-    }
-    found
+/// Runs pass 2 over `program`; [`Found::not_needed`] is left empty unless `not_needed`.
+pub(super) fn analyse<'s>(program: &Program<'s>, not_needed: bool) -> Found<'s> {
+    // Borrowed where they are, not moved out and back: the lists are a few hundred bytes.
+    BUFFERS.with_borrow_mut(|b| {
+        let found = analyse_with(program, b, not_needed);
+        // A huge template's lists are not kept for the next one.
+        if b.order.capacity() + b.tables.own.capacity() >= 1 << 16 {
+            *b = Buffers::default();
+        }
+        found
+    })
 }
 
-fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
+fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers, not_needed: bool) -> Found<'s> {
     let frames = &program.frames;
     // Each frame's events, in source order, in one array (a counting sort by frame).
     let mut start = filled(&mut b.start, frames.len() + 1, 0u32);
@@ -183,7 +185,7 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
     }
 
     let names = program.names.len();
-    let mut t = std::mem::take(&mut b.tables);
+    let t = &mut b.tables;
     t.reset(names, frames.len());
     let mut a = Analysis {
         program,
@@ -265,9 +267,12 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
             (*offset, from..scope_names.len())
         })
         .collect();
-    let mut in_macro = filled(&mut b.in_macro, names, false);
-    for &(id, _, _) in &a.t.macro_reads {
-        in_macro[id as usize] = true;
+    let mut in_macro = emptied(&mut b.in_macro);
+    if not_needed {
+        in_macro.resize(names, false);
+        for &(id, _, _) in &a.t.macro_reads {
+            in_macro[id as usize] = true;
+        }
     }
     let read = |id: Name| a.t.reads[id as usize] != usize::MAX || in_macro[id as usize];
     let found = Found {
@@ -281,7 +286,7 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
             .t
             .not_needed
             .iter()
-            .filter(|((id, _), _)| !read(*id))
+            .filter(|((id, _), _)| not_needed && !read(*id))
             .map(|(&(id, why), &offset)| (name(id), why, offset))
             .collect(),
         reads: a
@@ -295,22 +300,19 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers) -> Found<'s> {
         scopes,
         scope_names,
     };
-    *b = Buffers {
-        scopes: a.scopes,
-        tables: a.t,
-        start,
-        fill,
-        order,
-        steps,
-        published,
-        published_at,
-        children,
-        in_macro,
-    };
+    b.scopes = a.scopes;
+    b.start = start;
+    b.fill = fill;
+    b.order = order;
+    b.steps = steps;
+    b.published = published;
+    b.published_at = published_at;
+    b.children = children;
+    b.in_macro = in_macro;
     found
 }
 
-struct Analysis<'p, 's> {
+struct Analysis<'p, 's, 't> {
     program: &'p Program<'s>,
     /// Per reference tag: its offset and where its names lie in [`Tables::scope_names`].
     scopes: Vec<(usize, std::ops::Range<usize>)>,
@@ -319,7 +321,7 @@ struct Analysis<'p, 's> {
     /// The top level's `head` at its end.
     root_final: u32,
     /// The working lists, reused from template to template.
-    t: Tables,
+    t: &'t mut Tables,
 }
 
 /// The per-name tables and working lists of [`Analysis`], kept per thread between templates
@@ -396,7 +398,7 @@ struct Branching {
     exhaustive: bool,
 }
 
-impl Analysis<'_, '_> {
+impl Analysis<'_, '_, '_> {
     /// The nearest frame around (not hidden by a block) that has `name`.
     fn around(&self, name: Name, barrier: Option<u32>) -> Option<Entry> {
         let at = self.t.nearest[name as usize];

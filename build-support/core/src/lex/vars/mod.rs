@@ -240,7 +240,7 @@ pub(crate) fn analysed<'s>(
     not_needed: bool,
 ) -> (Variables, Scopes<'s>) {
     let program = events::program(lexed);
-    let mut found = frames::analyse(&program);
+    let mut found = frames::analyse(&program, not_needed);
     let (macros, imports) = calls(&program);
     let not_needed = if not_needed {
         explained(src, &program, &mut found)
@@ -352,7 +352,7 @@ impl Hasher for NameHasher {
 /// over the text, in offset order; then sorted by name.
 fn with_lines<'s>(
     src: &str,
-    outside: Vec<(&'s str, usize)>,
+    mut outside: Vec<(&'s str, usize)>,
     in_macros: Vec<(&'s str, &'s str, usize)>,
 ) -> Vec<Var> {
     let mut macros: NameMap<&str, (usize, Vec<&str>)> = NameMap::default();
@@ -365,25 +365,32 @@ fn with_lines<'s>(
     for (name, _) in &outside {
         macros.remove(name);
     }
-    let mut reads: Vec<(&str, usize, Vec<&str>)> = outside
+    let mut in_macros: Vec<(&str, usize, Vec<&str>)> = macros
         .into_iter()
-        .map(|(name, offset)| (name, offset, Vec::new()))
-        .chain(macros.into_iter().map(|(name, (offset, mut list))| {
+        .map(|(name, (offset, mut list))| {
             list.sort_unstable();
             list.dedup();
             (name, offset, list)
-        }))
-        .collect();
-    reads.sort_unstable_by_key(|&(_, offset, _)| offset);
-    let mut lines = Lines::default();
-    let mut vars: Vec<Var> = reads
-        .into_iter()
-        .map(|(name, offset, macros)| Var {
-            name: name.to_string(),
-            line: lines.line(src, offset),
-            macros: macros.into_iter().map(str::to_string).collect(),
         })
         .collect();
+    in_macros.sort_unstable_by_key(|&(_, offset, _)| offset);
+    outside.sort_unstable_by_key(|&(_, offset)| offset);
+    // Both lists merged in offset order (no name is in both), straight into the records.
+    let mut lines = Lines::default();
+    let mut var = |name: &str, offset: usize, macros: Vec<&str>| Var {
+        name: name.to_string(),
+        line: lines.line(src, offset),
+        macros: macros.into_iter().map(str::to_string).collect(),
+    };
+    let mut vars: Vec<Var> = Vec::with_capacity(outside.len() + in_macros.len());
+    let mut in_macros = in_macros.into_iter().peekable();
+    for (name, offset) in outside {
+        while let Some((m, at, list)) = in_macros.next_if(|&(_, at, _)| at < offset) {
+            vars.push(var(m, at, list));
+        }
+        vars.push(var(name, offset, Vec::new()));
+    }
+    vars.extend(in_macros.map(|(m, at, list)| var(m, at, list)));
     vars.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     vars
 }
