@@ -260,7 +260,18 @@ pub fn template_id(name: &str) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"shipwright-template-id\0");
     hasher.update(name.as_bytes());
-    hasher.finalize().to_hex()[..16].to_string()
+    // The first 16 hex digits: only the first 8 bytes are turned into text.
+    hex(&hasher.finalize().as_bytes()[..8])
+}
+
+/// `bytes` as lowercase hex, two digits a byte, in one allocation.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let text: Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .collect();
+    String::from_utf8(text).expect("hex digits are ASCII")
 }
 
 /// Why a BuildCache file could not be read.
@@ -539,6 +550,15 @@ mod tests {
     fn ids_are_stable_and_distinct() {
         assert_eq!(template_id("a.html"), template_id("a.html"));
         assert_ne!(template_id("a.html"), template_id("b.html"));
+        // The id is the start of the keyed blake3 digest's hex (the format's definition).
+        for name in ["a.html", "pages/ünï.html", ""] {
+            let digest = blake3::Hasher::new()
+                .update(b"shipwright-template-id\0")
+                .update(name.as_bytes())
+                .finalize();
+            assert_eq!(template_id(name), digest.to_hex()[..16]);
+        }
+        assert_eq!(hex(&[0x00, 0x9f, 0xff]), "009fff");
     }
 
     #[test]
