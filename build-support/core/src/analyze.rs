@@ -170,6 +170,11 @@ fn analyze_with<'s>(
         }
     }
     drop(seen);
+    let (vars, macros) = (
+        std::mem::take(&mut variables.reads),
+        std::mem::take(&mut variables.macros),
+    );
+    scopes.recycle(&mut variables);
     let kept = if keep_references {
         references.iter().map(Found::to_reference).collect()
     } else {
@@ -186,8 +191,8 @@ fn analyze_with<'s>(
         interface_hash,
         deps,
         dynamic,
-        vars: std::mem::take(&mut variables.reads),
-        macros: std::mem::take(&mut variables.macros),
+        vars,
+        macros,
         references: kept,
     })
 }
