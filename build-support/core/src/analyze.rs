@@ -26,7 +26,7 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, template_id};
-use crate::lex::refs::{Found, FoundTarget, Reference, references_into};
+use crate::lex::refs::{Found, FoundTarget, Reference, references_at};
 use crate::lex::vars::{NameMap, analysed};
 use crate::lex::{LexError, Lexed, Part, lex_into, reuse};
 
@@ -103,8 +103,14 @@ fn analyze_with<'s>(
     } = scratch;
     lex_into(src, lexed)?;
     let (static_hash, interface_hash) = hashes(lexed);
-    references_into(src, lexed, references)?;
+    // Pass 1 of the variables finds the reference tags; the references are read from them.
     let (mut variables, scopes) = analysed(src, lexed, false);
+    references_at(
+        src,
+        lexed,
+        scopes.reference_tags().iter().copied(),
+        references,
+    )?;
     let scope_at = |offset: usize| scopes.of(offset);
     let imports = &mut variables.imports;
     let owned = |scope: &[&str]| -> Vec<String> { scope.iter().map(|n| n.to_string()).collect() };

@@ -23,7 +23,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::{LexError, Lexed, Lines, Token, TokenKind, top_level, unquote, work};
+use super::{Delimited, LexError, Lexed, Lines, Token, TokenKind, top_level, unquote, work};
 
 /// Which tag holds the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,17 +105,61 @@ impl Found<'_> {
     }
 }
 
+/// A reference tag: the tag, its kind, and how many tokens its name has (they follow the
+/// keyword).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefTag {
+    tag: Delimited,
+    kind: RefKind,
+    name: u32,
+}
+
+impl RefTag {
+    /// The reference tag `tag` is, if it is one.
+    pub(crate) fn of(tag: &Delimited, tokens: &[Token<'_>]) -> Option<RefTag> {
+        let (kind, name) = reference_tokens(tokens)?;
+        debug_assert!(std::ptr::eq(name.as_ptr(), tokens[1..].as_ptr()));
+        Some(RefTag {
+            tag: *tag,
+            kind,
+            name: name.len() as u32,
+        })
+    }
+
+    pub(crate) fn kind(&self) -> RefKind {
+        self.kind
+    }
+
+    /// The tokens of its name, of `tokens`, the tag's.
+    pub(crate) fn name<'t, 's>(&self, tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
+        &tokens[1..1 + self.name as usize]
+    }
+}
+
 /// [`references`] appended to `out`, borrowed.
 pub(crate) fn references_into<'s>(
     src: &'s str,
     lexed: &Lexed<'s>,
     out: &mut Vec<Found<'s>>,
 ) -> Result<(), LexError> {
+    let tags = lexed
+        .tags()
+        .filter_map(|(tag, tokens)| RefTag::of(tag, tokens));
+    references_at(src, lexed, tags, out)
+}
+
+/// The references of the reference tags `tags` of `lexed`, in order, appended to `out`.
+pub(crate) fn references_at<'s>(
+    src: &'s str,
+    lexed: &Lexed<'s>,
+    tags: impl IntoIterator<Item = RefTag>,
+    out: &mut Vec<Found<'s>>,
+) -> Result<(), LexError> {
     let mut lines = Lines::default();
-    for (tag, tokens) in lexed.tags() {
-        let Some((kind, name)) = reference_tokens(tokens) else {
-            continue;
-        };
+    for reference in tags {
+        let (tag, kind) = (reference.tag, reference.kind);
+        let tokens = lexed.tokens(&tag);
+        let name = reference.name(tokens);
         let context = passes_context(kind, tokens);
         let line = lines.line(src, tag.start);
         if name.is_empty() {
@@ -153,7 +197,8 @@ fn passes_context(kind: RefKind, tokens: &[Token<'_>]) -> bool {
     }
 }
 
-/// The kind of a reference tag and the tokens of its name expression.
+/// The kind of a reference tag and the tokens of its name expression, which follow the keyword
+/// ([`RefTag`] keeps their count).
 pub(crate) fn reference_tokens<'t, 's>(
     tokens: &'t [Token<'s>],
 ) -> Option<(RefKind, &'t [Token<'s>])> {

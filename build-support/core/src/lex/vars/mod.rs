@@ -68,6 +68,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::format::{Macro, Var};
 
+use super::refs::RefTag;
 use super::{Lexed, Lines, reuse, work};
 
 /// Names the engine provides, never read from the struct: Jinja2's globals (`range`, `dict`,
@@ -209,14 +210,18 @@ pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
 }
 
 /// The names defined at each reference tag ([`Variables::scopes`]), borrowed from the template
-/// and end to end in one list: the record copies only what it keeps.
+/// and end to end in one list: the record copies only what it keeps. With them, the reference
+/// tags, as pass 1 found them: the references need not walk every tag again.
 #[derive(Debug)]
-pub(crate) struct Scopes<'s>(frames::Found<'s>);
+pub(crate) struct Scopes<'s> {
+    found: frames::Found<'s>,
+    tags: Vec<RefTag>,
+}
 
 impl<'s> Scopes<'s> {
     /// The names defined for sure at the reference tag at `offset` (sorted), if it is one.
     pub(crate) fn of(&self, offset: usize) -> &[&'s str] {
-        let found = &self.0;
+        let found = &self.found;
         match found.scopes.binary_search_by_key(&offset, |(at, _)| *at) {
             Ok(i) => &found.scope_names[found.scopes[i].1.clone()],
             Err(_) => &[],
@@ -225,17 +230,23 @@ impl<'s> Scopes<'s> {
 
     /// Per reference tag, in offset order: its offset and its names.
     fn iter(&self) -> impl Iterator<Item = (usize, &[&'s str])> {
-        let found = &self.0;
+        let found = &self.found;
         found
             .scopes
             .iter()
             .map(|(offset, names)| (*offset, &found.scope_names[names.clone()]))
     }
 
+    /// The reference tags, in source order.
+    pub(crate) fn reference_tags(&self) -> &[RefTag] {
+        &self.tags
+    }
+
     /// Hands the lists back, with `variables`' import list, for their memory to be reused by
     /// the next template of this thread.
     pub(crate) fn recycle(self, variables: &mut Variables) {
-        frames::give_back(self.0);
+        frames::give_back(self.found);
+        events::give_back_references(self.tags);
         give_back_imports(std::mem::take(&mut variables.imports));
     }
 }
@@ -248,7 +259,7 @@ pub(crate) fn analysed<'s>(
     lexed: &Lexed<'s>,
     not_needed: bool,
 ) -> (Variables, Scopes<'s>) {
-    let program = events::program(lexed);
+    let mut program = events::program(lexed);
     let mut found = frames::analyse(&program, not_needed);
     let (macros, imports) = calls(&program);
     let not_needed = if not_needed {
@@ -256,6 +267,7 @@ pub(crate) fn analysed<'s>(
     } else {
         Vec::new()
     };
+    let tags = std::mem::take(&mut program.references);
     program.recycle();
     let variables = Variables {
         not_needed,
@@ -264,7 +276,7 @@ pub(crate) fn analysed<'s>(
         imports,
         scopes: Vec::new(),
     };
-    (variables, Scopes(found))
+    (variables, Scopes { found, tags })
 }
 
 /// [`Variables::not_needed`]: what pass 2 found not needed, and the reads of output that is
