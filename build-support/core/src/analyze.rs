@@ -26,9 +26,9 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, template_id};
-use crate::lex::refs::{Reference, Target, references};
+use crate::lex::refs::{Found, FoundTarget, Reference, references_at};
 use crate::lex::vars::{NameMap, analysed};
-use crate::lex::{LexError, Lexed, Part, lex_into};
+use crate::lex::{LexError, Lexed, Part, lex_into, reuse};
 
 /// What the lexer learned about one template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,31 +59,61 @@ pub fn analyze(src: &str) -> Result<Analysis, LexError> {
 /// has no use for them: their names move into its deps instead of being copied).
 fn analyze_keeping(src: &str, keep_references: bool) -> Result<Analysis, LexError> {
     thread_local! {
-        // The lexer's lists, kept empty between templates so that their memory is reused.
-        static SCRATCH: std::cell::Cell<Lexed<'static>> = std::cell::Cell::new(Lexed::default());
+        // The working lists, kept empty between templates so that their memory is reused.
+        static SCRATCH: std::cell::Cell<Scratch<'static>> = std::cell::Cell::new(Scratch::default());
     }
-    let mut lexed = SCRATCH.take().recycle();
-    let analysis = analyze_with(src, &mut lexed, keep_references);
-    SCRATCH.set(lexed.recycle());
+    let mut scratch = SCRATCH.take().recycle();
+    let analysis = analyze_with(src, &mut scratch, keep_references);
+    SCRATCH.set(scratch.recycle());
     analysis
 }
 
+/// The working lists of [`analyze_with`].
+#[derive(Default)]
+struct Scratch<'s> {
+    lexed: Lexed<'s>,
+    references: Vec<Found<'s>>,
+    /// Per dependency, in order of first appearance: its first reference's position in
+    /// `references`.
+    first: Vec<usize>,
+}
+
+impl Scratch<'_> {
+    /// Empties the lists and hands their memory over for another template (a huge template's
+    /// is let go).
+    fn recycle<'t>(self) -> Scratch<'t> {
+        Scratch {
+            lexed: self.lexed.recycle(),
+            references: reuse(self.references),
+            first: reuse(self.first),
+        }
+    }
+}
+
 /// Like [`analyze_keeping`], reusing `scratch`'s allocations across calls.
-pub(crate) fn analyze_with<'s>(
+fn analyze_with<'s>(
     src: &'s str,
-    scratch: &mut Lexed<'s>,
+    scratch: &mut Scratch<'s>,
     keep_references: bool,
 ) -> Result<Analysis, LexError> {
-    lex_into(src, scratch)?;
-    let (static_hash, interface_hash) = hashes(scratch);
-    let mut references = references(src, scratch)?;
-    let (mut variables, scopes) = analysed(src, scratch, false);
+    let Scratch {
+        lexed,
+        references,
+        first,
+    } = scratch;
+    lex_into(src, lexed)?;
+    let (static_hash, interface_hash) = hashes(lexed);
+    // Pass 1 of the variables finds the reference tags; the references are read from them.
+    let (mut variables, scopes) = analysed(src, lexed, false);
+    references_at(
+        src,
+        lexed,
+        scopes.reference_tags().iter().copied(),
+        references,
+    )?;
     let scope_at = |offset: usize| scopes.of(offset);
     let imports = &mut variables.imports;
     let owned = |scope: &[&str]| -> Vec<String> { scope.iter().map(|n| n.to_string()).collect() };
-    // Per dependency, in order of first appearance: that reference's position in `references`.
-    // Its name is set from there at the end.
-    let mut first: Vec<usize> = Vec::with_capacity(references.len());
     let mut deps: Vec<Dep> = Vec::with_capacity(references.len());
     // First appearance wins: a search of the few names so far, or, past `FEW` references, one
     // hash lookup per reference (a list search made a template of thousands of includes
@@ -94,13 +124,13 @@ pub(crate) fn analyze_with<'s>(
     let mut dynamic = Vec::new();
     for (position, reference) in references.iter().enumerate() {
         match &reference.target {
-            Target::Static(name) => {
+            FoundTarget::Static(name) => {
                 crate::lex::work::step();
                 let at = match &mut seen {
                     Some(seen) => *seen.entry(name).or_insert(first.len()),
                     None => first
                         .iter()
-                        .position(|&r| static_name(&references[r]) == Some(name.as_str()))
+                        .position(|&r| static_name(&references[r]) == Some(name))
                         .unwrap_or(first.len()),
                 };
                 if at == first.len() {
@@ -133,9 +163,9 @@ pub(crate) fn analyze_with<'s>(
                     }
                 }
             }
-            Target::Dynamic(expr) => dynamic.push(DynamicRef {
+            FoundTarget::Dynamic(expr) => dynamic.push(DynamicRef {
                 line: reference.line,
-                expr: expr.clone(),
+                expr: expr.to_string(),
                 context: reference.context,
                 scope: if reference.context {
                     owned(scope_at(reference.offset))
@@ -146,35 +176,38 @@ pub(crate) fn analyze_with<'s>(
         }
     }
     drop(seen);
-    for (dep, &position) in deps.iter_mut().zip(&first) {
-        let Target::Static(name) = &mut references[position].target else {
+    let (vars, macros) = (
+        std::mem::take(&mut variables.reads),
+        std::mem::take(&mut variables.macros),
+    );
+    scopes.recycle(&mut variables);
+    let kept = if keep_references {
+        references.iter().map(Found::to_reference).collect()
+    } else {
+        Vec::new()
+    };
+    for (dep, &position) in deps.iter_mut().zip(first.iter()) {
+        let FoundTarget::Static(name) = &mut references[position].target else {
             unreachable!("a dependency's first reference names it")
         };
-        dep.name = if keep_references {
-            name.clone()
-        } else {
-            std::mem::take(name)
-        };
-    }
-    if !keep_references {
-        references = Vec::new();
+        dep.name = std::mem::take(name).into_owned();
     }
     Ok(Analysis {
         static_hash,
         interface_hash,
         deps,
         dynamic,
-        vars: std::mem::take(&mut variables.reads),
-        macros: std::mem::take(&mut variables.macros),
-        references,
+        vars,
+        macros,
+        references: kept,
     })
 }
 
 /// The name of a static reference, none for a dynamic one.
-fn static_name(reference: &Reference) -> Option<&str> {
+fn static_name<'a>(reference: &'a Found<'_>) -> Option<&'a str> {
     match &reference.target {
-        Target::Static(name) => Some(name),
-        Target::Dynamic(_) => None,
+        FoundTarget::Static(name) => Some(name),
+        FoundTarget::Dynamic(_) => None,
     }
 }
 

@@ -621,11 +621,12 @@ fn end_of_number(bytes: &[u8], start: usize, after_dot: bool) -> usize {
 /// as written. Jinja2 writes non-ASCII characters as `\xe9`-style escapes before resolving, so a
 /// backslash right before one escapes that escape's backslash: `'\é'` is the text `\xe9`.
 /// Not resolved: `\N{name}` (Unicode names), kept as written; an invalid `\x`, `\u` or `\U`
-/// escape, which Jinja2 rejects, is kept as written too.
-pub(crate) fn unquote(literal: &str) -> String {
+/// escape, which Jinja2 rejects, is kept as written too. A literal with no escape and no
+/// carriage return is its own text, borrowed.
+pub(crate) fn unquote(literal: &str) -> std::borrow::Cow<'_, str> {
     let body = &literal[1..literal.len() - 1];
     if memchr::memchr2(b'\\', b'\r', body.as_bytes()).is_none() {
-        return body.to_string();
+        return std::borrow::Cow::Borrowed(body);
     }
     let body = body.replace("\r\n", "\n").replace('\r', "\n");
     let mut out = String::with_capacity(body.len());
@@ -702,7 +703,7 @@ pub(crate) fn unquote(literal: &str) -> String {
             }
         }
     }
-    out
+    out.into()
 }
 
 #[cfg(test)]

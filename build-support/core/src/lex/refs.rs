@@ -20,9 +20,10 @@
 //! an include's name are not part of it: Jinja2's `ignore missing`, `with context` and
 //! `without context`, and Django's `with name=value …` and `only`.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
-use super::{LexError, Lexed, Lines, Token, TokenKind, top_level, unquote, work};
+use super::{Delimited, LexError, Lexed, Lines, Token, TokenKind, top_level, unquote, work};
 
 /// Which tag holds the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,12 +66,100 @@ pub struct Reference {
 
 /// Every reference of a lexed template, in source order.
 pub fn references(src: &str, lexed: &Lexed<'_>) -> Result<Vec<Reference>, LexError> {
-    let mut out = Vec::new();
+    let mut found = Vec::new();
+    references_into(src, lexed, &mut found)?;
+    Ok(found.iter().map(Found::to_reference).collect())
+}
+
+/// A [`Reference`] as found, its name borrowed from the template where it is written as is:
+/// the record copies only the names it keeps.
+#[derive(Debug)]
+pub(crate) struct Found<'s> {
+    pub(crate) kind: RefKind,
+    pub(crate) line: u32,
+    pub(crate) offset: usize,
+    pub(crate) target: FoundTarget<'s>,
+    pub(crate) context: bool,
+}
+
+/// A [`Target`], borrowed where it can be.
+#[derive(Debug)]
+pub(crate) enum FoundTarget<'s> {
+    Static(Cow<'s, str>),
+    Dynamic(&'s str),
+}
+
+impl Found<'_> {
+    /// The [`Reference`], owning its name.
+    pub(crate) fn to_reference(&self) -> Reference {
+        Reference {
+            kind: self.kind,
+            line: self.line,
+            offset: self.offset,
+            target: match &self.target {
+                FoundTarget::Static(name) => Target::Static(name.to_string()),
+                FoundTarget::Dynamic(expr) => Target::Dynamic(expr.to_string()),
+            },
+            context: self.context,
+        }
+    }
+}
+
+/// A reference tag: the tag, its kind, and how many tokens its name has (they follow the
+/// keyword).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefTag {
+    tag: Delimited,
+    kind: RefKind,
+    name: u32,
+}
+
+impl RefTag {
+    /// The reference tag `tag` is, if it is one.
+    pub(crate) fn of(tag: &Delimited, tokens: &[Token<'_>]) -> Option<RefTag> {
+        let (kind, name) = reference_tokens(tokens)?;
+        debug_assert!(std::ptr::eq(name.as_ptr(), tokens[1..].as_ptr()));
+        Some(RefTag {
+            tag: *tag,
+            kind,
+            name: name.len() as u32,
+        })
+    }
+
+    pub(crate) fn kind(&self) -> RefKind {
+        self.kind
+    }
+
+    /// The tokens of its name, of `tokens`, the tag's.
+    pub(crate) fn name<'t, 's>(&self, tokens: &'t [Token<'s>]) -> &'t [Token<'s>] {
+        &tokens[1..1 + self.name as usize]
+    }
+}
+
+/// [`references`] appended to `out`, borrowed.
+pub(crate) fn references_into<'s>(
+    src: &'s str,
+    lexed: &Lexed<'s>,
+    out: &mut Vec<Found<'s>>,
+) -> Result<(), LexError> {
+    let tags = lexed
+        .tags()
+        .filter_map(|(tag, tokens)| RefTag::of(tag, tokens));
+    references_at(src, lexed, tags, out)
+}
+
+/// The references of the reference tags `tags` of `lexed`, in order, appended to `out`.
+pub(crate) fn references_at<'s>(
+    src: &'s str,
+    lexed: &Lexed<'s>,
+    tags: impl IntoIterator<Item = RefTag>,
+    out: &mut Vec<Found<'s>>,
+) -> Result<(), LexError> {
     let mut lines = Lines::default();
-    for (tag, tokens) in lexed.tags() {
-        let Some((kind, name)) = reference_tokens(tokens) else {
-            continue;
-        };
+    for reference in tags {
+        let (tag, kind) = (reference.tag, reference.kind);
+        let tokens = lexed.tokens(&tag);
+        let name = reference.name(tokens);
         let context = passes_context(kind, tokens);
         let line = lines.line(src, tag.start);
         if name.is_empty() {
@@ -81,7 +170,7 @@ pub fn references(src: &str, lexed: &Lexed<'_>) -> Result<Vec<Reference>, LexErr
             });
         }
         classify(src, name, &mut |target| {
-            out.push(Reference {
+            out.push(Found {
                 kind,
                 line,
                 offset: tag.start,
@@ -90,7 +179,7 @@ pub fn references(src: &str, lexed: &Lexed<'_>) -> Result<Vec<Reference>, LexErr
             })
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Does a reference tag of this kind pass the context (see [`Reference::context`])?
@@ -108,7 +197,8 @@ fn passes_context(kind: RefKind, tokens: &[Token<'_>]) -> bool {
     }
 }
 
-/// The kind of a reference tag and the tokens of its name expression.
+/// The kind of a reference tag and the tokens of its name expression, which follow the keyword
+/// ([`RefTag`] keeps their count).
 pub(crate) fn reference_tokens<'t, 's>(
     tokens: &'t [Token<'s>],
 ) -> Option<(RefKind, &'t [Token<'s>])> {
@@ -238,7 +328,7 @@ fn strip_suffix<'t, 's>(tokens: &'t [Token<'s>], words: &[&str]) -> &'t [Token<'
 }
 
 /// The string value of an expression made of string literals only (`'a' "b"` is `"ab"`).
-fn string_value(tokens: &[Token<'_>]) -> Option<String> {
+fn string_value<'s>(tokens: &[Token<'s>]) -> Option<Cow<'s, str>> {
     if tokens.is_empty()
         || tokens.iter().any(|t| {
             work::step();
@@ -247,7 +337,10 @@ fn string_value(tokens: &[Token<'_>]) -> Option<String> {
     {
         return None;
     }
-    Some(tokens.iter().map(|t| unquote(t.text)).collect())
+    match tokens {
+        [one] => Some(unquote(one.text)),
+        _ => Some(Cow::Owned(tokens.iter().map(|t| unquote(t.text)).collect())),
+    }
 }
 
 /// Is this a constant that is not a string: a number, `true`, `none` and the like?
@@ -359,29 +452,30 @@ impl Brackets {
         range
     }
 
-    /// The items of a list or tuple literal, or `None` if the expression is not one.
+    /// Calls `item` with each item of a list or tuple literal, in order; false if the
+    /// expression is not one.
     fn sequence_items(
         &self,
         tokens: &[Token<'_>],
         range: Range<usize>,
-    ) -> Option<Vec<Range<usize>>> {
+        mut item: impl FnMut(Range<usize>),
+    ) -> bool {
         let inner = if let Some(inner) = self.enclosed(tokens, range.clone(), "[", "]") {
             inner
         } else if let Some(inner) = self.enclosed(tokens, range.clone(), "(", ")") {
             // `()` is the empty tuple; `(x)` groups; `(x,)` and `(x, y)` are tuples.
             if !inner.is_empty() && !self.comma[range.start] {
-                return None;
+                return false;
             }
             inner
         } else {
-            return None;
+            return false;
         };
-        let mut items = Vec::new();
         let (mut from, mut i) = (inner.start, inner.start);
         while i < inner.end {
             work::step();
             if tokens[i].is_op(",") {
-                items.push(from..i);
+                item(from..i);
                 from = i + 1;
             }
             // Over a nested bracket in one step.
@@ -391,43 +485,44 @@ impl Brackets {
             };
         }
         if from < inner.end {
-            items.push(from..inner.end);
+            item(from..inner.end);
         }
-        Some(items)
+        true
     }
 }
 
-fn source_text(src: &str, tokens: &[Token<'_>]) -> String {
+fn source_text<'s>(src: &'s str, tokens: &[Token<'_>]) -> &'s str {
     match (tokens.first(), tokens.last()) {
-        (Some(first), Some(last)) => src[first.start..last.end()].to_string(),
-        _ => String::new(),
+        (Some(first), Some(last)) => &src[first.start..last.end()],
+        _ => "",
     }
 }
 
 /// Sorts a name expression into static names and dynamic references, Jinja2's way.
-fn classify(src: &str, tokens: &[Token<'_>], emit: &mut impl FnMut(Target)) {
+fn classify<'s>(src: &'s str, tokens: &[Token<'s>], emit: &mut impl FnMut(FoundTarget<'s>)) {
     // The common name, one string literal, needs no brackets matched.
     if let [name] = tokens
         && name.kind == TokenKind::Str
     {
         work::step();
-        return emit(Target::Static(unquote(name.text)));
+        return emit(FoundTarget::Static(unquote(name.text)));
     }
     let brackets = Brackets::of(tokens);
     let whole = brackets.ungroup(tokens, 0..tokens.len());
     if let Some(name) = string_value(&tokens[whole.clone()]) {
-        emit(Target::Static(name));
-    } else if let Some(items) = brackets.sequence_items(tokens, whole.clone()) {
-        for item in items {
+        emit(FoundTarget::Static(name));
+    } else {
+        let sequence = brackets.sequence_items(tokens, whole.clone(), |item| {
             let item = &tokens[brackets.ungroup(tokens, item)];
             if let Some(name) = string_value(item) {
-                emit(Target::Static(name));
+                emit(FoundTarget::Static(name));
             } else if !other_constant(item) {
-                emit(Target::Dynamic(source_text(src, item)));
+                emit(FoundTarget::Dynamic(source_text(src, item)));
             }
+        });
+        if !sequence {
+            emit(FoundTarget::Dynamic(source_text(src, &tokens[whole])));
         }
-    } else {
-        emit(Target::Dynamic(source_text(src, &tokens[whole])));
     }
     brackets.recycle();
 }

@@ -703,7 +703,8 @@ const SOUP: &[&str] = &[
     "\0",
 ];
 
-/// Every error names a line of the file; parts tile the source; references have lines in it.
+/// Every error names a line of the file; parts tile the source; references have lines in it;
+/// the analysis finds the references that a walk of every tag finds.
 fn check_robust(src: &str) -> Result<(), TestCaseError> {
     let lines = src.matches('\n').count() as u32 + 1;
     match lex::lex(src) {
@@ -736,7 +737,14 @@ fn check_robust(src: &str) -> Result<(), TestCaseError> {
             );
         }
     }
-    match analyze(src) {
+    let analysed = analyze(src);
+    // The analysis takes the reference tags from the variables' first pass.
+    if let Ok(lexed) = lex::lex(src) {
+        let walked = lex::refs::references(src, &lexed);
+        let found = analysed.as_ref().map(|a| &a.references);
+        prop_assert_eq!(found, walked.as_ref(), "references of {:?}", src);
+    }
+    match analysed {
         Ok(analysis) => {
             for reference in &analysis.references {
                 prop_assert!(

@@ -9,7 +9,7 @@
 //! it is `scoped`. An `if` stays in its frame, each branch in turn. What a tag evaluates before
 //! its body (a loop's sequence, a call's arguments, `with` values) is read in the outer frame.
 
-use super::super::refs::{RefKind, reference_tokens};
+use super::super::refs::{RefKind, RefTag};
 use super::super::{Delimited, Lexed, Part, Token, TokenKind, reuse, top_level, work};
 use super::NameMap;
 use super::expr::{self, Read, condition_guards, is_keyword};
@@ -97,6 +97,8 @@ pub(super) struct Program<'s> {
     /// The names that output Jinja2 never evaluates would read (after a top-level `extends`),
     /// with their offsets.
     pub(super) unrendered: Vec<(&'s str, usize)>,
+    /// The reference tags, in source order.
+    pub(super) references: Vec<RefTag>,
 }
 
 /// One read of a name, as it matters for which macros are called.
@@ -208,9 +210,16 @@ impl<'s> Program<'s> {
                 uses: reuse(self.uses),
                 imports: reuse(self.imports),
                 unrendered: reuse(self.unrendered),
+                references: reuse(self.references),
             }
         });
     }
+}
+
+/// Hands a list of [`Program::references`] taken out of its program back, for its memory to
+/// be reused by the next [`program`] on this thread.
+pub(super) fn give_back_references(references: Vec<RefTag>) {
+    SPARE.with_borrow_mut(|spare| spare.program.references = reuse(references));
 }
 
 /// Builds the [`Program`] of a lexed template.
@@ -241,6 +250,7 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
             uses: reuse(spare.uses),
             imports: reuse(spare.imports),
             unrendered: reuse(spare.unrendered),
+            references: reuse(spare.references),
         },
         ids: None,
         current: 0,
@@ -755,9 +765,11 @@ impl<'s> Builder<'s> {
     /// `extends`, `include`, `import … as`, `from … import`: the name expression is read, the
     /// reference is marked, imported names are assigned.
     fn reference(&mut self, tag: &Delimited, tokens: &[Token<'s>]) {
-        let Some((kind, name)) = reference_tokens(tokens) else {
+        let Some(reference) = RefTag::of(tag, tokens) else {
             return;
         };
+        self.program.references.push(reference);
+        let (kind, name) = (reference.kind(), reference.name(tokens));
         if kind == RefKind::Extends {
             if self.known_extends && self.blocks == 0 {
                 self.dead.get_or_insert(self.open.len());

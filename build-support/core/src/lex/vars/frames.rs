@@ -23,7 +23,7 @@
 //! names assigned or bound for sure at that point: in the frame and in the frames around it, up
 //! to where the nested frame started.
 
-use super::super::work;
+use super::super::{reuse, work};
 use super::events::{Event, FrameKind, Name, Program};
 use super::{NameMap, NotNeeded};
 
@@ -112,6 +112,26 @@ pub(super) struct Found<'s> {
     pub(super) scope_names: Vec<&'s str>,
 }
 
+impl Found<'_> {
+    /// Empties the lists and hands their memory over for another template (a huge template's
+    /// is let go).
+    fn recycle<'t>(self) -> Found<'t> {
+        Found {
+            reads: reuse(self.reads),
+            macro_reads: reuse(self.macro_reads),
+            not_needed: reuse(self.not_needed),
+            scopes: reuse(self.scopes),
+            scope_names: reuse(self.scope_names),
+        }
+    }
+}
+
+/// Hands what [`analyse`] found back, for its lists' memory to be reused by the next template
+/// of this thread.
+pub(super) fn give_back(found: Found<'_>) {
+    BUFFERS.with_borrow_mut(|b| b.found = found.recycle());
+}
+
 /// The working lists of pass 2, kept per thread between templates so that their memory is
 /// reused: about thirty allocations a template otherwise, a good share of a scan's time.
 #[derive(Default)]
@@ -126,6 +146,8 @@ struct Buffers {
     children: Vec<u32>,
     in_macro: Vec<bool>,
     scopes: Vec<(usize, std::ops::Range<usize>)>,
+    /// The lists of the last [`Found`] handed back ([`give_back`]), empty.
+    found: Found<'static>,
 }
 
 thread_local! {
@@ -256,17 +278,14 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers, not_needed: bool) ->
     }
     let name = |id: Name| program.names[id as usize];
     a.scopes.sort_unstable_by_key(|(offset, _)| *offset);
-    let mut scope_names: Vec<&str> = Vec::with_capacity(a.t.scope_names.len());
-    let scopes = a
-        .scopes
-        .iter()
-        .map(|(offset, ids)| {
-            let from = scope_names.len();
-            scope_names.extend(a.t.scope_names[ids.clone()].iter().map(|&id| name(id)));
-            scope_names[from..].sort_unstable();
-            (*offset, from..scope_names.len())
-        })
-        .collect();
+    let mut found: Found<'s> = std::mem::take(&mut b.found).recycle();
+    for (offset, ids) in &a.scopes {
+        let names = &mut found.scope_names;
+        let from = names.len();
+        names.extend(a.t.scope_names[ids.clone()].iter().map(|&id| name(id)));
+        names[from..].sort_unstable();
+        found.scopes.push((*offset, from..names.len()));
+    }
     let mut in_macro = emptied(&mut b.in_macro);
     if not_needed {
         in_macro.resize(names, false);
@@ -275,31 +294,24 @@ fn analyse_with<'s>(program: &Program<'s>, b: &mut Buffers, not_needed: bool) ->
         }
     }
     let read = |id: Name| a.t.reads[id as usize] != usize::MAX || in_macro[id as usize];
-    let found = Found {
-        macro_reads: a
-            .t
-            .macro_reads
+    found.macro_reads.extend(
+        a.t.macro_reads
             .iter()
-            .map(|&(id, m, offset)| (name(id), name(m), offset))
-            .collect(),
-        not_needed: a
-            .t
-            .not_needed
+            .map(|&(id, m, offset)| (name(id), name(m), offset)),
+    );
+    found.not_needed.extend(
+        a.t.not_needed
             .iter()
             .filter(|((id, _), _)| not_needed && !read(*id))
-            .map(|(&(id, why), &offset)| (name(id), why, offset))
-            .collect(),
-        reads: a
-            .t
-            .reads
+            .map(|(&(id, why), &offset)| (name(id), why, offset)),
+    );
+    found.reads.extend(
+        a.t.reads
             .iter()
             .enumerate()
             .filter(|(_, offset)| **offset != usize::MAX)
-            .map(|(id, &offset)| (name(id as Name), offset))
-            .collect(),
-        scopes,
-        scope_names,
-    };
+            .map(|(id, &offset)| (name(id as Name), offset)),
+    );
     b.scopes = a.scopes;
     b.start = start;
     b.fill = fill;
@@ -701,9 +713,10 @@ impl Analysis<'_, '_, '_> {
         }
         // The parent of an `extends` renders after the whole top level (Jinja2 also allows the
         // tag in a branch or a loop).
-        for offset in std::mem::take(&mut self.t.deferred) {
+        for i in 0..self.t.deferred.len() {
             let names = self.scope_of(self.root_final);
-            self.scopes.push((offset, names));
+            self.scopes.push((self.t.deferred[i], names));
         }
+        self.t.deferred.clear();
     }
 }

@@ -68,7 +68,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::format::{Macro, Var};
 
-use super::{Lexed, Lines, work};
+use super::refs::RefTag;
+use super::{Lexed, Lines, reuse, work};
 
 /// Names the engine provides, never read from the struct: Jinja2's globals (`range`, `dict`,
 /// `lipsum`, `cycler`, `joiner`, `namespace`), minijinja's `debug`, the i18n extension's
@@ -199,35 +200,54 @@ pub fn root_variables(src: &str, lexed: &Lexed<'_>) -> Vec<Var> {
 pub fn variables(src: &str, lexed: &Lexed<'_>) -> Variables {
     let (mut variables, scopes) = analysed(src, lexed, true);
     variables.scopes = scopes
-        .at
         .iter()
         .map(|(offset, names)| Scope {
-            offset: *offset,
-            names: scopes.names[names.clone()]
-                .iter()
-                .map(|name| name.to_string())
-                .collect(),
+            offset,
+            names: names.iter().map(|name| name.to_string()).collect(),
         })
         .collect();
     variables
 }
 
 /// The names defined at each reference tag ([`Variables::scopes`]), borrowed from the template
-/// and end to end in one list: the record copies only what it keeps.
-#[derive(Debug, Default)]
+/// and end to end in one list: the record copies only what it keeps. With them, the reference
+/// tags, as pass 1 found them: the references need not walk every tag again.
+#[derive(Debug)]
 pub(crate) struct Scopes<'s> {
-    /// Per reference tag, in offset order: its offset and where its names lie in `names`.
-    at: Vec<(usize, std::ops::Range<usize>)>,
-    names: Vec<&'s str>,
+    found: frames::Found<'s>,
+    tags: Vec<RefTag>,
 }
 
 impl<'s> Scopes<'s> {
     /// The names defined for sure at the reference tag at `offset` (sorted), if it is one.
     pub(crate) fn of(&self, offset: usize) -> &[&'s str] {
-        match self.at.binary_search_by_key(&offset, |(at, _)| *at) {
-            Ok(i) => &self.names[self.at[i].1.clone()],
+        let found = &self.found;
+        match found.scopes.binary_search_by_key(&offset, |(at, _)| *at) {
+            Ok(i) => &found.scope_names[found.scopes[i].1.clone()],
             Err(_) => &[],
         }
+    }
+
+    /// Per reference tag, in offset order: its offset and its names.
+    fn iter(&self) -> impl Iterator<Item = (usize, &[&'s str])> {
+        let found = &self.found;
+        found
+            .scopes
+            .iter()
+            .map(|(offset, names)| (*offset, &found.scope_names[names.clone()]))
+    }
+
+    /// The reference tags, in source order.
+    pub(crate) fn reference_tags(&self) -> &[RefTag] {
+        &self.tags
+    }
+
+    /// Hands the lists back, with `variables`' import list, for their memory to be reused by
+    /// the next template of this thread.
+    pub(crate) fn recycle(self, variables: &mut Variables) {
+        frames::give_back(self.found);
+        events::give_back_references(self.tags);
+        give_back_imports(std::mem::take(&mut variables.imports));
     }
 }
 
@@ -239,7 +259,7 @@ pub(crate) fn analysed<'s>(
     lexed: &Lexed<'s>,
     not_needed: bool,
 ) -> (Variables, Scopes<'s>) {
-    let program = events::program(lexed);
+    let mut program = events::program(lexed);
     let mut found = frames::analyse(&program, not_needed);
     let (macros, imports) = calls(&program);
     let not_needed = if not_needed {
@@ -247,19 +267,16 @@ pub(crate) fn analysed<'s>(
     } else {
         Vec::new()
     };
+    let tags = std::mem::take(&mut program.references);
     program.recycle();
     let variables = Variables {
         not_needed,
-        reads: with_lines(src, found.reads, found.macro_reads),
+        reads: with_lines(src, &mut found.reads, &found.macro_reads),
         macros,
         imports,
         scopes: Vec::new(),
     };
-    let scopes = Scopes {
-        at: found.scopes,
-        names: found.scope_names,
-    };
-    (variables, scopes)
+    (variables, Scopes { found, tags })
 }
 
 /// [`Variables::not_needed`]: what pass 2 found not needed, and the reads of output that is
@@ -352,17 +369,17 @@ impl Hasher for NameHasher {
 /// over the text, in offset order; then sorted by name.
 fn with_lines<'s>(
     src: &str,
-    mut outside: Vec<(&'s str, usize)>,
-    in_macros: Vec<(&'s str, &'s str, usize)>,
+    outside: &mut [(&'s str, usize)],
+    in_macros: &[(&'s str, &'s str, usize)],
 ) -> Vec<Var> {
     let mut macros: NameMap<&str, (usize, Vec<&str>)> = NameMap::default();
-    for (name, m, offset) in in_macros {
+    for &(name, m, offset) in in_macros {
         work::step();
         let (first, list) = macros.entry(name).or_insert((offset, Vec::new()));
         *first = (*first).min(offset);
         list.push(m);
     }
-    for (name, _) in &outside {
+    for (name, _) in outside.iter() {
         macros.remove(name);
     }
     let mut in_macros: Vec<(&str, usize, Vec<&str>)> = macros
@@ -384,7 +401,7 @@ fn with_lines<'s>(
     };
     let mut vars: Vec<Var> = Vec::with_capacity(outside.len() + in_macros.len());
     let mut in_macros = in_macros.into_iter().peekable();
-    for (name, offset) in outside {
+    for &mut (name, offset) in outside {
         while let Some((m, at, list)) = in_macros.next_if(|&(_, at, _)| at < offset) {
             vars.push(var(m, at, list));
         }
@@ -395,6 +412,35 @@ fn with_lines<'s>(
     vars
 }
 
+/// The working lists of [`calls`], kept per thread between templates so that their memory is
+/// reused.
+#[derive(Default)]
+struct CallLists {
+    /// Per name: its entry in the macros if it is a macro of the top level.
+    macro_at: Vec<u32>,
+    /// Per name bound to a module by `import … as`: its module's number.
+    module_at: Vec<u32>,
+    /// Per module: whether it is read otherwise than by taking an attribute (any macro may be
+    /// called through it).
+    whole: Vec<bool>,
+    /// The attributes taken of the modules: (module, attribute).
+    members: Vec<(u32, &'static str)>,
+    /// The list of [`Variables::imports`] handed back ([`give_back_imports`]), empty.
+    imports: Vec<ImportCalls>,
+}
+
+thread_local! {
+    static CALL_LISTS: std::cell::RefCell<CallLists> = std::cell::RefCell::new(CallLists::default());
+}
+
+/// Hands an import list back, for its memory to be reused by [`calls`] on this thread.
+fn give_back_imports(mut imports: Vec<ImportCalls>) {
+    imports.clear();
+    if imports.capacity() <= 1 << 12 {
+        CALL_LISTS.with_borrow_mut(|lists| lists.imports = imports);
+    }
+}
+
 /// Which macros of the top level the template's own code calls and which each calls, and what
 /// each import tag may call of the template it imports (see [`Variables::macros`] and
 /// [`Variables::imports`]): from every read of a name, wherever it is.
@@ -402,13 +448,28 @@ fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<ImportCalls>) {
     if program.macros.is_empty() && program.imports.is_empty() {
         return (Vec::new(), Vec::new());
     }
+    CALL_LISTS.with_borrow_mut(|lists| {
+        let found = calls_with(program, lists);
+        // A huge template's tables are not kept for the next one.
+        if lists.macro_at.capacity() >= 1 << 16 {
+            *lists = CallLists::default();
+        }
+        found
+    })
+}
+
+fn calls_with(
+    program: &events::Program<'_>,
+    lists: &mut CallLists,
+) -> (Vec<Macro>, Vec<ImportCalls>) {
     const NONE: u32 = u32::MAX;
-    thread_local! {
-        // The two tables by name, kept between templates so that their memory is reused.
-        static TABLES: std::cell::Cell<(Vec<u32>, Vec<u32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
-    }
     let names = program.names.len();
-    let (mut macro_at, mut module_at) = TABLES.take();
+    let CallLists {
+        macro_at,
+        module_at,
+        whole,
+        ..
+    } = lists;
     // Per name: its entry in `macros` if it is a macro of the top level.
     macro_at.clear();
     macro_at.resize(names, NONE);
@@ -419,17 +480,18 @@ fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<ImportCalls>) {
             macros.push((program.names[m as usize], false, Vec::new()));
         }
     }
-    // Per name bound to a module by `import … as`: the attributes taken of it, or `None`
-    // once it is read otherwise.
+    // Per name bound to a module by `import … as`: its module, whose attributes taken are
+    // listed in `members` until it is read otherwise.
     module_at.clear();
     module_at.resize(names, NONE);
-    let mut modules: Vec<Option<Vec<&str>>> = Vec::new();
+    whole.clear();
+    let mut members = reuse(std::mem::take(&mut lists.members));
     for (_, import) in &program.imports {
         if let events::Import::Module(alias) = import
             && module_at[*alias as usize] == NONE
         {
-            module_at[*alias as usize] = modules.len() as u32;
-            modules.push(Some(Vec::new()));
+            module_at[*alias as usize] = whole.len() as u32;
+            whole.push(false);
         }
     }
     for u in &program.uses {
@@ -446,48 +508,53 @@ fn calls(program: &events::Program<'_>) -> (Vec<Macro>, Vec<ImportCalls>) {
                 }
             }
         }
-        if let Some(module) = modules.get_mut(module_at[u.name as usize] as usize) {
-            match (module.as_mut(), u.member) {
-                (Some(members), Some(member)) => members.push(member),
-                _ => *module = None,
+        let module = module_at[u.name as usize];
+        if let Some(is_whole) = whole.get_mut(module as usize) {
+            match u.member {
+                Some(member) if !*is_whole => members.push((module, member)),
+                _ => *is_whole = true,
             }
         }
     }
-    let owned = |list: Vec<&str>| -> Vec<String> {
-        let mut list: Vec<String> = list.into_iter().map(str::to_string).collect();
+    members.sort_unstable();
+    members.dedup();
+    let owned = |list: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+        let mut list: Vec<String> = list.map(str::to_string).collect();
         list.sort_unstable();
         list.dedup();
         list
     };
-    let imports = program
-        .imports
-        .iter()
-        .map(|(offset, import)| {
-            let calls = match import {
-                events::Import::Module(alias) => modules[module_at[*alias as usize] as usize]
-                    .clone()
-                    .map(owned),
-                events::Import::Names(names) => Some(owned(names.clone())),
-            };
-            ImportCalls {
-                offset: *offset,
-                calls,
+    let mut imports = std::mem::take(&mut lists.imports);
+    imports.extend(program.imports.iter().map(|(offset, import)| {
+        let calls = match import {
+            events::Import::Module(alias) => {
+                let module = lists.module_at[*alias as usize];
+                (!lists.whole[module as usize]).then(|| {
+                    let from = members.partition_point(|&(m, _)| m < module);
+                    let to = members.partition_point(|&(m, _)| m <= module);
+                    members[from..to]
+                        .iter()
+                        .map(|&(_, member)| member.to_string())
+                        .collect()
+                })
             }
-        })
-        .collect();
+            events::Import::Names(names) => Some(owned(&mut names.iter().copied())),
+        };
+        ImportCalls {
+            offset: *offset,
+            calls,
+        }
+    }));
+    lists.members = reuse(members);
     let mut macros: Vec<Macro> = macros
         .into_iter()
         .map(|(name, called, calls)| Macro {
             name: name.to_string(),
             called,
-            calls: owned(calls),
+            calls: owned(&mut calls.into_iter()),
         })
         .collect();
     macros.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-    // A huge template's tables are not kept for the next one.
-    if names < 1 << 16 {
-        TABLES.set((macro_at, module_at));
-    }
     (macros, imports)
 }
 
