@@ -25,7 +25,7 @@
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, template_id};
+use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, hex, template_id};
 use crate::lex::refs::{Found, FoundTarget, Reference, references_at};
 use crate::lex::vars::{NameMap, analysed};
 use crate::lex::{LexError, Lexed, Part, lex_into, reuse};
@@ -385,7 +385,10 @@ fn hashes(lexed: &Lexed<'_>) -> (String, String) {
                 }
             }
         }
-        let hashes = (hex128(xxh3_128(literal)), hex128(xxh3_128(interface)));
+        let hashes = (
+            hex(&xxh3_128(literal).to_be_bytes()),
+            hex(&xxh3_128(interface).to_be_bytes()),
+        );
         // A huge template's buffers are not kept for the next one.
         if literal.capacity() + interface.capacity() > 1 << 20 {
             *literal = Vec::new();
@@ -393,16 +396,6 @@ fn hashes(lexed: &Lexed<'_>) -> (String, String) {
         }
         hashes
     })
-}
-
-fn hex128(digest: u128) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = [0u8; 32];
-    for (pair, b) in text.chunks_exact_mut(2).zip(digest.to_be_bytes()) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 15)];
-    }
-    String::from_utf8(text.to_vec()).expect("hex digits are ASCII")
 }
 
 #[cfg(test)]

@@ -267,10 +267,10 @@ pub fn template_id(name: &str) -> String {
 /// `bytes` as lowercase hex, two digits a byte, in one allocation.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let text: Vec<u8> = bytes
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
-        .collect();
+    let mut text = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+    }
     String::from_utf8(text).expect("hex digits are ASCII")
 }
 
