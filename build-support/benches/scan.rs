@@ -1,11 +1,12 @@
 //! Scan speed on a generated site of 10,000 templates of about 2 KiB: a cold scan, a re-scan with
 //! nothing changed, and the floor (reading and blake3-hashing the same files, on the same thread
 //! pool), side by side in one run, with the ratios. The cold figures (the floor, `scan()`, a cold
-//! `Builder::build()` and the peer, minijinja reading and compiling every template into
-//! `Environment`s on the same pool) are taken in turn, round after round, and their medians
-//! compared. With the files in the page cache (they are
-//! after the site is generated, as after a checkout), and, where the process may drop the page
-//! cache (root), also from disk: the floor and the cold build each after
+//! `Builder::build()`, the peer, minijinja reading and compiling every template into
+//! `Environment`s on the same pool, and the floor of the build's writing, a cold build's outputs
+//! written from memory to fresh files) are taken in turn, round after round, and their medians
+//! compared. With the files in the page cache (they are after the site is generated, as after a
+//! checkout), and, where the process may drop the page cache (root), also from disk: the floor
+//! and the cold build each after
 //! `echo 3 > /proc/sys/vm/drop_caches` (7 samples each, about 15 s; not in the smoke run).
 //!
 //! `cargo bench -p shipwright-build --bench scan` (add `-- --smoke` for a quick run on 500
@@ -91,6 +92,33 @@ fn main() {
         assert_eq!(built.templates, files.len());
         built.templates
     };
+    // The floor of the build's writing: a cold build's outputs (BuildCache, registry, records,
+    // index), as bytes in memory, written to fresh files of a fresh directory, in parallel.
+    let sample = dir.path().join("out-sample");
+    Builder::new()
+        .manifest_dir(dir.path())
+        .out_dir(&sample)
+        .cargo_directives(false)
+        .build()
+        .unwrap();
+    let outputs: Vec<(std::ffi::OsString, Vec<u8>)> = std::fs::read_dir(sample.join("shipwright"))
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (entry.file_name(), std::fs::read(entry.path()).unwrap())
+        })
+        .collect();
+    let output_bytes: usize = outputs.iter().map(|(_, bytes)| bytes.len()).sum();
+    let mut w = 0;
+    let mut write_floor = || {
+        w += 1;
+        let out = dir.path().join(format!("out-writes-{w}"));
+        std::fs::create_dir_all(&out).unwrap();
+        outputs
+            .par_iter()
+            .map(|(name, bytes)| std::fs::write(out.join(name), bytes).unwrap())
+            .count()
+    };
     // The peer: the same files read and compiled by minijinja (`add_template_owned` parses and
     // compiles at once), on the same rayon pool, one `Environment` per shard rayon splits off.
     let prefix = dir.path().join("templates");
@@ -118,21 +146,23 @@ fn main() {
         println!("{} ms", ms(time(30, &mut run)));
         return;
     }
-    // The cold figures, interleaved: floor, scan(), build, minijinja in turn, `runs` rounds.
-    let mut cold_samples: [Vec<Duration>; 4] = Default::default();
+    // The cold figures, interleaved: floor, scan(), build, minijinja, the write floor in turn,
+    // `runs` rounds.
+    let mut cold_samples: [Vec<Duration>; 5] = Default::default();
     for _ in 0..runs {
         for (samples, run) in cold_samples.iter_mut().zip([
             &mut (|| read_and_hash() as usize) as &mut dyn FnMut() -> usize,
             &mut || scan(&roots, None).unwrap().cache.templates.len(),
             &mut cold_build,
             &mut || minijinja(),
+            &mut write_floor,
         ]) {
             let start = Instant::now();
             black_box(run());
             samples.push(start.elapsed());
         }
     }
-    let [floor, scan_only, cold, peer] = cold_samples.map(median);
+    let [floor, scan_only, cold, peer, writes] = cold_samples.map(median);
     // The floor of a re-scan: stat every file, in parallel (git's index check does the same).
     let stat_floor = time(runs, || {
         files
@@ -218,6 +248,13 @@ fn main() {
         ms(cold) / ms(floor)
     );
     println!(
+        "floor (the cold build's outputs, {:.1} MiB, written in parallel) {:>8.2} ms   {:.2}x the read floor; the cold build's time beyond scan(): {:.2}x",
+        output_bytes as f64 / 1048576.0,
+        ms(writes),
+        ms(writes) / ms(floor),
+        (ms(cold) - ms(scan_only)) / ms(floor)
+    );
+    println!(
         "peer: minijinja, read + add_template_owned  {:>8.2} ms   {:.2}x the floor; scan() / minijinja = {:.2} (target <= 0.5)",
         ms(peer),
         ms(peer) / ms(floor),
@@ -258,6 +295,7 @@ fn main() {
             ("shipwright_scan_only", ms(scan_only)),
             ("floor_read_blake3", ms(floor)),
             ("floor_read_blake3_sequential", ms(floor_sequential)),
+            ("floor_write_outputs", ms(writes)),
             ("minijinja_add_template", ms(peer)),
         ]),
     );
