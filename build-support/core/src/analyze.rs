@@ -27,7 +27,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::format::{Dep, DynamicRef, Macro, TemplateError, TemplateRecord, Var, hex, template_id};
 use crate::lex::refs::{Found, FoundTarget, Reference, references_at};
-use crate::lex::vars::{NameMap, analysed};
+use crate::lex::vars::{Positions, analysed};
 use crate::lex::{LexError, Lexed, Part, lex_into, reuse};
 
 /// What the lexer learned about one template.
@@ -115,24 +115,18 @@ fn analyze_with<'s>(
     let imports = &mut variables.imports;
     let owned = |scope: &[&str]| -> Vec<String> { scope.iter().map(|n| n.to_string()).collect() };
     let mut deps: Vec<Dep> = Vec::with_capacity(references.len());
-    // First appearance wins: a search of the few names so far, or, past `FEW` references, one
-    // hash lookup per reference (a list search made a template of thousands of includes
+    // First appearance wins (a list search alone made a template of thousands of includes
     // quadratic).
-    const FEW: usize = 16;
-    let mut seen: Option<NameMap<&str, usize>> = (references.len() > FEW)
-        .then(|| NameMap::with_capacity_and_hasher(references.len(), Default::default()));
+    let mut seen = Positions::default();
     let mut dynamic = Vec::new();
     for (position, reference) in references.iter().enumerate() {
         match &reference.target {
             FoundTarget::Static(name) => {
                 crate::lex::work::step();
-                let at = match &mut seen {
-                    Some(seen) => *seen.entry(name).or_insert(first.len()),
-                    None => first
-                        .iter()
-                        .position(|&r| static_name(&references[r]) == Some(name))
-                        .unwrap_or(first.len()),
-                };
+                let at = seen.of(name, first.len(), |i| {
+                    static_name(&references[first[i]])
+                        .expect("a dependency's first reference names it")
+                });
                 if at == first.len() {
                     first.push(position);
                     deps.push(Dep {

@@ -11,7 +11,7 @@
 
 use super::super::refs::{RefKind, RefTag};
 use super::super::{Delimited, Lexed, Part, Token, TokenKind, reuse, top_level, work};
-use super::NameMap;
+use super::Positions;
 use super::expr::{self, Read, condition_guards, is_keyword};
 
 /// What kind of scope a frame is.
@@ -252,7 +252,7 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
             unrendered: reuse(spare.unrendered),
             references: reuse(spare.references),
         },
-        ids: None,
+        ids: Positions::default(),
         current: 0,
         open: reuse(open),
         open_count: [0; Body::ALL.len()],
@@ -282,14 +282,10 @@ pub(super) fn program<'s>(lexed: &Lexed<'s>) -> Program<'s> {
     b.program
 }
 
-/// Up to this many names, a template's names are told apart by a search of the list.
-const FEW_NAMES: usize = 16;
-
 struct Builder<'s> {
     program: Program<'s>,
-    /// Each name's [`Name`], once the template has more than [`FEW_NAMES`] (a search of
-    /// [`Program::names`] finds a name among fewer, without a map made per template).
-    ids: Option<NameMap<&'s str, Name>>,
+    /// Each name's [`Name`]: its position in [`Program::names`].
+    ids: Positions<'s>,
     current: u32,
     open: Vec<Open<'s>>,
     open_count: [u32; Body::ALL.len()],
@@ -314,20 +310,10 @@ impl<'s> Builder<'s> {
     fn id(&mut self, name: &'s str) -> Name {
         let names = &mut self.program.names;
         let next = names.len() as Name;
-        let id = match &mut self.ids {
-            Some(ids) => *ids.entry(name).or_insert(next),
-            None => names
-                .iter()
-                .position(|&n| n == name)
-                .map_or(next, |i| i as Name),
-        };
+        let id = self.ids.of(name, names.len(), |i| names[i]) as Name;
         if id == next {
             names.push(name);
             self.guards.push(0);
-            if self.ids.is_none() && names.len() > FEW_NAMES {
-                let ids = names.iter().enumerate().map(|(i, &n)| (n, i as Name));
-                self.ids = Some(ids.collect());
-            }
         }
         id
     }

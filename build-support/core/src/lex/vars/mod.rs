@@ -324,6 +324,39 @@ fn explained(
 /// A map keyed by the names of one template: short strings, hashed by [`NameHasher`].
 pub(crate) type NameMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
 
+/// Up to this many names, [`Positions`] finds a name by a search of the list.
+const FEW_NAMES: usize = 16;
+
+/// Where each name first appeared among a template's names, in order of first appearance: a
+/// search of the list while it has at most [`FEW_NAMES`] names, a map once it grows past that
+/// (no map made for each of the many small templates; no quadratic search in a large one).
+#[derive(Default)]
+pub(crate) struct Positions<'n> {
+    map: Option<NameMap<&'n str, usize>>,
+}
+
+impl<'n> Positions<'n> {
+    /// The position of `name` among the `len` names so far (`name_at(i)` is the `i`-th), or
+    /// `len` if it is new, which the caller then adds as the `len`-th.
+    pub(crate) fn of(
+        &mut self,
+        name: &'n str,
+        len: usize,
+        name_at: impl Fn(usize) -> &'n str,
+    ) -> usize {
+        if let Some(map) = &mut self.map {
+            return *map.entry(name).or_insert(len);
+        }
+        let at = (0..len).find(|&i| name_at(i) == name).unwrap_or(len);
+        if at == len && len >= FEW_NAMES {
+            let mut map: NameMap<&'n str, usize> = (0..len).map(|i| (name_at(i), i)).collect();
+            map.insert(name, len);
+            self.map = Some(map);
+        }
+        at
+    }
+}
+
 /// A multiply-and-rotate hash of a few bytes at a time: the names of a template are short and
 /// come from the developer's own files, where a keyed hash (std's default) costs more than the
 /// whole scan of a name.

@@ -693,3 +693,22 @@ fn output_after_a_top_level_extends_is_not_evaluated() {
         ["c", "x"]
     );
 }
+
+#[test]
+fn positions_are_those_of_first_appearance_before_and_after_the_map() {
+    // 40 names, each seen three times in turn: past 16 the positions come from the map.
+    let names: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut positions = super::Positions::default();
+    for round in 0..3 {
+        for name in &names {
+            let at = positions.of(name, seen.len(), |i| seen[i]);
+            let expected = seen.iter().position(|n| n == name).unwrap_or(seen.len());
+            assert_eq!(at, expected, "{name} in round {round}");
+            if at == seen.len() {
+                seen.push(name);
+            }
+        }
+    }
+    assert_eq!(seen.len(), 40);
+}
